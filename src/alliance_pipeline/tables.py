@@ -1,0 +1,96 @@
+"""Reading and writing the pipeline's CSV tables.
+
+Two kinds of output: tables for machines (exact values, plain UTF-8, what the data
+contract specifies) and sheets for people (the disagreement worksheet): UTF-8 with BOM so
+Excel detects the encoding, and every cell a spreadsheet would run as a formula prefixed
+with an apostrophe (OWASP "CSV injection" advice). Every write is atomic: the table is
+written to a temporary file in the same folder and renamed, so a killed job never leaves
+a half-written file that a rerun would take as complete.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """Prefix ``'`` to a string a spreadsheet would evaluate (=, +, -, @, tab, CR first)."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADERS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` with formula-leading text cells neutralised (numbers untouched)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_formula)
+    return out
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Binary twin of :func:`atomic_write_text`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, for_people: bool = False) -> None:
+    """Write a derived table atomically.
+
+    Machine tables: UTF-8, ``\\n`` line ends, floats with full precision (``repr``), an
+    undefined value as an empty cell. ``for_people=True``: UTF-8 with BOM and formula cells
+    neutralised, for sheets opened in Excel or LibreOffice.
+    """
+    if for_people:
+        frame = spreadsheet_safe(frame)
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    atomic_write_text(path, text, encoding="utf-8-sig" if for_people else "utf-8")
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a derived table written by :func:`write_table` (ids and codes stay text)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").pipe(_numeric)
+
+
+_TEXT_COLUMNS = {"response_id", "participant_id", "timepoint", "question", "item", "code",
+                 "codes", "coder", "text", "cohort", "contrast", "timepoints", "test", "method",
+                 "source", "verdict", "note", "effect_scale_label", "rationale"}
+
+
+def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn numeric-looking columns (not ids or labels) into numbers; '' becomes NaN."""
+    for column in frame.columns:
+        if column in _TEXT_COLUMNS:
+            continue
+        converted = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+        if converted.notna().sum() == (frame[column] != "").sum():
+            frame[column] = converted
+    return frame
