@@ -1,0 +1,257 @@
+"""Reading and checking the study configuration and the codebook.
+
+The Snakefile reads config/config.yaml (Snakemake's ``configfile``) and the codebook once,
+checks both here, lets ``snakemake.utils.validate`` fill in the schemas' defaults, and
+passes plain values (:func:`study_settings`, :func:`cohort_settings`) to every rule.
+
+Checks, in order, each listing every problem at once:
+1. YAML pitfalls: keys that YAML 1.1 reads as booleans or numbers (``no``, ``on``, ``yes``,
+   ``off``, ``1``) — PyYAML turns ``no:`` into ``False:``.
+2. The JSON schema (schemas/*.schema.yaml): unknown keys, wrong types, enum typos, each
+   reported with its dotted key path (``analysis.mcnemar.method``).
+3. Cross-references the schema cannot express: contrasts name study time points, the
+   codebook's time points are the study's, ``published`` names known cohorts, questions,
+   codes and time points.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+YAML_BOOLEAN_WORDS = "y, yes, n, no, on, off, true, false"
+
+
+class ConfigError(ValueError):
+    """A configuration or codebook problem; the message lists every problem found."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s):\n{lines}")
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file; a syntax error names the file, line and column."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), [f"file not found (working directory: {Path.cwd()})"])
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(str(path), [f"{where}not valid YAML ({getattr(err, 'problem', err)})"]) from None
+
+
+def load_schema(name: str) -> dict:
+    """The schema ``schemas/<name>.schema.yaml`` shipped beside the workflow."""
+    return load_yaml(SCHEMA_DIR / f"{name}.schema.yaml")
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def yaml_key_problems(node: Any, path: tuple = ()) -> list[str]:
+    """Keys that are not text: YAML 1.1 read them as booleans or numbers."""
+    problems = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                hint = (f"YAML reads the words {YAML_BOOLEAN_WORDS} as true/false"
+                        if isinstance(key, bool) else "YAML reads bare numbers as numbers")
+                problems.append(
+                    f"{_dotted(path + (key,))}: the key {key!r} is not text ({hint}); "
+                    "write the id in quotes (e.g. \"no\": or \"on\":) or choose another id")
+            problems += yaml_key_problems(value, path + (str(key),))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            problems += yaml_key_problems(value, path + (i,))
+    return problems
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    where = _dotted(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
+        allowed = ", ".join(error.schema.get("properties", {})) or "none"
+        return f"{where}: unknown key(s) {', '.join(map(str, extra))} (allowed here: {allowed})"
+    if error.validator == "enum":
+        options = " | ".join(map(str, error.validator_value))
+        return f"{where}: {error.instance!r} is not one of {options}"
+    if error.validator == "type":
+        hint = ""
+        if isinstance(error.instance, bool) and "string" in str(error.validator_value):
+            hint = f" (YAML reads {YAML_BOOLEAN_WORDS} as true/false: put the value in quotes)"
+        return f"{where}: {error.instance!r} should be of type {error.validator_value}{hint}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def schema_problems(instance: Any, schema: dict) -> list[str]:
+    """All schema violations, sorted by key path, each naming its dotted key."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+    return [_schema_message(e) for e in errors]
+
+
+def check_config(config: dict, source: str = "config/config.yaml") -> None:
+    """Raise :class:`ConfigError` listing every YAML-pitfall and schema problem of ``config``."""
+    if not isinstance(config, dict) or not config:
+        raise ConfigError(source, ["empty or not a mapping of keys (see the README's config section)"])
+    problems = yaml_key_problems(config)
+    if not problems:
+        problems = schema_problems(config, load_schema("config"))
+    if problems:
+        raise ConfigError(source, problems)
+
+
+def check_codebook(codebook: Any, source: str) -> None:
+    """Raise :class:`ConfigError` listing every YAML-pitfall and schema problem of the codebook."""
+    if not isinstance(codebook, dict) or not codebook:
+        raise ConfigError(source, ["empty or not a mapping with a `questions:` key"])
+    problems = yaml_key_problems(codebook) or schema_problems(codebook, load_schema("codebook"))
+    if problems:
+        raise ConfigError(source, problems)
+
+
+def fill_defaults(instance: dict, schema: dict) -> dict:
+    """Fill in the schema's ``default`` values, as ``snakemake.utils.validate`` does.
+
+    Used where no Snakemake workflow runs (tests, benchmarks); the Snakefile uses
+    ``snakemake.utils.validate`` itself.
+    """
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, inst, sch):
+        for prop, sub in properties.items():
+            if "default" in sub and isinstance(inst, dict):
+                inst.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, inst, sch)
+
+    jsonschema.validators.extend(base, {"properties": set_defaults})(schema).validate(instance)
+    return instance
+
+
+def cross_reference_problems(config: dict, codebook: dict) -> list[str]:
+    """What the schemas cannot check: names that must refer to each other."""
+    problems = []
+    timepoints = config["study"]["timepoints"]
+    for name, pair in config["study"]["contrasts"].items():
+        for tp in pair:
+            if tp not in timepoints:
+                problems.append(f"study.contrasts.{name}: {tp!r} is not one of study.timepoints "
+                                f"({', '.join(timepoints)})")
+        if len(set(pair)) == 1:
+            problems.append(f"study.contrasts.{name}: compares {pair[0]!r} with itself")
+    for qid, question in codebook["questions"].items():
+        for tp in question["timepoints"]:
+            if tp not in timepoints:
+                problems.append(f"codebook questions.{qid}.timepoints: {tp!r} is not one of "
+                                f"study.timepoints ({', '.join(timepoints)})")
+    for cohort, questions in config.get("published", {}).items():
+        if cohort not in config["cohorts"]:
+            problems.append(f"published.{cohort}: no cohort of that name under cohorts:")
+        for qid, codes in questions.items():
+            if qid not in codebook["questions"]:
+                problems.append(f"published.{cohort}.{qid}: not a question of the codebook")
+                continue
+            for code, shares in codes.items():
+                if code not in codebook["questions"][qid]["codes"]:
+                    problems.append(f"published.{cohort}.{qid}.{code}: not a code of question {qid}")
+                for tp in shares:
+                    if tp not in codebook["questions"][qid]["timepoints"]:
+                        problems.append(f"published.{cohort}.{qid}.{code}.{tp}: question {qid} "
+                                        f"is not asked at {tp!r}")
+    for quote in config.get("report", {}).get("quotes", []):
+        if not isinstance(quote, str):
+            problems.append(f"report.quotes: {quote!r} should be a response id in quotes")
+    return problems
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``base`` with ``override``'s keys laid over it, recursively (neither is changed)."""
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def questions_settings(codebook: dict) -> dict:
+    """Plain per-question values: ``{qid: {prompt, timepoints, multi_label, codes, labels, definitions}}``."""
+    out = {}
+    for qid, q in codebook["questions"].items():
+        out[qid] = {
+            "prompt": q.get("prompt", ""),
+            "timepoints": list(q["timepoints"]),
+            "multi_label": bool(q.get("multi_label", True)),
+            "codes": list(q["codes"]),
+            "labels": {c: spec["label"] for c, spec in q["codes"].items()},
+            "definitions": {c: spec.get("definition", "") for c, spec in q["codes"].items()},
+        }
+    return out
+
+
+def cohort_settings(config: dict, cohort: str) -> dict:
+    """Everything one cohort's jobs need, as plain values.
+
+    ``analysis`` is the study's analysis block with the cohort's own ``analysis`` laid over
+    it; ``published`` is the cohort's entry of the top-level ``published`` block.
+    """
+    entry = config["cohorts"][cohort]
+    return {
+        "cohort": cohort,
+        "raw": entry["raw"],
+        "label": entry.get("label", cohort),
+        "synthetic": bool(entry.get("synthetic", False)),
+        "encoding": entry.get("encoding", "utf-8"),
+        "site": entry.get("site", ""),
+        "analysis": deep_merge(config["analysis"], entry.get("analysis", {})),
+        "published": config.get("published", {}).get(cohort, {}),
+        "privacy": config["privacy"],
+        "report": config["report"],
+    }
+
+
+def study_settings(config: dict, codebook: dict) -> dict:
+    """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
+    return {
+        "title": config["study"]["title"],
+        "timepoints": list(config["study"]["timepoints"]),
+        "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
+        "questions": questions_settings(codebook),
+        "codebook_version": str(codebook.get("version", "unversioned")),
+        "cohorts": list(config["cohorts"]),
+    }
+
+
+def load_study(config_path: str | Path) -> tuple[dict, dict]:
+    """Read, check and default-fill config and codebook outside Snakemake (tests, tools).
+
+    Returns ``(config, codebook)``; the codebook path in the config is taken relative to
+    the current working directory, as in the workflow.
+    """
+    config = load_yaml(config_path)
+    check_config(config, str(config_path))
+    fill_defaults(config, load_schema("config"))
+    codebook_path = config["codebook"]
+    codebook = load_yaml(codebook_path)
+    check_codebook(codebook, codebook_path)
+    fill_defaults(codebook, load_schema("codebook"))
+    problems = cross_reference_problems(config, codebook)
+    if problems:
+        raise ConfigError(f"{config_path} and {codebook_path}", problems)
+    return config, codebook
