@@ -1,0 +1,371 @@
+"""Reading and validating one cohort's raw files (data/raw/<cohort>/).
+
+Every rule of the data contract is checked and every problem of a file is reported at
+once, each naming the file, the row as a spreadsheet shows it (the header is row 1), the
+column, the value and what to do. Raw files are opened read-only and never written.
+
+Files: ``responses.csv``; ``codes/<coder>.csv`` (two or more coders); optional
+``adjudication.csv``. Output: normalised frames (see docs/development.md).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .privacy import participant_id_problem, scan_texts
+
+RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
+CODING_COLUMNS = ["response_id", "codes"]
+ADJUDICATION_COLUMNS = ["response_id", "codes", "rationale"]
+MAX_LISTED = 50  # problems listed per file before "... and N more"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of an input file: where it is, what it is, what to do."""
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        value = "" if self.value is None else f" {_show(self.value)}"
+        return f"{where}:{value} {self.message}"
+
+
+def _show(value: str) -> str:
+    text = value if len(value) <= 60 else value[:57] + "..."
+    return repr(text)
+
+
+class IntakeError(ValueError):
+    """Raised with every problem found in a cohort's raw files."""
+
+    def __init__(self, cohort: str, problems: list[Problem]):
+        self.cohort = cohort
+        self.problems = problems
+        by_file: dict[str, list[Problem]] = {}
+        for p in problems:
+            by_file.setdefault(p.file, []).append(p)
+        lines = []
+        for items in by_file.values():
+            lines += [f"  - {p}" for p in items[:MAX_LISTED]]
+            if len(items) > MAX_LISTED:
+                lines.append(f"  ... and {len(items) - MAX_LISTED} more in {items[0].file}")
+        super().__init__(f"cohort {cohort!r}: {len(problems)} problem(s) in the raw files:\n"
+                         + "\n".join(lines))
+
+
+def _codec_name(encoding: str) -> str:
+    """utf-8 is read as utf-8-sig so a byte-order mark (Excel's UTF-8 CSV) is tolerated."""
+    name = codecs.lookup(encoding).name
+    return "utf-8-sig" if name == "utf-8" else encoding
+
+
+def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Problem]]:
+    """Decode a raw file; an undecodable byte is a problem naming its line and the fix."""
+    try:
+        return data.decode(_codec_name(encoding)), []
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        hint = ("if the file was saved by Excel on Japanese Windows, set "
+                "`encoding: cp932` for this cohort in config/config.yaml"
+                if codecs.lookup(encoding).name == "utf-8" else
+                "check the cohort's `encoding:` in config/config.yaml (utf-8 for files saved "
+                "as 'CSV UTF-8')")
+        return None, [Problem(path, line, None, None,
+                              f"is not valid {encoding} text (byte {err.start}); {hint}")]
+    except LookupError:
+        return None, [Problem(path, None, None, encoding,
+                              "is not an encoding Python knows; use e.g. utf-8 or cp932")]
+
+
+def read_csv_text(text: str, path: str, required: list[str], optional: list[str] = ()
+                  ) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Parse CSV text into a frame of strings (nothing converted, whitespace kept in text).
+
+    Row numbers are spreadsheet rows: the header is row 1, the first record row 2 (a quoted
+    newline inside a cell does not start a new row). Checks: empty file, header only,
+    a semicolon/tab-delimited file, missing columns (with the nearest existing name),
+    records with too many or too few cells.
+    """
+    if not text.strip():
+        return None, [Problem(path, None, None, None,
+                              f"is empty; it needs a header row ({', '.join(required)}) and data rows")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    header = [h.strip() for h in rows[0]]
+    problems = []
+    if len(header) == 1 and any(d in rows[0][0] for d in (";", "\t")):
+        delim = "semicolon" if ";" in rows[0][0] else "tab"
+        return None, [Problem(path, 1, None, rows[0][0],
+                              f"is {delim}-separated; save it as comma-separated CSV "
+                              "(in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')")]
+    missing = [c for c in required if c not in header]
+    for column in missing:
+        near = difflib.get_close_matches(column, header, n=1, cutoff=0.6)
+        hint = f" (is {near[0]!r} meant to be {column!r}? rename it)" if near else ""
+        problems.append(Problem(path, 1, column, None,
+                                f"required column is missing; the header has {', '.join(header)}{hint}"))
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    for column in duplicates:
+        problems.append(Problem(path, 1, column, None, "column appears more than once in the header"))
+    if problems:
+        return None, problems
+    body = rows[1:]
+    records = [r for r in body if any(cell.strip() for cell in r)]
+    if not records:
+        return None, [Problem(path, None, None, None, "has a header but no data rows")]
+    keep = [c for c in header if c in required or c in optional]
+    out_rows, row_numbers = [], []
+    for number, row in enumerate(body, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(Problem(path, number, None, None,
+                                    f"has {len(row)} cells but the header has {len(header)}; "
+                                    "check for an unquoted comma or a missing quote"))
+            continue
+        record = dict(zip(header, row))
+        out_rows.append([record[c] for c in keep])
+        row_numbers.append(number)
+    frame = pd.DataFrame(out_rows, columns=keep, dtype=object)
+    frame["spreadsheet_row"] = row_numbers
+    return frame, problems
+
+
+def read_raw(path: Path, encoding: str, required: list[str], optional: list[str] = ()
+             ) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a raw CSV read-only, decode it and parse it (see :func:`read_csv_text`)."""
+    with open(path, "rb") as handle:  # read-only: raw files are never written
+        data = handle.read()
+    text, problems = decode(data, str(path), encoding)
+    if text is None:
+        return None, problems
+    return read_csv_text(text, str(path), required, optional)
+
+
+def _split_codes(value: str) -> list[str]:
+    return [c.strip() for c in value.split(";") if c.strip()]
+
+
+def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
+                       questions: dict, id_pattern: str) -> list[Problem]:
+    """Contract rules for responses.csv (ids, time points, questions, pseudonyms, items)."""
+    problems = []
+    for column in ("response_id", "participant_id", "timepoint", "question"):
+        frame[column] = frame[column].str.strip()
+    seen: dict[str, int] = {}
+    checked_ids: dict[str, str | None] = {}
+    for rec in frame.itertuples(index=False):
+        row = rec.spreadsheet_row
+        if not rec.response_id:
+            problems.append(Problem(path, row, "response_id", "", "is empty; every response needs a unique id"))
+        elif rec.response_id in seen:
+            problems.append(Problem(path, row, "response_id", rec.response_id,
+                                    f"is a duplicate of row {seen[rec.response_id]}; ids must be unique"))
+        else:
+            seen[rec.response_id] = row
+        if not rec.participant_id:
+            problems.append(Problem(path, row, "participant_id", "", "is empty"))
+        else:
+            if rec.participant_id not in checked_ids:
+                checked_ids[rec.participant_id] = participant_id_problem(rec.participant_id, id_pattern)
+            why = checked_ids[rec.participant_id]
+            if why:
+                problems.append(Problem(path, row, "participant_id", rec.participant_id, why))
+        if rec.timepoint not in timepoints:
+            problems.append(Problem(path, row, "timepoint", rec.timepoint,
+                                    f"is not a study time point ({', '.join(timepoints)})"))
+        if rec.question not in questions:
+            problems.append(Problem(path, row, "question", rec.question,
+                                    f"is not a question of the codebook ({', '.join(questions)})"))
+        elif rec.timepoint in timepoints and rec.timepoint not in questions[rec.question]["timepoints"]:
+            problems.append(Problem(path, row, "timepoint", rec.timepoint,
+                                    f"question {rec.question} is asked only at "
+                                    f"{', '.join(questions[rec.question]['timepoints'])}"))
+    if problems:
+        return problems
+    key = ["participant_id", "question", "timepoint"] + (["item"] if "item" in frame.columns else [])
+    dup = frame[frame.duplicated(key, keep=False)]
+    for _, group in dup.groupby(key, sort=False):
+        rows = group["spreadsheet_row"].tolist()
+        what = "participant, question, time point" + (" and item" if "item" in frame.columns else "")
+        fix = ("give each a distinct item" if "item" in frame.columns else
+               "add an `item` column if participants answered several items, or remove the duplicate")
+        problems.append(Problem(path, rows[1], "participant_id", group["participant_id"].iloc[0],
+                                f"has a second response for the same {what} as row {rows[0]}; {fix}"))
+    return problems
+
+
+def validate_codes(value: str, question: str, questions: dict) -> str | None:
+    """Why a ``;``-separated code list is not valid for ``question``, or None."""
+    codes = _split_codes(value)
+    own = questions[question]["codes"]
+    for code in codes:
+        if code not in own:
+            other = [q for q, spec in questions.items() if code in spec["codes"]]
+            if other:
+                return (f"code {code!r} belongs to question {other[0]}, not {question} "
+                        f"(codes of {question}: {', '.join(own)})")
+            near = difflib.get_close_matches(code, own, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            return f"code {code!r} is not a code of question {question} ({', '.join(own)}){hint}"
+    if len(set(codes)) != len(codes):
+        return "lists the same code twice"
+    if not questions[question]["multi_label"] and len(codes) > 1:
+        return f"question {question} is single-label: give at most one code"
+    return None
+
+
+def normalise_codes(value: str, question: str, questions: dict) -> str:
+    """Codes in codebook order, ``;``-joined."""
+    codes = set(_split_codes(value))
+    return ";".join(c for c in questions[question]["codes"] if c in codes)
+
+
+def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+                    questions: dict) -> list[Problem]:
+    """Contract rules for one coder file or adjudication.csv."""
+    problems = []
+    frame["response_id"] = frame["response_id"].str.strip()
+    seen: dict[str, int] = {}
+    for rec in frame.itertuples(index=False):
+        row = rec.spreadsheet_row
+        if rec.response_id not in response_question:
+            problems.append(Problem(path, row, "response_id", rec.response_id,
+                                    "is not a response_id of responses.csv; fix the id or remove the row"))
+            continue
+        if rec.response_id in seen:
+            problems.append(Problem(path, row, "response_id", rec.response_id,
+                                    f"is coded twice (first in row {seen[rec.response_id]}); keep one row"))
+            continue
+        seen[rec.response_id] = row
+        why = validate_codes(rec.codes, response_question[rec.response_id], questions)
+        if why:
+            problems.append(Problem(path, row, "codes", rec.codes, why))
+    return problems
+
+
+def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
+                questions: dict, id_pattern: str) -> dict:
+    """Read and validate a cohort's raw folder.
+
+    Returns ``{"responses", "codings", "adjudication", "coverage"}`` frames (see
+    docs/development.md; ``coverage`` lists per coder the responses not coded). Raises
+    :class:`IntakeError` with every problem found.
+    """
+    raw_dir = Path(raw_dir)
+    problems: list[Problem] = []
+    if not raw_dir.is_dir():
+        raise IntakeError(cohort, [Problem(str(raw_dir), None, None, None,
+                                           f"cohort folder does not exist; create it or fix "
+                                           f"cohorts.{cohort}.raw in config/config.yaml")])
+    responses_path = raw_dir / "responses.csv"
+    coder_paths = sorted((raw_dir / "codes").glob("*.csv"))
+    if not responses_path.is_file():
+        problems.append(Problem(str(responses_path), None, None, None, "is missing"))
+    if len(coder_paths) < 2:
+        problems.append(Problem(str(raw_dir / "codes"), None, None, None,
+                                f"has {len(coder_paths)} coder file(s); agreement and consensus "
+                                "need two or more (codes/<coder_id>.csv)"))
+    if problems:
+        raise IntakeError(cohort, problems)
+
+    responses, found = read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"])
+    problems += found
+    if responses is not None and not found:
+        problems += validate_responses(responses, str(responses_path), timepoints=timepoints,
+                                       questions=questions, id_pattern=id_pattern)
+    if problems:
+        raise IntakeError(cohort, problems)
+    if "item" not in responses.columns:
+        responses["item"] = ""
+    responses["item"] = responses["item"].str.strip()
+    response_question = dict(zip(responses["response_id"], responses["question"]))
+
+    codings, coverage = [], []
+    for path in coder_paths:
+        coder = path.stem
+        frame, found = read_raw(path, encoding, CODING_COLUMNS)
+        problems += found
+        if frame is None or found:
+            continue
+        found = validate_coding(frame, str(path), response_question=response_question,
+                                questions=questions)
+        problems += found
+        if found:
+            continue
+        frame["question"] = frame["response_id"].map(response_question)
+        frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"])]
+        frame["coder"] = coder
+        codings.append(frame[["response_id", "question", "coder", "codes"]])
+        missing = sorted(set(response_question) - set(frame["response_id"]))
+        coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
+                         "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
+
+    adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
+    adjudication_path = raw_dir / "adjudication.csv"
+    if adjudication_path.is_file():
+        frame, found = read_raw(adjudication_path, encoding, ["response_id", "codes"], ["rationale"])
+        problems += found
+        if frame is not None and not found:
+            found = validate_coding(frame, str(adjudication_path),
+                                    response_question=response_question, questions=questions)
+            problems += found
+            if not found:
+                if "rationale" not in frame.columns:
+                    frame["rationale"] = ""
+                frame["codes"] = [normalise_codes(v, response_question[r], questions)
+                                  for v, r in zip(frame["codes"], frame["response_id"])]
+                adjudication = frame
+    if problems:
+        raise IntakeError(cohort, problems)
+
+    codings = pd.concat(codings, ignore_index=True)
+    problems += _adjudication_of_agreed(adjudication, codings, str(adjudication_path))
+    if problems:
+        raise IntakeError(cohort, problems)
+
+    order_q = {q: i for i, q in enumerate(questions)}
+    order_t = {t: i for i, t in enumerate(timepoints)}
+    responses = (responses.assign(_q=responses["question"].map(order_q),
+                                  _t=responses["timepoint"].map(order_t))
+                 .sort_values(["_q", "_t", "participant_id", "item", "response_id"], kind="stable"))
+    responses["identifying"] = scan_texts(responses)
+    responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
+                           "text", "identifying"]].reset_index(drop=True)
+    order_r = {r: i for i, r in enumerate(responses["response_id"])}
+    codings = (codings.assign(_r=codings["response_id"].map(order_r))
+               .sort_values(["_r", "coder"], kind="stable").drop(columns="_r").reset_index(drop=True))
+    adjudication = (adjudication.assign(_r=adjudication["response_id"].map(order_r))
+                    .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
+    return {"responses": responses, "codings": codings, "adjudication": adjudication,
+            "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"])}
+
+
+def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
+    """An adjudication row for a response all its coders coded alike would silently override them."""
+    if adjudication.empty:
+        return []
+    sets = codings.groupby("response_id")["codes"].agg(lambda s: (s.nunique(), s.size))
+    problems = []
+    for rec in adjudication.itertuples(index=False):
+        distinct, n = sets.get(rec.response_id, (0, 0))
+        if n >= 2 and distinct == 1:
+            problems.append(Problem(path, rec.spreadsheet_row, "response_id", rec.response_id,
+                                    "the coders agreed on this response; adjudication is only for "
+                                    "disagreements, so remove the row (or correct a coder file)"))
+    return problems

@@ -1,0 +1,53 @@
+"""What every Snakemake script shares: its log file and how a failure is reported.
+
+A script calls ``run(snakemake, step)``; ``step(snakemake, log)`` does the work. Messages go
+to the rule's log (``logs/<cohort>/<rule>.log``) and, for a failure, also to stderr, with a
+pointer to the log, and the job exits non-zero. Expected problems (bad input, bad config,
+unresolved disagreements) are shown as their message alone; anything else with its traceback
+in the log.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from .config import ConfigError
+from .intake import IntakeError
+
+EXPECTED = (IntakeError, ConfigError, ValueError)
+
+
+def _logger(path: str | None) -> logging.Logger:
+    log = logging.getLogger("alliance_pipeline.step")
+    log.handlers.clear()
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log.addHandler(handler)
+    return log
+
+
+def run(snakemake, step: Callable) -> None:
+    """Run ``step(snakemake, log)`` with the rule's log; exit 1 with a clear message on failure."""
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    log = _logger(log_path)
+    rule = getattr(snakemake, "rule", "step")
+    try:
+        step(snakemake, log)
+        log.info("done: %s", ", ".join(str(p) for p in snakemake.output))
+    except EXPECTED as err:
+        log.error("%s", err)
+        log.debug("%s", traceback.format_exc())
+        print(f"\nERROR in {rule}: {err}\n(log: {log_path})\n", file=sys.stderr)
+        sys.exit(1)
+    except Exception:  # unexpected: keep the traceback for the developer
+        log.error("unexpected failure:\n%s", traceback.format_exc())
+        print(f"\nERROR in {rule}: unexpected failure, see the traceback in {log_path}\n",
+              file=sys.stderr)
+        raise
