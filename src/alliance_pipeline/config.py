@@ -255,3 +255,29 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
     if problems:
         raise ConfigError(f"{config_path} and {codebook_path}", problems)
     return config, codebook
+
+
+def check_cohort_folders(config: dict) -> None:
+    """Every configured cohort's raw folder exists and holds responses.csv (checked at start-up)."""
+    problems = []
+    for name, entry in config["cohorts"].items():
+        raw = Path(entry["raw"])
+        if not raw.is_dir():
+            problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
+                            f"{Path.cwd()}); create it or fix the path")
+        elif not any(raw.iterdir()):
+            problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
+                            "and codes/<coder>.csv")
+        elif not (raw / "responses.csv").is_file():
+            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} is missing")
+    if problems:
+        raise ConfigError("config cohorts", problems)
+
+
+def raw_files(raw: str | Path) -> list[str]:
+    """A cohort's raw input files: responses.csv, codes/*.csv, adjudication.csv if present."""
+    raw = Path(raw)
+    files = [raw / "responses.csv", *sorted((raw / "codes").glob("*.csv"))]
+    if (raw / "adjudication.csv").is_file():
+        files.append(raw / "adjudication.csv")
+    return [str(f) for f in files]

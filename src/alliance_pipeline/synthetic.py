@@ -36,6 +36,10 @@ JAPANESE_WRITERS = {"P05", "P12", "P20"}
 SEED = 20250627
 
 # session_experience counts per time point (of participants present)
+# Participants newly entering a code at a time point (the published shares say nothing of
+# the pairing; this is the reconstruction's assumption: some change both ways in the baseline,
+# almost none against the direction of the training effect).
+CHURN = {("hooked", "pre2"): 2, ("engaged_well", "pre2"): 2, ("engaged_well", "post"): 1}
 TARGETS = {
     "pre1": {"hooked": 15, "engaged_well": 5, "anxious": 9},
     "pre2": {"hooked": 11, "engaged_well": 8, "anxious": 7},
@@ -116,13 +120,15 @@ AMBIGUOUS = [
 ]
 
 
-def _choose(rng: random.Random, pool: list[str], k: int, prefer: list[str]) -> list[str]:
-    """k participants from pool, taking from ``prefer`` first (keeps changes realistic)."""
+def _choose(rng: random.Random, pool: list[str], k: int, prefer: list[str], churn: int = 0) -> list[str]:
+    """k participants from pool: mostly from ``prefer`` (people tend to stay as they were),
+    but ``churn`` of them from outside it, so change goes both ways as in real data."""
     first = [p for p in prefer if p in pool]
     rest = [p for p in pool if p not in first]
     rng.shuffle(first)
     rng.shuffle(rest)
-    return sorted((first + rest)[:k])
+    take_first = min(len(first), max(k - churn, k - len(rest)))
+    return sorted(first[:take_first] + rest[:k - take_first])
 
 
 def _session_sets(rng: random.Random) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -132,10 +138,10 @@ def _session_sets(rng: random.Random) -> dict[tuple[str, str], tuple[str, ...]]:
     previous_engaged: list[str] = []
     for tp, target in TARGETS.items():
         present = [p for p in PARTICIPANTS if not (tp == "pre2" and p == MISSING_AT_PRE2)]
-        hooked = _choose(rng, present, target["hooked"], previous_hooked)
+        hooked = _choose(rng, present, target["hooked"], previous_hooked, CHURN.get(("hooked", tp), 0))
         not_hooked = [p for p in present if p not in hooked]
         engaged = _choose(rng, not_hooked, min(target["engaged_well"], len(not_hooked)),
-                          previous_engaged)
+                          previous_engaged, CHURN.get(("engaged_well", tp), 0))
         if len(engaged) < target["engaged_well"]:
             engaged += _choose(rng, hooked, target["engaged_well"] - len(engaged), [])
         anxious = _choose(rng, present, target["anxious"], hooked)

@@ -82,7 +82,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
 _TEXT_COLUMNS = {"response_id", "participant_id", "timepoint", "question", "item", "code",
                  "codes", "coder", "text", "cohort", "contrast", "timepoints", "test", "method",
-                 "source", "verdict", "note", "effect_scale_label", "rationale"}
+                 "source", "verdict", "note", "rationale", "identifying", "missing", "resolved",
+                 "adjudicated_codes"}
 
 
 def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +91,10 @@ def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if column in _TEXT_COLUMNS:
             continue
+        filled = (frame[column] != "").sum()
+        if filled == 0 or column.startswith("coder_"):
+            continue
         converted = pd.to_numeric(frame[column].replace("", None), errors="coerce")
-        if converted.notna().sum() == (frame[column] != "").sum():
+        if converted.notna().sum() == filled:
             frame[column] = converted
     return frame

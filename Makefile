@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make run    create .venv from the lock if missing, run the workflow, print the report paths
+#   make test   the same environment, then the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint lock clean report-index synthetic
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+	@echo "Reports:"; ls -1 reports/*/report.html reports/*/report.pdf
+
+test: $(STAMP)
+	bash tests/run_tests.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+synthetic: $(STAMP)
+	$(BIN)/python scripts/make_synthetic_pilot.py
+
+# Regenerate the lock after editing requirements.in (needs network access to PyPI).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --generate-hashes --strip-extras --quiet -o requirements.lock requirements.in
+
+clean:
+	rm -rf data/derived reports/*/ logs .snakemake

@@ -1,0 +1,73 @@
+# Alliance-rupture training study: from raw free-text codes to the report.
+#
+#   snakemake --cores N            all cohorts' tables, figures and reports
+#   snakemake -s <checkout>/Snakefile -d <dir> --cores N   another data directory
+#
+# Steps (each a rule file under rules/, each rule a thin script under scripts/ that calls
+# the package src/alliance_pipeline/):
+#   intake         rules/intake.smk    raw files -> checked, normalised tables
+#   disagreements  rules/coding.smk    worksheet for the consensus meeting
+#   consensus      rules/coding.smk    final_codes.csv
+#   agreement      rules/coding.smk    inter-coder reliability
+#   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
+#   figures        rules/report.smk    PNG + SVG figures
+#   report         rules/report.smk    reports/<cohort>/report.html and .pdf
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+SRC = Path(workflow.basedir) / "src"
+sys.path.insert(0, str(SRC))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+
+from alliance_pipeline import config as study_config  # noqa: E402
+
+configfile: "config/config.yaml"
+
+# Config and codebook are read and checked once, here; rules get plain values.
+study_config.check_config(config, "config (config/config.yaml and any --configfile/--config)")
+validate(config, "schemas/config.schema.yaml")  # fills in the schema's defaults
+CODEBOOK = study_config.load_yaml(config["codebook"])
+study_config.check_codebook(CODEBOOK, config["codebook"])
+validate(CODEBOOK, "schemas/codebook.schema.yaml")
+_problems = study_config.cross_reference_problems(config, CODEBOOK)
+if _problems:
+    raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
+STUDY = study_config.study_settings(config, CODEBOOK)
+COHORTS = STUDY["cohorts"]
+study_config.check_cohort_folders(config)
+
+wildcard_constraints:
+    cohort="|".join(map(__import__("re").escape, COHORTS)),
+
+DERIVED = "data/derived/{cohort}"
+LOGS = "logs/{cohort}"
+ENV = "../environment.yml"  # relative to the rule files
+
+
+def package(*modules):
+    """Package modules a rule runs: declared as inputs so editing one reruns that rule."""
+    return [str(SRC / "alliance_pipeline" / f"{m}.py") for m in ("__init__", *modules)]
+
+
+def cohort(wildcards):
+    """The cohort's settings as plain values (analysis with its overrides applied)."""
+    return study_config.cohort_settings(config, wildcards.cohort)
+
+
+include: "rules/intake.smk"
+include: "rules/coding.smk"
+include: "rules/change.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        expand(FIGURES, cohort=COHORTS),
+        expand(f"{DERIVED}/{{table}}.csv", cohort=COHORTS,
+               table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
+    default_target: True

@@ -1,0 +1,24 @@
+# Change across time points: shares with Wilson intervals, Cochran's Q, McNemar contrasts
+# with effect sizes, the follow-up trial's sample size and the participant flow.
+# Package: alliance_pipeline.proportions, .paired_tests, .power.
+
+rule change:
+    input:
+        final_codes=f"{DERIVED}/final_codes.csv",
+        code=package("proportions", "paired_tests", "power", "tables", "runner"),
+    output:
+        proportions=f"{DERIVED}/proportions.csv",
+        tests=f"{DERIVED}/tests.csv",
+        power=f"{DERIVED}/power.csv",
+        flow=f"{DERIVED}/flow.csv",
+    params:
+        cohort=cohort,
+        timepoints=STUDY["timepoints"],
+        contrasts=STUDY["contrasts"],
+        questions=STUDY["questions"],
+    log:
+        f"{LOGS}/change.log",
+    conda:
+        ENV
+    script:
+        "../scripts/change.py"

@@ -1,0 +1,22 @@
+# Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
+# Package: alliance_pipeline.intake (checks), .privacy (pseudonymity), .tables (writing).
+
+rule intake:
+    input:
+        raw=lambda wc: study_config.raw_files(config["cohorts"][wc.cohort]["raw"]),
+        code=package("config", "intake", "privacy", "tables", "runner"),
+    output:
+        responses=f"{DERIVED}/responses.csv",
+        codings=f"{DERIVED}/codings.csv",
+        adjudication=f"{DERIVED}/adjudication.csv",
+        coverage=f"{DERIVED}/coverage.csv",
+    params:
+        cohort=cohort,
+        timepoints=STUDY["timepoints"],
+        questions=STUDY["questions"],
+    log:
+        f"{LOGS}/intake.log",
+    conda:
+        ENV
+    script:
+        "../scripts/intake.py"

@@ -1,0 +1,22 @@
+"""Snakemake adapter: rule consensus -> alliance_pipeline.consensus.final_codes."""
+from alliance_pipeline.consensus import UnresolvedDisagreements, final_codes
+from alliance_pipeline.runner import run
+from alliance_pipeline.tables import read_table, write_table
+
+
+def step(smk, log):
+    rule = smk.params.cohort["analysis"]["consensus"]["unresolved"]
+    try:
+        codes = final_codes(read_table(smk.input.responses), read_table(smk.input.codings),
+                            read_table(smk.input.adjudication), smk.params.questions,
+                            unresolved=rule)
+    except UnresolvedDisagreements as err:
+        raise ValueError(
+            f"{err}\nOpen the worksheet {smk.input.worksheet}, agree the codes and add them to "
+            f"{smk.params.cohort['raw']}/adjudication.csv (response_id,codes,rationale), or set "
+            "analysis.consensus.unresolved: majority in config/config.yaml") from None
+    write_table(codes, smk.output.final_codes)
+    log.info("sources: %s", codes.drop_duplicates("response_id")["source"].value_counts().to_dict())
+
+
+run(snakemake, step)  # noqa: F821

@@ -1,0 +1,19 @@
+"""Snakemake adapter: rule disagreements -> alliance_pipeline.consensus.disagreements."""
+from alliance_pipeline.consensus import disagreements
+from alliance_pipeline.privacy import withhold_identifying
+from alliance_pipeline.runner import run
+from alliance_pipeline.tables import read_table, write_table
+
+
+def step(smk, log):
+    cohort = smk.params.cohort
+    responses = withhold_identifying(read_table(smk.input.responses),
+                                     allow=cohort["privacy"]["allow_identifying_text"])
+    codings = read_table(smk.input.codings)
+    sheet = disagreements(responses, codings, read_table(smk.input.adjudication),
+                          sorted(codings["coder"].unique()))
+    write_table(sheet, smk.output.worksheet, for_people=True)
+    log.info("%d response(s) on which the coders differ", len(sheet))
+
+
+run(snakemake, step)  # noqa: F821

@@ -1,0 +1,25 @@
+"""Snakemake adapter: rule intake -> alliance_pipeline.intake.read_cohort."""
+from alliance_pipeline.intake import read_cohort
+from alliance_pipeline.runner import run
+from alliance_pipeline.tables import write_table
+
+
+def step(smk, log):
+    cohort = smk.params.cohort
+    tables = read_cohort(cohort["raw"], cohort=cohort["cohort"], encoding=cohort["encoding"],
+                         timepoints=smk.params.timepoints, questions=smk.params.questions,
+                         id_pattern=cohort["privacy"]["participant_id_pattern"])
+    for row in tables["coverage"].itertuples():
+        if row.n_missing:
+            log.warning("coder %s did not code %d response(s): %s", row.coder, row.n_missing, row.missing)
+    flagged = tables["responses"].query("identifying != ''")
+    if len(flagged):
+        log.warning("%d response text(s) contain e-mail addresses or phone numbers: %s",
+                    len(flagged), ";".join(flagged["response_id"]))
+    for name in ("responses", "codings", "adjudication", "coverage"):
+        write_table(tables[name], smk.output[name])
+    log.info("%d responses, %d codings, %d adjudications", len(tables["responses"]),
+             len(tables["codings"]), len(tables["adjudication"]))
+
+
+run(snakemake, step)  # noqa: F821 (snakemake is injected by the script directive)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's one test command (make test, .ci/run). pytest exits 5 when it collected no
+# test: that is a failure here, never a silent pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/python -m pytest -n auto --dist loadgroup "$@"
+status=$?
+if [ "$status" -eq 5 ]; then
+  echo "run_tests: pytest collected no tests; failing" >&2
+  exit 1
+fi
+exit "$status"
