@@ -18,6 +18,13 @@ import pandas as pd
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _umask_mode() -> int:
+    """The mode a plainly created file gets (0666 less the umask): mkstemp would give 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def neutralise_formula(value):
     """Prefix ``'`` to a string a spreadsheet would evaluate (=, +, -, @, tab, CR first)."""
     if isinstance(value, str) and value.startswith(FORMULA_LEADERS):
@@ -42,6 +49,7 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             handle.write(text)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,6 +64,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
