@@ -1,0 +1,118 @@
+"""The workflow as a user runs it: dry run, no-op rerun, code-change reruns, other folders.
+
+A copy of the checkout (Snakefile, rules, scripts, package, schemas, config, raw pilot)
+goes to a temporary folder so a test can edit a package module without touching the repo.
+"""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "reports",
+                  "environment.yml", "requirements.lock", "data/raw/pilot"]
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+
+def copy_checkout(dest: Path) -> Path:
+    for part in CHECKOUT_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns(
+                "__pycache__", "pilot", "study", "*.html", "*.pdf") if part == "reports" else
+                shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def snakemake(*args, snakefile: Path, workdir: Path, check=True):
+    result = subprocess.run([SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir), "--cores", "2",
+                             *args], capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """rule -> count from a dry run's 'Job stats' table."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("Reasons:")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+            if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def ran_checkout(tmp_path_factory):
+    """A copy of the checkout after one full run (the default target)."""
+    root = copy_checkout(tmp_path_factory.mktemp("checkout"))
+    snakemake(snakefile=root / "Snakefile", workdir=root)
+    return root
+
+
+def test_dry_run_lists_every_step(tmp_path):
+    root = copy_checkout(tmp_path)
+    jobs = planned_jobs(snakemake("-n", snakefile=root / "Snakefile", workdir=root))
+    for rule in ("intake", "disagreements", "consensus", "agreement", "change", "figures"):
+        assert jobs.get(rule) == 1, jobs
+
+
+def test_after_a_full_run_there_is_nothing_to_do(ran_checkout):
+    result = snakemake("-n", snakefile=ran_checkout / "Snakefile", workdir=ran_checkout)
+    assert planned_jobs(result) == {}
+
+
+def test_editing_a_package_module_reruns_exactly_its_rules_and_dependents(ran_checkout):
+    module = ran_checkout / "src/alliance_pipeline/agreement.py"
+    original = module.read_text(encoding="utf-8")
+    module.write_text(original + "\n# an edit\n", encoding="utf-8")
+    try:
+        jobs = planned_jobs(snakemake("-n", snakefile=ran_checkout / "Snakefile", workdir=ran_checkout))
+    finally:
+        module.write_text(original, encoding="utf-8")
+    assert "agreement" in jobs
+    assert not {"intake", "disagreements", "consensus", "change"} & set(jobs), jobs
+
+
+def test_editing_the_intake_module_reruns_the_whole_chain(ran_checkout):
+    module = ran_checkout / "src/alliance_pipeline/intake.py"
+    original = module.read_text(encoding="utf-8")
+    module.write_text(original + "\n# an edit\n", encoding="utf-8")
+    try:
+        jobs = planned_jobs(snakemake("-n", snakefile=ran_checkout / "Snakefile", workdir=ran_checkout))
+    finally:
+        module.write_text(original, encoding="utf-8")
+    assert {"intake", "disagreements", "consensus", "agreement", "change", "figures"} <= set(jobs)
+
+
+def test_runs_from_another_working_directory(tmp_path):
+    """snakemake -s <checkout>/Snakefile -d <dir>: config, raw files and outputs under <dir>."""
+    data_dir = tmp_path / "mystudy"
+    shutil.copytree(REPO / "config", data_dir / "config")
+    shutil.copytree(REPO / "data/raw/pilot", data_dir / "data/raw/pilot")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(data_dir), "--cores", "2",
+                             "data/derived/pilot/proportions.csv"],
+                            cwd=elsewhere, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (data_dir / "data/derived/pilot/proportions.csv").is_file()
+    assert (data_dir / "logs/pilot/intake.log").is_file()
+    assert not (elsewhere / "data").exists()
+    assert not (REPO / "data/derived/pilot/.snakemake").exists()
+
+
+def test_a_config_error_stops_the_run_with_the_key_named(tmp_path):
+    root = copy_checkout(tmp_path)
+    result = snakemake("-n", "--config", "codebook=config/codebook.yaml", "analysis={'p_adjust': 'fdr'}",
+                       snakefile=root / "Snakefile", workdir=root, check=False)
+    assert result.returncode != 0
+    assert "analysis.p_adjust: 'fdr' is not one of holm | bonferroni | none" in result.stderr + result.stdout
