@@ -22,7 +22,8 @@ min_version("9.0")
 
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+# the jobs' Python processes import the package of this checkout, whatever is installed
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.getenv("PYTHONPATH")])))
 
 from alliance_pipeline import config as study_config  # noqa: E402
 
@@ -44,21 +45,7 @@ study_config.check_cohort_folders(config)
 wildcard_constraints:
     cohort="|".join(map(__import__("re").escape, COHORTS)),
 
-DERIVED = "data/derived/{cohort}"
-LOGS = "logs/{cohort}"
-ENV = "../environment.yml"  # relative to the rule files
-
-
-def package(*modules):
-    """Package modules a rule runs: declared as inputs so editing one reruns that rule."""
-    return [str(SRC / "alliance_pipeline" / f"{m}.py") for m in ("__init__", *modules)]
-
-
-def cohort(wildcards):
-    """The cohort's settings as plain values (analysis with its overrides applied)."""
-    return study_config.cohort_settings(config, wildcards.cohort)
-
-
+include: "rules/common.smk"
 include: "rules/intake.smk"
 include: "rules/coding.smk"
 include: "rules/change.smk"
