@@ -149,11 +149,9 @@ def response_arrays(pc: pd.DataFrame, plan: QuestionPlan,
     points. Rows for codes or time points the plan does not list are ignored.
     """
     sub = pc[pc["question"] == plan.question]
-    t_index = {t: i for i, t in enumerate(plan.timepoints)}
-    c_index = {c: j for j, c in enumerate(plan.codes)}
-    t_pos = sub["timepoint"].map(t_index)
-    keep = t_pos.notna().to_numpy()
-    sub, t_pos = sub[keep], t_pos[keep].to_numpy(dtype=np.int64)
+    t_pos = pd.Index(plan.timepoints, dtype=object).get_indexer(sub["timepoint"].astype(object))
+    keep = t_pos >= 0
+    sub, t_pos = sub[keep], t_pos[keep].astype(np.int64)
     if participants is None:
         p_pos, pids = pd.factorize(sub["participant_id"], sort=True)
         pids = np.asarray(pids, dtype=object)
@@ -166,9 +164,9 @@ def response_arrays(pc: pd.DataFrame, plan: QuestionPlan,
     responded = np.zeros((n_p, n_t), dtype=bool)
     responded[p_pos, t_pos] = True
     present = np.zeros((n_p, n_t, n_c), dtype=np.int8)
-    c_pos = sub["code"].map(c_index)
-    has_code = c_pos.notna().to_numpy()
-    present[p_pos[has_code], t_pos[has_code], c_pos[has_code].to_numpy(dtype=np.int64)] = (
+    c_pos = pd.Index(plan.codes, dtype=object).get_indexer(sub["code"].astype(object))
+    has_code = c_pos >= 0
+    present[p_pos[has_code], t_pos[has_code], c_pos[has_code]] = (
         sub["present"].to_numpy()[has_code].astype(np.int8))
     return ResponseArrays(pids, plan.timepoints, plan.codes, responded, present)
 
