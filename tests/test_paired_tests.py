@@ -282,7 +282,7 @@ def test_holm_and_bonferroni_by_hand():
         adjust_pvalues([0.1], "fdr")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=6), st.sampled_from(["holm", "bonferroni"]))
 def test_adjusted_p_never_below_raw(p, method):
     adjusted = adjust_pvalues(p, method)

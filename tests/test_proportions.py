@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -141,7 +140,6 @@ def test_participant_codes_does_not_depend_on_row_order():
 
 
 def test_participant_codes_empty_frame():
-    fc = make_final_codes([], {"q": ["x"]})
     fc = pd.DataFrame(columns=["response_id", "participant_id", "timepoint", "question", "item",
                                "code", "present", "source"])
     out = participant_codes(fc)
