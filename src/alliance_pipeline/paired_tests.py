@@ -97,6 +97,10 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class TestResult:
+    """One test's statistic, degrees of freedom (NaN when none), p-value and method used."""
+
+    __test__ = False  # not a pytest test class
+
     statistic: float
     df: float
     p_value: float
