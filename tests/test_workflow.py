@@ -116,3 +116,39 @@ def test_a_config_error_stops_the_run_with_the_key_named(tmp_path):
                        snakefile=root / "Snakefile", workdir=root, check=False)
     assert result.returncode != 0
     assert "analysis.p_adjust: 'fdr' is not one of holm | bonferroni | none" in result.stderr + result.stdout
+
+
+def test_items_example_gets_participant_level_and_clustered_mcnemar_rows(tmp_path):
+    """examples/items: 12 participants x 3 scenes; participant rows aggregate by `any`."""
+    import csv
+
+    config = (REPO / "examples/items/config/config.yaml").read_text(encoding="utf-8")
+    config = config.replace("../../config/codebook.yaml", str(REPO / "config/codebook.yaml"))
+    config = config.replace("../../data/raw/pilot_items", str(REPO / "data/raw/pilot_items"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_text(config, encoding="utf-8")
+    snakemake("data/derived/pilot_items/tests.csv", snakefile=REPO / "Snakefile", workdir=tmp_path)
+    with open(tmp_path / "data/derived/pilot_items/tests.csv", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["test"] == "mcnemar" and r["code"] == "hooked"]
+    methods = [(r["contrast"], r["method"]) for r in rows]
+    assert [m for m in methods if m[1] == "clustered"] == [
+        ("baseline", "clustered"), ("training", "clustered"), ("overall", "clustered")]
+    participant_rows = [r for r in rows if r["method"] != "clustered"]
+    assert {r["n"] for r in participant_rows} == {"12"}  # participants, not scenes
+    clustered = [r for r in rows if r["method"] == "clustered"]
+    assert {r["n"] for r in clustered} == {"36"}  # scene pairs: 12 participants x 3 scenes
+    # Hand count of the participant-level table from the raw files: a participant has
+    # `hooked` at a time point if any scene's (unanimous) code set carries it.
+    with open(REPO / "data/raw/pilot_items/responses.csv", encoding="utf-8") as handle:
+        responses = {r["response_id"]: r for r in csv.DictReader(handle)}
+    with open(REPO / "data/raw/pilot_items/codes/coder_a.csv", encoding="utf-8") as handle:
+        codes = {r["response_id"]: r["codes"].split(";") for r in csv.DictReader(handle)}
+    hooked = {}
+    for rid, r in responses.items():
+        key = (r["participant_id"], r["timepoint"])
+        hooked[key] = hooked.get(key, False) or "hooked" in codes[rid]
+    people = sorted({p for p, _ in hooked})
+    b = sum(hooked[(p, "pre2")] and not hooked[(p, "post")] for p in people)
+    c = sum(not hooked[(p, "pre2")] and hooked[(p, "post")] for p in people)
+    training = next(r for r in participant_rows if r["contrast"] == "training")
+    assert (int(training["b"]), int(training["c"])) == (b, c)
