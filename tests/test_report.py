@@ -1,0 +1,438 @@
+"""Report fragments: words follow the numbers, limitations follow the data, no free text leaks.
+
+Every frame here is hand-made; the numbers are chosen so the expected words are obvious
+(e.g. Holm-adjusted p = 0.45 > α = 0.05 reads "not significant", p = 0.004 "significant").
+"""
+import hashlib
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from alliance_pipeline import provenance, report
+
+NAN = float("nan")
+SECRET = "SECRET FREE TEXT THAT MUST NOT LEAK"
+
+
+def study_settings():
+    return {
+        "title": "Training clinical psychologists to recognize and repair alliance ruptures",
+        "timepoints": ["pre1", "pre2", "post"],
+        "contrasts": {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"],
+                      "overall": ["pre1", "post"]},
+        "questions": {
+            "session_experience": {
+                "prompt": "How did you experience the interaction with the client?",
+                "timepoints": ["pre1", "pre2", "post"], "multi_label": True,
+                "codes": ["hooked", "engaged_well"],
+                "labels": {"hooked": "Hooked", "engaged_well": "Engaged well"},
+                "definitions": {"hooked": "Caught up by the client.",
+                                "engaged_well": "Stays in contact | on purpose."}},
+            "training_feedback": {
+                "prompt": "What did the training change for you?", "timepoints": ["post"],
+                "multi_label": True, "codes": ["noticing", "intent"],
+                "labels": {"noticing": "Noticing captivity objectively", "intent": "Relating with intention"},
+                "definitions": {"noticing": "Notices it.", "intent": "Chooses on purpose."}},
+        },
+        "codebook_version": "1.0",
+        "cohorts": ["pilot"],
+    }
+
+
+def cohort_settings(synthetic=True, published=None):
+    return {
+        "cohort": "pilot", "label": "Pilot cohort", "synthetic": synthetic, "site": "",
+        "analysis": {"confidence": 0.95, "p_adjust": "holm",
+                     "mcnemar": {"method": "auto", "continuity": False, "exact_below": 25},
+                     "agreement": {"good": 0.8, "acceptable": 0.667},
+                     "consensus": {"unresolved": "fail"}},
+        "published": published if published is not None else
+        {"session_experience": {"hooked": {"pre1": 0.65, "pre2": 0.50, "post": 0.17}}},
+    }
+
+
+def proportions(n=17, spread=0.2):
+    rows = []
+    for code, ks in {"hooked": [11, 8, 3], "engaged_well": [4, 6, 14]}.items():
+        for tp, k in zip(["pre1", "pre2", "post"], ks):
+            p = k / n
+            rows.append(dict(cohort="pilot", question="session_experience", code=code, timepoint=tp,
+                             n=n, k=k, proportion=p, ci_low=max(0.0, p - spread),
+                             ci_high=min(1.0, p + spread)))
+    for code, k in {"noticing": 4, "intent": 5}.items():
+        p = k / n
+        rows.append(dict(cohort="pilot", question="training_feedback", code=code, timepoint="post",
+                         n=n, k=k, proportion=p, ci_low=max(0.0, p - spread), ci_high=min(1.0, p + spread)))
+    return pd.DataFrame(rows)
+
+
+def mcnemar(code, contrast, tps, b, c, p, p_adj, method="exact", n=17, note=""):
+    rd = (c - b) / n
+    return dict(cohort="pilot", question="session_experience", code=code, test="mcnemar",
+                contrast=contrast, timepoints=tps, n=n, b=b, c=c, statistic=NAN, df=NAN,
+                p_value=p, p_adjusted=p_adj, method=method, risk_difference=rd,
+                rd_ci_low=rd - 0.2, rd_ci_high=rd + 0.2, odds_ratio=(c / b) if b else NAN,
+                or_ci_low=0.1, or_ci_high=3.0 if b else NAN, note=note)
+
+
+def mcnemar_tests(p_baseline=0.45, p_training=0.004, method="exact"):
+    rows = [dict(cohort="pilot", question="session_experience", code="hooked", test="cochran_q",
+                 contrast="omnibus", timepoints="pre1|pre2|post", n=17, b=NAN, c=NAN, statistic=9.33,
+                 df=2, p_value=0.0094, p_adjusted=0.0094, method="asymptotic", risk_difference=NAN,
+                 rd_ci_low=NAN, rd_ci_high=NAN, odds_ratio=NAN, or_ci_low=NAN, or_ci_high=NAN, note="")]
+    rows.append(mcnemar("hooked", "baseline", "pre1|pre2", 4, 1, p_baseline / 1.2, p_baseline, method))
+    rows.append(mcnemar("hooked", "training", "pre2|post", 6, 1, p_training / 2, p_training, method))
+    rows.append(mcnemar("engaged_well", "training", "pre2|post", 0, 8, 0.008, 0.016, method,
+                        note="auto: b + c = 8 < 25; b = 0: odds ratio infinite, only its lower bound is given"))
+    return pd.DataFrame(rows)
+
+
+def agreement(verdicts=("good", "good", "good")):
+    alphas = {"good": 0.9, "tentative": 0.7, "insufficient": 0.5}
+    rows = []
+    for code, verdict in zip(["hooked", "engaged_well", "*"], verdicts):
+        a = alphas[verdict]
+        rows.append(dict(cohort="pilot", question="session_experience", code=code, n_units=51,
+                         n_coders=2, percent_agreement=0.9, cohen_kappa=0.78 if code != "*" else NAN,
+                         fleiss_kappa=NAN, krippendorff_alpha=a, alpha_ci_low=a - 0.1,
+                         alpha_ci_high=min(1, a + 0.1), gwet_ac1=0.85, verdict=verdict, note=""))
+    return pd.DataFrame(rows)
+
+
+def flow(missing_at_pre2=True):
+    rows = []
+    for tp in ["pre1", "pre2", "post"]:
+        gone = missing_at_pre2 and tp == "pre2"
+        rows.append(dict(question="session_experience", step="timepoint", name=tp, timepoints=tp,
+                         n_cohort=17, n=16 if gone else 17, n_excluded=1 if gone else 0,
+                         missing="P05" if gone else ""))
+    rows.append(dict(question="session_experience", step="complete", name="complete",
+                     timepoints="pre1|pre2|post", n_cohort=17, n=16 if missing_at_pre2 else 17,
+                     n_excluded=1 if missing_at_pre2 else 0, missing="P05" if missing_at_pre2 else ""))
+    rows.append(dict(question="training_feedback", step="timepoint", name="post", timepoints="post",
+                     n_cohort=17, n=17, n_excluded=0, missing=""))
+    return pd.DataFrame(rows)
+
+
+def power_table():
+    rows = []
+    for contrast in ("baseline", "training"):
+        for pw, es, n in [(0.8, 1.0, 34), (0.9, 1.0, 45), (0.8, 0.5, 120), (0.9, 0.5, 160)]:
+            rows.append(dict(cohort="pilot", question="session_experience", code="hooked",
+                             contrast=contrast, p10=0.35, p01=0.06, alpha=0.05, power=pw,
+                             effect_scale=es, n_required=n + (100 if contrast == "baseline" else 0),
+                             method="connor1987", note=""))
+    return pd.DataFrame(rows)
+
+
+def final_codes():
+    rows = []
+    for i in range(10):
+        source = "adjudicated" if i < 3 else ("majority" if i == 3 else "unanimous")
+        for code in ("hooked", "engaged_well"):
+            rows.append(dict(response_id=f"R{i:02d}", participant_id=f"P{i:02d}", timepoint="pre1",
+                             question="session_experience", item="", code=code, present=1,
+                             source=source if code == "hooked" else "unanimous",
+                             text=SECRET, rationale=SECRET))
+    return pd.DataFrame(rows)
+
+
+def tables(**over):
+    base = dict(proportions=proportions(), tests=mcnemar_tests(), agreement=agreement(),
+                power=power_table(), final_codes=final_codes(), flow=flow())
+    base.update(over)
+    return base
+
+
+def provenance_dict():
+    return {"raw_files": [("data/raw/pilot/responses.csv", "a" * 64)],
+            "config_yaml": "study:\n  title: T\n", "codebook_version": "1.0",
+            "packages": [("pandas", "3.1.1"), ("typst", "0.15.2")], "git_commit": "0123abcd",
+            "git_dirty": True, "command": "snakemake --cores 2 reports/pilot/report.html"}
+
+
+def clause(summary: str, marker: str) -> str:
+    """The clause of the summary that contains ``marker`` (clauses are split at ';')."""
+    hits = [c for c in re.split(r";|\.\s", summary) if marker in c]
+    assert len(hits) == 1, (marker, hits)
+    return hits[0]
+
+
+# ------------------------------------------------------------------ summary
+
+def test_summary_reads_baseline_not_significant_and_training_significant():
+    # Holm-adjusted p: baseline 0.45 > 0.05, training 0.004 < 0.05 (mcnemar_tests defaults)
+    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
+    assert "not significant" in clause(hooked, "without training")
+    training = clause(hooked, "across the training")
+    assert "significant" in training and "not significant" not in training
+    assert "p = 0.450" in hooked and "p = 0.004" in hooked
+
+
+def test_summary_reverses_when_the_p_values_do():
+    text = report.summary_md(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60)),
+                             study=study_settings(), cohort=cohort_settings())
+    hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
+    baseline = clause(hooked, "without training")
+    assert "significant" in baseline and "not significant" not in baseline
+    assert "not significant" in clause(hooked, "across the training")
+
+
+def test_summary_uses_the_adjusted_p_value():
+    t = mcnemar_tests()
+    t.loc[t["contrast"] == "training", ["p_value", "p_adjusted"]] = [0.01, 0.20]
+    text = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
+    assert "not significant" in clause(hooked, "across the training")
+    assert "Holm-adjusted p = 0.200" in hooked
+
+
+def test_summary_direction_follows_the_risk_difference():
+    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
+    # training: b = 6, c = 1, n = 17 -> RD = (1 - 6) / 17 = -0.294 -> "fell by 29.4"
+    assert "fell by 29.4 percentage points (17 pairs)" in clause(hooked, "across the training")
+    engaged = text.split("*Engaged well*")[1]
+    # training: b = 0, c = 8 -> RD = 8/17 = 0.471 -> "rose by 47.1"
+    assert "rose by 47.1 percentage points" in clause(engaged, "across the training")
+
+
+def test_undefined_p_value_is_not_called_significant():
+    t = mcnemar_tests()
+    t.loc[t["contrast"] == "training", ["p_value", "p_adjusted"]] = [NAN, NAN]
+    t.loc[t["contrast"] == "training", "note"] = "no discordant pairs"
+    text = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    training = clause(text.split("*Hooked*")[1].split("*Engaged well*")[0], "across the training")
+    assert "could not be tested (no discordant pairs)" in training
+    assert "significant" not in training
+
+
+def test_summary_names_top_feedback_and_synthetic_data():
+    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    # intent 5/17 = 29.4% before noticing 4/17 = 23.5%
+    assert text.index("*Relating with intention* (29.4%)") < text.index("*Noticing captivity objectively* (23.5%)")
+    assert "synthetic" in text
+    plain = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings(synthetic=False))
+    assert "synthetic" not in plain
+    assert "\n" not in text.strip()  # one paragraph
+
+
+# ------------------------------------------------------------------ limitations
+
+def test_limitations_include_the_data_driven_items_when_triggered():
+    items = dict(report.limitations(
+        tables(agreement=agreement(("good", "tentative", "good"))),
+        study=study_settings(), cohort=cohort_settings(synthetic=True)))
+    for key in ("awareness_not_objective", "social_desirability", "small_sample", "exact_tests",
+                "agreement_below_good", "missing_timepoints", "no_control_group",
+                "convenience_sample", "synthetic"):
+        assert key in items, key
+    assert "at most 17 participants" in items["small_sample"]
+    assert "3 of 3 McNemar tests" in items["exact_tests"]
+    assert "*Engaged well*" in items["agreement_below_good"] and "tentative" in items["agreement_below_good"]
+    assert "16 at pre2" in items["missing_timepoints"] and "complete-case" in items["missing_timepoints"]
+    assert "pre1→pre2 baseline" in items["no_control_group"]
+
+
+def test_limitations_omit_the_data_driven_items_when_not_triggered():
+    big = proportions(n=60, spread=0.1)  # n >= 30 and every interval 0.2 wide (< 0.3)
+    items = dict(report.limitations(
+        tables(proportions=big, tests=mcnemar_tests(method="asymptotic"), flow=flow(missing_at_pre2=False)),
+        study=study_settings(), cohort=cohort_settings(synthetic=False)))
+    for key in ("small_sample", "exact_tests", "agreement_below_good", "missing_timepoints", "synthetic"):
+        assert key not in items, key
+    # the authors' own and the design's stay
+    for key in ("awareness_not_objective", "social_desirability", "no_control_group", "convenience_sample"):
+        assert key in items
+
+
+def test_wide_intervals_alone_trigger_the_small_sample_item():
+    wide = proportions(n=60, spread=0.2)  # n >= 30 but intervals 0.4 wide
+    items = dict(report.limitations(tables(proportions=wide), study=study_settings(),
+                                    cohort=cohort_settings()))
+    assert "small_sample" in items and "40.0 percentage points" in items["small_sample"]
+
+
+def test_limitations_md_is_a_bullet_list():
+    text = report.limitations_md(tables(), study=study_settings(), cohort=cohort_settings())
+    assert all(line.startswith("- ") for line in text.strip().splitlines())
+
+
+# ------------------------------------------------------------------ published vs reproduced
+
+def test_published_comparison_flags_differences_beyond_rounding():
+    props = proportions()
+    cmp = report.published_comparison(props, {"session_experience": {"hooked": {
+        "pre1": 0.65,   # 11/17 = 0.647 -> 0.65: same
+        "pre2": 0.50,   # 8/17 = 0.471 -> 0.47: differs by 0.03
+        "post": 0.18}}})  # 3/17 = 0.176 -> 0.18: same
+    flags = dict(zip(cmp["timepoint"], cmp["flagged"]))
+    assert flags == {"pre1": False, "pre2": True, "post": False}
+    assert cmp.set_index("timepoint").loc["pre2", "difference"] == pytest.approx(-0.03)
+
+
+def test_published_comparison_rounds_half_up_and_flags_missing():
+    props = pd.DataFrame([dict(question="q", code="c", timepoint="t", proportion=0.125),
+                          dict(question="q", code="c", timepoint="u", proportion=0.645)])
+    cmp = report.published_comparison(props, {"q": {"c": {"t": 0.13, "u": 0.65, "v": 0.2}}})
+    flags = dict(zip(cmp["timepoint"], cmp["flagged"]))
+    assert flags == {"t": False, "u": False, "v": True}  # 0.125 -> 0.13, 0.645 -> 0.65; v not reproduced
+
+
+def test_published_md_states_the_rule_and_marks_the_flag():
+    text = report.published_md(tables(), study=study_settings(), cohort=cohort_settings(
+        published={"session_experience": {"hooked": {"pre1": 0.65, "pre2": 0.50}}}))
+    assert "|rounded − published| > 0.005" in text
+    assert "1 of 2 published shares differ" in text
+    assert "**differs**" in text and "matches" in text
+    assert "#tbl-published" in text
+    none = report.published_md(tables(), study=study_settings(), cohort=cohort_settings(published={}))
+    assert "No published figures" in none
+
+
+# ------------------------------------------------------------------ free text and quotes
+
+def test_no_response_text_reaches_any_fragment():
+    fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
+                                       provenance=provenance_dict())
+    for name, text in fragments.items():
+        assert SECRET not in text, name
+    assert fragments["quotes.md"] == ""
+    assert yaml.safe_load(fragments["meta.yml"])["has_quotes"] is False
+
+
+def test_only_allowed_quotes_appear():
+    responses = pd.DataFrame([
+        dict(response_id="R01", question="session_experience", timepoint="pre1",
+             text="「クライアントに巻き込まれた」"),
+        dict(response_id="R02", question="session_experience", timepoint="pre1", text=SECRET)])
+    quotes = report.select_quotes(responses, ["R01"])
+    assert [q["response_id"] for q in quotes] == ["R01"]
+    assert report.select_quotes(responses, []) == []
+    fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
+                                       provenance=provenance_dict(), quotes=quotes)
+    assert "「クライアントに巻き込まれた」" in fragments["quotes.md"]
+    assert all(SECRET not in t for t in fragments.values())
+    assert yaml.safe_load(fragments["meta.yml"])["has_quotes"] is True
+
+
+# ------------------------------------------------------------------ tables and sections
+
+def test_results_tables_show_the_numbers_and_cross_references():
+    text = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=None)
+    # Hooked pre1: 11/17 = 64.7%, Wilson bounds in the frame 0.447 .. 0.847
+    assert "| Hooked | pre1 | 11/17 | 64.7% | [44.7, 84.7] |" in text
+    assert "{#tbl-shares-session-experience}" in text and "{#fig-shares-session-experience}" in text
+    assert "@tbl-mcnemar-session-experience" in text and "{#fig-forest-session-experience}" in text
+    assert "0.450" in text and "0.004" in text
+    assert "∞ [0.10, ∞]" in text  # b = 0 < c: infinite paired odds ratio
+    assert "auto:" not in text.split("Notes:")[1]  # routine method note left to the Method column
+
+
+def test_figures_absent_are_not_referenced():
+    text = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
+    assert "fig-" not in text
+
+
+def test_agreement_section_lists_verdicts_and_consensus_counts():
+    text = report.reliability_md(tables(agreement=agreement(("good", "insufficient", "good"))),
+                                 study=study_settings(), cohort=cohort_settings())
+    assert "insufficient" in text and "{#tbl-agreement}" in text
+    # final_codes: R00..R02 adjudicated, R03 majority, R04..R09 unanimous (hooked row decides)
+    assert r"| session\_experience | 6 | 3 | 1 | 10 |" in text
+    assert "6 of 10 responses were coded unanimously, 3 adjudicated and 1 settled by majority" in text
+
+
+def test_power_highlights_the_training_contrast():
+    text = report.power_md(tables(), study=study_settings(), cohort=cohort_settings())
+    lines = [l for l in text.splitlines() if l.startswith(r"| session\_experience") or l.startswith("| **")]
+    training = [l for l in lines if "training" in l]
+    baseline = [l for l in lines if "baseline" in l]
+    assert training and all("**34**" in l for l in training)
+    assert baseline and "**" not in baseline[0]
+    assert "a follow-up needs 34 pairs (120 if the effect is half as large)" in text
+
+
+def test_flow_names_who_is_missing_where():
+    text = report.flow_md(tables(), study=study_settings(), figures={"flow"})
+    assert "16 at pre2 (not: P05)" in text and "{#tbl-flow}" in text and "@fig-flow" in text
+    minimal = pd.DataFrame([dict(question="session_experience", timepoint=t, n_participants=n)
+                            for t, n in [("pre1", 17), ("pre2", 15), ("post", 17)]])
+    flat = report.flow_md(tables(flow=minimal), study=study_settings(), figures=set())
+    assert "15 at pre2" in flat
+
+
+def test_codebook_text_is_escaped():
+    text = report.design_md(study=study_settings(), cohort=cohort_settings())
+    assert r"Stays in contact \| on purpose." in text
+    assert report.esc("{{< meta x >}} *a* @fig-x") == r"\{\{\< meta x \>\}\} \*a\* \@fig-x"
+
+
+def test_banner_only_for_synthetic_cohorts():
+    assert "synthetic" in report.banner_md(cohort=cohort_settings(synthetic=True))
+    assert report.banner_md(cohort=cohort_settings(synthetic=False)) == ""
+
+
+def test_missing_tables_give_sections_that_say_so():
+    fragments = report.build_fragments({}, study=study_settings(), cohort=cohort_settings(),
+                                       provenance=None)
+    assert "not available" in fragments["reliability.md"]
+    assert "not available" in fragments["power.md"]
+    assert "No provenance" in fragments["reproducibility.md"]
+
+
+def test_write_fragments_writes_every_fragment(tmp_path):
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "flow.png").write_bytes(b"png")
+    written = report.write_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
+                                     provenance=provenance_dict(), out_dir=tmp_path / "frag",
+                                     figures_dir=figures)
+    names = {p.name for p in written}
+    assert names == {f"{n}.md" for n in report.FRAGMENTS} | {"meta.yml"}
+    meta = yaml.safe_load((tmp_path / "frag" / "meta.yml").read_text(encoding="utf-8"))
+    assert meta["synthetic"] is True and meta["cohort"] == "pilot" and meta["has_published"] is True
+    # only the flow figure exists, so only it is placed
+    assert "fig-flow" in (tmp_path / "frag" / "flow.md").read_text(encoding="utf-8")
+    assert "fig-shares" not in (tmp_path / "frag" / "results.md").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ provenance
+
+def test_reproducibility_appendix_lists_provenance():
+    text = report.reproducibility_md(provenance_dict())
+    assert "`" + "a" * 64 + "`" in text
+    assert "0123abcd" in text and "uncommitted changes" in text
+    assert "snakemake --cores 2 reports/pilot/report.html" in text
+    assert "pandas 3.1.1" in text and "```yaml" in text and "title: T" in text
+
+
+def test_provenance_helpers(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "codes").mkdir(parents=True)
+    (raw / "responses.csv").write_bytes(b"a,b\n1,2\n")
+    (raw / "codes" / "coder_a.csv").write_bytes(b"x\n")
+    (raw / ".hidden").write_bytes(b"skip")
+    hashes = provenance.raw_file_hashes(raw, base=tmp_path)
+    assert hashes == [("raw/codes/coder_a.csv", hashlib.sha256(b"x\n").hexdigest()),
+                      ("raw/responses.csv", hashlib.sha256(b"a,b\n1,2\n").hexdigest())]
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("pandas==3.1.1 \\\n    --hash=sha256:abc\n    # via x\nPyYAML==6.0.4 \\\n", encoding="utf-8")
+    assert provenance.read_lock(lock) == [("pandas", "3.1.1"), ("pyyaml", "6.0.4")]
+    prov = provenance.collect_provenance(raw_files=hashes, config={"study": {"title": "T"}},
+                                         codebook_version="1.0", lock_file=lock, repo_dir=tmp_path,
+                                         command="make run")
+    assert prov["git_commit"] == "unknown" and prov["config_yaml"].startswith("study:")
+    assert set(prov) == {"raw_files", "config_yaml", "codebook_version", "packages", "git_commit",
+                         "git_dirty", "command"}
+
+
+def test_formatting_helpers():
+    assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.0312) == "0.031"
+    assert report.fmt_pct(11 / 17) == "64.7%" and report.fmt_pct(NAN) == "—"
+    assert report.fmt_num("") == "—"  # read_table keeps an all-empty column as text
+    assert report.round_half_up(0.125) == 0.13 and report.round_half_up(0.645) == 0.65
+    assert report.slug("session_experience") == "session-experience"
