@@ -400,6 +400,23 @@ def p3(x) -> str:
 @pytest.mark.workflow
 def test_pilot_report_shows_the_derived_shares(pilot):
     soup = BeautifulSoup(pilot["html"].read_text(encoding="utf-8"), "html.parser")
+    check_shares(soup, pilot)
+
+
+@pytest.mark.workflow
+def test_the_workflow_s_own_report_is_self_contained_and_shows_the_shares(pilot):
+    html = pilot["root"] / "reports" / "pilot" / "report.html"
+    if not html.exists():
+        pytest.skip("the workflow does not build reports/pilot/report.html yet")
+    assert (pilot["root"] / "reports" / "pilot" / "report.pdf").exists()
+    soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+    assert soup.find_all("img") and all(i["src"].startswith("data:") for i in soup.find_all("img"))
+    assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", str(soup))
+    assert "Rendered by" in soup.get_text(" ")
+    check_shares(soup, pilot)
+
+
+def check_shares(soup, pilot):
     questions = pilot["study"]["questions"]
     props = pd.read_csv(pilot["derived"] / "proportions.csv")
     shown = {}
@@ -421,10 +438,12 @@ def test_pilot_report_shows_the_derived_tests_agreement_and_power(pilot):
     tests = pd.read_csv(pilot["derived"] / "tests.csv")
     mc = tests[tests["test"] == "mcnemar"]
     for q in mc["question"].unique():
-        rows = {(r[0], r[1]): r for r in html_table(soup, f"tbl-mcnemar-{report.slug(q)}")}
+        rows = {(r[0], r[1], r[6]): r for r in html_table(soup, f"tbl-mcnemar-{report.slug(q)}")}
+        assert len(rows) == (mc["question"] == q).sum()
         for r in mc[mc["question"] == q].itertuples():
-            shown = rows[(questions[q]["labels"][r.code], r.contrast)]
-            assert shown[3:6] == [str(r.n), str(int(r.b)), str(int(r.c))]
+            shown = rows[(questions[q]["labels"][r.code], r.contrast, r.method)]
+            assert shown[3].split(" ")[0] == str(r.n)
+            assert shown[4:6] == [str(int(r.b)), str(int(r.c))]
             assert shown[7:9] == [p3(r.p_value), p3(r.p_adjusted)]
             assert shown[9].startswith(f"{r.risk_difference:.2f} [{r.rd_ci_low:.2f}, {r.rd_ci_high:.2f}]")
     agreement = pd.read_csv(pilot["derived"] / "agreement.csv")

@@ -332,6 +332,22 @@ def test_results_tables_show_the_numbers_and_cross_references():
     assert "auto:" not in text.split("Notes:")[1]  # routine method note left to the Method column
 
 
+def test_item_level_clustered_rows_are_shown_but_the_summary_reads_the_participant_level():
+    t = mcnemar_tests()
+    clustered = t[(t["code"] == "hooked") & (t["contrast"] == "training")].copy()
+    clustered[["n", "b", "c", "p_value", "p_adjusted", "method", "note"]] = [51, 20, 2, 0.2, 0.6, "clustered", ""]
+    clustered["n_clusters"] = 17
+    t = pd.concat([clustered, t], ignore_index=True)  # clustered row first in the file
+    text = report.results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
+    assert "| 51 (17 clusters) | 20 | 2 | clustered |" in text and "| 17 | 6 | 1 | exact |" in text
+    assert text.index("| 17 | 6 | 1 | exact |") < text.index("| 51 (17 clusters) |")
+    summary = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    training = clause(summary.split("*Hooked*")[1].split("*Engaged well*")[0], "across the training")
+    assert "p = 0.004" in training and "not significant" not in training
+    items = dict(report.limitations(tables(tests=t), study=study_settings(), cohort=cohort_settings()))
+    assert "3 of 3 McNemar tests" in items["exact_tests"]  # clustered rows are not counted
+
+
 def test_figures_absent_are_not_referenced():
     text = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
     assert "fig-" not in text

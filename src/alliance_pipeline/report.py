@@ -266,6 +266,24 @@ def _val(row, column):
     return row[column]
 
 
+def _mcnemar_rows(tests: pd.DataFrame | None, question: str, code: str, contrast: str) -> pd.DataFrame:
+    """McNemar rows of one code and contrast, the participant-level one first.
+
+    A cohort with several responses per participant and time point (items) has a second,
+    item-level row with method ``clustered``.
+    """
+    rows = _rows(tests, question=question, code=code, test="mcnemar", contrast=contrast)
+    if rows.empty or "method" not in rows.columns:
+        return rows
+    return rows.assign(_clustered=rows["method"].astype(str) == "clustered").sort_values(
+        "_clustered", kind="stable").drop(columns="_clustered")
+
+
+def _primary(tests: pd.DataFrame | None, question: str, code: str, contrast: str):
+    rows = _mcnemar_rows(tests, question, code, contrast)
+    return None if rows.empty else rows.iloc[0]
+
+
 def _multi(questions: Mapping) -> list[str]:
     return [q for q, s in questions.items() if len(s["timepoints"]) >= 2]
 
@@ -409,7 +427,7 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
             for name, (t1, t2) in contrasts.items():
                 if t1 not in questions[q]["timepoints"] or t2 not in questions[q]["timepoints"]:
                     continue
-                row = _first(tests, question=q, code=code, test="mcnemar", contrast=name)
+                row = _primary(tests, q, code, name)
                 clauses.append(change_clause(row, first=t1, second=t2, contrast=name, cohort=cohort,
                                              share_first=share_of.get(t1), share_second=share_of.get(t2)))
             if clauses:
@@ -771,6 +789,17 @@ def _ci_methods(rows: pd.DataFrame) -> str:
     return (" " + "; ".join(names) + ".") if names else ""
 
 
+def _mcnemar_cells(r, questions: Mapping, q: str, code: str, name: str, pairs: str) -> list[str]:
+    return [esc(code_label(questions, q, code)), esc(name),
+            esc(_val(r, "timepoints")).replace("\\|", " → "),
+            pairs, fmt_int(_val(r, "b")), fmt_int(_val(r, "c")),
+            esc(_val(r, "method")) if not _missing(_val(r, "method")) else DASH,
+            fmt_p(_val(r, "p_value")), fmt_p(_val(r, "p_adjusted")),
+            f"{fmt_num(_val(r, 'risk_difference'))} "
+            f"{fmt_ci(_val(r, 'rd_ci_low'), _val(r, 'rd_ci_high'))}",
+            fmt_odds_ratio(r)]
+
+
 def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                figures: set[str] | None = None) -> str:
     questions = questions_of(study)
@@ -827,23 +856,25 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         m_notes = []
         for code in _codes_in(props, questions, q):
             for name in contrasts:
-                r = _first(tests, question=q, code=code, test="mcnemar", contrast=name)
-                if r is None:
-                    continue
-                m_rows.append([esc(code_label(questions, q, code)), esc(name),
-                               esc(_val(r, "timepoints")).replace("\\|", " → "),
-                               fmt_int(_val(r, "n")), fmt_int(_val(r, "b")), fmt_int(_val(r, "c")),
-                               esc(_val(r, "method")) if not _missing(_val(r, "method")) else DASH,
-                               fmt_p(_val(r, "p_value")), fmt_p(_val(r, "p_adjusted")),
-                               f"{fmt_num(_val(r, 'risk_difference'))} "
-                               f"{fmt_ci(_val(r, 'rd_ci_low'), _val(r, 'rd_ci_high'))}",
-                               fmt_odds_ratio(r)])
-                note = test_note(r)
-                if note:
-                    m_notes.append(f"*{esc(code_label(questions, q, code))}, {esc(name)}*: {note}")
+                for _, r in _mcnemar_rows(tests, q, code, name).iterrows():
+                    clustered = str(_val(r, "method")) == "clustered"
+                    pairs = fmt_int(_val(r, "n"))
+                    if clustered and not _missing(_val(r, "n_clusters")):
+                        pairs += f" ({fmt_int(_val(r, 'n_clusters'))} clusters)"
+                    m_rows.append(_mcnemar_cells(r, questions, q, code, name, pairs))
+                    note = test_note(r)
+                    if note:
+                        m_notes.append(f"*{esc(code_label(questions, q, code))}, {esc(name)}"
+                                       f"{' (clustered)' if clustered else ''}*: {note}")
         if m_rows:
             forest = figures is None or f"forest_{q}" in figures
-            methods = _ci_methods(_rows(tests, question=q, test="mcnemar"))
+            q_tests = _rows(tests, question=q, test="mcnemar")
+            methods = _ci_methods(q_tests)
+            clustered_text = ""
+            if "method" in q_tests.columns and (q_tests["method"].astype(str) == "clustered").any():
+                clustered_text = (" Clustered rows test the item-level pairs (several responses "
+                                  "per participant), with participants as clusters; the row above "
+                                  "each is the participant-level test.")
             out.append(f"@tbl-mcnemar-{s} tests each contrast with McNemar's test"
                        + (f"; @fig-forest-{s} shows the risk differences." if forest else ".") + "\n")
             out.append(md_table(["Code", "Contrast", "Time points", "Pairs", "b", "c", "Method", "p",
@@ -853,7 +884,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                                          f"first time point only; c: at the second only. Adj. p: "
                                          f"{adjust} across the contrasts of one code. RD: "
                                          f"risk difference (second − first); OR: paired odds ratio c/b."
-                                         + methods),
+                                         + methods + clustered_text),
                                 label=f"tbl-mcnemar-{s}"))
             if m_notes:
                 out.append("Notes: " + "; ".join(m_notes) + ".\n")
@@ -878,7 +909,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                                  f"(Cochran's Q = {fmt_num(_val(rq, 'statistic'))}, df = "
                                  f"{fmt_int(_val(rq, 'df'))}, n = {fmt_int(_val(rq, 'n'))}, p {fmt_p_eq(pq)})")
             for name, (t1, t2) in contrasts.items():
-                r = _first(tests, question=q, code=code, test="mcnemar", contrast=name)
+                r = _primary(tests, q, code, name)
                 if r is None:
                     continue
                 clause = change_clause(r, first=t1, second=t2, contrast=name, cohort=cohort)
@@ -1138,6 +1169,8 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
                           "changes can be detected."))
     tests = _table(tables, "tests")
     mc = _rows(tests, test="mcnemar")
+    if not mc.empty and "method" in mc.columns:
+        mc = mc[mc["method"].astype(str) != "clustered"]
     if not mc.empty and "method" in mc.columns:
         exact = mc["method"].astype(str).isin(["exact", "midp"])
         if exact.any():
