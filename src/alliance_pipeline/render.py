@@ -26,7 +26,6 @@ to whichever of .svg/.png exists); format options ``toc``, ``toc-depth``, ``numb
 """
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import importlib.metadata
 import os
@@ -39,6 +38,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from .config import deep_merge
 from .tables import atomic_write_bytes
 
 FONT_DIR_ENV = "ALLIANCE_REPORT_FONT_DIR"
@@ -115,16 +115,6 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not isinstance(meta, dict):
         raise RenderError("the front matter is not a YAML mapping")
     return meta, text[match.end():]
-
-
-def deep_merge(base: Mapping, over: Mapping) -> dict:
-    out = copy.deepcopy(dict(base))
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def load_metadata(qmd: Path, *, extra: Mapping | None = None) -> tuple[dict, str]:
@@ -271,6 +261,11 @@ def parse_attrs(attrs: str) -> tuple[str, list[str], dict[str, str]]:
     return ident, classes, kv
 
 
+def _closes_fence(fence: str, line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and set(stripped) == {fence[0]} and len(stripped) >= len(fence)
+
+
 def parse_blocks(text: str) -> list:
     """Lines and nested :class:`Div` nodes; code blocks are kept whole as plain lines."""
     root: list = []
@@ -280,8 +275,7 @@ def parse_blocks(text: str) -> list:
         target = stack[-1].children if stack else root
         if fence:
             target.append(line)
-            stripped = line.strip()
-            if stripped.startswith(fence[0]) and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+            if _closes_fence(fence, line):
                 fence = None
             continue
         m = _CODE_FENCE.match(line)
@@ -382,8 +376,7 @@ def _outside_code(lines: list[str]):
     fence = None
     for i, line in enumerate(lines):
         if fence:
-            stripped = line.strip()
-            if stripped.startswith(fence[0]) and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+            if _closes_fence(fence, line):
                 fence = None
             continue
         m = _CODE_FENCE.match(line)
@@ -415,9 +408,6 @@ def resolve_crossrefs(text: str) -> str:
 
     def repl(m):
         bracket, minus, label, close = m.groups()
-        if (bracket and not close) or (close and not bracket):
-            # a reference inside other brackets: keep the brackets around the replacement
-            pass
         kind = label.split("-", 1)[0]
         if label not in numbers:
             unresolved.append(label)
@@ -425,9 +415,9 @@ def resolve_crossrefs(text: str) -> str:
         n = numbers[label]
         text = str(n) if minus else f"{XREF_KINDS[kind]} {n}"
         link = f"[{text}](#{label})"
-        if bracket and close:
+        if bracket and close:  # [@fig-x]: the brackets belong to the reference
             return link
-        return (bracket or "") + link + (close or "")
+        return (bracket or "") + link + (close or "")  # a lone bracket belongs to the text
 
     for i in _outside_code(lines):
         line = lines[i]

@@ -1281,14 +1281,9 @@ def reproducibility_md(provenance: Mapping | None) -> str:
 
 def conventional_figures(study: Mapping) -> set[str]:
     """File stems of the figures the pipeline makes for this codebook."""
-    questions = questions_of(study)
-    stems = {"agreement", "flow"}
-    for q, spec in questions.items():
-        if len(spec["timepoints"]) >= 2:
-            stems |= {f"shares_{q}", f"forest_{q}"}
-        else:
-            stems.add(f"frequencies_{q}")
-    return stems
+    from .figures import figure_stems
+
+    return set(figure_stems(questions_of(study)))
 
 
 def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohort: Mapping,
