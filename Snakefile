@@ -11,7 +11,7 @@
 #   agreement      rules/coding.smk    inter-coder reliability
 #   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
 #   figures        rules/report.smk    PNG + SVG figures
-#   report         rules/report.smk    reports/<cohort>/report.html and .pdf
+#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf
 import os
 import sys
 from pathlib import Path
@@ -54,6 +54,8 @@ include: "rules/report.smk"
 
 rule all:
     input:
+        expand("reports/{cohort}/report.html", cohort=COHORTS),
+        expand("reports/{cohort}/report.pdf", cohort=COHORTS),
         expand(FIGURES, cohort=COHORTS),
         expand(f"{DERIVED}/{{table}}.csv", cohort=COHORTS,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),

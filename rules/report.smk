@@ -26,3 +26,32 @@ rule figures:
         ENV
     script:
         "../scripts/figures.py"
+
+
+rule render_report:
+    input:
+        tables=expand(f"{DERIVED}/{{table}}.csv", allow_missing=True,
+                      table=["agreement", "proportions", "tests", "power", "final_codes", "flow"]),
+        responses=f"{DERIVED}/responses.csv",
+        figures=FIGURES,
+        raw=lambda wc: study_config.raw_files(config["cohorts"][wc.cohort]["raw"]),
+        source=workflow.source_path("../reports/report.qmd"),
+        project=workflow.source_path("../reports/_quarto.yml"),
+        lock=workflow.source_path("../requirements.lock"),
+        code=package("report", "render", "provenance", "figures", "tables", "runner"),
+    output:
+        html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
+        pdf="reports/{cohort}/report.pdf",
+    params:
+        cohort=cohort,
+        study=STUDY,
+        config=config,
+        derived=DERIVED,
+        figures_dir=f"{DERIVED}/figures",
+        basedir=workflow.basedir,
+    log:
+        f"{LOGS}/report.log",
+    conda:
+        ENV
+    script:
+        "../scripts/report.py"
