@@ -13,7 +13,8 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# the package itself: a .pth file puts src/ on the venv's path (no build step needed)
+	$(BIN)/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'alliance_pipeline.pth').write_text(str(pathlib.Path('src').resolve()) + '\n')"
 	touch $(STAMP)
 
 run: $(STAMP)
