@@ -50,6 +50,7 @@ include: "rules/intake.smk"
 include: "rules/coding.smk"
 include: "rules/change.smk"
 include: "rules/report.smk"
+include: "rules/study.smk"
 
 
 rule all:
@@ -59,4 +60,5 @@ rule all:
         expand(FIGURES, cohort=COHORTS),
         expand(f"{DERIVED}/{{table}}.csv", cohort=COHORTS,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
+        STUDY_REPORT if len(COHORTS) >= 2 else [],
     default_target: True

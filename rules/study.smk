@@ -1,0 +1,93 @@
+# The study across cohorts (reports/study/, built when two or more cohorts are configured):
+# pooled tables, a forest figure per repeated question and the cross-cohort report.
+# Package: alliance_pipeline.pooling (statistics), .study_report (fragments, forest figure),
+# .render (the cohort reports' renderer).
+#
+# Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
+# cohort (the data contract; ../shared/tools/check-contract checks each as one).
+if "study" in COHORTS:
+    raise study_config.ConfigError("config cohorts", [
+        "cohorts.study: the name `study` is reserved for the cross-cohort report "
+        "(reports/study/); rename the cohort"])
+
+STUDY_DIR = "reports/study"
+STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts")}
+# the stems of alliance_pipeline.study_report.study_figure_stems (not imported: the Snakefile
+# stays quick to parse)
+STUDY_FIGURES = [f"{STUDY_DIR}/figures/forest_{q}.{ext}" for q, spec in STUDY["questions"].items()
+                 if len(spec["timepoints"]) >= 2 for ext in ("png", "svg")]
+STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
+
+
+# Light (small aggregated tables in, seconds): kept on the submit host under a cluster profile.
+rule study_tables:
+    localrule: True
+    input:
+        tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
+        code=package("pooling", "paired_tests", "tables", "runner"),
+    output:
+        pooled=STUDY_TABLES["pooled"],
+        cohorts=STUDY_TABLES["cohorts"],
+    params:
+        cohorts=COHORTS,
+        analysis=config["analysis"],
+    log:
+        "logs/study/tables.log",
+    conda:
+        ENV
+    script:
+        "../scripts/study_tables.py"
+
+
+rule study_figures:
+    localrule: True
+    input:
+        pooled=STUDY_TABLES["pooled"],
+        cohorts=STUDY_TABLES["cohorts"],
+        code=package("study_report", "figures", "report", "tables", "runner"),
+    output:
+        figures=STUDY_FIGURES,
+    params:
+        cohorts=COHORTS,
+        study=STUDY,
+        analysis=config["analysis"],
+        figures_dir=f"{STUDY_DIR}/figures",
+    log:
+        "logs/study/figures.log",
+    conda:
+        ENV
+    script:
+        "../scripts/study_figures.py"
+
+
+rule study_report:
+    input:
+        pooled=STUDY_TABLES["pooled"],
+        cohort_rows=STUDY_TABLES["cohorts"],
+        figures=STUDY_FIGURES,
+        proportions=expand(f"{DERIVED}/proportions.csv", cohort=COHORTS),
+        tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
+        agreement=expand(f"{DERIVED}/agreement.csv", cohort=COHORTS),
+        flow=expand(f"{DERIVED}/flow.csv", cohort=COHORTS),
+        raw=[f for name in COHORTS for f in study_config.raw_files(config["cohorts"][name]["raw"])],
+        source=workflow.source_path("../reports/study.qmd"),
+        project=workflow.source_path("../reports/_quarto.yml"),
+        lock=workflow.source_path("../requirements.lock"),
+        code=package("study_report", "report", "render", "provenance", "tables", "runner"),
+    output:
+        html=STUDY_REPORT[0],
+        pdf=STUDY_REPORT[1],
+    params:
+        cohorts=COHORTS,
+        settings={name: study_config.cohort_settings(config, name) for name in COHORTS},
+        study=STUDY,
+        analysis=config["analysis"],
+        config=config,
+        figures_dir=f"{STUDY_DIR}/figures",
+        basedir=workflow.basedir,
+    log:
+        "logs/study/report.log",
+    conda:
+        ENV
+    script:
+        "../scripts/study_report.py"

@@ -1,0 +1,465 @@
+"""The cross-cohort (study) report: markdown fragments and the forest figure.
+
+``reports/study.qmd`` holds presentation only; every number and sentence that depends on
+data comes from the fragments built here from derived tables:
+
+- the cohorts' own tables stacked (``proportions``, ``tests``, ``agreement``, ``flow``; each
+  with its ``cohort`` column, the flow table given one by :func:`stack_tables`);
+- the study tables of :mod:`alliance_pipeline.pooling`: ``pooled`` (``pooled.csv``) and
+  ``cohort_rows`` (``cohorts.csv``).
+
+Plain values: ``study`` (:func:`alliance_pipeline.config.study_settings`), ``cohorts``
+(``{name: cohort_settings(config, name)}`` in config order), ``analysis`` (the study's own
+``analysis`` block: the pooling's settings) and ``provenance``
+(:mod:`alliance_pipeline.provenance`). Builders are pure; :func:`write_fragments` and
+:func:`write_study_figures` write files. Formatting helpers are those of the cohort report
+(:mod:`alliance_pipeline.report`), so both reports write numbers alike. No response text
+ever reaches this report.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .report import (
+    DASH, METHOD_NAMES, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_pct,
+    join_words, md_figure, md_table, reproducibility_md, slug,
+)
+
+FRAGMENTS = ("banner", "overview", "pooled", "cohorts", "agreement", "limitations",
+             "reproducibility")
+COHORT_TABLES = ("proportions", "tests", "agreement", "flow")
+FOREST_CONTRAST = "training"
+
+
+# ---------------------------------------------------------------- settings helpers
+
+def repeated_questions(study: Mapping) -> list[str]:
+    """Questions asked at two or more time points (those with contrasts), codebook order."""
+    return [q for q, spec in study["questions"].items() if len(spec["timepoints"]) >= 2]
+
+
+def forest_contrast(study: Mapping) -> str:
+    """The contrast the forest plot shows: ``training`` when configured, else the first."""
+    contrasts = list(study["contrasts"])
+    return FOREST_CONTRAST if FOREST_CONTRAST in contrasts else contrasts[0]
+
+
+def study_figure_stems(study: Mapping) -> list[str]:
+    """Figure stems the study report uses: ``forest_<question>`` per repeated question."""
+    return [f"forest_{q}" for q in repeated_questions(study)]
+
+
+def _label(study: Mapping, question: str, code: str) -> str:
+    return study["questions"][question]["labels"].get(code, code)
+
+
+def _cohort_label(cohorts: Mapping, name: str) -> str:
+    entry = cohorts.get(name, {})
+    return str(entry.get("label") or name)
+
+
+def _overrides(settings: Mapping, analysis: Mapping, prefix: str = "") -> list[str]:
+    """Dotted keys where a cohort's analysis differs from the study's, with both values."""
+    out = []
+    for key, value in settings.items():
+        base = analysis.get(key)
+        if isinstance(value, Mapping) and isinstance(base, Mapping):
+            out += _overrides(value, base, f"{prefix}{key}.")
+        elif value != base:
+            out.append(f"{prefix}{key} = {value} (study: {base})")
+    return out
+
+
+def stack_tables(per_cohort: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """``{cohort: {table: frame}}`` -> ``{table: stacked frame}`` with a ``cohort`` column."""
+    out = {}
+    for name in COHORT_TABLES:
+        frames = []
+        for cohort, tables in per_cohort.items():
+            if name in tables:
+                frames.append(tables[name].assign(cohort=cohort))
+        if frames:
+            out[name] = pd.concat(frames, ignore_index=True)
+    return out
+
+
+def participants(flow: pd.DataFrame | None, cohort: str) -> int | None:
+    """Participants of a cohort: the largest ``n_cohort`` of its flow table."""
+    if flow is None or "n_cohort" not in flow.columns:
+        return None
+    n = pd.to_numeric(flow.loc[flow["cohort"] == cohort, "n_cohort"], errors="coerce")
+    return int(n.max()) if n.notna().any() else None
+
+
+# ---------------------------------------------------------------- fragments
+
+def meta_yaml(*, study: Mapping, cohorts: Mapping) -> str:
+    synthetic = [c for c, s in cohorts.items() if s.get("synthetic")]
+    meta = {"title": f"{study['title']}: all cohorts",
+            "subtitle": f"Cross-cohort report of {len(cohorts)} cohorts: "
+                        + ", ".join(cohorts),
+            "cohorts": list(cohorts), "n_cohorts": len(cohorts),
+            "synthetic": bool(synthetic),
+            "codebook_version": str(study.get("codebook_version", ""))}
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+
+
+def banner_md(*, cohorts: Mapping) -> str:
+    synthetic = [c for c, s in cohorts.items() if s.get("synthetic")]
+    if not synthetic:
+        return ""
+    which = join_words([f"*{esc(_cohort_label(cohorts, c))}* (`{c}`)" for c in synthetic])
+    if len(synthetic) == len(cohorts):
+        lead = "Every cohort in this report is"
+    else:
+        lead = f"{len(synthetic)} of the {len(cohorts)} cohorts {'is' if len(synthetic) == 1 else 'are'}"
+    return (f"{lead} **synthetic**: "
+            f"{which}. Synthetic cohorts are seeded reconstructions or generated data, so the "
+            "pooled numbers below show how the analysis works and are no evidence about the "
+            "training.\n")
+
+
+def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping) -> str:
+    timepoints = study["timepoints"]
+    contrasts = study["contrasts"]
+    flow = tables.get("flow")
+    rows, overridden = [], []
+    for name, settings in cohorts.items():
+        n = participants(flow, name)
+        changes = _overrides(settings.get("analysis", {}), analysis)
+        if changes:
+            overridden.append(f"`{name}`: " + esc("; ".join(changes)))
+        rows.append([f"`{name}`", esc(_cohort_label(cohorts, name)), esc(settings.get("site") or DASH),
+                     "yes" if settings.get("synthetic") else "no", fmt_int(n),
+                     f"[cohort report](../{name}/report.html)"])
+    out = [f"The study has **{len(cohorts)} cohorts**. All of them share the study's codebook "
+           f"(version {esc(study.get('codebook_version') or 'unversioned')}, the same questions and "
+           f"codes) and its time points ({', '.join(timepoints)}), so their shares and contrasts "
+           "measure the same things and can be set side by side and pooled.\n",
+           md_table(["Cohort", "Label", "Site", "Synthetic", "Participants", "Report"], rows,
+                    align="lllcrl", caption="The cohorts of the study.", label="tbl-cohorts"),
+           "Contrasts (pairwise McNemar tests within each cohort, pooled below): "
+           + "; ".join(f"{esc(name)} ({pair[0]} → {pair[1]})" for name, pair in contrasts.items())
+           + ".\n"]
+    if overridden:
+        out.append("Cohorts with their own analysis settings (their cohort tables use them; the "
+                   "pooling uses the study's settings): " + "; ".join(overridden) + ".\n")
+    else:
+        out.append("Every cohort uses the study's analysis settings.\n")
+    return "\n".join(out)
+
+
+def _pct_cell(row) -> str:
+    if row is None:
+        return DASH
+    return f"{fmt_int(row['k'])}/{fmt_int(row['n'])} ({fmt_pct(row['proportion'])})"
+
+
+def _contrast_cell(row) -> str:
+    if row is None:
+        return DASH
+    return (f"{fmt_num(row['risk_difference'])} {fmt_ci(row['rd_ci_low'], row['rd_ci_high'])}, "
+            f"p {fmt_p(row['p_adjusted'])}")
+
+
+def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping) -> str:
+    """Per cohort: shares at every time point and the contrasts' risk differences."""
+    props, tests = tables.get("proportions"), tables.get("tests")
+    conf = f"{analysis['confidence']:.0%}"
+    out = [f"Shares are k of n participants with the code. Contrasts give the risk difference "
+           f"(later − earlier share, {conf} CI, Newcombe's hybrid score interval) and the "
+           f"{esc(analysis['p_adjust'])}-adjusted McNemar p of the cohort's own tests.\n"]
+    for name in cohorts:
+        out.append(f"## {esc(_cohort_label(cohorts, name))} (`{name}`)\n")
+        for q, spec in study["questions"].items():
+            tps = spec["timepoints"]
+            applicable = [c for c, pair in study["contrasts"].items() if set(pair) <= set(tps)]
+            headers = ["Code"] + list(tps) + applicable
+            rows = []
+            for code in spec["codes"]:
+                cells = [esc(_label(study, q, code))]
+                for tp in tps:
+                    hit = _select(props, cohort=name, question=q, code=code, timepoint=tp)
+                    cells.append(_pct_cell(hit))
+                for contrast in applicable:
+                    hit = _select(tests, cohort=name, question=q, code=code, test="mcnemar",
+                                  contrast=contrast, exclude_method="clustered")
+                    cells.append(_contrast_cell(hit))
+                rows.append(cells)
+            out.append(md_table(headers, rows, align="l" + "r" * (len(headers) - 1),
+                                caption=f"{esc(_cohort_label(cohorts, name))}: "
+                                        f"{esc(spec.get('prompt') or q)}",
+                                label=f"tbl-{slug('cohort', name, q)}"))
+    return "\n".join(out)
+
+
+def _select(frame: pd.DataFrame | None, *, exclude_method: str | None = None, **where):
+    if frame is None or frame.empty:
+        return None
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column].astype(str) == str(value)
+    if exclude_method is not None:
+        mask &= frame["method"].astype(str) != exclude_method
+    hits = frame[mask]
+    return None if hits.empty else hits.iloc[0]
+
+
+def _het_cell(stat, df, p, i2) -> str:
+    if pd.isna(stat):
+        return DASH
+    return f"{fmt_num(stat)} ({fmt_int(df)} df), p {fmt_p(p)}, I² {fmt_pct(i2, 0)}"
+
+
+def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping,
+              figures: set[str] | None = None) -> str:
+    pooled = tables.get("pooled")
+    conf = f"{analysis['confidence']:.0%}"
+    mc = analysis["mcnemar"]
+    contrast = forest_contrast(study)
+    out = [
+        "Each contrast is pooled over the cohorts without ever pairing participants of different "
+        "cohorts: the **Mantel–Haenszel test for matched pairs stratified by cohort** takes every "
+        "participant's pair of answers as a stratum, which gives "
+        "X²~MH~ = (Σ~k~(b~k~ − c~k~))² / Σ~k~(b~k~ + c~k~) with 1 df over cohorts k — McNemar's "
+        "test when there is one cohort (Mantel & Haenszel 1959; Agresti 2013, *Categorical Data "
+        "Analysis*, ch. 11). b~k~ and c~k~ are the participants of cohort k with the code at the "
+        "earlier time point only and at the later one only. With `mcnemar.method: "
+        f"{esc(mc['method'])}` the p-value is "
+        + ("exact (binomial on the pooled discordant pairs) when Σ(b + c) < "
+           f"{mc['exact_below']}, else asymptotic" if mc["method"] == "auto"
+           else esc(METHOD_NAMES.get(mc["method"], mc["method"])))
+        + f"; p-values are {esc(analysis['p_adjust'])}-adjusted across the contrasts of a code.",
+        "",
+        "The **pooled paired odds ratio** is the Mantel–Haenszel estimator Σc~k~ / Σb~k~ with the "
+        "exact conditional interval; the **pooled risk difference** is Mantel–Haenszel weighted "
+        "(weights n~k~, the cohort's pairs): Σ(c~k~ − b~k~) / Σn~k~, with a Wald interval from the "
+        "cohort-stratified variance Σ[(b~k~ + c~k~) − (c~k~ − b~k~)²/n~k~] / (Σn~k~)². "
+        "**Heterogeneity** between cohorts is checked on both scales: for the odds ratio by the "
+        "χ² test of homogeneity of the discordant pairs' split c~k~ / (b~k~ + c~k~) (the "
+        "matched-pairs counterpart of the Breslow–Day test), for the risk difference by "
+        "Cochran's Q with inverse-variance weights; each with I² = max(0, (Q − df)/Q) "
+        "(Higgins & Thompson 2002).",
+        ""]
+    if pooled is None or pooled.empty:
+        out.append("No question is asked at two or more time points, so there is nothing to pool.\n")
+        return "\n".join(out)
+    for q in repeated_questions(study):
+        sub = pooled[pooled["question"] == q]
+        if sub.empty:
+            continue
+        spec = study["questions"][q]
+        out.append(f"## {esc(spec.get('prompt') or q)}\n")
+        rows, het = [], []
+        for _, r in sub.iterrows():
+            label = esc(_label(study, q, r["code"]))
+            pair = esc(str(r["timepoints"])).replace("\\|", " → ")
+            rows.append([label, f"{esc(r['contrast'])} ({pair})", fmt_int(r["n"]), fmt_int(r["b"]),
+                         fmt_int(r["c"]), fmt_num(r["statistic"]), esc(r["method"]) or DASH,
+                         fmt_p(r["p_value"]), fmt_p(r["p_adjusted"]),
+                         f"{fmt_num(r['risk_difference'])} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}",
+                         fmt_odds_ratio(r)])
+            het.append([label, esc(r["contrast"]),
+                        _het_cell(r["het_or_statistic"], r["het_or_df"], r["het_or_p"], r["het_or_i2"]),
+                        _het_cell(r["het_rd_statistic"], r["het_rd_df"], r["het_rd_p"], r["het_rd_i2"])])
+        out.append(md_table(
+            ["Code", "Contrast", "Pairs", "Σb", "Σc", "X²~MH~", "Method", "p", "p adj.",
+             f"RD~MH~ [{conf} CI]", f"OR~MH~ [{conf} CI]"], rows, align="llrrrrlrrrr",
+            caption=f"Pooled contrasts over {len(cohorts)} cohorts: {esc(spec.get('prompt') or q)}",
+            label=f"tbl-{slug('pooled', q)}"))
+        stem = f"forest_{q}"
+        if figures is None or stem in figures:
+            out.append(md_figure(stem, f"Risk difference of the {esc(contrast)} contrast per cohort "
+                                       f"({conf} CI) and pooled (Mantel–Haenszel, diamond): "
+                                       f"{esc(spec.get('prompt') or q)}",
+                                 f"fig-{slug('forest', q)}"))
+        out.append(md_table(["Code", "Contrast", "Odds ratio: discordant-pair χ²",
+                             "Risk difference: Cochran's Q"], het, align="llll",
+                            caption=f"Heterogeneity between cohorts: {esc(spec.get('prompt') or q)}",
+                            label=f"tbl-{slug('heterogeneity', q)}"))
+        notes = sorted({str(n) for n in sub["note"] if isinstance(n, str) and n
+                        and not n.startswith("auto:")})
+        notes = [n for n in notes if n]
+        if notes:
+            out.append("Notes: " + "; ".join(esc(n) for n in notes) + ".\n")
+    return "\n".join(out)
+
+
+def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
+    """Krippendorff's alpha per question and code, cohorts side by side."""
+    agreement = tables.get("agreement")
+    if agreement is None or agreement.empty:
+        return "No agreement tables were found.\n"
+    names = list(cohorts)
+    out = ["Inter-coder agreement on the independent codes, before consensus, per cohort: "
+           "Krippendorff's alpha with its bootstrap interval and the verdict by the cohort's "
+           "thresholds (`*`: the question as a whole).\n"]
+    for q, spec in study["questions"].items():
+        rows = []
+        for code in [*spec["codes"], "*"]:
+            cells = [esc("whole question" if code == "*" else _label(study, q, code))]
+            for name in names:
+                hit = _select(agreement, cohort=name, question=q, code=code)
+                if hit is None:
+                    cells.append(DASH)
+                    continue
+                cells.append(f"{fmt_num(hit['krippendorff_alpha'])} "
+                             f"{fmt_ci(hit['alpha_ci_low'], hit['alpha_ci_high'])} "
+                             f"{esc(hit['verdict']) if isinstance(hit['verdict'], str) else ''}".strip())
+            rows.append(cells)
+        out.append(md_table(["Code"] + [f"`{n}`" for n in names], rows, align="l" + "r" * len(names),
+                            caption=f"Krippendorff's alpha by cohort: {esc(spec.get('prompt') or q)}",
+                            label=f"tbl-{slug('agreement', q)}"))
+    return "\n".join(out)
+
+
+def limitations_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
+    pooled = tables.get("pooled")
+    items = [
+        "Cohorts are pooled as they are: none was randomised and none had a control group, so the "
+        "pooled change across the training is a before–after change, and the baseline contrast "
+        "is the only comparison without training.",
+        "The pooled odds ratio and its interval assume one common odds ratio; the pooled risk "
+        "difference weighs cohorts by their pairs. Where the heterogeneity checks flag differences "
+        "(large Q, I² well above 0), read the cohorts one by one rather than the pooled value.",
+        "Heterogeneity tests have little power with few cohorts; a small Q does not show the "
+        "cohorts agree.",
+        "The Wald interval of the pooled risk difference can be too narrow when pairs are few.",
+    ]
+    if any(s.get("synthetic") for s in cohorts.values()):
+        items.append("Synthetic cohorts carry no evidence about the training (see the banner).")
+    if pooled is not None and not pooled.empty and (pooled["method"].astype(str) == "exact").any():
+        items.append("Where the pooled discordant pairs are few, the exact test is used; its "
+                     "statistic column still shows X²~MH~ for comparison.")
+    return "\n".join(f"- {item}" for item in items) + "\n"
+
+
+def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohorts: Mapping,
+                    analysis: Mapping, provenance: Mapping | None = None,
+                    figures: set[str] | None = None) -> dict[str, str]:
+    """All fragments as ``{file name: text}``: ``meta.yml`` and one ``<name>.md`` each."""
+    kw = {"study": study, "cohorts": cohorts}
+    return {
+        "meta.yml": meta_yaml(**kw),
+        "banner.md": banner_md(cohorts=cohorts),
+        "overview.md": overview_md(tables, **kw, analysis=analysis),
+        "pooled.md": pooled_md(tables, **kw, analysis=analysis, figures=figures),
+        "cohorts.md": cohorts_md(tables, **kw, analysis=analysis),
+        "agreement.md": agreement_md(tables, **kw),
+        "limitations.md": limitations_md(tables, **kw),
+        "reproducibility.md": reproducibility_md(provenance),
+    }
+
+
+def write_fragments(tables: Mapping[str, pd.DataFrame], *, out_dir: str | Path,
+                    figures_dir: str | Path | None = None, **kw) -> list[Path]:
+    """Write every fragment to ``out_dir`` atomically; ``figures_dir``: figures present there."""
+    from .tables import atomic_write_text
+
+    figures = None if figures_dir is None else {p.stem for p in Path(figures_dir).glob("*.png")}
+    written = []
+    for name, text in build_fragments(tables, figures=figures, **kw).items():
+        path = Path(out_dir) / name
+        atomic_write_text(path, text)
+        written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------- the forest figure
+
+def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Mapping,
+                  question: str, contrast: str, cohorts: Sequence[str], confidence: float = 0.95):
+    """Forest plot of one contrast's risk difference: per code, one row per cohort (its
+    Newcombe interval) and the pooled Mantel–Haenszel estimate as a diamond, with the
+    values and the risk-difference I² at the right. Built with the cohort figures' style."""
+    import matplotlib.collections
+    from matplotlib.patches import Polygon
+
+    from . import figures as F
+
+    spec = study["questions"][question]
+    with F.style():
+        rows, keys = [], []
+        for code in spec["codes"]:
+            rows.append(("header", _label(study, question, code)))
+            keys.append(None)
+            for name in cohorts:
+                rows.append(("row", name))
+                keys.append((code, name))
+            rows.append(("row", "pooled (MH)"))
+            keys.append((code, None))
+        fig = F._figure(F.DOUBLE_COLUMN, max(1.6, 0.2 * len(rows) + 0.9))
+        ax = fig.add_subplot()
+        ys = F._row_axis(ax, rows)
+        mine = cohort_rows[(cohort_rows["question"] == question) & (cohort_rows["contrast"] == contrast)]
+        summary = pooled[(pooled["question"] == question) & (pooled["contrast"] == contrast)]
+        values = pd.concat([pd.to_numeric(mine[c], errors="coerce") for c in ("rd_ci_low", "rd_ci_high")]
+                           + [pd.to_numeric(summary[c], errors="coerce") for c in ("rd_ci_low", "rd_ci_high")])
+        reach = min(1.0, max([0.25] + [abs(float(v)) for v in values.dropna()])) + 0.08
+        ax.set_xlim(-reach, reach)
+        segments, xs, yv, colours = [], [], [], []
+        code_index = {c: i for i, c in enumerate(spec["codes"])}
+        for key, y in zip(keys, ys):
+            if key is None:
+                continue
+            code, name = key
+            colour = F.PALETTE[code_index[code] % len(F.PALETTE)]
+            if name is None:
+                hit = summary[summary["code"] == code]
+                r = hit.iloc[0] if len(hit) else None
+                if r is None or not np.isfinite(r["risk_difference"]):
+                    F._note(ax, y, "pooled estimate undefined")
+                    continue
+                lo, hi, mid = r["rd_ci_low"], r["rd_ci_high"], r["risk_difference"]
+                if np.isfinite(lo) and np.isfinite(hi):
+                    ax.add_patch(Polygon([(lo, y), (mid, y + 0.3), (hi, y), (mid, y - 0.3)],
+                                         closed=True, facecolor=colour, edgecolor="black",
+                                         linewidth=0.5, gid="pooled", zorder=3))
+                else:
+                    ax.scatter([mid], [y], marker="D", c=[colour], edgecolors="black", s=30, zorder=3)
+                i2 = r["het_rd_i2"]
+                F._side_text(ax, y, f"{mid:+.2f} {fmt_ci(lo, hi)}  I² {fmt_pct(i2, 0)}")
+                continue
+            hit = mine[(mine["code"] == code) & (mine["cohort"] == name)]
+            r = hit.iloc[0] if len(hit) else None
+            if r is None or not np.isfinite(r["risk_difference"]):
+                F._note(ax, y, "not tested" if r is None else "undefined")
+                continue
+            xs.append(r["risk_difference"])
+            yv.append(y)
+            colours.append(colour)
+            if np.isfinite(r["rd_ci_low"]) and np.isfinite(r["rd_ci_high"]):
+                segments.append(((r["rd_ci_low"], y), (r["rd_ci_high"], y)))
+            F._side_text(ax, y, f"{r['risk_difference']:+.2f} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}"
+                                f"  n {int(r['n'])}")
+        if segments:
+            ax.add_collection(matplotlib.collections.LineCollection(
+                segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
+        if xs:
+            ax.scatter(xs, yv, c=colours, marker="s", s=20, zorder=3, edgecolors="black",
+                       linewidths=0.4, gid="estimate")
+        F._side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+        ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
+        first, second = study["contrasts"][contrast]
+        ax.set_xlabel(f"Risk difference {second} \u2212 {first} ({contrast}), {confidence:.0%} CI")
+        return F._finish(fig)
+
+
+def write_study_figures(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Mapping,
+                        cohorts: Sequence[str], out_dir: str | Path,
+                        confidence: float = 0.95) -> list[Path]:
+    """``forest_<question>.png`` and ``.svg`` per repeated question under ``out_dir``."""
+    from .figures import save_figure
+
+    written = []
+    contrast = forest_contrast(study)
+    for question in repeated_questions(study):
+        fig = forest_figure(cohort_rows, pooled, study=study, question=question, contrast=contrast,
+                            cohorts=cohorts, confidence=confidence)
+        written += save_figure(fig, Path(out_dir) / f"forest_{question}")
+    return written

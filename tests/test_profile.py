@@ -1,0 +1,133 @@
+"""The SLURM profile (profiles/slurm/config.yaml): valid for snakemake, and a dry run with it.
+
+The SLURM executor plugin is an optional extra (``pip install -e ".[slurm]"``). Without it,
+``--executor slurm`` cannot load, so the dry run here takes every other setting of the
+profile and overrides only the executor (``--executor dryrun``; command-line options win over
+a profile's). With the plugin installed, the profile is also dry-run as it is.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, SNAKEFILE, pilot_copy, run_workflow
+
+PROFILE = REPO / "profiles" / "slurm"
+TABLE_RULES = {"intake", "disagreements", "consensus", "agreement", "change"}
+HEAVY_RULES = TABLE_RULES | {"render_report", "study_report"}
+LIGHT_RULES = {"all", "study_tables", "study_figures"}
+HAS_PLUGIN = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None
+
+
+def profile() -> dict:
+    return yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
+
+
+def workflow_rules(root: Path) -> set[str]:
+    result = run_workflow(root, extra=("--list-rules",))
+    assert result.returncode == 0, result.stderr
+    return {line.strip() for line in result.stdout.splitlines() if re.fullmatch(r"\s*\w+\s*", line)}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    return pilot_copy(tmp_path_factory.mktemp("profile") / "study", cohorts={"replica": "replica"})
+
+
+def test_profile_is_yaml_with_snakemake_options():
+    from snakemake.cli import get_argument_parser
+    from snakemake.profiles import ProfileConfigFileParser
+
+    settings = profile()
+    assert settings["executor"] == "slurm"
+    options = {s for action in get_argument_parser()._actions for s in action.option_strings}
+    unknown = [key for key in settings if f"--{key}" not in options]
+    assert unknown == []
+    # snakemake's own profile reader turns the mappings into its command-line forms
+    stream = io.StringIO((PROFILE / "config.yaml").read_text(encoding="utf-8"))
+    stream.name = str(PROFILE / "config.yaml")
+    parsed = ProfileConfigFileParser().parse(stream)
+    assert "intake:mem_mb=4000" in parsed["set-resources"]
+    assert "intake=cohort_tables" in parsed["groups"]
+    assert "cohort_tables=5" in parsed["group-components"]
+
+
+@pytest.mark.workflow
+def test_profile_names_only_rules_of_the_workflow(study):
+    rules = workflow_rules(study)
+    settings = profile()
+    assert set(settings["set-resources"]) <= rules
+    assert set(settings["groups"]) == TABLE_RULES
+    assert HEAVY_RULES <= set(settings["set-resources"])
+
+
+@pytest.mark.workflow
+def test_dry_run_with_the_profile_lists_the_jobs(study):
+    result = run_workflow(study, extra=("--profile", str(PROFILE), "--executor", "dryrun", "-n"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = result.stdout + result.stderr
+    assert f"Using profile {PROFILE}" in text
+    stats = text.split("Job stats:")[1].split("\n\n")[0]
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+    for rule in TABLE_RULES | {"figures", "render_report"}:
+        assert counts[rule] == 2, (rule, counts)
+    for rule in ("study_tables", "study_figures", "study_report", "all"):
+        assert counts[rule] == 1
+    # the profile's per-rule resources reach the jobs
+    intake = re.search(r"rule intake:\n(.*?)\n\n", text, re.S).group(1)
+    assert "mem_mb=4000" in intake and "runtime=30" in intake
+    agreement = re.search(r"rule agreement:\n(.*?)\n\n", text, re.S).group(1)
+    assert "runtime=60" in agreement
+
+
+LOCAL_RULES_SCRIPT = """
+import sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                            storage_settings=StorageSettings(), snakefile=Path(sys.argv[1]),
+                            workdir=Path(sys.argv[2]))._workflow
+    print("LOCAL", " ".join(sorted(r.name for r in workflow.rules
+                                   if r.name in workflow._localrules or r.norun)))
+"""
+
+
+def local_rules(study: Path) -> set[str]:
+    """Rules the workflow runs on the submit host under a cluster executor (localrule/norun)."""
+    result = subprocess.run([sys.executable, "-c", LOCAL_RULES_SCRIPT, str(SNAKEFILE), str(study)],
+                            capture_output=True, text=True, timeout=300)
+    line = [x for x in result.stdout.splitlines() if x.startswith("LOCAL")]
+    assert line, result.stdout[-2000:] + result.stderr[-2000:]
+    return set(line[0].split()[1:])
+
+
+@pytest.mark.workflow
+def test_light_rules_stay_local_heavy_rules_go_to_the_cluster(study):
+    local = local_rules(study)
+    assert LIGHT_RULES <= local
+    assert not (HEAVY_RULES & local)
+
+
+@pytest.mark.workflow
+@pytest.mark.xfail(strict=True, reason="rule figures (rules/report.smk) reads only aggregated "
+                                       "tables; proposed: `localrule: True` on it")
+def test_cohort_figures_stay_local(study):
+    assert "figures" in local_rules(study)
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not HAS_PLUGIN, reason="snakemake-executor-plugin-slurm not installed "
+                                           "(pip install -e '.[slurm]')")
+def test_dry_run_with_the_slurm_plugin_groups_cohort_tables(study):
+    result = run_workflow(study, extra=("--profile", str(PROFILE), "-n"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Group job cohort_tables" in result.stdout + result.stderr
