@@ -1,7 +1,7 @@
 # Figures and the report of one cohort.
 # Package: alliance_pipeline.figures (PNG + SVG), .report (text fragments from the tables),
 # .render (Quarto, or the Pandoc + Typst fallback), .provenance (hashes, versions, commit).
-from alliance_pipeline.figures import figure_stems
+from alliance_pipeline.outputs import figure_stems
 
 FIGURES = [f"{DERIVED}/figures/{stem}.{ext}" for stem in figure_stems(STUDY["questions"])
            for ext in ("png", "svg")]
@@ -13,7 +13,7 @@ rule figures:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
-        code=package("figures", "tables", "runner"),
+        code=package("figures", "outputs", "tables", "runner"),
     output:
         figures=FIGURES,
     params:

@@ -46,6 +46,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from alliance_pipeline.outputs import _repeated, figure_paths, figure_stems  # noqa: F401 (re-exported)
 from alliance_pipeline.tables import atomic_write_bytes
 
 __all__ = [
@@ -897,33 +898,6 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
 
 
 # --------------------------------------------------------------------------- per cohort
-
-def _repeated(spec: Mapping) -> bool:
-    return len(list(spec.get("timepoints", []))) >= 2
-
-
-def figure_stems(questions: Mapping) -> list[str]:
-    """The figure stems :func:`write_cohort_figures` writes, without drawing anything.
-
-    ``agreement``, ``flow``, then per question in codebook order ``shares_<q>`` and
-    ``forest_<q>`` when it is asked at two or more time points, else ``frequencies_<q>``.
-    Each stem is written as ``.png`` and ``.svg``.
-    """
-    stems = ["agreement", "flow"]
-    for qid, spec in questions.items():
-        if _repeated(spec):
-            stems += [f"shares_{qid}", f"forest_{qid}"]
-        else:
-            stems.append(f"frequencies_{qid}")
-    return stems
-
-
-def figure_paths(out_dir: str | os.PathLike, questions: Mapping) -> list[Path]:
-    """The files :func:`write_cohort_figures` writes (PNG then SVG for each stem)."""
-    out_dir = Path(out_dir)
-    return [out_dir / f"{stem}.{fmt}" for stem in figure_stems(questions)
-            for fmt in ("png", "svg")]
-
 
 _EMPTY = {
     "agreement": ["cohort", "question", "code", "krippendorff_alpha", "alpha_ci_low",

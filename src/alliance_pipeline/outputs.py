@@ -1,0 +1,40 @@
+"""Names of the files the pipeline writes, without the code that writes them.
+
+Kept apart from :mod:`alliance_pipeline.figures` so the Snakefile can declare a rule's
+outputs without importing matplotlib (a no-op rerun must stay quick).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+
+def _repeated(spec: Mapping) -> bool:
+    """A question asked at two or more time points gets change figures."""
+    return len(list(spec.get("timepoints", []))) >= 2
+
+
+def figure_stems(questions: Mapping) -> list[str]:
+    """The figure stems :func:`write_cohort_figures` writes, without drawing anything.
+
+    ``agreement``, ``flow``, then per question in codebook order ``shares_<q>`` and
+    ``forest_<q>`` when it is asked at two or more time points, else ``frequencies_<q>``.
+    Each stem is written as ``.png`` and ``.svg``.
+    """
+    stems = ["agreement", "flow"]
+    for qid, spec in questions.items():
+        if _repeated(spec):
+            stems += [f"shares_{qid}", f"forest_{qid}"]
+        else:
+            stems.append(f"frequencies_{qid}")
+    return stems
+
+
+def figure_paths(out_dir: str | os.PathLike, questions: Mapping) -> list[Path]:
+    """The files :func:`write_cohort_figures` writes (PNG then SVG for each stem)."""
+    out_dir = Path(out_dir)
+    return [out_dir / f"{stem}.{fmt}" for stem in figure_stems(questions)
+            for fmt in ("png", "svg")]
+
+
