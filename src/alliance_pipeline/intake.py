@@ -74,22 +74,101 @@ def _codec_name(encoding: str) -> str:
     return "utf-8-sig" if name == "utf-8" else encoding
 
 
+def _where_in_text(prefix: str) -> tuple[int, int]:
+    """Spreadsheet row (header = 1) and 0-based cell index of the position just after ``prefix``."""
+    rows = list(csv.reader(io.StringIO(prefix + "\x01", newline="")))
+    return len(rows), len(rows[-1]) - 1
+
+
 def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Problem]]:
-    """Decode a raw file; an undecodable byte is a problem naming its line and the fix."""
+    """Decode a raw file; an undecodable byte is a problem naming its row, column and the fix.
+
+    Also refused, because they would otherwise be read as garbled text without any error:
+    UTF-16 files (Excel's "Unicode Text") and UTF-8 files read with another configured
+    encoding (e.g. ``cp932``).
+    """
+    fix_encoding = "the cohort's `encoding:` in config/config.yaml"
     try:
-        return data.decode(_codec_name(encoding)), []
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        hint = ("if the file was saved by Excel on Japanese Windows, set "
-                "`encoding: cp932` for this cohort in config/config.yaml"
-                if codecs.lookup(encoding).name == "utf-8" else
-                "check the cohort's `encoding:` in config/config.yaml (utf-8 for files saved "
-                "as 'CSV UTF-8')")
-        return None, [Problem(path, line, None, None,
-                              f"is not valid {encoding} text (byte {err.start}); {hint}")]
+        codec = _codec_name(encoding)
     except LookupError:
         return None, [Problem(path, None, None, encoding,
-                              "is not an encoding Python knows; use e.g. utf-8 or cp932")]
+                              f"is not an encoding Python knows; set {fix_encoding} to e.g. "
+                              "utf-8 or cp932")]
+    name = codecs.lookup(encoding).name
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not name.startswith("utf-16"):
+        return None, [Problem(path, None, None, None,
+                              "is UTF-16 text (Excel's 'Unicode Text'); save it as "
+                              "'CSV UTF-8 (Comma delimited)'")]
+    if not name.startswith("utf") and not data.isascii():
+        try:
+            data.decode("utf-8")
+            is_utf8 = True
+        except UnicodeDecodeError:
+            is_utf8 = False
+        if is_utf8:
+            return None, [Problem(path, None, None, None,
+                                  f"is UTF-8 text but the cohort's encoding is {encoding}; set "
+                                  f"`encoding: utf-8` for this cohort in config/config.yaml "
+                                  "(all files of a cohort share one encoding)")]
+    try:
+        return data.decode(codec), []
+    except UnicodeDecodeError as err:
+        prefix = data[: err.start].decode(codec, errors="replace")
+        row, cell = _where_in_text(prefix)
+        header = next(csv.reader(io.StringIO(prefix, newline="")), []) if row > 1 else []
+        column = header[cell].strip() if cell < len(header) else None
+        bad = " ".join(f"0x{b:02x}" for b in data[err.start: err.start + 3])
+        hint = ("if the file was saved by Excel on Japanese Windows, set `encoding: cp932` "
+                "for this cohort in config/config.yaml"
+                if name == "utf-8" else
+                f"check {fix_encoding} (utf-8 for files saved as 'CSV UTF-8')")
+        return None, [Problem(path, row, column, None,
+                              f"contains bytes that are not valid {encoding} text ({bad} at "
+                              f"byte {err.start}); {hint}")]
+
+
+def _normalised_name(name: str) -> str:
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+def _near_column(column: str, header: list[str]) -> str | None:
+    """The header name that was probably meant as ``column`` (case, spaces, typos)."""
+    for name in header:
+        if name and _normalised_name(name) == column:
+            return name
+    near = difflib.get_close_matches(column, [_normalised_name(h) for h in header], n=1, cutoff=0.6)
+    if near:
+        return next(h for h in header if _normalised_name(h) == near[0])
+    return None
+
+
+def _malformed_quote(text: str, path: str, header: list[str]) -> Problem | None:
+    """A quote that is never closed, or text after a closing quote (a strict parse fails).
+
+    Python's lenient reader would silently swallow the rest of the file into one cell, or
+    drop the quote characters; both change data without a trace, so they are refused.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = 0
+    try:
+        for _ in reader:
+            records += 1
+    except csv.Error as err:
+        row = records + 1
+        if "unexpected end of data" not in str(err):
+            return Problem(path, row, None, None,
+                           "has a quote (\") that does not end its cell: a quote left open (then "
+                           "a later quote closes it) or text after a closing quote; put the whole "
+                           "cell in quotes and double every quote inside it (\"\")")
+        lenient = list(csv.reader(io.StringIO(text, newline="")))
+        cells = lenient[row - 1] if row - 1 < len(lenient) else []
+        cell = max(len(cells) - 1, 0)
+        column = header[cell] if row > 1 and cell < len(header) else None
+        value = cells[cell] if cells else None
+        what = ("a quote (\") opens a cell here but is never closed, so the rest of the "
+                "file would be read as one cell; close the quote")
+        return Problem(path, row, column, value, what)
+    return None
 
 
 def read_csv_text(text: str, path: str, required: list[str], optional: list[str] = ()
@@ -98,67 +177,121 @@ def read_csv_text(text: str, path: str, required: list[str], optional: list[str]
 
     Row numbers are spreadsheet rows: the header is row 1, the first record row 2 (a quoted
     newline inside a cell does not start a new row). Checks: empty file, header only,
-    a semicolon/tab-delimited file, missing columns (with the nearest existing name),
-    records with too many or too few cells.
+    a semicolon/tab-delimited file, missing columns (with the nearest existing name), an
+    unclosed quote, records with too many or too few cells. Columns without a name whose
+    cells are all empty (Excel's trailing commas) are ignored.
+
+    The frame is returned with the rows that could be read even when some rows have
+    problems, so the caller can report every problem of the file at once.
     """
+    return _parse_csv(text, path, required, optional, allow_no_rows=False)
+
+
+def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_no_rows: bool
+               ) -> tuple[pd.DataFrame | None, list[Problem]]:
+    keep_all = list(required) + [c for c in optional if c not in required]
     if not text.strip():
+        if allow_no_rows:
+            return _empty_frame(required), []
         return None, [Problem(path, None, None, None,
                               f"is empty; it needs a header row ({', '.join(required)}) and data rows")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = list(reader)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not any(cell.strip() for cell in rows[0]):
+        return None, [Problem(path, 1, None, None,
+                              "row 1 must be the header row "
+                              f"({', '.join(required)}); delete the empty rows above it")]
     header = [h.strip() for h in rows[0]]
-    problems = []
     if len(header) == 1 and any(d in rows[0][0] for d in (";", "\t")):
         delim = "semicolon" if ";" in rows[0][0] else "tab"
         return None, [Problem(path, 1, None, rows[0][0],
                               f"is {delim}-separated; save it as comma-separated CSV "
                               "(in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')")]
+    malformed = _malformed_quote(text, path, header)
+    if malformed:
+        return None, [malformed]
+    problems = []
     missing = [c for c in required if c not in header]
     for column in missing:
-        near = difflib.get_close_matches(column, header, n=1, cutoff=0.6)
-        hint = f" (is {near[0]!r} meant to be {column!r}? rename it)" if near else ""
+        near = _near_column(column, [h for h in header if h not in keep_all])
+        hint = f" (is {near!r} meant to be {column!r}? rename it)" if near else ""
         problems.append(Problem(path, 1, column, None,
-                                f"required column is missing; the header has {', '.join(header)}{hint}"))
-    duplicates = sorted({h for h in header if header.count(h) > 1})
+                                f"required column is missing; the header has "
+                                f"{', '.join(h for h in header if h) or 'no names'}{hint}"))
+    duplicates = sorted({h for h in header if h and header.count(h) > 1})
     for column in duplicates:
-        problems.append(Problem(path, 1, column, None, "column appears more than once in the header"))
+        problems.append(Problem(path, 1, column, None,
+                                "column appears more than once in the header; keep one"))
+    body = rows[1:]
+    for index, name in enumerate(header):
+        if name:
+            continue
+        filled = next((number for number, row in enumerate(body, start=2)
+                       if index < len(row) and row[index].strip()), None)
+        if filled is not None:
+            problems.append(Problem(path, 1, None, None,
+                                    f"column {index + 1} has no name in the header but has values "
+                                    f"(first in row {filled}); give it a name or delete it"))
     if problems:
         return None, problems
-    body = rows[1:]
     records = [r for r in body if any(cell.strip() for cell in r)]
     if not records:
+        if allow_no_rows:
+            return _empty_frame(required), []
         return None, [Problem(path, None, None, None, "has a header but no data rows")]
-    keep = [c for c in header if c in required or c in optional]
+    keep = [c for c in header if c in keep_all]
+    positions = [header.index(c) for c in keep]
+    # Excel writes trailing empty cells for formatted but empty columns: tolerated.
+    width = len(header)
+    while width > 1 and not header[width - 1]:
+        width -= 1
     out_rows, row_numbers = [], []
     for number, row in enumerate(body, start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
+        if not width <= len(row) <= len(header):
             problems.append(Problem(path, number, None, None,
-                                    f"has {len(row)} cells but the header has {len(header)}; "
+                                    f"has {len(row)} cells but the header has {width} columns; "
                                     "check for an unquoted comma or a missing quote"))
             continue
-        record = dict(zip(header, row))
-        out_rows.append([record[c] for c in keep])
+        out_rows.append([row[i] if i < len(row) else "" for i in positions])
         row_numbers.append(number)
     frame = pd.DataFrame(out_rows, columns=keep, dtype=object)
     frame["spreadsheet_row"] = row_numbers
     return frame, problems
 
 
+def _empty_frame(columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame["spreadsheet_row"] = pd.Series(dtype=int)
+    return frame
+
+
 def read_raw(path: Path, encoding: str, required: list[str], optional: list[str] = ()
              ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a raw CSV read-only, decode it and parse it (see :func:`read_csv_text`)."""
+    return _read_raw(path, encoding, required, optional, allow_no_rows=False)
+
+
+def _read_raw(path: Path, encoding: str, required: list[str], optional=(), *, allow_no_rows: bool
+              ) -> tuple[pd.DataFrame | None, list[Problem]]:
     with open(path, "rb") as handle:  # read-only: raw files are never written
         data = handle.read()
     text, problems = decode(data, str(path), encoding)
     if text is None:
         return None, problems
-    return read_csv_text(text, str(path), required, optional)
+    return _parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows)
 
 
 def _split_codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(";") if c.strip()]
+
+
+def _did_you_mean(value: str, options) -> str:
+    by_lower = {o.lower(): o for o in options}
+    if value.lower() in by_lower:
+        return f" (did you mean {by_lower[value.lower()]!r}?)"
+    near = difflib.get_close_matches(value, list(options), n=1, cutoff=0.8)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
@@ -172,14 +305,17 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
     for rec in frame.itertuples(index=False):
         row = rec.spreadsheet_row
         if not rec.response_id:
-            problems.append(Problem(path, row, "response_id", "", "is empty; every response needs a unique id"))
+            problems.append(Problem(path, row, "response_id", "",
+                                    "is empty; every response needs a unique id"))
         elif rec.response_id in seen:
             problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is a duplicate of row {seen[rec.response_id]}; ids must be unique"))
+                                    f"is a duplicate of row {seen[rec.response_id]}; ids must be "
+                                    "unique, give one of them a new id"))
         else:
             seen[rec.response_id] = row
         if not rec.participant_id:
-            problems.append(Problem(path, row, "participant_id", "", "is empty"))
+            problems.append(Problem(path, row, "participant_id", "",
+                                    "is empty; give every response its participant's pseudonym"))
         else:
             if rec.participant_id not in checked_ids:
                 checked_ids[rec.participant_id] = participant_id_problem(rec.participant_id, id_pattern)
@@ -188,26 +324,39 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
                 problems.append(Problem(path, row, "participant_id", rec.participant_id, why))
         if rec.timepoint not in timepoints:
             problems.append(Problem(path, row, "timepoint", rec.timepoint,
-                                    f"is not a study time point ({', '.join(timepoints)})"))
+                                    f"is not a study time point ({', '.join(timepoints)})"
+                                    f"{_did_you_mean(rec.timepoint, timepoints)}; correct it, or "
+                                    "add it to study.timepoints in config/config.yaml"))
         if rec.question not in questions:
             problems.append(Problem(path, row, "question", rec.question,
-                                    f"is not a question of the codebook ({', '.join(questions)})"))
+                                    f"is not a question of the codebook ({', '.join(questions)})"
+                                    f"{_did_you_mean(rec.question, questions)}; correct it, or add "
+                                    "the question to the codebook"))
         elif rec.timepoint in timepoints and rec.timepoint not in questions[rec.question]["timepoints"]:
             problems.append(Problem(path, row, "timepoint", rec.timepoint,
-                                    f"question {rec.question} is asked only at "
-                                    f"{', '.join(questions[rec.question]['timepoints'])}"))
-    if problems:
-        return problems
+                                    f"is not a time point of question {rec.question} (asked only "
+                                    f"at {', '.join(questions[rec.question]['timepoints'])}); "
+                                    "correct the time point or the question, or add the time "
+                                    "point to the question's timepoints in the codebook"))
     key = ["participant_id", "question", "timepoint"] + (["item"] if "item" in frame.columns else [])
-    dup = frame[frame.duplicated(key, keep=False)]
+    items = frame["item"].str.strip() if "item" in frame.columns else None
+    keyed = frame.assign(item=items) if items is not None else frame
+    keyed = keyed[(keyed["participant_id"] != "") & keyed["timepoint"].isin(timepoints)
+                  & keyed["question"].isin(list(questions))]
+    dup = keyed[keyed.duplicated(key, keep=False)]
     for _, group in dup.groupby(key, sort=False):
         rows = group["spreadsheet_row"].tolist()
         what = "participant, question, time point" + (" and item" if "item" in frame.columns else "")
         fix = ("give each a distinct item" if "item" in frame.columns else
                "add an `item` column if participants answered several items, or remove the duplicate")
-        problems.append(Problem(path, rows[1], "participant_id", group["participant_id"].iloc[0],
-                                f"has a second response for the same {what} as row {rows[0]}; {fix}"))
+        for later in rows[1:]:
+            problems.append(Problem(path, later, "participant_id", group["participant_id"].iloc[0],
+                                    f"has a second response for the same {what} as row {rows[0]}; {fix}"))
+    problems.sort(key=lambda p: (p.row or 0))
     return problems
+
+
+SEPARATOR_LOOKALIKES = (",", "\uff1b", "\u3001", "\uff0c", " ", "|", "/")  # , ； 、 ， space | /
 
 
 def validate_codes(value: str, question: str, questions: dict) -> str | None:
@@ -220,13 +369,16 @@ def validate_codes(value: str, question: str, questions: dict) -> str | None:
             if other:
                 return (f"code {code!r} belongs to question {other[0]}, not {question} "
                         f"(codes of {question}: {', '.join(own)})")
-            near = difflib.get_close_matches(code, own, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            return f"code {code!r} is not a code of question {question} ({', '.join(own)}){hint}"
+            if any(sep in code for sep in SEPARATOR_LOOKALIKES):
+                return (f"{code!r} is not a code of question {question} ({', '.join(own)}); "
+                        "separate several codes with a semicolon, e.g. hooked;anxious")
+            return (f"code {code!r} is not a code of question {question} ({', '.join(own)})"
+                    f"{_did_you_mean(code, own)}")
     if len(set(codes)) != len(codes):
-        return "lists the same code twice"
+        return "lists the same code twice; keep it once"
     if not questions[question]["multi_label"] and len(codes) > 1:
-        return f"question {question} is single-label: give at most one code"
+        return (f"question {question} is single-label: give at most one code "
+                "(settle on one in the consensus meeting)")
     return None
 
 
@@ -259,6 +411,27 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
     return problems
 
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".tsv", ".txt"}
+
+
+def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """``codes/*.csv`` without editor lock files; spreadsheets that were not exported are problems."""
+    if not codes_dir.is_dir():
+        return [], []
+    paths, problems = [], []
+    for path in sorted(codes_dir.iterdir()):
+        if path.name.startswith(("~$", ".")) or not path.is_file():
+            continue  # Excel (~$name) and LibreOffice (.~lock.name#) lock files, hidden files
+        if path.suffix == ".csv":
+            paths.append(path)
+        elif path.suffix.lower() == ".csv" or path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            problems.append(Problem(str(path), None, None, None,
+                                    f"is not read: coder files must be CSV files named "
+                                    f"<coder_id>.csv; save it as 'CSV UTF-8 (Comma delimited)' "
+                                    f"named {path.stem}.csv"))
+    return paths, problems
+
+
 def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
                 questions: dict, id_pattern: str) -> dict:
     """Read and validate a cohort's raw folder.
@@ -274,9 +447,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                                            f"cohort folder does not exist; create it or fix "
                                            f"cohorts.{cohort}.raw in config/config.yaml")])
     responses_path = raw_dir / "responses.csv"
-    coder_paths = sorted((raw_dir / "codes").glob("*.csv"))
+    coder_paths, problems = _coder_files(raw_dir / "codes")
     if not responses_path.is_file():
-        problems.append(Problem(str(responses_path), None, None, None, "is missing"))
+        problems.append(Problem(str(responses_path), None, None, None,
+                                "is missing; every cohort needs responses.csv "
+                                "(response_id, participant_id, timepoint, question, text)"))
     if len(coder_paths) < 2:
         problems.append(Problem(str(raw_dir / "codes"), None, None, None,
                                 f"has {len(coder_paths)} coder file(s); agreement and consensus "
@@ -285,10 +460,10 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         raise IntakeError(cohort, problems)
 
     responses, found = read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"])
-    problems += found
-    if responses is not None and not found:
-        problems += validate_responses(responses, str(responses_path), timepoints=timepoints,
-                                       questions=questions, id_pattern=id_pattern)
+    if responses is not None:
+        found += validate_responses(responses, str(responses_path), timepoints=timepoints,
+                                    questions=questions, id_pattern=id_pattern)
+    problems += sorted(found, key=lambda p: p.row or 0)
     if problems:
         raise IntakeError(cohort, problems)
     if "item" not in responses.columns:
@@ -300,12 +475,10 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     for path in coder_paths:
         coder = path.stem
         frame, found = read_raw(path, encoding, CODING_COLUMNS)
-        problems += found
-        if frame is None or found:
-            continue
-        found = validate_coding(frame, str(path), response_question=response_question,
-                                questions=questions)
-        problems += found
+        if frame is not None:
+            found += validate_coding(frame, str(path), response_question=response_question,
+                                     questions=questions)
+        problems += sorted(found, key=lambda p: p.row or 0)
         if found:
             continue
         frame["question"] = frame["response_id"].map(response_question)
@@ -319,12 +492,12 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
     adjudication_path = raw_dir / "adjudication.csv"
     if adjudication_path.is_file():
-        frame, found = read_raw(adjudication_path, encoding, ["response_id", "codes"], ["rationale"])
-        problems += found
-        if frame is not None and not found:
-            found = validate_coding(frame, str(adjudication_path),
-                                    response_question=response_question, questions=questions)
-            problems += found
+        frame, found = _read_raw(adjudication_path, encoding, ["response_id", "codes"],
+                                 ["rationale"], allow_no_rows=True)
+        if frame is not None:
+            found += validate_coding(frame, str(adjudication_path),
+                                     response_question=response_question, questions=questions)
+            problems += sorted(found, key=lambda p: p.row or 0)
             if not found:
                 if "rationale" not in frame.columns:
                     frame["rationale"] = ""

@@ -9,14 +9,21 @@ worksheet meant for sharing withholds such texts unless the config allows them.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pandas as pd
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or Japanese/US style numbers: 9+ digits in groups, optional +country code.
-# Full-width digits are folded to ASCII before matching (NFKC would also do it).
-PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s-]?)?(?:\(?\d{1,4}\)?[\s-]?){2,4}\d{3,4}(?![\w.])")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９＋－（）", "0123456789+-()")
+# The boundaries are ASCII so that a number directly before or after Japanese text
+# (電話090-1234-5678まで) is found; a sentence's full stop may follow it, a decimal part may not.
+# A bare run of digits counts only when it looks like a Japanese phone number (0 + 9-10
+# digits), so that ordinary numbers (100000000) are not flagged.
+# Text is folded before matching: NFKC turns full-width digits, letters, ＠ and brackets into
+# ASCII; the dashes Japanese text uses between digit groups (ー, −, ‐, –, —) become ``-``.
+PHONE = re.compile(r"(?<![0-9A-Za-z_])(?<![0-9]\.)(?:\+\d{1,3}[\s-]?)?(?:\(?\d{1,4}\)?[\s-]?){2,4}"
+                   r"\d{3,4}(?![0-9A-Za-z_]|\.[0-9])", re.ASCII)
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\uff0d"})
 
 WITHHELD = "[text withheld: contains {kinds}; set privacy.allow_identifying_text to show it]"
 
@@ -25,29 +32,48 @@ def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+
+
 def identifying_kinds(text: str) -> list[str]:
     """Which identifying patterns ``text`` contains: ``email``, ``phone`` (possibly both)."""
-    folded = text.translate(_FULLWIDTH)
+    folded = _fold(text)
     kinds = []
     if EMAIL.search(folded):
         kinds.append("email")
-    if any(_digits(m.group()) >= 9 for m in PHONE.finditer(folded)):
+    if any(_is_phone(m.group()) for m in PHONE.finditer(folded)):
         kinds.append("phone")
     return kinds
 
 
 def participant_id_problem(value: str, pattern: str) -> str | None:
     """Why ``value`` is not an acceptable pseudonymous participant id, or None."""
-    if identifying_kinds(value) == ["email"] or EMAIL.fullmatch(value.translate(_FULLWIDTH)):
+    folded = _fold(value)
+    kinds = identifying_kinds(value)
+    if "email" in kinds or "@" in folded:
         return "looks like an e-mail address; replace it with a pseudonym such as P01"
-    if "phone" in identifying_kinds(value):
+    digits_only = re.fullmatch(r"[0-9]+", folded) is not None
+    if "phone" in kinds and (not digits_only or _looks_like_phone_digits(folded)):
         return "looks like a phone number; replace it with a pseudonym such as P01"
     if not re.fullmatch(pattern, value):
-        if value.isdigit():
-            return (f"looks like a student or staff number and does not match the pseudonym "
-                    f"pattern {pattern}; replace it with a pseudonym such as P01")
-        return f"does not match the pseudonym pattern {pattern} (privacy.participant_id_pattern)"
+        if digits_only:
+            return (f"looks like a student or staff number (digits only) and does not match "
+                    f"the pseudonym pattern {pattern}; replace it with a pseudonym such as P01")
+        return (f"does not match the pseudonym pattern {pattern}; use a pseudonym such as P01, "
+                "or change privacy.participant_id_pattern in config/config.yaml")
     return None
+
+
+def _is_phone(match: str) -> bool:
+    if _digits(match) < 9:
+        return False
+    return not match.isdigit() or _looks_like_phone_digits(match)
+
+
+def _looks_like_phone_digits(digits: str) -> bool:
+    """A bare digit string that is a Japanese phone number (0 + 9 or 10 digits)."""
+    return digits.startswith("0") and len(digits) in (10, 11)
 
 
 def scan_texts(responses: pd.DataFrame) -> pd.Series:

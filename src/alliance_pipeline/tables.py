@@ -9,6 +9,7 @@ a half-written file that a rerun would take as complete.
 """
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -41,10 +42,20 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of ``path`` left by a writer that was killed (SIGKILL, power loss).
+
+    Safe: a derived file has exactly one writer (the Snakemake job that owns it).
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` whole or not at all (temporary file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
@@ -60,6 +71,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Binary twin of :func:`atomic_write_text`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -80,8 +92,27 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, for_people: boo
     """
     if for_people:
         frame = spreadsheet_safe(frame)
-    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    # The csv module quotes a cell only for the characters of its line terminator, so with
+    # "\n" a bare carriage return inside a text would be written unquoted and read back as
+    # a line break. Tables holding one quote every text cell instead (read_table is the same).
+    quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="", quoting=quoting)
     atomic_write_text(path, text, encoding="utf-8-sig" if for_people else "utf-8")
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    if any("\r" in str(c) for c in frame.columns):
+        return True
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            try:
+                found = values.str.contains("\r", regex=False, na=False).any()
+            except AttributeError:  # an object column without any text
+                found = False
+            if found:
+                return True
+    return False
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
