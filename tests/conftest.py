@@ -1,0 +1,124 @@
+"""Shared helpers for tests that run the whole workflow on a copy of the pilot.
+
+``pilot_copy(tmp)`` copies config/ and data/raw/pilot into ``tmp``; ``run_workflow(tmp, ...)``
+runs ``snakemake -s <repo>/Snakefile -d tmp`` in a subprocess (the way a user runs it on
+another data folder); ``raw_hashes`` and ``derived_problems`` check what every run must
+leave behind: raw files untouched, no half-written derived file.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+# Columns each derived CSV starts with (data contract and docs/development.md).
+DERIVED_HEADERS = {
+    "responses.csv": ["response_id", "participant_id", "timepoint", "question", "item", "text"],
+    "codings.csv": ["response_id", "question", "coder", "codes"],
+    "adjudication.csv": ["response_id", "codes", "rationale"],
+    "coverage.csv": ["coder", "n_coded", "n_missing", "missing"],
+    "disagreements.csv": ["response_id", "participant_id", "question", "timepoint", "item", "text"],
+    "final_codes.csv": ["response_id", "participant_id", "timepoint", "question", "item", "code",
+                        "present", "source"],
+    "agreement.csv": ["cohort", "question", "code", "n_units", "n_coders", "percent_agreement",
+                      "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "alpha_ci_low",
+                      "alpha_ci_high", "gwet_ac1", "verdict", "note"],
+    "proportions.csv": ["cohort", "question", "code", "timepoint", "n", "k", "proportion",
+                        "ci_low", "ci_high"],
+    "tests.csv": ["cohort", "question", "code", "test", "contrast", "timepoints", "n", "b", "c",
+                  "statistic", "df", "p_value", "p_adjusted", "method", "risk_difference",
+                  "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "note"],
+    "power.csv": ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
+                  "effect_scale", "n_required", "method"],
+}
+
+
+def pilot_copy(dest: Path, cohorts: dict[str, str] | None = None) -> Path:
+    """config/ and data/raw/pilot copied to ``dest``; ``cohorts`` (name -> raw folder name)
+    adds further copies of the pilot as cohorts of the config."""
+    shutil.copytree(REPO / "config", dest / "config")
+    shutil.copytree(REPO / "data/raw/pilot", dest / "data/raw/pilot")
+    if cohorts:
+        import yaml
+
+        config = yaml.safe_load((dest / "config/config.yaml").read_text(encoding="utf-8"))
+        for name, folder in cohorts.items():
+            if not (dest / "data/raw" / folder).exists():
+                shutil.copytree(REPO / "data/raw/pilot", dest / "data/raw" / folder)
+            config["cohorts"][name] = {**config["cohorts"]["pilot"], "raw": f"data/raw/{folder}"}
+        (dest / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False,
+                                                                allow_unicode=True), encoding="utf-8")
+    return dest
+
+
+def run_workflow(workdir: Path, *targets: str, cores: int = 1, extra: tuple = (),
+                 timeout: int = 600, **popen) -> subprocess.CompletedProcess:
+    """``snakemake -s <repo>/Snakefile -d workdir --cores N [extra] [targets]``; never raises."""
+    return subprocess.run([SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(workdir), "--cores",
+                           str(cores), *extra, *targets],
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
+    """Every derived table and figure of one cohort (the default target without the reports)."""
+    from alliance_pipeline import config as study_config
+    from alliance_pipeline.figures import figure_stems
+
+    codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
+    stems = figure_stems(study_config.questions_settings(codebook))
+    base = f"data/derived/{cohort}"
+    tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow"]
+    return ([f"{base}/{t}.csv" for t in tables]
+            + [f"{base}/figures/{s}.{ext}" for s in stems for ext in ("png", "svg")])
+
+
+def sha256_tree(folder: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file under ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def raw_hashes(workdir: Path) -> dict[str, str]:
+    return sha256_tree(workdir / "data/raw")
+
+
+def derived_problems(workdir: Path) -> list[str]:
+    """Leftover temporary files, and derived CSVs that do not parse whole with their header."""
+    problems = []
+    derived = workdir / "data/derived"
+    if not derived.exists():
+        return problems
+    for path in sorted(derived.rglob("*")):
+        if path.name.endswith(".tmp") or path.name.startswith("."):
+            problems.append(f"leftover temporary file {path}")
+        elif path.suffix == ".csv":
+            try:
+                text = path.read_bytes().decode("utf-8-sig")
+                rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+            except (UnicodeDecodeError, csv.Error) as err:
+                problems.append(f"{path} does not parse: {err}")
+                continue
+            expected = DERIVED_HEADERS.get(path.name)
+            if not rows:
+                problems.append(f"{path} is empty (no header)")
+            elif expected and rows[0][:len(expected)] != expected:
+                problems.append(f"{path} header {rows[0]} does not start with {expected}")
+            elif any(len(r) != len(rows[0]) for r in rows[1:]):
+                problems.append(f"{path} has rows with a different number of cells than its header")
+    return problems
+
+
+@pytest.fixture
+def pilot_dir(tmp_path) -> Path:
+    """A fresh copy of config/ and the raw pilot, ready for ``run_workflow``."""
+    return pilot_copy(tmp_path / "study")
