@@ -15,7 +15,8 @@ rule figures:
         flow=f"{DERIVED}/flow.csv",
         code=package("figures", "outputs", "tables", "runner"),
     output:
-        figures=FIGURES,
+        figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
+                 if f.endswith(".png") else f for f in FIGURES],
     params:
         cohort=cohort,
         study=STUDY,
