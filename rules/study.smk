@@ -51,7 +51,7 @@ rule study_figures:
         cohorts=COHORTS,
         study=STUDY,
         analysis=config["analysis"],
-        figures_dir=f"{STUDY_DIR}/figures",
+        figures_dir=lambda wildcards, output: str(Path(output.figures[0]).parent),
     log:
         "logs/study/figures.log",
     conda:
@@ -83,8 +83,8 @@ rule study_report:
         study=STUDY,
         analysis=config["analysis"],
         config=config,
-        figures_dir=f"{STUDY_DIR}/figures",
-        basedir=workflow.basedir,
+        figures_dir=lambda wildcards, input: str(Path(input.figures[0]).parent),
+        basedir=lambda wildcards: workflow.basedir,  # the checkout, for its git commit
     log:
         "logs/study/report.log",
     conda:
