@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import fcntl
 import io
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -31,7 +33,7 @@ import pytest
 from conftest import (SNAKEFILE, SNAKEMAKE, derived_problems, derived_targets, pilot_copy,
                       raw_hashes, run_workflow, sha256_tree)
 
-pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("interrupt")]
+pytestmark = pytest.mark.workflow
 
 
 def ok(result: subprocess.CompletedProcess) -> None:
@@ -56,12 +58,22 @@ def incomplete_outputs(root: Path) -> set[str]:
 def reference(tmp_path_factory):
     """An uninterrupted run on one core: the bytes every other run must reproduce.
 
-    Session-scoped: xdist may interleave other modules' tests on this worker, which would
-    tear a module-scoped fixture down and run it again.
+    Computed once per pytest run and shared by the xdist workers through a file lock
+    (``xdist_group`` does not keep tests on one worker with pytest 9 and xdist 3.8, so a
+    fixture alone would run once per worker).
     """
-    root = pilot_copy(tmp_path_factory.mktemp("reference"))
-    ok(run_workflow(root, *derived_targets(root), cores=1))
-    assert derived_problems(root) == []
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, shared by its workers
+    root = base / "interrupt-reference"
+    with open(base / "interrupt-reference.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            pilot_copy(root)
+            ok(run_workflow(root, *derived_targets(root), cores=1))
+            assert derived_problems(root) == []
+            (root / "done").touch()
     return derived_bytes(root)
 
 
@@ -159,7 +171,6 @@ def _rows_without_cohort(path: Path, cohort: str) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.xdist_group("parallel_cohorts")
 def test_two_cohorts_in_parallel_do_not_interfere(tmp_path):
     # the same raw folder configured twice: both cohorts read it at the same time
     root = pilot_copy(tmp_path / "study", cohorts={"second": "pilot"})

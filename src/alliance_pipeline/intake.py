@@ -80,6 +80,39 @@ def _where_in_text(prefix: str) -> tuple[int, int]:
     return len(rows), len(rows[-1]) - 1
 
 
+# Blocks of characters real texts are made of (Latin, Greek, Cyrillic, punctuation and
+# symbols, CJK punctuation, kana, kanji, full- and half-width forms).
+_TEXT_BLOCKS = ((0x00A0, 0x052F), (0x2000, 0x27BF), (0x3000, 0x30FF), (0x3400, 0x4DBF),
+                (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
+
+
+def _plausible_share(text: str) -> float:
+    """Share of the non-ASCII characters of ``text`` that belong to :data:`_TEXT_BLOCKS`."""
+    others = [ord(c) for c in text if ord(c) > 0x7F]
+    if not others:
+        return 1.0
+    return sum(any(lo <= c <= hi for lo, hi in _TEXT_BLOCKS) for c in others) / len(others)
+
+
+def _probably_utf8(data: bytes, codec: str) -> bool:
+    """Whether bytes that are to be read as ``codec`` are really UTF-8.
+
+    True when they are valid UTF-8 and either cannot be read as ``codec`` or read as
+    ``codec`` give characters that real texts rarely contain. Valid UTF-8 occurs by chance
+    in short cp932 texts (cp932 "﨑①" reads as UTF-8 Hangul), so a tie keeps the
+    configured encoding: a real cp932 file is never refused.
+    """
+    try:
+        as_utf8 = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    try:
+        configured = _plausible_share(data.decode(codec))
+    except UnicodeDecodeError:
+        return True
+    return _plausible_share(as_utf8) > configured
+
+
 def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Problem]]:
     """Decode a raw file; an undecodable byte is a problem naming its row, column and the fix.
 
@@ -99,13 +132,7 @@ def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Prob
         return None, [Problem(path, None, None, None,
                               "is UTF-16 text (Excel's 'Unicode Text'); save it as "
                               "'CSV UTF-8 (Comma delimited)'")]
-    if not name.startswith("utf") and not data.isascii():
-        try:
-            data.decode("utf-8")
-            is_utf8 = True
-        except UnicodeDecodeError:
-            is_utf8 = False
-        if is_utf8:
+    if not name.startswith("utf") and not data.isascii() and _probably_utf8(data, codec):
             return None, [Problem(path, None, None, None,
                                   f"is UTF-8 text but the cohort's encoding is {encoding}; set "
                                   f"`encoding: utf-8` for this cohort in config/config.yaml "
