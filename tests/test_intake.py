@@ -252,7 +252,7 @@ def test_ids_are_compared_without_surrounding_spaces(raw):
 def test_a_code_of_another_question(raw):
     replace(raw / "codes/coder_a.csv", "R1,hooked", "R1,mindful_pause")
     assert problems(raw) == [
-        f"{raw}/codes/coder_a.csv, row 2, column codes: 'mindful_pause' code 'mindful_pause' "
+        f"{raw}/codes/coder_a.csv, row 2, column codes: 'mindful_pause' "
         "belongs to question training_feedback, not session_experience (codes of "
         f"session_experience: {SE_CODES})"]
 
@@ -260,15 +260,22 @@ def test_a_code_of_another_question(raw):
 def test_an_unknown_code_gets_the_nearest_code(raw):
     replace(raw / "codes/coder_a.csv", "R1,hooked", "R1,hookd")
     assert problems(raw) == [
-        f"{raw}/codes/coder_a.csv, row 2, column codes: 'hookd' code 'hookd' is not a code of "
+        f"{raw}/codes/coder_a.csv, row 2, column codes: 'hookd' is not a code of "
         f"question session_experience ({SE_CODES}) (did you mean 'hooked'?)"]
+
+
+def test_a_bad_code_among_several_is_named(raw):
+    replace(raw / "codes/coder_a.csv", "R3,anxious;hooked", "R3,anxious;hookd")
+    assert problems(raw) == [
+        f"{raw}/codes/coder_a.csv, row 4, column codes: 'anxious;hookd' code 'hookd' is not a "
+        f"code of question session_experience ({SE_CODES}) (did you mean 'hooked'?)"]
 
 
 def test_codes_separated_by_commas_get_the_separator_hint(raw):
     replace(raw / "codes/coder_a.csv", "R3,anxious;hooked", 'R3,"anxious,hooked"')
     assert problems(raw) == [
-        f"{raw}/codes/coder_a.csv, row 4, column codes: 'anxious,hooked' 'anxious,hooked' is not "
-        f"a code of question session_experience ({SE_CODES}); separate several codes with a "
+        f"{raw}/codes/coder_a.csv, row 4, column codes: 'anxious,hooked' is not a code "
+        f"of question session_experience ({SE_CODES}); separate several codes with a "
         "semicolon, e.g. hooked;anxious"]
 
 
@@ -319,9 +326,9 @@ def test_adjudication_naming_an_unknown_response(raw):
 def test_adjudication_for_a_response_the_coders_agreed_on(raw):
     write(raw / "adjudication.csv", ADJUDICATION + "R1,engaged_well,second thoughts\n")
     assert problems(raw) == [
-        f"{raw}/adjudication.csv, row 3, column response_id: 'R1' the coders agreed on this "
-        "response; adjudication is only for disagreements, so remove the row (or correct a coder "
-        "file)"]
+        f"{raw}/adjudication.csv, row 3, column response_id: 'R1' is a response the coders "
+        "agreed on; adjudication is only for disagreements, so remove the row (or correct a "
+        "coder file)"]
 
 
 @pytest.mark.parametrize("content", ["", "response_id,codes,rationale\n"])

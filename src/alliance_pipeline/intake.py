@@ -386,27 +386,35 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
 SEPARATOR_LOOKALIKES = (",", "\uff1b", "\u3001", "\uff0c", " ", "|", "/")  # , ； 、 ， space | /
 
 
-def validate_codes(value: str, question: str, questions: dict) -> str | None:
-    """Why a ``;``-separated code list is not valid for ``question``, or None."""
+def _code_problem(value: str, question: str, questions: dict) -> tuple[str | None, str | None]:
+    """(the offending code or None for the whole cell, why) or (None, None) when valid."""
     codes = _split_codes(value)
     own = questions[question]["codes"]
     for code in codes:
         if code not in own:
             other = [q for q, spec in questions.items() if code in spec["codes"]]
             if other:
-                return (f"code {code!r} belongs to question {other[0]}, not {question} "
-                        f"(codes of {question}: {', '.join(own)})")
+                return code, (f"belongs to question {other[0]}, not {question} "
+                              f"(codes of {question}: {', '.join(own)})")
             if any(sep in code for sep in SEPARATOR_LOOKALIKES):
-                return (f"{code!r} is not a code of question {question} ({', '.join(own)}); "
-                        "separate several codes with a semicolon, e.g. hooked;anxious")
-            return (f"code {code!r} is not a code of question {question} ({', '.join(own)})"
-                    f"{_did_you_mean(code, own)}")
+                return code, (f"is not a code of question {question} ({', '.join(own)}); "
+                              "separate several codes with a semicolon, e.g. hooked;anxious")
+            return code, (f"is not a code of question {question} ({', '.join(own)})"
+                          f"{_did_you_mean(code, own)}")
     if len(set(codes)) != len(codes):
-        return "lists the same code twice; keep it once"
+        return None, "lists the same code twice; keep it once"
     if not questions[question]["multi_label"] and len(codes) > 1:
-        return (f"question {question} is single-label: give at most one code "
-                "(settle on one in the consensus meeting)")
-    return None
+        return None, (f"question {question} is single-label: give at most one code "
+                      "(settle on one in the consensus meeting)")
+    return None, None
+
+
+def validate_codes(value: str, question: str, questions: dict) -> str | None:
+    """Why a ``;``-separated code list is not valid for ``question``, or None."""
+    code, why = _code_problem(value, question, questions)
+    if why is None:
+        return None
+    return why if code is None else f"code {code!r} {why}"
 
 
 def normalise_codes(value: str, question: str, questions: dict) -> str:
@@ -432,8 +440,10 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                                     f"is coded twice (first in row {seen[rec.response_id]}); keep one row"))
             continue
         seen[rec.response_id] = row
-        why = validate_codes(rec.codes, response_question[rec.response_id], questions)
+        code, why = _code_problem(rec.codes, response_question[rec.response_id], questions)
         if why:
+            if code is not None and code != rec.codes.strip():  # name the code within the cell
+                why = f"code {code!r} {why}"
             problems.append(Problem(path, row, "codes", rec.codes, why))
     return problems
 
@@ -566,6 +576,7 @@ def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, p
         distinct, n = sets.get(rec.response_id, (0, 0))
         if n >= 2 and distinct == 1:
             problems.append(Problem(path, rec.spreadsheet_row, "response_id", rec.response_id,
-                                    "the coders agreed on this response; adjudication is only for "
-                                    "disagreements, so remove the row (or correct a coder file)"))
+                                    "is a response the coders agreed on; adjudication is only "
+                                    "for disagreements, so remove the row (or correct a coder "
+                                    "file)"))
     return problems
