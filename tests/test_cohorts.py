@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -213,3 +214,32 @@ def test_study_rules_only_with_two_or_more_cohorts(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "study_report" not in result.stdout
     assert "study_tables" not in result.stdout
+
+
+# ------------------------------------------------------------------ study report builders (fast)
+
+def test_banner_names_the_synthetic_cohorts():
+    from alliance_pipeline.study_report import banner_md
+
+    assert banner_md(cohorts={"a": {"synthetic": False}, "b": {"synthetic": False}}) == ""
+    text = banner_md(cohorts={"a": {"synthetic": True, "label": "Pilot"}, "b": {"synthetic": False}})
+    assert text.startswith("1 of the 2 cohorts is **synthetic**: *Pilot* (`a`)")
+    assert banner_md(cohorts={"a": {"synthetic": True}, "b": {"synthetic": True}}).startswith(
+        "Every cohort in this report is **synthetic**")
+
+
+def test_agreement_side_by_side_turns_to_rows_with_many_cohorts():
+    from alliance_pipeline.study_report import WIDE_COHORTS, agreement_md
+
+    study = {"questions": {"q": {"prompt": "Q", "timepoints": ["pre1", "post"], "codes": ["x"],
+                                 "labels": {"x": "Code X"}}}}
+    def table(n):
+        return pd.DataFrame([{"cohort": f"c{i}", "question": "q", "code": code,
+                              "krippendorff_alpha": 0.9, "alpha_ci_low": 0.8, "alpha_ci_high": 1.0,
+                              "verdict": "good"} for i in range(n) for code in ("x", "*")])
+    few = agreement_md({"agreement": table(2)}, study=study, cohorts={"c0": {}, "c1": {}})
+    assert "| Code | `c0` | `c1` |" in few and "0.90 [0.80, 1.00] good" in few
+    n = WIDE_COHORTS + 1
+    many = agreement_md({"agreement": table(n)}, study=study, cohorts={f"c{i}": {} for i in range(n)})
+    assert "| Cohort | Code X | whole question |" in many
+    assert many.count("| `c") == n

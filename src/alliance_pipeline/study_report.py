@@ -290,31 +290,42 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
     return "\n".join(out)
 
 
+WIDE_COHORTS = 6  # up to this many cohorts are columns of the agreement table; more are rows
+
+
+def _alpha_cell(hit, with_ci: bool) -> str:
+    if hit is None:
+        return DASH
+    verdict = esc(hit["verdict"]) if isinstance(hit["verdict"], str) else ""
+    ci = f" {fmt_ci(hit['alpha_ci_low'], hit['alpha_ci_high'])}" if with_ci else ""
+    return f"{fmt_num(hit['krippendorff_alpha'])}{ci} {verdict}".strip()
+
+
 def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
-    """Krippendorff's alpha per question and code, cohorts side by side."""
+    """Krippendorff's alpha per question and code, cohorts side by side (as rows when many)."""
     agreement = tables.get("agreement")
     if agreement is None or agreement.empty:
         return "No agreement tables were found.\n"
     names = list(cohorts)
+    wide = len(names) <= WIDE_COHORTS
     out = ["Inter-coder agreement on the independent codes, before consensus, per cohort: "
-           "Krippendorff's alpha with its bootstrap interval and the verdict by the cohort's "
-           "thresholds (`*`: the question as a whole).\n"]
+           "Krippendorff's alpha" + (" with its bootstrap interval" if wide else "")
+           + " and the verdict by the cohort's thresholds (`*`: the question as a whole).\n"]
     for q, spec in study["questions"].items():
-        rows = []
-        for code in [*spec["codes"], "*"]:
-            cells = [esc("whole question" if code == "*" else _label(study, q, code))]
-            for name in names:
-                hit = _select(agreement, cohort=name, question=q, code=code)
-                if hit is None:
-                    cells.append(DASH)
-                    continue
-                cells.append(f"{fmt_num(hit['krippendorff_alpha'])} "
-                             f"{fmt_ci(hit['alpha_ci_low'], hit['alpha_ci_high'])} "
-                             f"{esc(hit['verdict']) if isinstance(hit['verdict'], str) else ''}".strip())
-            rows.append(cells)
-        out.append(md_table(["Code"] + [f"`{n}`" for n in names], rows, align="l" + "r" * len(names),
-                            caption=f"Krippendorff's alpha by cohort: {esc(spec.get('prompt') or q)}",
-                            label=f"tbl-{slug('agreement', q)}"))
+        codes = [*spec["codes"], "*"]
+        labels = [esc("whole question" if c == "*" else _label(study, q, c)) for c in codes]
+        caption = f"Krippendorff's alpha by cohort: {esc(spec.get('prompt') or q)}"
+        label = f"tbl-{slug('agreement', q)}"
+        if wide:
+            rows = [[lab] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), True)
+                             for n in names] for c, lab in zip(codes, labels)]
+            out.append(md_table(["Code"] + [f"`{n}`" for n in names], rows,
+                                align="l" + "r" * len(names), caption=caption, label=label))
+        else:
+            rows = [[f"`{n}`"] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), False)
+                                  for c in codes] for n in names]
+            out.append(md_table(["Cohort"] + labels, rows, align="l" + "r" * len(codes),
+                                caption=caption, label=label))
     return "\n".join(out)
 
 
