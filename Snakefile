@@ -27,6 +27,10 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.getenv("
 
 from alliance_pipeline import config as study_config  # noqa: E402
 
+# Snakemake's own loader would only say "not valid JSON or YAML"; this names line and column.
+if Path("config/config.yaml").is_file():
+    study_config.load_yaml("config/config.yaml")
+
 configfile: "config/config.yaml"
 
 # Config and codebook are read and checked once, here; rules get plain values.

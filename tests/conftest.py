@@ -8,6 +8,9 @@ leave behind: raw files untouched, no half-written derived file.
 from __future__ import annotations
 
 import csv
+import fcntl
+import json
+import os
 import hashlib
 import io
 import shutil
@@ -122,3 +125,31 @@ def derived_problems(workdir: Path) -> list[str]:
 def pilot_dir(tmp_path) -> Path:
     """A fresh copy of config/ and the raw pilot, ready for ``run_workflow``."""
     return pilot_copy(tmp_path / "study")
+
+
+def once_per_session(tmp_path_factory, name: str, build) -> dict:
+    """``build(folder)`` (a JSON-able dict) computed once per test session and shared.
+
+    ``xdist_group`` should keep a module on one worker, but with pytest 9.2 and pytest-xdist
+    3.8 the group is silently dropped (pytest-dev/pytest-xdist#1386), so each worker that
+    gets a test of this module would run the workflow again. The workers of a session share
+    the parent of their base temp folder: the first to take the lock builds, the others wait
+    and reuse the result (or its failure).
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                outcome = {"ok": build(folder)}
+            except Exception as err:  # shared with the other workers, then raised here
+                outcome = {"error": f"{type(err).__name__}: {err}"}
+            done.write_text(json.dumps(outcome), encoding="utf-8")
+        outcome = json.loads(done.read_text(encoding="utf-8"))
+    if "error" in outcome:
+        pytest.fail(f"building {name} failed: {outcome['error']}", pytrace=False)
+    return outcome["ok"]

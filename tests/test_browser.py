@@ -16,7 +16,6 @@ Without ``chromium`` on PATH the tests skip, except in CI (``CI`` set), where th
 """
 from __future__ import annotations
 
-import fcntl
 import html
 import json
 import os
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pilot_copy, run_workflow
+from conftest import once_per_session, pilot_copy, run_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -141,34 +140,6 @@ def with_probe(page: str) -> str:
     match = re.search(r"<head\b[^>]*>", page, re.I)
     at = match.end() if match else 0
     return page[:at] + PROBE + page[at:]
-
-
-def once_per_session(tmp_path_factory, name: str, build) -> dict:
-    """``build(folder)`` (a JSON-able dict) computed once per test session and shared.
-
-    ``xdist_group`` should keep a module on one worker, but with pytest 9.2 and pytest-xdist
-    3.8 the group is silently dropped (pytest-dev/pytest-xdist#1386), so each worker that
-    gets a test of this module would run the workflow again. The workers of a session share
-    the parent of their base temp folder: the first to take the lock builds, the others wait
-    and reuse the result (or its failure).
-    """
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder, done = root / name, root / f"{name}.json"
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            try:
-                outcome = {"ok": build(folder)}
-            except Exception as err:  # shared with the other workers, then raised here
-                outcome = {"error": f"{type(err).__name__}: {err}"}
-            done.write_text(json.dumps(outcome), encoding="utf-8")
-        outcome = json.loads(done.read_text(encoding="utf-8"))
-    if "error" in outcome:
-        pytest.fail(f"building {name} failed: {outcome['error']}", pytrace=False)
-    return outcome["ok"]
 
 
 def open_report(exe: str, root: Path) -> dict:

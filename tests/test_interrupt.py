@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import fcntl
 import io
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SNAKEFILE, SNAKEMAKE, derived_problems, derived_targets, pilot_copy,
+from conftest import (SNAKEFILE, once_per_session, SNAKEMAKE, derived_problems, derived_targets, pilot_copy,
                       raw_hashes, run_workflow, sha256_tree)
 
 pytestmark = pytest.mark.workflow
@@ -56,25 +54,15 @@ def incomplete_outputs(root: Path) -> set[str]:
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory):
-    """An uninterrupted run on one core: the bytes every other run must reproduce.
+    """An uninterrupted run on one core: the bytes every other run must reproduce
+    (computed once per pytest run and shared by the xdist workers)."""
+    def build(root: Path) -> dict:
+        pilot_copy(root)
+        ok(run_workflow(root, *derived_targets(root), cores=1))
+        assert derived_problems(root) == []
+        return {"root": str(root)}
 
-    Computed once per pytest run and shared by the xdist workers through a file lock
-    (``xdist_group`` does not keep tests on one worker with pytest 9 and xdist 3.8, so a
-    fixture alone would run once per worker).
-    """
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's folder, shared by its workers
-    root = base / "interrupt-reference"
-    with open(base / "interrupt-reference.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "done").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            pilot_copy(root)
-            ok(run_workflow(root, *derived_targets(root), cores=1))
-            assert derived_problems(root) == []
-            (root / "done").touch()
-    return derived_bytes(root)
+    return derived_bytes(Path(once_per_session(tmp_path_factory, "interrupt-reference", build)["root"]))
 
 
 def start(root: Path, *targets: str, cores: int = 2) -> subprocess.Popen:
