@@ -1061,6 +1061,10 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
 
 # ---------------------------------------------------------------- power
 
+POWER_METHODS = {"connor1987": "Connor (1987), Biometrics 43:207-211, for McNemar's test; "
+                               "effect halved at a fixed discordant share"}
+
+
 def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
     questions = questions_of(study)
     power = _table(tables, "power")
@@ -1109,7 +1113,8 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             cells = [f"**{c}**" if c and c != DASH else c for c in cells]
             highlights.append((k, ns))
         rows.append(cells)
-    method = ", ".join(sorted(set(power["method"].dropna().astype(str)))) if "method" in power.columns else ""
+    method = ", ".join(POWER_METHODS.get(m, m) for m in sorted(set(power["method"].dropna().astype(str)))
+                       ) if "method" in power.columns else ""
     alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not _missing(alpha) else "the configured α"
     out = [f"Pairs a follow-up trial would need to detect each change with McNemar's test at "
            f"{alpha_text}, for the effect observed here and for half of it (formula: "
