@@ -78,8 +78,7 @@ rule study_report:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],
     params:
-        cohorts=COHORTS,
-        settings={name: study_config.cohort_settings(config, name) for name in COHORTS},
+        settings={name: study_config.cohort_settings(config, name) for name in COHORTS},  # in order
         study=STUDY,
         analysis=config["analysis"],
         config=config,

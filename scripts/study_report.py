@@ -17,7 +17,7 @@ from alliance_pipeline.tables import read_table
 def step(smk, log):
     p = smk.params
     per_cohort = {name: {table: read_table(smk.input[table][i]) for table in study_report.COHORT_TABLES}
-                  for i, name in enumerate(p.cohorts)}
+                  for i, name in enumerate(p.settings)}
     tables = study_report.stack_tables(per_cohort)
     tables["pooled"] = read_table(smk.input.pooled)
     tables["cohort_rows"] = read_table(smk.input.cohort_rows)
