@@ -8,6 +8,7 @@ FIGURES = [f"{DERIVED}/figures/{stem}.{ext}" for stem in figure_stems(STUDY["que
 
 
 rule figures:
+    localrule: True  # reads a few small summary tables: not worth a cluster job
     input:
         agreement=f"{DERIVED}/agreement.csv",
         proportions=f"{DERIVED}/proportions.csv",
@@ -19,8 +20,7 @@ rule figures:
                  if f.endswith(".png") else f for f in FIGURES],
     params:
         cohort=cohort,
-        study=STUDY,
-        figures_dir=f"{DERIVED}/figures",
+        study=DESIGN,
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -45,11 +45,8 @@ rule render_report:
         pdf="reports/{cohort}/report.pdf",
     params:
         cohort=cohort,
-        study=STUDY,
-        config=config,
-        derived=DERIVED,
-        figures_dir=f"{DERIVED}/figures",
-        basedir=workflow.basedir,
+        study=DESIGN,
+        config=cohort_config,
     log:
         f"{LOGS}/report.log",
     conda:

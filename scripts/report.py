@@ -9,20 +9,22 @@ from alliance_pipeline.tables import read_table
 
 def step(smk, log):
     cohort, study = smk.params.cohort, smk.params.study
-    derived = Path(smk.params.derived.format(cohort=cohort["cohort"]))
+    derived = Path(smk.input.responses).parent                 # data/derived/<cohort>
+    figures_dir = Path(smk.input.figures[0]).parent            # data/derived/<cohort>/figures
+    checkout = Path(smk.input.source).resolve().parent.parent  # reports/report.qmd -> checkout
     prov = provenance.collect_provenance(
         raw_files=provenance.hash_files(smk.input.raw),
         config=dict(smk.params.config), codebook_version=study["codebook_version"],
-        lock_file=smk.input.lock, repo_dir=smk.params.basedir,
+        lock_file=smk.input.lock, repo_dir=checkout,
         command=f"make run   (or: snakemake --cores all {smk.output.html} {smk.output.pdf})")
     quotes = report.select_quotes(read_table(smk.input.responses), cohort["report"]["quotes"])
     with tempfile.TemporaryDirectory() as scratch:
         fragments = Path(scratch) / "fragments"
         report.write_fragments(report.load_tables(derived), study=study, cohort=cohort,
                                provenance=prov, out_dir=fragments, quotes=quotes,
-                               figures_dir=smk.params.figures_dir)
+                               figures_dir=figures_dir)
         renderer = render.render_report(Path(smk.input.source), fragments, Path(smk.output.html),
-                                        Path(smk.output.pdf), figures_dir=Path(smk.params.figures_dir),
+                                        Path(smk.output.pdf), figures_dir=figures_dir,
                                         work_dir=Path(scratch) / "work")
     log.info("%s", renderer)
 

@@ -74,10 +74,6 @@ def test_adding_a_cohort_runs_its_tables_and_the_study_only(scenario):
     assert {rule for rule, _ in jobs} >= STUDY_RULES
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rules/report.smk passes STUDY (with the cohort list) to figures and render_report and the "
-    "whole config to render_report, so a new cohort changes the other cohorts' params; see the "
-    "proposed DESIGN / cohort_config change in the issue note"))
 def test_adding_a_cohort_runs_its_jobs_and_the_study_only(scenario):
     add_cohort(scenario, "third")
     jobs = planned(scenario)

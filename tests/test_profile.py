@@ -118,8 +118,6 @@ def test_light_rules_stay_local_heavy_rules_go_to_the_cluster(study):
 
 
 @pytest.mark.workflow
-@pytest.mark.xfail(strict=True, reason="rule figures (rules/report.smk) reads only aggregated "
-                                       "tables; proposed: `localrule: True` on it")
 def test_cohort_figures_stay_local(study):
     assert "figures" in local_rules(study)
 
