@@ -570,11 +570,11 @@ def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, p
     """An adjudication row for a response all its coders coded alike would silently override them."""
     if adjudication.empty:
         return []
-    sets = codings.groupby("response_id")["codes"].agg(lambda s: (s.nunique(), s.size))
+    sets = codings.groupby("response_id")["codes"].agg(["nunique", "size"])
+    agreed = set(sets.index[(sets["size"] >= 2) & (sets["nunique"] == 1)])
     problems = []
     for rec in adjudication.itertuples(index=False):
-        distinct, n = sets.get(rec.response_id, (0, 0))
-        if n >= 2 and distinct == 1:
+        if rec.response_id in agreed:
             problems.append(Problem(path, rec.spreadsheet_row, "response_id", rec.response_id,
                                     "is a response the coders agreed on; adjudication is only "
                                     "for disagreements, so remove the row (or correct a coder "

@@ -95,24 +95,10 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, for_people: boo
     # The csv module quotes a cell only for the characters of its line terminator, so with
     # "\n" a bare carriage return inside a text would be written unquoted and read back as
     # a line break. Tables holding one quote every text cell instead (read_table is the same).
-    quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
-    text = frame.to_csv(index=False, lineterminator="\n", na_rep="", quoting=quoting)
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    if "\r" in text:
+        text = frame.to_csv(index=False, lineterminator="\n", na_rep="", quoting=csv.QUOTE_NONNUMERIC)
     atomic_write_text(path, text, encoding="utf-8-sig" if for_people else "utf-8")
-
-
-def _has_carriage_return(frame: pd.DataFrame) -> bool:
-    if any("\r" in str(c) for c in frame.columns):
-        return True
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            try:
-                found = values.str.contains("\r", regex=False, na=False).any()
-            except AttributeError:  # an object column without any text
-                found = False
-            if found:
-                return True
-    return False
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
