@@ -52,23 +52,12 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` whole or not at all (temporary file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` whole or not at all (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode(encoding))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Binary twin of :func:`atomic_write_text`."""
+    """Write ``data`` to ``path`` whole or not at all: a temporary file, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
