@@ -3,6 +3,7 @@ import tempfile
 from pathlib import Path
 
 from alliance_pipeline import provenance, render, report
+from alliance_pipeline.privacy import withhold_identifying
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table
 
@@ -17,7 +18,10 @@ def step(smk, log):
         config=dict(smk.params.config), codebook_version=study["codebook_version"],
         lock_file=smk.input.lock, repo_dir=checkout,
         command=f"make run   (or: snakemake --cores all {smk.output.html} {smk.output.pdf})")
-    quotes = report.select_quotes(read_table(smk.input.responses), cohort["report"]["quotes"])
+    # quotes the config allows; a text with an e-mail or phone number stays withheld unless allowed
+    responses = withhold_identifying(read_table(smk.input.responses),
+                                     allow=cohort["privacy"]["allow_identifying_text"])
+    quotes = report.select_quotes(responses, cohort["report"]["quotes"])
     with tempfile.TemporaryDirectory() as scratch:
         fragments = Path(scratch) / "fragments"
         report.write_fragments(report.load_tables(derived), study=study, cohort=cohort,

@@ -187,7 +187,10 @@ def _session_text(rng: random.Random, participant: str, codes: tuple[str, ...]) 
 def _feedback_text(participant: str, codes: tuple[str, ...]) -> str:
     lang = 1 if participant in JAPANESE_WRITERS else 0
     parts = [FEEDBACK_PHRASES[c][lang] for c in codes]
-    return ("。".join(parts) + "。") if lang else ("; ".join(parts).capitalize() + ".")
+    if lang:
+        return "。".join(parts) + "。"
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."  # str.capitalize would lower-case "I"
 
 
 def pilot_cohort(seed: int = SEED) -> dict[str, pd.DataFrame]:
