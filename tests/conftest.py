@@ -3,7 +3,8 @@
 ``pilot_copy(tmp)`` copies config/ and data/raw/pilot into ``tmp``; ``run_workflow(tmp, ...)``
 runs ``snakemake -s <repo>/Snakefile -d tmp`` in a subprocess (the way a user runs it on
 another data folder); ``raw_hashes`` and ``derived_problems`` check what every run must
-leave behind: raw files untouched, no half-written derived file.
+leave behind: raw files untouched, no half-written derived file. ``make_final_codes`` builds
+a small final_codes frame by hand for the unit tests of the statistics modules.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,6 +121,20 @@ def derived_problems(workdir: Path) -> list[str]:
             elif any(len(r) != len(rows[0]) for r in rows[1:]):
                 problems.append(f"{path} has rows with a different number of cells than its header")
     return problems
+
+
+def make_final_codes(records, codes_of):
+    """final_codes rows from (participant, timepoint, question, item, {codes present}).
+
+    One row per response and code of its question, as the contract's final_codes.csv.
+    """
+    rows = []
+    for number, (participant, timepoint, question, item, present) in enumerate(records):
+        for code in codes_of[question]:
+            rows.append({"response_id": f"r{number:04d}", "participant_id": participant,
+                         "timepoint": timepoint, "question": question, "item": item,
+                         "code": code, "present": int(code in present), "source": "unanimous"})
+    return pd.DataFrame(rows, columns=DERIVED_HEADERS["final_codes.csv"])
 
 
 @pytest.fixture

@@ -28,21 +28,11 @@ from alliance_pipeline.paired_tests import (
     paired_counts,
     paired_odds_ratio,
 )
+from conftest import make_final_codes
 
 # bound to a name pytest does not collect (a module-level "tests_table" looks like a test)
 build_tests_table = paired_tests.tests_table
 
-
-def make_final_codes(records, codes_of):
-    """final_codes rows from (participant, timepoint, question, item, {codes present})."""
-    rows = []
-    for number, (participant, timepoint, question, item, present) in enumerate(records):
-        for code in codes_of[question]:
-            rows.append({"response_id": f"r{number:04d}", "participant_id": participant,
-                         "timepoint": timepoint, "question": question, "item": item,
-                         "code": code, "present": int(code in present), "source": "unanimous"})
-    return pd.DataFrame(rows, columns=["response_id", "participant_id", "timepoint", "question",
-                                       "item", "code", "present", "source"])
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"], "overall": ["pre1", "post"]}

@@ -7,29 +7,17 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alliance_pipeline.power import POWER_COLUMNS, connor_sample_size, power_table
+from conftest import make_final_codes
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"], "overall": ["pre1", "post"]}
 CONTRACT_COLUMNS = ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
                     "effect_scale", "n_required", "method"]
-
-
-def make_final_codes(records, codes_of):
-    """final_codes rows from (participant, timepoint, question, item, {codes present})."""
-    rows = []
-    for number, (participant, timepoint, question, item, present) in enumerate(records):
-        for code in codes_of[question]:
-            rows.append({"response_id": f"r{number:04d}", "participant_id": participant,
-                         "timepoint": timepoint, "question": question, "item": item,
-                         "code": code, "present": int(code in present), "source": "unanimous"})
-    return pd.DataFrame(rows, columns=["response_id", "participant_id", "timepoint", "question",
-                                       "item", "code", "present", "source"])
 
 
 # Chow, Shao & Wang (2003) Sample Size Calculations in Clinical Research, Example 6.4.3

@@ -20,23 +20,10 @@ from alliance_pipeline.proportions import (
     proportions_table,
     wilson_interval,
 )
+from conftest import make_final_codes
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"], "overall": ["pre1", "post"]}
-
-
-def make_final_codes(records, codes_of):
-    """final_codes rows from (participant, timepoint, question, item, {codes present}).
-
-    One row per response and code of its question, as the contract's final_codes.csv.
-    """
-    rows = []
-    for number, (participant, timepoint, question, item, present) in enumerate(records):
-        for code in codes_of[question]:
-            rows.append({"response_id": f"r{number:04d}", "participant_id": participant,
-                         "timepoint": timepoint, "question": question, "item": item,
-                         "code": code, "present": int(code in present), "source": "unanimous"})
-    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- Wilson interval
