@@ -62,7 +62,7 @@ What each cell holds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -290,25 +290,47 @@ class _ContrastCounts:
     no_responses: tuple[str, ...]
 
 
-def _contrast_counts(arrays: ResponseArrays, plan: QuestionPlan,
-                     contrasts: Mapping[str, Sequence[str]]) -> list[_ContrastCounts]:
-    """2×2 counts of every applicable contrast, all codes at once (vectorised)."""
+class _ContrastPairs(NamedTuple):
+    name: str
+    first: str
+    second: str
+    i1: int                  # index of the first time point in plan.timepoints
+    i2: int
+    both: np.ndarray         # (rows,) bool: answered at both time points
+    one_only: np.ndarray     # (rows,) bool: answered at exactly one of them
+    x1: np.ndarray           # (pairs, C) bool: code present at the first (rows in both)
+    x2: np.ndarray           # (pairs, C) bool: code present at the second
+
+
+def _contrast_pairs(arrays: ResponseArrays, plan: QuestionPlan,
+                    contrasts: Mapping[str, Sequence[str]]):
+    """The pairs of every applicable contrast, in config order: who answered both time points
+    and their codes at each (all codes at once), for the participant-level and the clustered
+    counts alike."""
     t_index = {t: i for i, t in enumerate(plan.timepoints)}
-    answered = arrays.responded.sum(axis=0)
-    out = []
     for name, pair in contrasts.items():
         if not contrast_applies(pair, plan):
             continue
         i1, i2 = t_index[pair[0]], t_index[pair[1]]
         r1, r2 = arrays.responded[:, i1], arrays.responded[:, i2]
         both = r1 & r2
-        x1 = arrays.present[both, i1, :].astype(bool)
-        x2 = arrays.present[both, i2, :].astype(bool)
+        yield _ContrastPairs(name, pair[0], pair[1], i1, i2, both, r1 ^ r2,
+                             arrays.present[both, i1, :].astype(bool),
+                             arrays.present[both, i2, :].astype(bool))
+
+
+def _contrast_counts(arrays: ResponseArrays, plan: QuestionPlan,
+                     contrasts: Mapping[str, Sequence[str]]) -> list[_ContrastCounts]:
+    """2×2 counts of every applicable contrast, all codes at once (vectorised)."""
+    answered = arrays.responded.sum(axis=0)
+    out = []
+    for p in _contrast_pairs(arrays, plan, contrasts):
+        x1, x2 = p.x1, p.x2
         out.append(_ContrastCounts(
-            str(name), pair[0], pair[1], int(both.sum()), int((r1 ^ r2).sum()),
+            str(p.name), p.first, p.second, int(p.both.sum()), int(p.one_only.sum()),
             (x1 & x2).sum(axis=0), (x1 & ~x2).sum(axis=0), (~x1 & x2).sum(axis=0),
             (~x1 & ~x2).sum(axis=0),
-            tuple(t for t, i in ((pair[0], i1), (pair[1], i2)) if answered[i] == 0)))
+            tuple(t for t, i in ((p.first, p.i1), (p.second, p.i2)) if answered[i] == 0)))
     return out
 
 
@@ -374,19 +396,12 @@ def _unit_arrays(final_codes: pd.DataFrame, plan: QuestionPlan):
 def _cluster_counts(final_codes: pd.DataFrame, plan: QuestionPlan,
                     contrasts: Mapping[str, Sequence[str]]) -> dict[str, _ClusterCounts]:
     arrays, cluster = _unit_arrays(final_codes, plan)
-    t_index = {t: i for i, t in enumerate(plan.timepoints)}
     out = {}
-    for name, pair in contrasts.items():
-        if not contrast_applies(pair, plan):
-            continue
-        i1, i2 = t_index[pair[0]], t_index[pair[1]]
-        r1, r2 = arrays.responded[:, i1], arrays.responded[:, i2]
-        both = r1 & r2
-        x1 = arrays.present[both, i1, :].astype(bool)
-        x2 = arrays.present[both, i2, :].astype(bool)
-        out[str(name)] = _ClusterCounts(int(both.sum()), int((r1 ^ r2).sum()), cluster[both],
-                                        int(cluster.max() + 1) if len(cluster) else 0,
-                                        x1 & ~x2, ~x1 & x2)
+    for p in _contrast_pairs(arrays, plan, contrasts):
+        out[str(p.name)] = _ClusterCounts(int(p.both.sum()), int(p.one_only.sum()),
+                                          cluster[p.both],
+                                          int(cluster.max() + 1) if len(cluster) else 0,
+                                          p.x1 & ~p.x2, ~p.x1 & p.x2)
     return out
 
 
