@@ -266,21 +266,29 @@ def _closes_fence(fence: str, line: str) -> bool:
     return bool(stripped) and set(stripped) == {fence[0]} and len(stripped) >= len(fence)
 
 
-def parse_blocks(text: str) -> list:
-    """Lines and nested :class:`Div` nodes; code blocks are kept whole as plain lines."""
-    root: list = []
-    stack: list[Div] = []
+def _in_code(lines):
+    """``(line, in_code)`` for each line; in_code for the lines of fenced code and raw blocks,
+    their opening and closing fences included."""
     fence = None
-    for line in text.split("\n"):
-        target = stack[-1].children if stack else root
+    for line in lines:
         if fence:
-            target.append(line)
             if _closes_fence(fence, line):
                 fence = None
+            yield line, True
             continue
         m = _CODE_FENCE.match(line)
         if m:
             fence = m.group(1)
+        yield line, bool(m)
+
+
+def parse_blocks(text: str) -> list:
+    """Lines and nested :class:`Div` nodes; code blocks are kept whole as plain lines."""
+    root: list = []
+    stack: list[Div] = []
+    for line, in_code in _in_code(text.split("\n")):
+        target = stack[-1].children if stack else root
+        if in_code:
             target.append(line)
             continue
         m = _DIV_OPEN.match(line)
@@ -373,17 +381,9 @@ _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 def _outside_code(lines: list[str]):
     """Indices of lines outside fenced code and raw blocks."""
-    fence = None
-    for i, line in enumerate(lines):
-        if fence:
-            if _closes_fence(fence, line):
-                fence = None
-            continue
-        m = _CODE_FENCE.match(line)
-        if m:
-            fence = m.group(1)
-            continue
-        yield i
+    for i, (_, in_code) in enumerate(_in_code(lines)):
+        if not in_code:
+            yield i
 
 
 def resolve_crossrefs(text: str) -> str:
