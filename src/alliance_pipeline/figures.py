@@ -269,10 +269,12 @@ def _fmt_ci(low: float, high: float, digits: int = 2, sign: bool = False) -> str
     return f"[{_fmt(low, digits, sign)}, {_fmt(high, digits, sign)}]"
 
 
-def _column(frame: pd.DataFrame, name: str, default=math.nan) -> pd.Series:
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series([default] * len(frame), index=frame.index, dtype=object)
+def _numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """``frame[name]`` as numbers: NaN for values that are not numbers, all NaN when the
+    column is missing."""
+    column = frame[name] if name in frame.columns else pd.Series(
+        [math.nan] * len(frame), index=frame.index, dtype=object)
+    return pd.to_numeric(column, errors="coerce")
 
 
 def _cohorts(frame: pd.DataFrame) -> list:
@@ -331,10 +333,12 @@ def _side_header(ax, y: float, text: str) -> None:
             ha="left", va="center", fontsize=SMALL, color="#404040", gid="value-header")
 
 
-def _empty(fig: Figure, ax, text: str) -> None:
+def _finish_empty(fig: Figure, ax, text: str) -> Figure:
+    """The finished figure for no data: ``ax`` blank but for ``text``."""
     ax.set_axis_off()
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
             fontsize=BASE, color=GREY, gid="undefined")
+    return _finish(fig)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -421,13 +425,12 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
         fig = _figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not rows:
-            _empty(fig, ax, "no agreement statistics")
-            return _finish(fig)
+            return _finish_empty(fig, ax, "no agreement statistics")
         ys = _row_axis(ax, rows)
 
-        alpha = pd.to_numeric(_column(frame, "krippendorff_alpha"), errors="coerce")
-        low = pd.to_numeric(_column(frame, "alpha_ci_low"), errors="coerce")
-        high = pd.to_numeric(_column(frame, "alpha_ci_high"), errors="coerce")
+        alpha = _numeric_column(frame, "krippendorff_alpha")
+        low = _numeric_column(frame, "alpha_ci_low")
+        high = _numeric_column(frame, "alpha_ci_high")
         finite = pd.concat([alpha, low, high]).dropna()
         left = min(0.0, float(finite.min()) if len(finite) else 0.0) - 0.05
         ax.set_xlim(left, 1.05)
@@ -511,8 +514,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         fig = _figure(width, 2.3 * nrows + extra)
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
         if not codes:
-            _empty(fig, axes[0], f"no codes for {question}")
-            return _finish(fig)
+            return _finish_empty(fig, axes[0], f"no codes for {question}")
         positions = {tp: float(i) for i, tp in enumerate(timepoints)}
         span = None
         if training_contrast and len(training_contrast) == 2 and all(
@@ -639,14 +641,13 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
         fig = _figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not codes or not items:
-            _empty(fig, ax, "no contrasts to show")
-            return _finish(fig)
+            return _finish_empty(fig, ax, "no contrasts to show")
         ys = _row_axis(ax, rows)
 
-        rd = pd.to_numeric(_column(frame, "risk_difference"), errors="coerce")
-        low = pd.to_numeric(_column(frame, "rd_ci_low"), errors="coerce")
-        high = pd.to_numeric(_column(frame, "rd_ci_high"), errors="coerce")
-        padj = pd.to_numeric(_column(frame, "p_adjusted"), errors="coerce")
+        rd = _numeric_column(frame, "risk_difference")
+        low = _numeric_column(frame, "rd_ci_low")
+        high = _numeric_column(frame, "rd_ci_high")
+        padj = _numeric_column(frame, "p_adjusted")
         finite = pd.concat([rd, low, high]).dropna()
         reach = max([0.25] + [abs(float(v)) for v in finite])
         reach = min(1.0, reach) + 0.08
@@ -762,8 +763,7 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
         fig = _figure(SINGLE_COLUMN, 2.8)
         ax = fig.add_subplot()
         if frame.empty or not questions:
-            _empty(fig, ax, "no participant counts")
-            return _finish(fig)
+            return _finish_empty(fig, ax, "no participant counts")
         order = _ordered_timepoints(timepoints, frame["timepoint"].tolist())
         width = 0.8 / len(questions)
         complete_handles: list[Line2D] = []
@@ -853,7 +853,7 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
             data = data.iloc[0:0]
         data = data.copy()
         data["_order"] = data["code"].astype(str).map({str(c): i for i, c in enumerate(codes)})
-        data["_share"] = pd.to_numeric(_column(data, "proportion"), errors="coerce")
+        data["_share"] = _numeric_column(data, "proportion")
         data = data.sort_values(["_share", "_order"], ascending=[False, True],
                                 na_position="last", kind="stable")
         several_tp = "timepoint" in data and data["timepoint"].nunique() > 1
@@ -862,8 +862,7 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
         fig = _figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if data.empty:
-            _empty(fig, ax, f"no frequencies for {question}")
-            return _finish(fig)
+            return _finish_empty(fig, ax, f"no frequencies for {question}")
         rows = []
         for _, row in data.iterrows():
             text = _label(labels, question, row["code"])
