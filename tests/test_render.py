@@ -40,6 +40,13 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def preprocess_fails(qmd: Path, text: str, match: str) -> None:
+    """``text``, written to ``qmd``, fails HTML preprocessing with a RenderError matching ``match``."""
+    write(qmd, text)
+    with pytest.raises(RenderError, match=match):
+        render.preprocess(qmd, "html")
+
+
 def pdf_text(path: Path) -> str:
     text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
     return text.replace("\u2212", "-")  # Typst sets a minus sign for a leading hyphen
@@ -60,15 +67,10 @@ def test_includes_nest_and_meta_expands(tmp_path):
 
 
 def test_unknown_shortcodes_and_missing_keys_fail_loudly(tmp_path):
-    qmd = write(tmp_path / "doc.qmd", "---\ntitle: T\n---\n\n{{< video x.mp4 >}}\n")
-    with pytest.raises(RenderError, match="not supported"):
-        render.preprocess(qmd, "html")
-    write(qmd, "---\ntitle: T\n---\n\n{{< meta nope >}}\n")
-    with pytest.raises(RenderError, match="no such metadata key"):
-        render.preprocess(qmd, "html")
-    write(qmd, "---\ntitle: T\n---\n\n{{< include missing.md >}}\n")
-    with pytest.raises(RenderError, match="not found"):
-        render.preprocess(qmd, "html")
+    qmd = tmp_path / "doc.qmd"
+    preprocess_fails(qmd, "---\ntitle: T\n---\n\n{{< video x.mp4 >}}\n", "not supported")
+    preprocess_fails(qmd, "---\ntitle: T\n---\n\n{{< meta nope >}}\n", "no such metadata key")
+    preprocess_fails(qmd, "---\ntitle: T\n---\n\n{{< include missing.md >}}\n", "not found")
 
 
 def test_conditional_content_follows_meta_and_format(tmp_path):
@@ -104,12 +106,9 @@ def test_cross_references_are_numbered_and_linked(tmp_path):
     assert ": Table 1: A table {#tbl-x}" in body
     assert "![Figure 2: Second](a.png){#fig-a width=50%}" in body
     assert "@fig-a stays in code" in body
-    write(qmd, "---\ntitle: T\n---\n\nSee @fig-zzz.\n")
-    with pytest.raises(RenderError, match="fig-zzz"):
-        render.preprocess(qmd, "html")
-    write(qmd, "---\ntitle: T\n---\n\n![a](a.png){#fig-a}\n\n![b](a.png){#fig-a}\n")
-    with pytest.raises(RenderError, match="duplicate"):
-        render.preprocess(qmd, "html")
+    preprocess_fails(qmd, "---\ntitle: T\n---\n\nSee @fig-zzz.\n", "fig-zzz")
+    preprocess_fails(qmd, "---\ntitle: T\n---\n\n![a](a.png){#fig-a}\n\n![b](a.png){#fig-a}\n",
+                     "duplicate")
 
 
 def test_images_without_extension_take_the_format_s_own(tmp_path):
