@@ -151,3 +151,28 @@ def test_items_example_gets_participant_level_and_clustered_mcnemar_rows(tmp_pat
     c = sum(not hooked[(p, "pre2")] and hooked[(p, "post")] for p in people)
     training = next(r for r in participant_rows if r["contrast"] == "training")
     assert (int(training["b"]), int(training["c"])) == (b, c)
+
+
+def test_pilot_shares_from_final_codes_are_the_documented_targets(ran_checkout):
+    """Counted by hand (csv module) from final_codes.csv and proportions.csv of a full run;
+    targets documented in src/alliance_pipeline/synthetic.py."""
+    import csv
+
+    derived = ran_checkout / "data/derived/pilot"
+    with open(derived / "final_codes.csv", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["question"] == "session_experience"]
+    def count(code, timepoint):
+        at = [r for r in rows if r["code"] == code and r["timepoint"] == timepoint]
+        return sum(r["present"] == "1" for r in at), len(at)
+    targets = {("hooked", "pre1"): (15, 23), ("hooked", "pre2"): (11, 22), ("hooked", "post"): (4, 23),
+               ("engaged_well", "pre1"): (5, 23), ("engaged_well", "pre2"): (8, 22),
+               ("engaged_well", "post"): (19, 23)}
+    assert {key: count(*key) for key in targets} == targets
+    with open(derived / "proportions.csv", encoding="utf-8") as handle:
+        shares = {(r["code"], r["timepoint"]): (int(r["k"]), int(r["n"])) for r in csv.DictReader(handle)
+                  if r["question"] == "session_experience"}
+    assert {key: shares[key] for key in targets} == targets
+    for name in ("disagreements.csv", "agreement.csv", "tests.csv", "power.csv"):
+        assert (derived / name).stat().st_size > 0
+    assert (ran_checkout / "reports/pilot/report.html").is_file()
+    assert (ran_checkout / "reports/pilot/report.pdf").is_file()
