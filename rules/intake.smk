@@ -3,7 +3,7 @@
 
 rule intake:
     input:
-        raw=lambda wc: study_config.raw_files(config["cohorts"][wc.cohort]["raw"]),
+        raw=raw_inputs,
         code=package("config", "intake", "privacy", "tables", "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",

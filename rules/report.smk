@@ -35,11 +35,11 @@ rule render_report:
                       table=["agreement", "proportions", "tests", "power", "final_codes", "flow"]),
         responses=f"{DERIVED}/responses.csv",
         figures=FIGURES,
-        raw=lambda wc: study_config.raw_files(config["cohorts"][wc.cohort]["raw"]),
+        raw=raw_inputs,
         source=workflow.source_path("../reports/report.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("report", "render", "provenance", "figures", "tables", "runner"),
+        code=package("report", "outputs", "render", "provenance", "figures", "tables", "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",

@@ -5,6 +5,8 @@
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).
+from alliance_pipeline.outputs import study_figure_stems
+
 if "study" in COHORTS:
     raise study_config.ConfigError("config cohorts", [
         "cohorts.study: the name `study` is reserved for the cross-cohort report "
@@ -12,10 +14,8 @@ if "study" in COHORTS:
 
 STUDY_DIR = "reports/study"
 STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts")}
-# the stems of alliance_pipeline.study_report.study_figure_stems (not imported: the Snakefile
-# stays quick to parse)
-STUDY_FIGURES = [f"{STUDY_DIR}/figures/forest_{q}.{ext}" for q, spec in STUDY["questions"].items()
-                 if len(spec["timepoints"]) >= 2 for ext in ("png", "svg")]
+STUDY_FIGURES = [f"{STUDY_DIR}/figures/{stem}.{ext}" for stem in study_figure_stems(STUDY["questions"])
+                 for ext in ("png", "svg")]
 STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
 
 
@@ -44,7 +44,7 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study_report", "figures", "report", "tables", "runner"),
+        code=package("study_report", "outputs", "figures", "report", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -73,7 +73,7 @@ rule study_report:
         source=workflow.source_path("../reports/study.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("study_report", "report", "render", "provenance", "tables", "runner"),
+        code=package("study_report", "outputs", "report", "render", "provenance", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],
@@ -83,7 +83,6 @@ rule study_report:
         analysis=config["analysis"],
         config=config,
         figures_dir=lambda wildcards, input: str(Path(input.figures[0]).parent),
-        basedir=lambda wildcards: workflow.basedir,  # the checkout, for its git commit
     log:
         "logs/study/report.log",
     conda:

@@ -198,13 +198,13 @@ def test_study_report_shows_pooled_numbers_and_shared_codebook(study_run):
     for cohort in ("pilot", "replica", "generated"):
         assert f"({cohort})" in text or cohort in text
     assert (study_run / "reports/study/report.pdf").read_bytes()[:5] == b"%PDF-"
-    from alliance_pipeline.study_report import study_figure_stems
+    from alliance_pipeline.outputs import study_figure_stems
 
-    study = {"questions": study_config.questions_settings(
-        study_config.load_yaml(study_run / "config/codebook.yaml"))}
+    questions = study_config.questions_settings(
+        study_config.load_yaml(study_run / "config/codebook.yaml"))
     figures = sorted(p.name for p in (study_run / "reports/study/figures").iterdir())
-    assert figures == sorted(f"{stem}.{ext}" for stem in study_figure_stems(study)
-                             for ext in ("png", "svg"))   # rules/study.smk inlines these stems
+    assert figures == sorted(f"{stem}.{ext}" for stem in study_figure_stems(questions)
+                             for ext in ("png", "svg"))
 
 
 @pytest.mark.workflow

@@ -46,7 +46,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from alliance_pipeline.outputs import _repeated, figure_paths, figure_stems  # noqa: F401 (re-exported)
+from alliance_pipeline.outputs import figure_paths, figure_stems, is_repeated  # noqa: F401 (re-exported)
 from alliance_pipeline.tables import atomic_write_bytes
 
 __all__ = [
@@ -948,7 +948,7 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     for qid, spec in questions.items():
         asked = _ordered_timepoints(timepoints, spec.get("timepoints", []))
         codes = _codes_of(spec)
-        if _repeated(spec):
+        if is_repeated(spec):
             applicable = {name: tps for name, tps in (contrasts or {}).items()
                           if all(tp in asked for tp in tps)}
             figures[f"shares_{qid}"] = (

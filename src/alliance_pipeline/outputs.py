@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Mapping
 
 
-def _repeated(spec: Mapping) -> bool:
-    """A question asked at two or more time points gets change figures."""
+def is_repeated(spec: Mapping) -> bool:
+    """A question asked at two or more time points: it gets change tests and figures."""
     return len(list(spec.get("timepoints", []))) >= 2
+
+
+def repeated_questions(questions: Mapping) -> list[str]:
+    """The questions asked at two or more time points, in codebook order."""
+    return [qid for qid, spec in questions.items() if is_repeated(spec)]
 
 
 def figure_stems(questions: Mapping) -> list[str]:
@@ -24,7 +29,7 @@ def figure_stems(questions: Mapping) -> list[str]:
     """
     stems = ["agreement", "flow"]
     for qid, spec in questions.items():
-        if _repeated(spec):
+        if is_repeated(spec):
             stems += [f"shares_{qid}", f"forest_{qid}"]
         else:
             stems.append(f"frequencies_{qid}")
@@ -38,3 +43,6 @@ def figure_paths(out_dir: str | os.PathLike, questions: Mapping) -> list[Path]:
             for fmt in ("png", "svg")]
 
 
+def study_figure_stems(questions: Mapping) -> list[str]:
+    """The cross-cohort report's figure stems: ``forest_<question>`` per repeated question."""
+    return [f"forest_{qid}" for qid in repeated_questions(questions)]

@@ -33,6 +33,8 @@ from typing import Iterable, Mapping, Sequence
 import pandas as pd
 import yaml
 
+from .outputs import is_repeated, repeated_questions
+
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "feedback",
              "quotes", "published", "power", "limitations", "reproducibility")
 TABLE_FILES = {"agreement": "agreement.csv", "proportions": "proportions.csv",
@@ -284,12 +286,8 @@ def _primary(tests: pd.DataFrame | None, question: str, code: str, contrast: str
     return None if rows.empty else rows.iloc[0]
 
 
-def _multi(questions: Mapping) -> list[str]:
-    return [q for q, s in questions.items() if len(s["timepoints"]) >= 2]
-
-
 def _single(questions: Mapping) -> list[str]:
-    return [q for q, s in questions.items() if len(s["timepoints"]) == 1]
+    return [q for q, s in questions.items() if not is_repeated(s)]
 
 
 def _codes_in(frame: pd.DataFrame | None, questions: Mapping, question: str,
@@ -411,7 +409,7 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     who = f" of {n} participants" if n is not None else ""
     sentences.append(f"This report analyses the {kind} *{label}*{who}, "
                      f"measured at {join_words(tps)}.")
-    for q in _multi(questions):
+    for q in repeated_questions(questions):
         for code in _codes_in(props, questions, q):
             shares = []
             share_of = {}
@@ -811,7 +809,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     alpha = _alpha(cohort)
     adjust = _adjust_name(cohort)
     out = []
-    multi = _multi(questions)
+    multi = repeated_questions(questions)
     if not multi:
         return "No question was asked at two or more time points, so no change was tested.\n"
     for q in multi:

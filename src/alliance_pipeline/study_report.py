@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .outputs import repeated_questions
 from .report import (
     DASH, METHOD_NAMES, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_pct,
     join_words, md_figure, md_table, reproducibility_md, slug,
@@ -38,20 +39,10 @@ FOREST_CONTRAST = "training"
 
 # ---------------------------------------------------------------- settings helpers
 
-def repeated_questions(study: Mapping) -> list[str]:
-    """Questions asked at two or more time points (those with contrasts), codebook order."""
-    return [q for q, spec in study["questions"].items() if len(spec["timepoints"]) >= 2]
-
-
 def forest_contrast(study: Mapping) -> str:
     """The contrast the forest plot shows: ``training`` when configured, else the first."""
     contrasts = list(study["contrasts"])
     return FOREST_CONTRAST if FOREST_CONTRAST in contrasts else contrasts[0]
-
-
-def study_figure_stems(study: Mapping) -> list[str]:
-    """Figure stems the study report uses: ``forest_<question>`` per repeated question."""
-    return [f"forest_{q}" for q in repeated_questions(study)]
 
 
 def _label(study: Mapping, question: str, code: str) -> str:
@@ -249,7 +240,7 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
     if pooled is None or pooled.empty:
         out.append("No question is asked at two or more time points, so there is nothing to pool.\n")
         return "\n".join(out)
-    for q in repeated_questions(study):
+    for q in repeated_questions(study["questions"]):
         sub = pooled[pooled["question"] == q]
         if sub.empty:
             continue
@@ -469,7 +460,7 @@ def write_study_figures(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, stud
 
     written = []
     contrast = forest_contrast(study)
-    for question in repeated_questions(study):
+    for question in repeated_questions(study["questions"]):
         fig = forest_figure(cohort_rows, pooled, study=study, question=question, contrast=contrast,
                             cohorts=cohorts, confidence=confidence)
         written += save_figure(fig, Path(out_dir) / f"forest_{question}")
