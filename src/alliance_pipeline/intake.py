@@ -409,14 +409,6 @@ def _code_problem(value: str, question: str, questions: dict) -> tuple[str | Non
     return None, None
 
 
-def validate_codes(value: str, question: str, questions: dict) -> str | None:
-    """Why a ``;``-separated code list is not valid for ``question``, or None."""
-    code, why = _code_problem(value, question, questions)
-    if why is None:
-        return None
-    return why if code is None else f"code {code!r} {why}"
-
-
 def normalise_codes(value: str, question: str, questions: dict) -> str:
     """Codes in codebook order, ``;``-joined."""
     codes = set(_split_codes(value))
