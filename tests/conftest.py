@@ -48,6 +48,26 @@ DERIVED_HEADERS = {
 }
 
 
+def in_ci() -> bool:
+    """True when the tests run in CI (``CI`` set, as .ci/run does)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_component(executable: str, what: str, install: str) -> str:
+    """The path of a real component's executable (chromium, Rscript, soffice, sbatch, ...).
+
+    Without it a test skips with a visible reason locally, and fails in CI, where .ci/run
+    installs or starts it. ``what`` says what the test needs it for; ``install`` how to get it.
+    """
+    found = shutil.which(executable)
+    if found:
+        return found
+    if in_ci():
+        pytest.fail(f"{executable} is not on PATH in CI: .ci/run installs it ({install}); "
+                    f"{what} cannot run")
+    pytest.skip(f"{executable} is not installed ({install}; .ci/run installs it): {what}")
+
+
 def pilot_copy(dest: Path, cohorts: dict[str, str] | None = None) -> Path:
     """config/ and data/raw/pilot copied to ``dest``; ``cohorts`` (name -> raw folder name)
     adds further copies of the pilot as cohorts of the config."""

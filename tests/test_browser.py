@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import once_per_session, pilot_copy, run_workflow
+from conftest import once_per_session, pilot_copy, require_component, run_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -96,13 +96,8 @@ CONSOLE_ERROR = re.compile(r"Uncaught|Failed to load resource|Refused to|net::ER
 
 def chromium() -> str:
     """The chromium executable; skip without it, but fail in CI, which installs it."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail("chromium is not on PATH in CI: .ci/run installs Debian's chromium package "
-                    "(apt-get install chromium); the report's browser test cannot run")
-    pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    return require_component("chromium", "the report's browser test",
+                             "Debian: apt-get install chromium")
 
 
 def run_chromium(exe: str, profile: Path, url: str, *args: str) -> subprocess.CompletedProcess:
