@@ -27,9 +27,11 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.getenv("
 
 from alliance_pipeline import config as study_config  # noqa: E402
 
-# Snakemake's own loader would only say "not valid JSON or YAML"; this names line and column.
-if Path("config/config.yaml").is_file():
-    study_config.load_yaml("config/config.yaml")
+# Snakemake's own loader would only say "not valid JSON or YAML" and keeps the last of a key
+# given twice; this names line and column, and refuses duplicate keys (also in --configfile).
+for _configfile in ["config/config.yaml", *map(str, workflow.overwrite_configfiles)]:
+    if Path(_configfile).is_file():
+        study_config.load_yaml(_configfile)
 
 configfile: "config/config.yaml"
 

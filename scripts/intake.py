@@ -8,7 +8,10 @@ def step(smk, log):
     cohort = smk.params.cohort
     tables = read_cohort(cohort["raw"], cohort=cohort["cohort"], encoding=cohort["encoding"],
                          timepoints=smk.params.timepoints, questions=smk.params.questions,
-                         id_pattern=cohort["privacy"]["participant_id_pattern"])
+                         id_pattern=cohort["privacy"]["participant_id_pattern"],
+                         allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"])
+    for warning in tables["warnings"]:
+        log.warning("%s", warning)
     for row in tables["coverage"].itertuples():
         if row.n_missing:
             log.warning("coder %s did not code %d response(s): %s", row.coder, row.n_missing, row.missing)

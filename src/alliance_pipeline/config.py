@@ -37,18 +37,57 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: {len(problems)} problem(s):\n{lines}")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is recorded, not dropped.
+
+    PyYAML keeps the last of duplicate keys, so a second ``analysis:`` block would silently
+    replace the first whole. Merge keys (``<<:``) are not duplicates.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicate_keys: list[str] = []
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: PyYAML's own error follows
+                    continue
+                line = key_node.start_mark.line + 1
+                if first != line:
+                    self.duplicate_keys.append(
+                        f"line {line}: the key {key!r} appears a second time in the same block "
+                        f"(first at line {first}); YAML would silently keep only the last one "
+                        "— merge the two into one")
+        return super().construct_mapping(node, deep)
+
+
 def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file; a syntax error names the file, line and column."""
+    """Read a YAML file; a syntax error names the file, line and column; a key given twice
+    in one mapping is refused naming both lines."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(str(path), [f"file not found (working directory: {Path.cwd()})"])
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            return yaml.safe_load(handle)
+            loader = _UniqueKeyLoader(handle)
+            try:
+                document = loader.get_single_data()
+            finally:
+                loader.dispose()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(str(path), [f"{where}not valid YAML ({getattr(err, 'problem', err)})"]) from None
+    if loader.duplicate_keys:
+        raise ConfigError(str(path), loader.duplicate_keys)
+    return document
 
 
 def load_schema(name: str) -> dict:

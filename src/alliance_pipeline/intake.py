@@ -13,6 +13,7 @@ import codecs
 import csv
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,8 +195,25 @@ def _malformed_quote(text: str, path: str, header: list[str]) -> Problem | None:
         value = cells[cell] if cells else None
         what = ("a quote (\") opens a cell here but is never closed, so the rest of the "
                 "file would be read as one cell; close the quote")
+        if not text.endswith(("\n", "\r")):
+            what = ("the file looks truncated: it ends inside this quoted cell (no closing "
+                    "quote, no line break at the end); copy or export the whole file again, "
+                    "or close the quote")
         return Problem(path, row, column, value, what)
     return None
+
+
+def _nul_problem(text: str, path: str, header: list[str]) -> Problem | None:
+    """A NUL character: text files never hold one, and it would be copied into the tables."""
+    at = text.find("\x00")
+    if at < 0:
+        return None
+    row, cell = _where_in_text(text[:at])
+    column = header[cell] if row > 1 and cell < len(header) else None
+    return Problem(path, row, column, None,
+                   f"contains a NUL byte (0x00; {text.count(chr(0))} in the file): the file is "
+                   "damaged or not plain text; export it again from the spreadsheet as "
+                   "'CSV UTF-8 (Comma delimited)'")
 
 
 def read_csv_text(text: str, path: str, required: list[str], optional: list[str] = ()
@@ -233,6 +251,9 @@ def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_
         return None, [Problem(path, 1, None, rows[0][0],
                               f"is {delim}-separated; save it as comma-separated CSV "
                               "(in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')")]
+    nul = _nul_problem(text, path, header)
+    if nul:
+        return None, [nul]
     malformed = _malformed_quote(text, path, header)
     if malformed:
         return None, [malformed]
@@ -299,14 +320,31 @@ def read_raw(path: Path, encoding: str, required: list[str], optional: list[str]
     return _read_raw(path, encoding, required, optional, allow_no_rows=False)
 
 
-def _read_raw(path: Path, encoding: str, required: list[str], optional=(), *, allow_no_rows: bool
-              ) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _read_raw(path: Path, encoding: str, required: list[str], optional=(), *, allow_no_rows: bool,
+              warnings: list[Problem] | None = None) -> tuple[pd.DataFrame | None, list[Problem]]:
     with open(path, "rb") as handle:  # read-only: raw files are never written
         data = handle.read()
     text, problems = decode(data, str(path), encoding)
     if text is None:
         return None, problems
-    return _parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows)
+    frame, problems = _parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows)
+    if warnings is not None and frame is not None and len(frame):
+        warnings += _unfinished_last_line(text, str(path), frame)
+    return frame, problems
+
+
+def _unfinished_last_line(text: str, path: str, frame: pd.DataFrame) -> list[Problem]:
+    """A file that does not end with a line break may have been cut short in its last cell.
+
+    Only a warning: some programs (Google Sheets) write no final line break.
+    """
+    if text.endswith(("\n", "\r")):
+        return []
+    row = int(frame["spreadsheet_row"].iloc[-1])
+    return [Problem(path, row, None, None,
+                    "the file does not end with a line break: if it was cut short (an "
+                    f"interrupted copy or download), row {row} is incomplete; check that its "
+                    "last cell is whole")]
 
 
 def _split_codes(value: str) -> list[str]:
@@ -321,8 +359,37 @@ def _did_you_mean(value: str, options) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
+def participant_key(participant_id: str) -> str:
+    """The id with case folded and leading zeros of each number removed: ``P05`` -> ``p5``."""
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
+
+
+def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
+    """Ids that differ only in case or zero-padding (P05, p05, P5) are probably one person."""
+    first: dict[str, tuple[str, int]] = {}
+    reported: set[str] = set()
+    problems = []
+    for pid, row in zip(frame["participant_id"], frame["spreadsheet_row"]):
+        if not pid:
+            continue
+        key = participant_key(pid)
+        if key not in first:
+            first[key] = (pid, row)
+        elif first[key][0] != pid and pid not in reported:
+            reported.add(pid)
+            other, other_row = first[key]
+            problems.append(Problem(
+                path, row, "participant_id", pid,
+                f"differs from {other!r} (row {other_row}) only in upper/lower case or leading "
+                "zeros, so the two would be taken as different people; write the same id for "
+                "the same person, or set privacy.allow_similar_participant_ids: true in "
+                "config/config.yaml if they really are different people"))
+    return problems
+
+
 def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
-                       questions: dict, id_pattern: str) -> list[Problem]:
+                       questions: dict, id_pattern: str, allow_similar_ids: bool = False
+                       ) -> list[Problem]:
     """Contract rules for responses.csv (ids, time points, questions, pseudonyms, items)."""
     problems = []
     for column in ("response_id", "participant_id", "timepoint", "question"):
@@ -379,6 +446,8 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
         for later in rows[1:]:
             problems.append(Problem(path, later, "participant_id", group["participant_id"].iloc[0],
                                     f"has a second response for the same {what} as row {rows[0]}; {fix}"))
+    if not allow_similar_ids:
+        problems += _similar_participant_ids(frame, path)
     problems.sort(key=lambda p: (p.row or 0))
     return problems
 
@@ -462,12 +531,14 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
 
 
 def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
-                questions: dict, id_pattern: str) -> dict:
+                questions: dict, id_pattern: str, allow_similar_ids: bool = False) -> dict:
     """Read and validate a cohort's raw folder.
 
     Returns ``{"responses", "codings", "adjudication", "coverage"}`` frames (see
-    docs/development.md; ``coverage`` lists per coder the responses not coded). Raises
-    :class:`IntakeError` with every problem found.
+    docs/development.md; ``coverage`` lists per coder the responses not coded) and
+    ``"warnings"``, a list of :class:`Problem` that do not stop the run (the intake step
+    logs them). Raises :class:`IntakeError` with every problem found.
+    ``allow_similar_ids`` accepts participant ids that differ only in case or leading zeros.
     """
     raw_dir = Path(raw_dir)
     problems: list[Problem] = []
@@ -488,10 +559,13 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if problems:
         raise IntakeError(cohort, problems)
 
-    responses, found = read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"])
+    warnings: list[Problem] = []
+    responses, found = _read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"],
+                                 allow_no_rows=False, warnings=warnings)
     if responses is not None:
         found += validate_responses(responses, str(responses_path), timepoints=timepoints,
-                                    questions=questions, id_pattern=id_pattern)
+                                    questions=questions, id_pattern=id_pattern,
+                                    allow_similar_ids=allow_similar_ids)
     problems += sorted(found, key=lambda p: p.row or 0)
     if problems:
         raise IntakeError(cohort, problems)
@@ -503,7 +577,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     codings, coverage = [], []
     for path in coder_paths:
         coder = path.stem
-        frame, found = read_raw(path, encoding, CODING_COLUMNS)
+        frame, found = _read_raw(path, encoding, CODING_COLUMNS, allow_no_rows=False,
+                                 warnings=warnings)
         if frame is not None:
             found += validate_coding(frame, str(path), response_question=response_question,
                                      questions=questions)
@@ -522,17 +597,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     adjudication_path = raw_dir / "adjudication.csv"
     if adjudication_path.is_file():
         frame, found = _read_raw(adjudication_path, encoding, ["response_id", "codes"],
-                                 ["rationale"], allow_no_rows=True)
+                                 ["rationale"], allow_no_rows=True, warnings=warnings)
         if frame is not None:
             found += validate_coding(frame, str(adjudication_path),
                                      response_question=response_question, questions=questions)
-            problems += sorted(found, key=lambda p: p.row or 0)
-            if not found:
-                if "rationale" not in frame.columns:
-                    frame["rationale"] = ""
-                frame["codes"] = [normalise_codes(v, response_question[r], questions)
-                                  for v, r in zip(frame["codes"], frame["response_id"])]
-                adjudication = frame
+        # an unreadable adjudication.csv is refused, never dropped: without it the coders'
+        # codes (or majority codes) would silently take the place of the adjudicated ones
+        problems += sorted(found, key=lambda p: p.row or 0)
+        if frame is not None and not found:
+            if "rationale" not in frame.columns:
+                frame["rationale"] = ""
+            frame["codes"] = [normalise_codes(v, response_question[r], questions)
+                              for v, r in zip(frame["codes"], frame["response_id"])]
+            adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)
 
@@ -555,7 +632,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     adjudication = (adjudication.assign(_r=adjudication["response_id"].map(order_r))
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
-            "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"])}
+            "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
+            "warnings": warnings}
 
 
 def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
