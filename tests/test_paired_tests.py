@@ -85,6 +85,40 @@ def test_mcnemar_fagerland_2013_example(method, continuity, statistic, df, p_han
     assert result.p_value == pytest.approx(p_printed, abs=5e-4)
 
 
+# Edwards' continuity correction never moves |b − c| past zero: X² = max(0, |b − c| − 1)²/(b + c).
+# Values printed by R 4.2's mcnemar.test(matrix(c(5, c, b, 5), 2)) (correct = TRUE, its default):
+#   b = c = 1, 12, 19: McNemar's chi-squared = 0, p-value = 1
+#   b = 1, c = 7: 3.125, p = 0.077099871743542;  b = 30, c = 12: 6.88095238095238,
+#   p = 0.00871191296237958;  b = 2, c = 1: 0, p = 1 (|b − c| − 1 = 0 exactly)
+# statsmodels' mcnemar(correction=True) gives 1/(b + c) for b = c (0.5, p = 0.4795 at b = c = 1).
+@pytest.mark.parametrize("b, c, statistic, p_value", [
+    (1, 1, 0.0, 1.0), (12, 12, 0.0, 1.0), (19, 19, 0.0, 1.0),
+    (1, 7, 3.125, 0.077099871743542), (30, 12, 6.88095238095238, 0.00871191296237958),
+    (2, 1, 0.0, 1.0),
+])
+def test_mcnemar_continuity_correction_matches_r(b, c, statistic, p_value):
+    result = mcnemar_test(b, c, method="asymptotic", continuity=True)
+    assert result.method == "asymptotic_cc" and result.df == 1
+    assert result.statistic == pytest.approx(statistic, abs=1e-12)
+    assert result.p_value == pytest.approx(p_value, abs=1e-12)
+    # auto picks the corrected asymptotic test from b + c >= exact_below on
+    auto = mcnemar_test(b, c, method="auto", continuity=True, exact_below=2)
+    assert (auto.statistic, auto.p_value) == pytest.approx((statistic, p_value), abs=1e-12)
+
+
+def test_mcnemar_continuity_correction_b_equals_c_in_the_table():
+    # 24 participants: P1..P12 present at pre1 only ... every contrast has b = c = 12 or 0:
+    # baseline (pre1 -> pre2): 12 first only, 12 second only -> X² = 0, p = 1 (R above);
+    # adjusted p (Holm, Bonferroni) follow: a p of 1 stays 1.
+    matrix = [[1, 0, 0]] * 12 + [[0, 1, 0]] * 12
+    for p_adjust in ("holm", "bonferroni"):
+        table = run_table(cohort_from_matrix(matrix), mcnemar_method="asymptotic", continuity=True,
+                          p_adjust=p_adjust)
+        row = table[(table.code == "hooked") & (table.contrast == "baseline")].iloc[0]
+        assert (row.b, row.c, row.method) == (12, 12, "asymptotic_cc")
+        assert row.statistic == 0.0 and row.p_value == 1.0 and row.p_adjusted == 1.0
+
+
 def test_mcnemar_auto_switches_at_exact_below():
     # b + c = 24 < 25 -> exact; 25 -> asymptotic (cc when continuity)
     assert mcnemar_test(10, 14, method="auto").method == "exact"

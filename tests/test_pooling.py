@@ -158,6 +158,17 @@ def test_continuity_corrected_statistic():
     assert row["p_value"] == pytest.approx(math.erfc(math.sqrt(361 / 28 / 2)))
 
 
+def test_continuity_correction_never_past_zero_in_the_pooled_test():
+    # A: b = 3, c = 5; B: b = 6, c = 4 -> Σb = Σc = 9, Σm = 18. Edwards' correction moves
+    # |Σb − Σc| = 0 no further: X² = max(0, 0 − 1)² / 18 = 0, p = 1 (R: mcnemar.test on the
+    # pooled discordant pairs, matrix(c(0, 9, 9, 0), 2), prints X² = 0, p-value = 1).
+    # Statistic and p come from the same corrected X²: before the fix p was P(χ² > 1/18) = 0.81.
+    row = pooled_table(make_tests({"A": (10, 3, 5), "B": (12, 6, 4)}), mcnemar_method="asymptotic",
+                       continuity=True).iloc[0]
+    assert row["method"] == "asymptotic_cc"
+    assert row["statistic"] == 0.0 and row["p_value"] == 1.0 and row["p_adjusted"] == 1.0
+
+
 def test_no_discordant_pairs_anywhere_leaves_test_empty():
     row = pooled_table(make_tests({"A": (10, 0, 0), "B": (12, 0, 0)})).iloc[0]
     assert np.isnan(row["statistic"]) and np.isnan(row["p_value"]) and pd.isna(row["df"])

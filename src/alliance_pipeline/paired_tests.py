@@ -26,8 +26,9 @@ What each cell holds:
 - ``b`` / ``c``: pairs with the code at the first time point only / at the second only
   (empty for Cochran).
 - ``statistic``: Cochran's Q; for ``asymptotic`` McNemar (b − c)² / (b + c), for
-  ``asymptotic_cc`` (|b − c| − 1)² / (b + c) (as in Edwards 1948, R's ``mcnemar.test`` and
-  statsmodels), both chi-square with ``df = 1``; for ``exact`` and ``midp`` the binomial
+  ``asymptotic_cc`` max(0, |b − c| − 1)² / (b + c) (Edwards 1948: the correction never moves
+  |b − c| past zero, so b = c gives 0 and p = 1, as R's ``mcnemar.test``; statsmodels'
+  ``correction=True`` does not clip and is not used), both chi-square with ``df = 1``; for ``exact`` and ``midp`` the binomial
   statistic min(b, c) with ``df`` empty (p is computed from X ~ Bin(b + c, 1/2)); for
   ``clustered`` Durkalski's X² (``df = 1``).
 - ``p_value``: exact = min(1, 2·P(X ≤ min(b, c))); midp = exact − P(X = min(b, c))
@@ -139,8 +140,25 @@ def mcnemar_test(b: int, c: int, *, method: str = "auto", continuity: bool = Fal
             p = float(min(1.0, 2 * stats.binom.cdf(min(b, c), b + c, 0.5)
                           - stats.binom.pmf(min(b, c), b + c, 0.5)))
         return TestResult(float(result.statistic), NAN, p, used)
-    result = mcnemar(table, exact=False, correction=(used == "asymptotic_cc"))
-    return TestResult(float(result.statistic), 1.0, float(result.pvalue), used)
+    statistic = mcnemar_chi2(b, c, continuity=(used == "asymptotic_cc"))
+    return TestResult(statistic, 1.0, float(stats.chi2.sf(statistic, 1)), used)
+
+
+def mcnemar_chi2(b, c, continuity: bool = False) -> float:
+    """McNemar's chi-square from the discordant counts, optionally continuity-corrected.
+
+    X² = (|b − c| − s)² / (b + c) with Edwards' (1948) correction s = 1, moving |b − c| one
+    step toward zero but never past it: X² = max(0, |b − c| − 1)² / (b + c), so b = c gives
+    X² = 0 (p = 1) as R's ``mcnemar.test`` does (statsmodels' ``mcnemar(correction=True)``
+    gives 1 / (b + c) there). Without correction (s = 0) it is (b − c)² / (b + c); b and c
+    may be summed over strata (the pooled Mantel–Haenszel statistic). NaN when b + c = 0.
+    The one place a continuity correction is applied in the package.
+    """
+    b, c = int(b), int(c)
+    if b + c == 0:
+        return NAN
+    shift = 1 if continuity else 0
+    return float(max(0, abs(b - c) - shift) ** 2 / (b + c))
 
 
 def cochran_q_test(x: np.ndarray) -> TestResult:

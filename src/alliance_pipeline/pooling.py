@@ -22,7 +22,8 @@ independently, so Σc_k ~ Bin(Σm_k, 1/2): the exact (and mid-p) version is the 
 on the pooled discordant counts. The method follows the study's ``analysis.mcnemar`` settings
 as for one cohort (``auto``: exact when Σm_k < exact_below), computed by
 :func:`alliance_pipeline.paired_tests.mcnemar_test`; ``statistic`` is always X²_MH (with
-``asymptotic_cc`` the continuity-corrected (|Σb − Σc| − 1)² / Σm), ``df`` 1.
+``asymptotic_cc`` the continuity-corrected max(0, |Σb − Σc| − 1)² / Σm, Edwards' correction
+never past zero, by :func:`alliance_pipeline.paired_tests.mcnemar_chi2`), ``df`` 1.
 
 **Pooled paired odds ratio**: the Mantel–Haenszel estimator over the pair-strata,
 OR_MH = Σ_k c_k / Σ_k b_k (each discordant pair adds 1/2 to its numerator or denominator),
@@ -68,6 +69,7 @@ from scipy import stats
 
 from alliance_pipeline.paired_tests import (
     adjust_pvalues,
+    mcnemar_chi2,
     mcnemar_test,
     paired_odds_ratio,
     resolve_mcnemar_method,
@@ -216,8 +218,7 @@ def _pooled_row(key: tuple, group: pd.DataFrame, *, confidence: float, method: s
                               exact_below=exact_below)
         p = result.p_value
         # X²_MH = (Σb − Σc)² / Σ(b + c); continuity-corrected only for asymptotic_cc
-        shift = 1 if used == "asymptotic_cc" else 0
-        statistic = float(max(0, abs(sum_b - sum_c) - shift) ** 2 / m)
+        statistic = mcnemar_chi2(sum_b, sum_c, continuity=(used == "asymptotic_cc"))
         if method == "auto":
             notes.append(f"auto: Σ(b + c) = {m} {'<' if m < exact_below else '>='} {exact_below}")
     rd, rd_low, rd_high = mh_risk_difference(n, b, c, confidence)
