@@ -33,10 +33,12 @@ lint: $(STAMP)
 synthetic: $(STAMP)
 	$(BIN)/python scripts/make_synthetic_pilot.py
 
-# Regenerate the lock after editing requirements.in (needs network access to PyPI).
+# Regenerate the lock after editing requirements.in (needs network access to PyPI), then
+# environment.yml from it (the same versions inline, for the conda route).
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile --generate-hashes --strip-extras --quiet -o requirements.lock requirements.in
+	$(BIN)/python scripts/environment_from_lock.py --lock requirements.lock --out environment.yml
 
 clean:
 	rm -rf data/derived reports/*/ logs .snakemake

@@ -94,6 +94,32 @@ def run_workflow(workdir: Path, *targets: str, cores: int = 1, extra: tuple = ()
                           capture_output=True, text=True, timeout=timeout, **popen)
 
 
+RULES_SCRIPT = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                            storage_settings=StorageSettings(), snakefile=Path(sys.argv[1]),
+                            workdir=Path(sys.argv[2]))._workflow
+    rules = {r.name: {"local": r.name in workflow._localrules or r.norun, "script": r.script,
+                      "conda": r.conda_env and str((Path(r.snakefile).parent / r.conda_env).resolve())}
+             for r in workflow.rules}
+    print("RULES", json.dumps(rules))
+"""
+
+
+def workflow_rules(workdir: Path) -> dict[str, dict]:
+    """rule -> {local (runs on the submit host under a cluster executor: localrule or norun),
+    script, conda (the resolved environment file or None)}, from Snakemake's own workflow."""
+    result = subprocess.run([sys.executable, "-c", RULES_SCRIPT, str(SNAKEFILE), str(workdir)],
+                            capture_output=True, text=True, timeout=300)
+    line = [x for x in result.stdout.splitlines() if x.startswith("RULES ")]
+    assert line, result.stdout[-2000:] + result.stderr[-2000:]
+    return json.loads(line[0][len("RULES "):])
+
+
 def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     """Every derived table and figure of one cohort (the default target without the reports)."""
     from alliance_pipeline import config as study_config

@@ -10,14 +10,12 @@ from __future__ import annotations
 import importlib.util
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEFILE, pilot_copy, run_workflow
+from conftest import REPO, pilot_copy, run_workflow, workflow_rules
 
 PROFILE = REPO / "profiles" / "slurm"
 TABLE_RULES = {"intake", "disagreements", "consensus", "agreement", "change"}
@@ -28,12 +26,6 @@ HAS_PLUGIN = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not 
 
 def profile() -> dict:
     return yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
-
-
-def workflow_rules(root: Path) -> set[str]:
-    result = run_workflow(root, extra=("--list-rules",))
-    assert result.returncode == 0, result.stderr
-    return {line.strip() for line in result.stdout.splitlines() if re.fullmatch(r"\s*\w+\s*", line)}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +53,7 @@ def test_profile_is_yaml_with_snakemake_options():
 
 @pytest.mark.workflow
 def test_profile_names_only_rules_of_the_workflow(study):
-    rules = workflow_rules(study)
+    rules = set(workflow_rules(study))
     settings = profile()
     assert set(settings["set-resources"]) <= rules
     assert set(settings["groups"]) == TABLE_RULES
@@ -87,27 +79,9 @@ def test_dry_run_with_the_profile_lists_the_jobs(study):
     assert "runtime=60" in agreement
 
 
-LOCAL_RULES_SCRIPT = """
-import sys
-from pathlib import Path
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
-with SnakemakeApi(OutputSettings()) as api:
-    workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
-                            storage_settings=StorageSettings(), snakefile=Path(sys.argv[1]),
-                            workdir=Path(sys.argv[2]))._workflow
-    print("LOCAL", " ".join(sorted(r.name for r in workflow.rules
-                                   if r.name in workflow._localrules or r.norun)))
-"""
-
-
 def local_rules(study: Path) -> set[str]:
     """Rules the workflow runs on the submit host under a cluster executor (localrule/norun)."""
-    result = subprocess.run([sys.executable, "-c", LOCAL_RULES_SCRIPT, str(SNAKEFILE), str(study)],
-                            capture_output=True, text=True, timeout=300)
-    line = [x for x in result.stdout.splitlines() if x.startswith("LOCAL")]
-    assert line, result.stdout[-2000:] + result.stderr[-2000:]
-    return set(line[0].split()[1:])
+    return {name for name, rule in workflow_rules(study).items() if rule["local"]}
 
 
 @pytest.mark.workflow
