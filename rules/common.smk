@@ -8,7 +8,7 @@ ENV = "../environment.yml"  # relative to the rule files
 package = lambda *modules: [str(SRC / "alliance_pipeline" / f"{m}.py") for m in ("__init__", *modules)]
 
 # The cohort's raw files (responses, coder files, adjudication if present).
-raw_inputs = lambda wildcards: study_config.raw_files(config["cohorts"][wildcards.cohort]["raw"])
+raw_inputs = lambda wildcards: study_config.raw_files(config["cohorts"][wildcards.cohort])
 
 # The cohort's settings as plain values (analysis with the cohort's overrides applied).
 cohort = lambda wildcards: study_config.cohort_settings(config, wildcards.cohort)

@@ -69,7 +69,7 @@ rule study_report:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
         agreement=expand(f"{DERIVED}/agreement.csv", cohort=COHORTS),
         flow=expand(f"{DERIVED}/flow.csv", cohort=COHORTS),
-        raw=[f for name in COHORTS for f in study_config.raw_files(config["cohorts"][name]["raw"])],
+        raw=[f for name in COHORTS for f in study_config.raw_files(config["cohorts"][name])],
         source=workflow.source_path("../reports/study.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),

@@ -112,3 +112,90 @@ def test_missing_cohort_folder_names_the_cohort(tmp_path, monkeypatch, raw_confi
     with pytest.raises(study_config.ConfigError) as info:
         study_config.check_cohort_folders(raw_config)
     assert info.value.problems[0].startswith("cohorts.site_b.raw: folder data/raw/site_b does not exist")
+
+
+def survey_block():
+    return {"participant_column": "Participant code",
+            "files": {"pre1": "pre1.xlsx", "pre2": {"file": "pre2.xlsx", "sheet": "Form Responses 1"},
+                      "post": "post.csv"},
+            "questions": {"session_experience": "How did you experience the interaction?",
+                          "training_feedback": "What did the training change for you?"}}
+
+
+def test_coders_coding_key_and_survey_block_are_accepted(raw_config, repo_root):
+    raw_config["cohorts"]["pilot"].update(coders=["coder_a", "coder-b2"], coding_key="kept by the team",
+                                          survey=survey_block())
+    study_config.check_config(raw_config)
+    codebook = yaml.safe_load((repo_root / "config/codebook.yaml").read_text(encoding="utf-8"))
+    assert study_config.cross_reference_problems(raw_config, codebook) == []
+
+
+def test_coder_ids_must_be_safe_file_names_and_the_key_not_blank(raw_config):
+    raw_config["cohorts"]["pilot"].update(coders=["coder_a", "../coder_b"], coding_key="  ")
+    pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    assert problems_of(raw_config) == [
+        f"cohorts.pilot.coders.1: '../coder_b' does not match {pattern} (a coder id, used as a "
+        "file name (codes/<coder>.xlsx, coding_sheets/<coder>.xlsx))",
+        "cohorts.pilot.coding_key: '  ' does not match \\S (Any text the team keeps (and does not "
+        "give the coders): the opaque unit ids of the coding workbooks are derived from it, so it "
+        "keeps the blinding and the ids stable.)"]
+
+
+def test_survey_block_cross_references_are_checked(raw_config, repo_root):
+    codebook = yaml.safe_load((repo_root / "config/codebook.yaml").read_text(encoding="utf-8"))
+    survey = survey_block()
+    survey["files"] = {"pre1": "pre1.xlsx", "Pre2": "pre2.xls", "post_": {"file": "post.csv", "sheet": "S"}}
+    survey["questions"] = {"session_experience": "Participant code",
+                           "training_feedbak": "What did the training change for you?"}
+    raw_config["cohorts"]["pilot"]["survey"] = survey
+    study_config.check_config(raw_config)
+    assert study_config.cross_reference_problems(raw_config, codebook) == [
+        "cohorts.pilot.survey.files.Pre2: not a study time point (pre1, pre2, post) (did you mean "
+        "'pre2'?); name the export by its time point",
+        "cohorts.pilot.survey.files.Pre2: 'pre2.xls' is not a .csv or .xlsx file; save the export "
+        "as .xlsx (Excel workbook) or as CSV",
+        "cohorts.pilot.survey.files.post_: not a study time point (pre1, pre2, post) (did you mean "
+        "'post'?); name the export by its time point",
+        "cohorts.pilot.survey.files.post_: a CSV file has no sheets; remove `sheet:` or give the "
+        ".xlsx export",
+        "cohorts.pilot.survey.questions.session_experience: 'Participant code' is the participant "
+        "column; give the header of the question's own column",
+        "cohorts.pilot.survey.questions.training_feedbak: not a question of the codebook "
+        "(session_experience, training_feedback) (did you mean 'training_feedback'?)"]
+
+
+def test_a_question_without_an_export_of_its_time_points_is_named(raw_config, repo_root):
+    codebook = yaml.safe_load((repo_root / "config/codebook.yaml").read_text(encoding="utf-8"))
+    survey = survey_block()
+    del survey["files"]["post"]
+    raw_config["cohorts"]["pilot"]["survey"] = survey
+    assert study_config.cross_reference_problems(raw_config, codebook) == [
+        "cohorts.pilot.survey.questions.training_feedback: the question is asked at post but "
+        "survey.files has an export for none of them; add the export of its time point under files:"]
+    survey["files"]["post"] = "post.csv"
+    del survey["questions"]["training_feedback"]
+    assert study_config.cross_reference_problems(raw_config, codebook) == [
+        "cohorts.pilot.survey.questions: question training_feedback (asked at post) has no column "
+        "header; add `training_feedback: \"<its column header>\"`"]
+
+
+def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch, raw_config):
+    monkeypatch.chdir(tmp_path)
+    raw = tmp_path / "data/raw/pilot"
+    raw.mkdir(parents=True)
+    for name in ("pre1.xlsx", "pre2.xlsx", "Post.csv"):
+        (raw / name).write_bytes(b"x")
+    raw_config["cohorts"]["pilot"]["survey"] = survey_block()
+    with pytest.raises(study_config.ConfigError) as info:
+        study_config.check_cohort_folders(raw_config)
+    assert info.value.problems == [
+        "cohorts.pilot.survey.files.post: data/raw/pilot/post.csv does not exist (exports in "
+        "data/raw/pilot: Post.csv, pre1.xlsx, pre2.xlsx) (did you mean 'Post.csv'?); put the "
+        "export there or fix the file name"]
+    (raw / "Post.csv").rename(raw / "post.csv")
+    (raw / "codes").mkdir()
+    (raw / "codes/coder_a.csv").write_bytes(b"x")
+    study_config.check_cohort_folders(raw_config)  # responses.csv is not needed
+    assert study_config.raw_files(raw_config["cohorts"]["pilot"]) == [
+        "data/raw/pilot/pre1.xlsx", "data/raw/pilot/pre2.xlsx", "data/raw/pilot/post.csv",
+        "data/raw/pilot/codes/coder_a.csv"]

@@ -16,6 +16,7 @@ Checks, in order, each listing every problem at once:
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return f"{where}: {error.instance!r} should be of type {error.validator_value}{hint}"
     if error.validator == "required":
         return f"{where}: {error.message}"
+    if error.validator == "pattern" and error.schema.get("description"):
+        return (f"{where}: {error.instance!r} does not match {error.validator_value} "
+                f"({error.schema['description'].strip()})")
     return f"{where}: {error.message}"
 
 
@@ -212,9 +216,83 @@ def cross_reference_problems(config: dict, codebook: dict) -> list[str]:
                     if tp not in codebook["questions"][qid]["timepoints"]:
                         problems.append(f"published.{cohort}.{qid}.{code}.{tp}: question {qid} "
                                         f"is not asked at {tp!r}")
+    for cohort, entry in config["cohorts"].items():
+        if "survey" in entry:
+            problems += survey_problems(cohort, entry["survey"], timepoints, codebook["questions"])
     for quote in config.get("report", {}).get("quotes", []):
         if not isinstance(quote, str):
             problems.append(f"report.quotes: {quote!r} should be a response id in quotes")
+    return problems
+
+
+def did_you_mean(value: str, options) -> str:
+    """`` (did you mean 'x'?)`` for a case slip or a near miss among ``options``, else ``""``."""
+    by_lower = {o.lower(): o for o in options}
+    if value.lower() in by_lower:
+        return f" (did you mean {by_lower[value.lower()]!r}?)"
+    near = difflib.get_close_matches(value, list(options), n=1, cutoff=0.8)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+SURVEY_SUFFIXES = (".csv", ".xlsx")
+
+
+def survey_file(value: str | dict) -> tuple[str, str | None]:
+    """``(file, sheet)`` of a ``survey.files`` entry: ``name.csv`` or ``{file: ..., sheet: ...}``."""
+    if isinstance(value, dict):
+        return value["file"], value.get("sheet")
+    return value, None
+
+
+def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions: dict) -> list[str]:
+    """What the schema cannot check in a cohort's ``survey:`` block (see docs/data-contract.md).
+
+    Time points of ``files`` are study time points; files are .csv or .xlsx (a sheet only for
+    .xlsx); question ids are the codebook's; each question has an export at one of its own
+    time points; each question asked at an exported time point has a column header; no two
+    questions (or a question and the participant column) share a header.
+    """
+    where = f"cohorts.{cohort}.survey"
+    problems = []
+    for tp, value in survey["files"].items():
+        if tp not in timepoints:
+            problems.append(f"{where}.files.{tp}: not a study time point ({', '.join(timepoints)})"
+                            f"{did_you_mean(tp, timepoints)}; name the export by its time point")
+        name, sheet = survey_file(value)
+        suffix = Path(name).suffix.lower()
+        if suffix not in SURVEY_SUFFIXES:
+            problems.append(f"{where}.files.{tp}: {name!r} is not a .csv or .xlsx file; "
+                            "save the export as .xlsx (Excel workbook) or as CSV")
+        elif sheet is not None and suffix == ".csv":
+            problems.append(f"{where}.files.{tp}: a CSV file has no sheets; remove `sheet:` "
+                            f"or give the .xlsx export")
+    exported = [tp for tp in survey["files"] if tp in timepoints]
+    for qid, header in survey["questions"].items():
+        if qid not in questions:
+            problems.append(f"{where}.questions.{qid}: not a question of the codebook "
+                            f"({', '.join(questions)}){did_you_mean(qid, questions)}")
+            continue
+        asked = questions[qid]["timepoints"]
+        if not set(asked) & set(exported):
+            problems.append(f"{where}.questions.{qid}: the question is asked at "
+                            f"{', '.join(asked)} but survey.files has an export for none of "
+                            "them; add the export of its time point under files:")
+        if header.strip() == survey["participant_column"].strip():
+            problems.append(f"{where}.questions.{qid}: {header!r} is the participant column; "
+                            "give the header of the question's own column")
+    for qid, question in questions.items():
+        asked_here = [tp for tp in question["timepoints"] if tp in exported]
+        if qid not in survey["questions"] and asked_here:
+            problems.append(f"{where}.questions: question {qid} (asked at "
+                            f"{', '.join(asked_here)}) has no column header; add "
+                            f"`{qid}: \"<its column header>\"`")
+    by_header: dict[str, list[str]] = {}
+    for qid, header in survey["questions"].items():
+        by_header.setdefault(header.strip(), []).append(qid)
+    for header, qids in by_header.items():
+        if len(qids) > 1:
+            problems.append(f"{where}.questions: {', '.join(qids)} share the column header "
+                            f"{header!r}; give each question its own column")
     return problems
 
 
@@ -297,13 +375,24 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
 
 
 def check_cohort_folders(config: dict) -> None:
-    """Every configured cohort's raw folder exists and holds responses.csv (checked at start-up)."""
+    """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
+    ``survey:`` block names (checked at start-up)."""
     problems = []
     for name, entry in config["cohorts"].items():
         raw = Path(entry["raw"])
         if not raw.is_dir():
             problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
                             f"{Path.cwd()}); create it or fix the path")
+        elif "survey" in entry:
+            for tp, value in entry["survey"]["files"].items():
+                path = raw / survey_file(value)[0]
+                if not path.is_file():
+                    present = sorted(p.name for p in raw.iterdir() if p.is_file()
+                                     and p.suffix.lower() in SURVEY_SUFFIXES)
+                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
+                                    f"(exports in {raw}: {', '.join(present) or 'none'})"
+                                    f"{did_you_mean(path.name, present)}; put the export there "
+                                    "or fix the file name")
         elif not any(raw.iterdir()):
             problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
                             "and codes/<coder>.csv")
@@ -313,10 +402,18 @@ def check_cohort_folders(config: dict) -> None:
         raise ConfigError("config cohorts", problems)
 
 
-def raw_files(raw: str | Path) -> list[str]:
-    """A cohort's raw input files: responses.csv, codes/*.csv, adjudication.csv if present."""
-    raw = Path(raw)
-    files = [raw / "responses.csv", *sorted((raw / "codes").glob("*.csv"))]
+def raw_files(entry: dict | str | Path) -> list[str]:
+    """A cohort's raw input files: responses.csv (or the survey exports of its ``survey:``
+    block), codes/*.csv, adjudication.csv if present. ``entry`` is the cohort's config entry
+    (or its raw folder)."""
+    if not isinstance(entry, dict):
+        entry = {"raw": entry}
+    raw = Path(entry["raw"])
+    if "survey" in entry:
+        responses = [raw / survey_file(value)[0] for value in entry["survey"]["files"].values()]
+    else:
+        responses = [raw / "responses.csv"]
+    files = [*responses, *sorted((raw / "codes").glob("*.csv"))]
     if (raw / "adjudication.csv").is_file():
         files.append(raw / "adjudication.csv")
     return [str(f) for f in files]

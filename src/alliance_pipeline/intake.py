@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import did_you_mean
 from .privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -351,14 +352,6 @@ def _split_codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(";") if c.strip()]
 
 
-def _did_you_mean(value: str, options) -> str:
-    by_lower = {o.lower(): o for o in options}
-    if value.lower() in by_lower:
-        return f" (did you mean {by_lower[value.lower()]!r}?)"
-    near = difflib.get_close_matches(value, list(options), n=1, cutoff=0.8)
-    return f" (did you mean {near[0]!r}?)" if near else ""
-
-
 def participant_key(participant_id: str) -> str:
     """The id with case folded and leading zeros of each number removed: ``P05`` -> ``p5``."""
     return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
@@ -419,12 +412,12 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
         if rec.timepoint not in timepoints:
             problems.append(Problem(path, row, "timepoint", rec.timepoint,
                                     f"is not a study time point ({', '.join(timepoints)})"
-                                    f"{_did_you_mean(rec.timepoint, timepoints)}; correct it, or "
+                                    f"{did_you_mean(rec.timepoint, timepoints)}; correct it, or "
                                     "add it to study.timepoints in config/config.yaml"))
         if rec.question not in questions:
             problems.append(Problem(path, row, "question", rec.question,
                                     f"is not a question of the codebook ({', '.join(questions)})"
-                                    f"{_did_you_mean(rec.question, questions)}; correct it, or add "
+                                    f"{did_you_mean(rec.question, questions)}; correct it, or add "
                                     "the question to the codebook"))
         elif rec.timepoint in timepoints and rec.timepoint not in questions[rec.question]["timepoints"]:
             problems.append(Problem(path, row, "timepoint", rec.timepoint,
@@ -469,7 +462,7 @@ def _code_problem(value: str, question: str, questions: dict) -> tuple[str | Non
                 return code, (f"is not a code of question {question} ({', '.join(own)}); "
                               "separate several codes with a semicolon, e.g. hooked;anxious")
             return code, (f"is not a code of question {question} ({', '.join(own)})"
-                          f"{_did_you_mean(code, own)}")
+                          f"{did_you_mean(code, own)}")
     if len(set(codes)) != len(codes):
         return None, "lists the same code twice; keep it once"
     if not questions[question]["multi_label"] and len(codes) > 1:
