@@ -4,7 +4,7 @@ from pathlib import Path
 
 from alliance_pipeline import provenance, render, report
 from alliance_pipeline.privacy import withhold_identifying
-from alliance_pipeline.runner import run
+from alliance_pipeline.runner import checkout, run
 from alliance_pipeline.tables import read_table
 
 
@@ -12,11 +12,10 @@ def step(smk, log):
     cohort, study = smk.params.cohort, smk.params.study
     derived = Path(smk.input.responses).parent                 # data/derived/<cohort>
     figures_dir = Path(smk.input.figures[0]).parent            # data/derived/<cohort>/figures
-    checkout = Path(smk.input.source).resolve().parent.parent  # reports/report.qmd -> checkout
     prov = provenance.collect_provenance(
         raw_files=provenance.hash_files(smk.input.raw),
         config=dict(smk.params.config), codebook_version=study["codebook_version"],
-        lock_file=smk.input.lock, repo_dir=checkout,
+        lock_file=smk.input.lock, repo_dir=checkout(smk),
         command=f"make run   (or: snakemake --cores all {smk.output.html} {smk.output.pdf})")
     # quotes the config allows; a text with an e-mail or phone number stays withheld unless allowed
     responses = withhold_identifying(read_table(smk.input.responses),

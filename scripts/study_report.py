@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alliance_pipeline import provenance, study_report
 from alliance_pipeline.render import render_report
-from alliance_pipeline.runner import run
+from alliance_pipeline.runner import checkout, run
 from alliance_pipeline.tables import read_table
 
 
@@ -24,7 +24,7 @@ def step(smk, log):
     prov = provenance.collect_provenance(
         raw_files=provenance.hash_files(smk.input.raw), config=dict(p.config),
         codebook_version=p.study["codebook_version"], lock_file=smk.input.lock,
-        repo_dir=Path(smk.input.source).resolve().parent.parent,  # reports/study.qmd -> checkout
+        repo_dir=checkout(smk),
         command=f"make run   (or: snakemake --cores all {smk.output.html} {smk.output.pdf})")
     with tempfile.TemporaryDirectory(prefix="study-report-") as tmp:
         tmp = Path(tmp)

@@ -446,6 +446,32 @@ def test_provenance_helpers(tmp_path):
                          "git_dirty", "command"}
 
 
+def test_git_state_counts_tracked_changes_only(tmp_path):
+    """Dirty means a tracked file differs from HEAD; untracked outputs of a run do not count.
+    Expected commit from `git rev-parse HEAD` run here."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=T", "-c",
+                               "user.email=t@example.org", "-c", "commit.gpgsign=false", *args],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert provenance.git_state(tmp_path) == ("unknown", False)  # not a checkout
+    git("init", "-q")
+    (tmp_path / "Snakefile").write_text("rule all:\n", encoding="utf-8")
+    git("add", "Snakefile")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "HEAD")
+    (tmp_path / "data/derived").mkdir(parents=True)
+    (tmp_path / "data/derived/tests.csv").write_text("x\n", encoding="utf-8")  # untracked output
+    assert provenance.git_state(tmp_path) == (head, False)
+    assert provenance.git_state(tmp_path / "data/derived") == (head, False)  # any folder inside
+    (tmp_path / "Snakefile").write_text("rule all:\n    input: []\n", encoding="utf-8")
+    assert provenance.git_state(tmp_path) == (head, True)
+    git("add", "Snakefile")  # staged, not committed: still dirty
+    assert provenance.git_state(tmp_path) == (head, True)
+
+
 def test_formatting_helpers():
     assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.0312) == "0.031"
     assert report.fmt_pct(11 / 17) == "64.7%" and report.fmt_pct(NAN) == "—"

@@ -50,10 +50,33 @@ def planned_jobs(result) -> dict[str, int]:
             if m.group(1) != "total"}
 
 
+def git(root: Path, *args: str) -> str:
+    result = subprocess.run(["git", "-C", str(root), "-c", "user.name=Test", "-c",
+                             "user.email=test@example.org", "-c", "commit.gpgsign=false", *args],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def git_checkout(root: Path) -> Path:
+    """``root`` made a git repository with everything in it committed (a fresh clone)."""
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "checkout")
+    return root
+
+
+def appendix_commit(html: Path) -> str:
+    """The appendix's 'Pipeline commit: <commit> (state)' line of a rendered report, as text."""
+    text = re.sub(r"<[^>]+>", "", html.read_text(encoding="utf-8"))
+    match = re.search(r"Pipeline commit: (\S+)( \([^)]*\))?", text)
+    assert match, "no 'Pipeline commit' line in the report"
+    return match.group(0)
+
+
 @pytest.fixture(scope="module")
 def ran_checkout(tmp_path_factory):
-    """A copy of the checkout after one full run (the default target)."""
-    root = copy_checkout(tmp_path_factory.mktemp("checkout"))
+    """A git checkout (a copy of this one, committed) after one full run (the default target)."""
+    root = git_checkout(copy_checkout(tmp_path_factory.mktemp("checkout")))
     snakemake(snakefile=root / "Snakefile", workdir=root)
     return root
 
@@ -107,6 +130,35 @@ def test_runs_from_another_working_directory(tmp_path):
     assert (data_dir / "logs/pilot/intake.log").is_file()
     assert not (elsewhere / "data").exists()
     assert not (REPO / "data/derived/pilot/.snakemake").exists()
+
+
+def test_report_names_the_commit_of_a_clean_checkout_after_a_run_in_it(ran_checkout):
+    """make run in a fresh clone: the derived tables, reports and logs the run writes are
+    untracked files, which do not make the tree dirty."""
+    head = git(ran_checkout, "rev-parse", "HEAD")
+    assert git(ran_checkout, "status", "--porcelain", "--untracked-files=all")  # outputs exist
+    assert appendix_commit(ran_checkout / "reports/pilot/report.html") == (
+        f"Pipeline commit: {head} (clean working tree)")
+
+
+def test_report_names_the_commit_and_dirty_tree_of_a_checkout_run_on_another_folder(tmp_path):
+    """snakemake -s <checkout>/Snakefile -d <data folder>: the commit is the checkout's, and an
+    edited tracked file of the checkout marks the tree dirty."""
+    checkout = git_checkout(copy_checkout(tmp_path / "checkout"))
+    data_dir = tmp_path / "mystudy"
+    shutil.copytree(REPO / "config", data_dir / "config")
+    shutil.copytree(REPO / "data/raw/pilot", data_dir / "data/raw/pilot")
+    html = data_dir / "reports/pilot/report.html"
+    snakemake(str(html.relative_to(data_dir)), snakefile=checkout / "Snakefile", workdir=data_dir)
+    head = git(checkout, "rev-parse", "HEAD")
+    assert appendix_commit(html) == f"Pipeline commit: {head} (clean working tree)"
+    # a tracked file the workflow does not read, edited: the same commit, now dirty
+    with open(checkout / "environment.yml", "a", encoding="utf-8") as handle:
+        handle.write("# an edit\n")
+    snakemake(str(html.relative_to(data_dir)), "--forcerun", "render_report",
+              snakefile=checkout / "Snakefile", workdir=data_dir)
+    assert appendix_commit(html) == (
+        f"Pipeline commit: {head} (the working tree had uncommitted changes)")
 
 
 def test_a_config_error_stops_the_run_with_the_key_named(tmp_path):

@@ -69,11 +69,18 @@ def read_lock(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def git_state(repo_dir: str | os.PathLike) -> tuple[str, bool]:
-    """``(commit, dirty)`` of the checkout at ``repo_dir``; ``("unknown", False)`` without git."""
+    """``(commit, dirty)`` of the git checkout holding ``repo_dir``; ``("unknown", False)``
+    when it is not in one (or git is missing).
+
+    ``dirty`` means a tracked file differs from the commit (staged or not): untracked and
+    ignored files (the derived tables, reports and logs a run writes) do not count
+    (``git status --porcelain --untracked-files=no``).
+    """
     try:
         commit = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(repo_dir), "status", "--porcelain"],
+        status = subprocess.run(["git", "-C", str(repo_dir), "status", "--porcelain",
+                                 "--untracked-files=no"],
                                 capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown", False

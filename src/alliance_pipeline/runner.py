@@ -33,6 +33,16 @@ def _logger(path: str | None) -> logging.Logger:
     return log
 
 
+def checkout(snakemake) -> Path:
+    """The checkout a script runs from: the parent of its ``scripts/`` folder.
+
+    ``snakemake.scriptdir`` is the script's folder in the checkout (wherever ``-d`` points);
+    a rule's ``workflow.source_path`` inputs are not: Snakemake serves them from its runtime
+    source cache, outside any git checkout.
+    """
+    return Path(snakemake.scriptdir).resolve().parent
+
+
 def run(snakemake, step: Callable) -> None:
     """Run ``step(snakemake, log)`` with the rule's log; exit 1 with a clear message on failure."""
     log_path = snakemake.log[0] if len(snakemake.log) else None
