@@ -1,10 +1,11 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
-# Package: alliance_pipeline.intake (checks), .privacy (pseudonymity), .tables (writing).
+# Package: alliance_pipeline.intake (checks), .survey (form exports), .privacy (pseudonymity),
+# .tables (writing).
 
 rule intake:
     input:
         raw=raw_inputs,
-        code=package("config", "intake", "privacy", "tables", "runner"),
+        code=package("config", "intake", "survey", "privacy", "tables", "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",
         codings=f"{DERIVED}/codings.csv",
@@ -14,6 +15,7 @@ rule intake:
         cohort=cohort,
         timepoints=STUDY["timepoints"],
         questions=STUDY["questions"],
+        survey=lambda wildcards: config["cohorts"][wildcards.cohort].get("survey"),
     log:
         f"{LOGS}/intake.log",
     conda:

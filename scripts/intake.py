@@ -9,9 +9,13 @@ def step(smk, log):
     tables = read_cohort(cohort["raw"], cohort=cohort["cohort"], encoding=cohort["encoding"],
                          timepoints=smk.params.timepoints, questions=smk.params.questions,
                          id_pattern=cohort["privacy"]["participant_id_pattern"],
-                         allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"])
+                         allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"],
+                         survey=smk.params.survey)
     for warning in tables["warnings"]:
         log.warning("%s", warning)
+    for (timepoint, question), group in tables["unanswered"].groupby(["timepoint", "question"], sort=False):
+        log.info("%s, %s: %d participant(s) did not answer (empty in the export): %s", timepoint,
+                 question, len(group), ";".join(group["participant_id"]))
     for row in tables["coverage"].itertuples():
         if row.n_missing:
             log.warning("coder %s did not code %d response(s): %s", row.coder, row.n_missing, row.missing)

@@ -14,7 +14,7 @@ import csv
 import difflib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,9 +36,15 @@ class Problem:
     column: str | None
     value: str | None
     message: str
+    sheet: str | None = None  # workbooks (.xlsx): the sheet and the A1 cell
+    cell: str | None = None
 
     def __str__(self) -> str:
         where = self.file
+        if self.sheet is not None:
+            where += f", sheet {self.sheet}"
+        if self.cell is not None:
+            where += f", cell {self.cell}"
         if self.row is not None:
             where += f", row {self.row}"
         if self.column is not None:
@@ -233,8 +239,11 @@ def read_csv_text(text: str, path: str, required: list[str], optional: list[str]
     return _parse_csv(text, path, required, optional, allow_no_rows=False)
 
 
-def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_no_rows: bool
-               ) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_no_rows: bool,
+               only_kept: bool = False) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """See :func:`read_csv_text`. ``only_kept``: columns other than ``required`` and
+    ``optional`` are not checked (duplicate or missing names) and their values never appear
+    in a problem (survey exports: e-mail and timestamp columns are not ours to read)."""
     keep_all = list(required) + [c for c in optional if c not in required]
     if not text.strip():
         if allow_no_rows:
@@ -257,6 +266,8 @@ def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_
         return None, [nul]
     malformed = _malformed_quote(text, path, header)
     if malformed:
+        if only_kept and malformed.column not in keep_all:
+            malformed = replace(malformed, value=None)
         return None, [malformed]
     problems = []
     missing = [c for c in required if c not in header]
@@ -266,13 +277,14 @@ def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_
         problems.append(Problem(path, 1, column, None,
                                 f"required column is missing; the header has "
                                 f"{', '.join(h for h in header if h) or 'no names'}{hint}"))
-    duplicates = sorted({h for h in header if h and header.count(h) > 1})
+    duplicates = sorted({h for h in header if h and header.count(h) > 1
+                         and (h in keep_all or not only_kept)})
     for column in duplicates:
         problems.append(Problem(path, 1, column, None,
                                 "column appears more than once in the header; keep one"))
     body = rows[1:]
     for index, name in enumerate(header):
-        if name:
+        if name or only_kept:
             continue
         filled = next((number for number, row in enumerate(body, start=2)
                        if index < len(row) and row[index].strip()), None)
@@ -322,13 +334,15 @@ def read_raw(path: Path, encoding: str, required: list[str], optional: list[str]
 
 
 def _read_raw(path: Path, encoding: str, required: list[str], optional=(), *, allow_no_rows: bool,
-              warnings: list[Problem] | None = None) -> tuple[pd.DataFrame | None, list[Problem]]:
+              warnings: list[Problem] | None = None, only_kept: bool = False
+              ) -> tuple[pd.DataFrame | None, list[Problem]]:
     with open(path, "rb") as handle:  # read-only: raw files are never written
         data = handle.read()
     text, problems = decode(data, str(path), encoding)
     if text is None:
         return None, problems
-    frame, problems = _parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows)
+    frame, problems = _parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows,
+                                 only_kept=only_kept)
     if warnings is not None and frame is not None and len(frame):
         warnings += _unfinished_last_line(text, str(path), frame)
     return frame, problems
@@ -524,14 +538,20 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
 
 
 def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
-                questions: dict, id_pattern: str, allow_similar_ids: bool = False) -> dict:
+                questions: dict, id_pattern: str, allow_similar_ids: bool = False,
+                survey: dict | None = None, require_coders: bool = True) -> dict:
     """Read and validate a cohort's raw folder.
 
     Returns ``{"responses", "codings", "adjudication", "coverage"}`` frames (see
-    docs/development.md; ``coverage`` lists per coder the responses not coded) and
-    ``"warnings"``, a list of :class:`Problem` that do not stop the run (the intake step
-    logs them). Raises :class:`IntakeError` with every problem found.
+    docs/development.md; ``coverage`` lists per coder the responses not coded),
+    ``"unanswered"`` (``timepoint, question, participant_id`` of empty answers in survey
+    exports) and ``"warnings"``, a list of :class:`Problem` that do not stop the run (the
+    intake step logs them). Raises :class:`IntakeError` with every problem found.
     ``allow_similar_ids`` accepts participant ids that differ only in case or leading zeros.
+    ``survey``: the cohort's ``survey:`` block; its form exports are read
+    (:mod:`alliance_pipeline.survey`) instead of responses.csv. ``require_coders=False``
+    (a cohort still being coded) accepts fewer than two coder files: intake then gives the
+    responses for the coding sheets and whatever codes have come back.
     """
     raw_dir = Path(raw_dir)
     problems: list[Problem] = []
@@ -541,11 +561,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                                            f"cohorts.{cohort}.raw in config/config.yaml")])
     responses_path = raw_dir / "responses.csv"
     coder_paths, problems = _coder_files(raw_dir / "codes")
-    if not responses_path.is_file():
+    if not responses_path.is_file() and survey is None:
         problems.append(Problem(str(responses_path), None, None, None,
                                 "is missing; every cohort needs responses.csv "
                                 "(response_id, participant_id, timepoint, question, text)"))
-    if len(coder_paths) < 2:
+    if len(coder_paths) < 2 and require_coders:
         problems.append(Problem(str(raw_dir / "codes"), None, None, None,
                                 f"has {len(coder_paths)} coder file(s); agreement and consensus "
                                 "need two or more (codes/<coder_id>.csv)"))
@@ -553,12 +573,21 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         raise IntakeError(cohort, problems)
 
     warnings: list[Problem] = []
-    responses, found = _read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"],
-                                 allow_no_rows=False, warnings=warnings)
-    if responses is not None:
-        found += validate_responses(responses, str(responses_path), timepoints=timepoints,
-                                    questions=questions, id_pattern=id_pattern,
-                                    allow_similar_ids=allow_similar_ids)
+    unanswered = pd.DataFrame(columns=["timepoint", "question", "participant_id"])
+    if survey is not None:
+        from .survey import read_survey  # survey builds on this module's readers
+
+        responses, unanswered, found = read_survey(
+            raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
+            questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
+            warnings=warnings)
+    else:
+        responses, found = _read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"],
+                                     allow_no_rows=False, warnings=warnings)
+        if responses is not None:
+            found += validate_responses(responses, str(responses_path), timepoints=timepoints,
+                                        questions=questions, id_pattern=id_pattern,
+                                        allow_similar_ids=allow_similar_ids)
     problems += sorted(found, key=lambda p: p.row or 0)
     if problems:
         raise IntakeError(cohort, problems)
@@ -606,7 +635,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if problems:
         raise IntakeError(cohort, problems)
 
-    codings = pd.concat(codings, ignore_index=True)
+    codings = (pd.concat(codings, ignore_index=True) if codings else
+               pd.DataFrame(columns=["response_id", "question", "coder", "codes"]))
     problems += _adjudication_of_agreed(adjudication, codings, str(adjudication_path))
     if problems:
         raise IntakeError(cohort, problems)
@@ -626,7 +656,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
-            "warnings": warnings}
+            "unanswered": unanswered, "warnings": warnings}
 
 
 def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
