@@ -11,10 +11,14 @@ def step(smk, log):
                             read_table(smk.input.adjudication), smk.params.questions,
                             unresolved=rule)
     except UnresolvedDisagreements as err:
+        majority = ("" if rule == "majority" else
+                    ", or set analysis.consensus.unresolved: majority in config/config.yaml "
+                    "(settles only responses where more than half of the coders chose one code "
+                    "set)")
         raise ValueError(
             f"{err}\nOpen the worksheet {smk.input.worksheet}, agree the codes and add them to "
-            f"{smk.params.cohort['raw']}/adjudication.csv (response_id,codes,rationale), or set "
-            "analysis.consensus.unresolved: majority in config/config.yaml") from None
+            f"{smk.params.cohort['raw']}/adjudication.csv (response_id,codes,rationale)"
+            f"{majority}") from None
     write_table(codes, smk.output.final_codes)
     log.info("sources: %s", codes.drop_duplicates("response_id")["source"].value_counts().to_dict())
 

@@ -219,3 +219,34 @@ def test_worksheet_empty_when_all_unanimous_and_deterministic():
     assert one.to_csv(index=False) == two.to_csv(index=False)
     with pytest.raises(ValueError, match="not in the coder list"):
         disagreements(RESPONSES.iloc[:3], codings, None, ["A"])
+
+
+def test_majority_stop_message_says_which_have_no_majority_and_why():
+    """Issue 11: with unresolved: majority, each response without a majority is named with
+    the reason (by hand: two coders, a tie, a three-way split, 2 of 5 not more than half)."""
+    responses = responses_frame([(f"m{i}", f"p{i}", "pre", "exp", "", "t") for i in range(1, 6)])
+    codings = codings_frame([
+        ("m1", "exp", "A", "hooked"), ("m1", "exp", "B", "other"),
+        ("m2", "exp", "A", "hooked"), ("m2", "exp", "B", "hooked"),
+        ("m2", "exp", "C", "other"), ("m2", "exp", "D", "other"),
+        ("m3", "exp", "A", "hooked"), ("m3", "exp", "B", "other"), ("m3", "exp", "C", ""),
+        ("m4", "exp", "A", "hooked"),
+        ("m5", "exp", "A", "hooked"), ("m5", "exp", "B", "hooked"), ("m5", "exp", "C", "other"),
+        ("m5", "exp", "D", "engaged_well"), ("m5", "exp", "E", ""),
+    ])
+    with pytest.raises(UnresolvedDisagreements) as info:
+        final_codes(responses, codings, adjudication_frame(), QUESTIONS, unresolved="majority")
+    assert str(info.value) == (
+        "5 response(s) have no agreed codes and no majority (unresolved: majority takes the "
+        "code set chosen by more than half of the coders who coded the response, and by at "
+        "least two of them), and adjudication.csv has no row for them: "
+        "m1 (two coders differ: hooked | other), "
+        "m2 (tie, 2 against 2 coders: hooked | other), "
+        "m3 (3-way split: hooked | other | (no code)), "
+        "m4 (coded by fewer than two coders), "
+        "m5 (2 of 5 coders is not more than half: hooked | other | engaged_well | (no code)). "
+        "Resolve them in the consensus meeting and add them to adjudication.csv.")
+    # with unresolved: fail the message does not explain majority
+    with pytest.raises(UnresolvedDisagreements) as info:
+        final_codes(responses, codings, adjudication_frame(), QUESTIONS)
+    assert "no majority" not in str(info.value)

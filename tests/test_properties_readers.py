@@ -24,7 +24,9 @@ SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 AWKWARD = list('\n\r",;\t=+-@ \'') + ["\r\n", "日本語", "。", "、", "\u3000", "ｶﾀｶﾅ", "😀", "\ufeff"]
-pieces = st.one_of(st.characters(exclude_categories=["Cs"]), st.sampled_from(AWKWARD))
+# NUL is left out: intake refuses it (a text file never holds one; issue 11, test_robustness)
+pieces = st.one_of(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+                   st.sampled_from(AWKWARD))
 
 
 def text(max_size: int) -> st.SearchStrategy[str]:

@@ -132,3 +132,164 @@ def test_a_file_cut_inside_an_unquoted_last_cell_is_warned_about(raw):
         f"{raw}/codes/coder_a.csv, row 6: the file does not end with a line break: if it was "
         "cut short (an interrupted copy or download), row 6 is incomplete; check that its last "
         "cell is whole")
+
+
+# --- 5. a cell over the csv module's 131,072-character limit -------------------------------
+
+def test_a_quote_left_open_in_a_large_file_gets_the_unclosed_quote_message(raw):
+    long_text = "I kept reassuring her. " * 7000  # 161,000 characters
+    text = RESPONSES.replace("I stayed with her.", f'"{long_text}')
+    write(raw / "responses.csv", text)
+    (message,) = problems(raw)
+    assert message == (
+        f"{raw}/responses.csv, row 5, column text: 'I kept reassuring her. I kept reassuring "
+        "her. I kept reas...' a quote (\") opens a cell here but is never closed, so the rest "
+        "of the file would be read as one cell; close the quote")
+
+
+def test_a_long_but_closed_cell_is_read_whole(raw):
+    long_text = "x" * 200_000
+    replace(raw / "responses.csv", "I stayed with her.", long_text)
+    assert read(raw)["responses"].set_index("response_id").loc["R4", "text"] == long_text
+
+
+# --- 6. an invalid participant-id pattern --------------------------------------------------
+
+def config_problems(text: str, tmp_path) -> list[str]:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(study_config.ConfigError) as info:
+        study_config.check_config(study_config.load_yaml(path), str(path))
+    return info.value.problems
+
+
+PILOT_CONFIG = (REPO / "config/config.yaml").read_text(encoding="utf-8")
+
+
+def test_an_invalid_participant_id_pattern_is_refused_naming_the_key(tmp_path):
+    assert config_problems(PILOT_CONFIG + "privacy:\n  participant_id_pattern: \"^P[0-9+$\"\n",
+                           tmp_path) == [
+        "privacy.participant_id_pattern: '^P[0-9+$' is not a valid regular expression "
+        "(unterminated character set at position 2); correct it, e.g. "
+        "\"^[A-Za-z][A-Za-z0-9_-]{0,31}$\" (in double quotes, write \\\\ for one backslash)"]
+
+
+# --- 10. config values the analysis cannot use ---------------------------------------------
+
+def test_acceptable_above_good_and_a_single_bootstrap_resample_are_refused(tmp_path):
+    text = PILOT_CONFIG.replace("acceptable: 0.667", "acceptable: 0.9").replace(
+        "bootstrap: 2000", "bootstrap: 1")
+    assert config_problems(text, tmp_path) == [
+        "analysis.agreement.bootstrap: 1 resample gives no interval for alpha; set 0 for no "
+        "intervals or e.g. 2000",
+        "analysis.agreement: acceptable (0.9) is above good (0.8); acceptable is the lower "
+        "threshold (Krippendorff: 0.667 tentative, 0.800 good): swap them"]
+
+
+def test_a_cohort_override_of_good_below_the_study_acceptable_is_refused(tmp_path):
+    text = PILOT_CONFIG.replace("    encoding: utf-8",
+                                "    encoding: utf-8\n    analysis:\n      agreement: {good: 0.5}")
+    assert config_problems(text, tmp_path) == [
+        "cohorts.pilot.analysis.agreement: acceptable (0.667) is above good (0.5); acceptable "
+        "is the lower threshold (Krippendorff: 0.667 tentative, 0.800 good): swap them"]
+
+
+def test_bootstrap_0_says_why_the_alpha_interval_is_empty():
+    import pandas as pd
+    from alliance_pipeline.agreement import agreement_table
+    codings = pd.DataFrame([("r1", "q", "A", "a"), ("r1", "q", "B", "a"), ("r2", "q", "A", "b"),
+                            ("r2", "q", "B", "a"), ("r3", "q", "A", "b"), ("r3", "q", "B", "b")],
+                           columns=["response_id", "question", "coder", "codes"])
+    questions = {"q": {"multi_label": False, "codes": ["a", "b"], "timepoints": ["t"]}}
+    table = agreement_table(codings, questions, cohort="c", bootstrap=0)
+    row = table.set_index("code").loc["a"]
+    assert pd.isna(row["alpha_ci_low"]) and "no alpha CI: analysis.agreement.bootstrap is 0" in row["note"]
+
+
+# --- 7. response ids with look-alike characters --------------------------------------------
+
+def test_a_cyrillic_letter_in_a_response_id_is_refused_where_it_is_defined(raw):
+    replace(raw / "responses.csv", "R2,P02", "\u04202,P02")  # CYRILLIC CAPITAL LETTER ER
+    assert problems(raw) == [
+        f"{raw}/responses.csv, row 3, column response_id: '\u04202' contains CYRILLIC CAPITAL "
+        "LETTER ER (U+0420); response ids are made of ASCII letters and digits, then also _ - . "
+        "(a look-alike letter of another alphabet or an invisible mark would not match the "
+        "coder files): retype the id"]
+
+
+def test_a_byte_order_mark_at_the_start_of_a_row_is_refused(raw):
+    replace(raw / "responses.csv", "R2,P02", "\ufeffR2,P02")
+    (message,) = problems(raw)
+    assert message.startswith(f"{raw}/responses.csv, row 3, column response_id: '\\ufeffR2' "
+                              "contains ZERO WIDTH NO-BREAK SPACE (U+FEFF); response ids")
+
+
+@pytest.mark.parametrize("written, why", [
+    ("\ufeffR1", " but contains ZERO WIDTH NO-BREAK SPACE (U+FEFF)"),
+    ("r01", ""),
+    ("Ｒ1", " but contains FULLWIDTH LATIN CAPITAL LETTER R (U+FF32)")])
+def test_a_coder_file_id_close_to_a_response_id_says_which(raw, written, why):
+    replace(raw / "codes/coder_a.csv", "R1,hooked", f"{written},hooked")
+    assert problems(raw) == [
+        f"{raw}/codes/coder_a.csv, row 2, column response_id: {written!r} is not a response_id "
+        f"of responses.csv (it looks like 'R1'{why}; write it as 'R1'); fix the id or remove "
+        "the row"]
+
+
+# --- 8. an encoding of the utf family that does not fit ------------------------------------
+
+def test_utf16_configured_for_utf8_files_shows_a_short_excerpt_and_the_fitting_encoding(raw):
+    (message, *_) = problems(raw, encoding="utf-16")
+    assert message == (
+        f"{raw}/responses.csv: does not read as utf-16 text (read so, it begins "
+        f"{RESPONSES.encode()[:80].decode('utf-16-le')!r}); they read as utf-8: set "
+        "`encoding: utf-8` for this cohort in config/config.yaml (all files of a cohort share "
+        "one encoding), or save the file as 'CSV UTF-8 (Comma delimited)'")
+    assert len(message) < 500
+
+
+def test_utf16_without_byte_order_mark_read_as_utf8(raw):
+    write(raw / "responses.csv", RESPONSES.encode("utf-16-le"))
+    (message,) = problems(raw)
+    assert message == (
+        f"{raw}/responses.csv: does not read as utf-8 text (read so, it begins "
+        f"{RESPONSES.encode('utf-16-le')[:40].decode()!r}); they read as utf-16-le: set "
+        "`encoding: utf-16-le` for this cohort in config/config.yaml (all files of a cohort "
+        "share one encoding), or save the file as 'CSV UTF-8 (Comma delimited)'")
+
+
+def test_utf16_files_with_the_fitting_encoding_are_read(raw):
+    for name, text in [("responses.csv", RESPONSES), ("codes/coder_a.csv", CODER_A)]:
+        write(raw / name, text.encode("utf-16"))
+    for name in ("codes/coder_b.csv", "adjudication.csv"):
+        write(raw / name, (raw / name).read_bytes().decode().encode("utf-16"))
+    assert len(read(raw, encoding="utf-16")["responses"]) == 5
+
+
+# --- 10. folders and broken links where files should be; copied coder files ----------------
+
+def test_a_folder_or_broken_link_where_a_file_should_be(raw):
+    (raw / "adjudication.csv").unlink()
+    (raw / "adjudication.csv").mkdir()
+    (raw / "codes/coder_b.csv").unlink()
+    (raw / "codes/coder_b.csv").symlink_to(raw / "elsewhere.csv")
+    assert problems(raw) == [
+        f"{raw}/codes/coder_b.csv: is a link to {raw}/elsewhere.csv, which does not exist; put "
+        "the file itself here (or fix the link)",
+        f"{raw}/adjudication.csv: is a folder, not a file; put the file itself here"]
+
+
+def test_responses_csv_as_a_folder(raw):
+    (raw / "responses.csv").unlink()
+    (raw / "responses.csv").mkdir()
+    assert problems(raw) == [f"{raw}/responses.csv: is a folder, not a file; put the file itself here"]
+
+
+def test_a_coder_file_identical_to_another_is_warned_about(raw):
+    write(raw / "codes/coder_b.csv", CODER_A)
+    write(raw / "adjudication.csv", "response_id,codes,rationale\n")
+    (warning,) = read(raw)["warnings"]
+    assert str(warning) == (
+        f"{raw}/codes/coder_b.csv: is byte-for-byte the same file as coder_a.csv; if one "
+        "coder's file was copied in place of another's, agreement is inflated: put the right "
+        "coder's file here")

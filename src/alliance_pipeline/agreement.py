@@ -486,7 +486,9 @@ def _statistics(values: np.ndarray, distance: np.ndarray, *, q: int | None, kapp
         row["krippendorff_alpha"] = _alpha(parts)
     ci = _bootstrap(parts, resamples, rng, confidence)
     row["alpha_ci_low"], row["alpha_ci_high"] = ci.low, ci.high
-    if resamples > 0 and ci.n_defined < ci.resamples:
+    if resamples <= 0:
+        notes.append("no alpha CI: analysis.agreement.bootstrap is 0")
+    elif ci.n_defined < ci.resamples:
         if ci.n_defined < 2:
             notes.append(f"alpha CI undefined: alpha defined in only {ci.n_defined} of "
                          f"{ci.resamples} resamples (no variation)")

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -147,13 +150,49 @@ def schema_problems(instance: Any, schema: dict) -> list[str]:
     return [_schema_message(e) for e in errors]
 
 
+def value_problems(config: dict) -> list[str]:
+    """Values the schema lets through but the analysis cannot use: an invalid regular
+    expression as participant-id pattern, an agreement threshold ``acceptable`` above
+    ``good``, a single bootstrap resample (no interval can come of it)."""
+    problems = []
+    pattern = config.get("privacy", {}).get("participant_id_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            problems.append(f"privacy.participant_id_pattern: {pattern!r} is not a valid regular "
+                            f"expression ({err}); correct it, e.g. "
+                            "\"^[A-Za-z][A-Za-z0-9_-]{0,31}$\" (in double quotes, write \\\\ for one backslash)")
+    blocks = [("analysis", config.get("analysis", {}))]
+    blocks += [(f"cohorts.{name}.analysis", entry.get("analysis", {}))
+               for name, entry in config.get("cohorts", {}).items() if isinstance(entry, dict)]
+    study = config.get("analysis", {}).get("agreement", {})
+    for where, block in blocks:
+        agreement = block.get("agreement", {})
+        if agreement.get("bootstrap") == 1:
+            problems.append(f"{where}.agreement.bootstrap: 1 resample gives no interval for "
+                            "alpha; set 0 for no intervals or e.g. 2000")
+        if not agreement:
+            continue
+        acceptable = agreement.get("acceptable", study.get("acceptable", 0.667))
+        good = agreement.get("good", study.get("good", 0.8))
+        if acceptable > good:
+            problems.append(f"{where}.agreement: acceptable ({acceptable}) is above good "
+                            f"({good}); acceptable is the lower threshold (Krippendorff: "
+                            "0.667 tentative, 0.800 good): swap them")
+    return problems
+
+
 def check_config(config: dict, source: str = "config/config.yaml") -> None:
-    """Raise :class:`ConfigError` listing every YAML-pitfall and schema problem of ``config``."""
+    """Raise :class:`ConfigError` listing every YAML-pitfall, schema and value problem of
+    ``config`` (see :func:`value_problems`)."""
     if not isinstance(config, dict) or not config:
         raise ConfigError(source, ["empty or not a mapping of keys (see the README's config section)"])
     problems = yaml_key_problems(config)
     if not problems:
         problems = schema_problems(config, load_schema("config"))
+    if not problems:
+        problems = value_problems(config)
     if problems:
         raise ConfigError(source, problems)
 
@@ -374,6 +413,18 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
     return config, codebook
 
 
+def not_a_file(path: Path, what: str = "file") -> str | None:
+    """Why ``path`` exists but cannot be read as a file (a folder, a broken link), or None."""
+    if path.is_symlink() and not path.exists():
+        return (f"is a link to {os.readlink(path)}, which does not exist; put the {what} "
+                "itself here (or fix the link)")
+    if path.is_dir():
+        return f"is a folder, not a {what}; put the {what} itself here"
+    if path.exists() and not path.is_file():
+        return f"is not a regular {what}; put the {what} itself here"
+    return None
+
+
 def check_cohort_folders(config: dict) -> None:
     """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
     ``survey:`` block names (checked at start-up)."""
@@ -397,7 +448,8 @@ def check_cohort_folders(config: dict) -> None:
             problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
                             "and codes/<coder>.csv")
         elif not (raw / "responses.csv").is_file():
-            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} is missing")
+            why = not_a_file(raw / "responses.csv") or "is missing"
+            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
     if problems:
         raise ConfigError("config cohorts", problems)
 

@@ -43,18 +43,30 @@ class UnresolvedDisagreements(ValueError):
     the order of the responses table).
     """
 
-    def __init__(self, response_ids: Sequence[str], *, mode: str = "fail"):
+    def __init__(self, response_ids: Sequence[str], *, mode: str = "fail",
+                 reasons: Sequence[str] | None = None):
         self.response_ids = list(response_ids)
         self.count = len(self.response_ids)
-        shown = ", ".join(self.response_ids[:_SHOWN_IDS])
+        self.reasons = list(reasons) if reasons is not None else None
+        if self.reasons is not None:
+            named = [f"{r} ({why})" for r, why in zip(self.response_ids, self.reasons)]
+        else:
+            named = self.response_ids
+        shown = ", ".join(named[:_SHOWN_IDS])
         more = self.count - _SHOWN_IDS
         if more > 0:
             shown += f" and {more} more"
-        how = ("no code set was chosen by a majority of their coders and "
-               if mode == "majority" else "")
+        if mode == "majority":
+            super().__init__(
+                f"{self.count} response(s) have no agreed codes and no majority (unresolved: "
+                "majority takes the code set chosen by more than half of the coders who coded "
+                "the response, and by at least two of them), and adjudication.csv has no row "
+                f"for them: {shown}. Resolve them in the consensus meeting and add them to "
+                "adjudication.csv.")
+            return
         super().__init__(
             f"{self.count} response(s) have no agreed codes: the coders differ (or fewer than "
-            f"two coded them), {how}adjudication.csv has no row for them: {shown}. "
+            f"two coded them), and adjudication.csv has no row for them: {shown}. "
             "Resolve them in the consensus meeting and add them to adjudication.csv.")
 
 
@@ -120,6 +132,21 @@ def _majority_set(sets: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
     if votes >= 2 and 2 * votes > len(sets):
         return best
     return None
+
+
+def no_majority_reason(sets: Mapping[str, frozenset[str]]) -> str:
+    """Why :func:`_majority_set` found no majority, in words (for the stop message)."""
+    shown = " | ".join(_join(codes) or "(no code)" for codes in dict.fromkeys(sets.values()))
+    if len(sets) < 2:
+        return "coded by fewer than two coders"
+    votes = sorted(Counter(sets.values()).values(), reverse=True)
+    if len(sets) == 2:
+        return f"two coders differ: {shown}"
+    if votes[0] == 1:
+        return f"{len(sets)}-way split: {shown}"
+    if len(votes) > 1 and votes[0] == votes[1]:
+        return f"tie, {' against '.join(map(str, votes))} coders: {shown}"
+    return f"{votes[0]} of {len(sets)} coders is not more than half: {shown}"
 
 
 def disagreements(responses: pd.DataFrame, codings: pd.DataFrame,
@@ -238,7 +265,9 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
                 finals.append(chosen)
                 sources.append("majority")
     if open_ids:
-        raise UnresolvedDisagreements(open_ids, mode=unresolved)
+        reasons = ([no_majority_reason(by_response.get(r, {})) for r in open_ids]
+                   if unresolved == "majority" else None)
+        raise UnresolvedDisagreements(open_ids, mode=unresolved, reasons=reasons)
 
     question_ids = responses["question"].astype(str).tolist()
     unknown_q = sorted(set(question_ids) - set(questions))

@@ -12,20 +12,29 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import hashlib
 import io
 import re
+import sys
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from .config import did_you_mean
+from .config import did_you_mean, not_a_file
 from .privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
 CODING_COLUMNS = ["response_id", "codes"]
 ADJUDICATION_COLUMNS = ["response_id", "codes", "rationale"]
 MAX_LISTED = 50  # problems listed per file before "... and N more"
+
+# The csv module refuses cells over 131,072 characters with a bare "field larger than field
+# limit" error; a quote left open in a large file makes such a cell. The whole file is in
+# memory already, so the limit protects nothing: lift it, and the unclosed quote is reported
+# as in a small file.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,54 @@ def _probably_utf8(data: bytes, codec: str) -> bool:
     return _plausible_share(as_utf8) > configured
 
 
+def _reads_as_csv(text: str) -> bool:
+    """Whether decoded text looks like a comma-separated file (not mojibake): a comma in the
+    first line, no NUL characters, and non-ASCII characters from real scripts."""
+    head = text[:4000]
+    first_line = head.split("\n", 1)[0]
+    return "," in first_line and "\x00" not in head and _plausible_share(head) >= 0.9
+
+
+def fitting_encoding(data: bytes) -> str | None:
+    """The encoding (utf-8, utf-16, utf-16-le, utf-16-be or cp932, tried in that order) in
+    which ``data`` reads as comma-separated text, or None."""
+    for encoding in ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "cp932"):
+        if encoding == "utf-16" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            continue
+        try:
+            text = data.decode(_codec_name(encoding))
+        except UnicodeDecodeError:
+            continue
+        if _reads_as_csv(text):
+            return encoding
+    return None
+
+
+def _misfit_encoding(data: bytes, path: str, encoding: str, codec: str) -> Problem | None:
+    """Bytes that decode without error as the configured UTF-16/32 (or as UTF-8 while every
+    other byte is 0) but read as mojibake: a short excerpt and the encoding that fits."""
+    name = codecs.lookup(encoding).name
+    if name.startswith(("utf-16", "utf-32")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            text = data[:200].decode(codec, errors="replace")
+        if _reads_as_csv(text):
+            return None
+    elif data.count(0) * 4 < len(data[:4000]) or b"\x00" not in data[:4000]:
+        return None  # a stray NUL is reported where it is (row and column)
+    else:
+        text = data[:200].decode(codec, errors="replace")
+    fit = fitting_encoding(data)
+    excerpt = text[:40]
+    how = (f"they read as {fit}: set `encoding: {fit}` for this cohort in config/config.yaml "
+           "(all files of a cohort share one encoding), or save the file as 'CSV UTF-8 "
+           "(Comma delimited)'" if fit else
+           "save the file as 'CSV UTF-8 (Comma delimited)' and set `encoding: utf-8`")
+    return Problem(path, None, None, None,
+                   f"does not read as {encoding} text (read so, it begins {excerpt!r}); {how}")
+
+
 def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Problem]]:
     """Decode a raw file; an undecodable byte is a problem naming its row, column and the fix.
 
@@ -145,6 +202,9 @@ def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Prob
                                   f"is UTF-8 text but the cohort's encoding is {encoding}; set "
                                   f"`encoding: utf-8` for this cohort in config/config.yaml "
                                   "(all files of a cohort share one encoding)")]
+    misfit = _misfit_encoding(data, path, encoding, codec)
+    if misfit:
+        return None, [misfit]
     try:
         return data.decode(codec), []
     except UnicodeDecodeError as err:
@@ -152,6 +212,8 @@ def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Prob
         row, cell = _where_in_text(prefix)
         header = next(csv.reader(io.StringIO(prefix, newline="")), []) if row > 1 else []
         column = header[cell].strip() if cell < len(header) else None
+        if column is not None and len(column) > 40:  # not a header: garbled text
+            row, column = None, None
         bad = " ".join(f"0x{b:02x}" for b in data[err.start: err.start + 3])
         hint = ("if the file was saved by Excel on Japanese Windows, set `encoding: cp932` "
                 "for this cohort in config/config.yaml"
@@ -274,9 +336,11 @@ def _parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_
     for column in missing:
         near = _near_column(column, [h for h in header if h not in keep_all])
         hint = f" (is {near!r} meant to be {column!r}? rename it)" if near else ""
+        names = ", ".join(h for h in header if h) or "no names"
+        if len(names) > 200:
+            names = names[:197] + "..."
         problems.append(Problem(path, 1, column, None,
-                                f"required column is missing; the header has "
-                                f"{', '.join(h for h in header if h) or 'no names'}{hint}"))
+                                f"required column is missing; the header has {names}{hint}"))
     duplicates = sorted({h for h in header if h and header.count(h) > 1
                          and (h in keep_all or not only_kept)})
     for column in duplicates:
@@ -366,6 +430,30 @@ def _split_codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(";") if c.strip()]
 
 
+RESPONSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+RESPONSE_ID_CHARACTERS = "ASCII letters and digits, then also _ - ."
+# Letters of other alphabets that look like Latin ones (Cyrillic, Greek).
+_LOOKALIKES = str.maketrans("АВЕКМНОРСТХУаеорсухіјѕΑΒΕΖΗΙΚΜΝΟΡΤΥΧοі",
+                            "ABEKMHOPCTXYaeopcyxijsABEZHIKMNOPTYXoi")
+
+
+def _foreign_character(value: str) -> str | None:
+    """The first character of an id outside :data:`RESPONSE_ID_CHARACTERS`, named."""
+    for char in value:
+        if not (char.isascii() and (char.isalnum() or char in "_.-")):
+            name = unicodedata.name(char, "a control character")
+            return f"{name} (U+{ord(char):04X})"
+    return None
+
+
+def _id_key(value: str) -> str:
+    """An id folded for "did you mean": width (NFKC), look-alike letters, invisible marks,
+    case and leading zeros."""
+    folded = unicodedata.normalize("NFKC", value).translate(_LOOKALIKES)
+    folded = "".join(c for c in folded if unicodedata.category(c) not in ("Cf", "Cc", "Zs"))
+    return participant_key(folded)
+
+
 def participant_key(participant_id: str) -> str:
     """The id with case folded and leading zeros of each number removed: ``P05`` -> ``p5``."""
     return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
@@ -408,6 +496,13 @@ def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
         if not rec.response_id:
             problems.append(Problem(path, row, "response_id", "",
                                     "is empty; every response needs a unique id"))
+        elif not RESPONSE_ID.fullmatch(rec.response_id):
+            foreign = _foreign_character(rec.response_id)
+            what = (f"contains {foreign}" if foreign else "does not start with a letter or digit")
+            problems.append(Problem(path, row, "response_id", rec.response_id,
+                                    f"{what}; response ids are made of {RESPONSE_ID_CHARACTERS} "
+                                    "(a look-alike letter of another alphabet or an invisible "
+                                    "mark would not match the coder files): retype the id"))
         elif rec.response_id in seen:
             problems.append(Problem(path, row, "response_id", rec.response_id,
                                     f"is a duplicate of row {seen[rec.response_id]}; ids must be "
@@ -497,11 +592,23 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
     problems = []
     frame["response_id"] = frame["response_id"].str.strip()
     seen: dict[str, int] = {}
+    near: dict[str, str] | None = None  # folded id -> id of responses.csv, built when needed
     for rec in frame.itertuples(index=False):
         row = rec.spreadsheet_row
         if rec.response_id not in response_question:
+            if near is None:
+                near = {}
+                for known in response_question:
+                    near.setdefault(_id_key(known), known)
+            hint = ""
+            meant = near.get(_id_key(rec.response_id))
+            if meant:
+                foreign = _foreign_character(rec.response_id)
+                hint = (f" (it looks like {meant!r}" + (f" but contains {foreign}" if foreign else "")
+                        + f"; write it as {meant!r})")
             problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    "is not a response_id of responses.csv; fix the id or remove the row"))
+                                    f"is not a response_id of responses.csv{hint}; fix the id or "
+                                    "remove the row"))
             continue
         if rec.response_id in seen:
             problems.append(Problem(path, row, "response_id", rec.response_id,
@@ -521,12 +628,21 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".tsv", ".
 
 def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
     """``codes/*.csv`` without editor lock files; spreadsheets that were not exported are problems."""
+    why = not_a_file(codes_dir, "folder") if not codes_dir.is_dir() else None
+    if why or codes_dir.is_file():
+        return [], [Problem(str(codes_dir), None, None, None,
+                            why or "is a file, not a folder; codes/ holds one <coder_id>.csv per coder")]
     if not codes_dir.is_dir():
         return [], []
     paths, problems = [], []
     for path in sorted(codes_dir.iterdir()):
-        if path.name.startswith(("~$", ".")) or not path.is_file():
+        if path.name.startswith(("~$", ".")):
             continue  # Excel (~$name) and LibreOffice (.~lock.name#) lock files, hidden files
+        if path.suffix == ".csv" and not path.is_file():
+            problems.append(Problem(str(path), None, None, None, not_a_file(path)))
+            continue
+        if not path.is_file():
+            continue
         if path.suffix == ".csv":
             paths.append(path)
         elif path.suffix.lower() == ".csv" or path.suffix.lower() in SPREADSHEET_SUFFIXES:
@@ -563,9 +679,15 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     coder_paths, problems = _coder_files(raw_dir / "codes")
     if not responses_path.is_file() and survey is None:
         problems.append(Problem(str(responses_path), None, None, None,
+                                not_a_file(responses_path) or
                                 "is missing; every cohort needs responses.csv "
                                 "(response_id, participant_id, timepoint, question, text)"))
-    if len(coder_paths) < 2 and require_coders:
+    adjudication_path = raw_dir / "adjudication.csv"
+    why = not_a_file(adjudication_path)
+    if why:
+        problems.append(Problem(str(adjudication_path), None, None, None, why))
+    if (len(coder_paths) < 2 and require_coders
+            and not any(p.file.endswith(".csv") for p in problems)):
         problems.append(Problem(str(raw_dir / "codes"), None, None, None,
                                 f"has {len(coder_paths)} coder file(s); agreement and consensus "
                                 "need two or more (codes/<coder_id>.csv)"))
@@ -615,8 +737,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
                          "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
 
+    warnings += _copied_coder_files(coder_paths)
     adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
-    adjudication_path = raw_dir / "adjudication.csv"
     if adjudication_path.is_file():
         frame, found = _read_raw(adjudication_path, encoding, ["response_id", "codes"],
                                  ["rationale"], allow_no_rows=True, warnings=warnings)
@@ -657,6 +779,23 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
             "unanswered": unanswered, "warnings": warnings}
+
+
+def _copied_coder_files(paths: list[Path]) -> list[Problem]:
+    """Two coder files with the same bytes: probably one coder's file saved twice, which
+    would show perfect agreement that never happened."""
+    first: dict[str, Path] = {}
+    warnings = []
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in first:
+            warnings.append(Problem(str(path), None, None, None,
+                                    f"is byte-for-byte the same file as {first[digest].name}; if "
+                                    "one coder's file was copied in place of another's, agreement "
+                                    "is inflated: put the right coder's file here"))
+        else:
+            first[digest] = path
+    return warnings
 
 
 def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
