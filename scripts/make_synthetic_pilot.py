@@ -1,13 +1,16 @@
 """Regenerate the synthetic cohorts under data/raw/ (same seed, same bytes).
 
-Usage: python scripts/make_synthetic_pilot.py [--out data/raw] [--check]
---check compares with the committed files instead of writing, and fails on a difference.
+Usage: python scripts/make_synthetic_pilot.py [--out data/raw] [--examples examples] [--check]
+Writes data/raw/pilot, data/raw/pilot_items and the survey example's form exports
+(examples/survey/data/raw/pilot_survey). --check compares with the committed files instead
+of writing, and fails on a difference.
 """
 import argparse
 import sys
 from pathlib import Path
 
-from alliance_pipeline.synthetic import items_cohort, pilot_cohort, to_csv_bytes
+from alliance_pipeline.synthetic import (items_cohort, pilot_cohort, survey_exports, survey_files,
+                                         to_csv_bytes)
 from alliance_pipeline.tables import atomic_write_bytes
 
 README = """# Synthetic cohort `{name}` — NOT REAL DATA
@@ -20,20 +23,28 @@ WHAT = {
              "P17 missing at pre2, two coders, adjudication of every disagreement.",
     "pilot_items": "A small example with several responses (role-play scenes) per participant and "
                    "time point, for the item-aggregation and clustered McNemar analyses.",
+    "pilot_survey": "The pilot's responses as a team hands them in: one form export per time point "
+                    "(pre1.xlsx, pre2.xlsx on sheet 'Form Responses 1', post.csv), one row per "
+                    "participant, with timestamp, fake e-mail (example.ac.jp) and consent columns "
+                    "that the pipeline ignores.",
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="data/raw")
+    parser.add_argument("--examples", default="examples")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     differ = []
-    for name, frames in (("pilot", pilot_cohort()), ("pilot_items", items_cohort())):
-        files = {f"{key}.csv": to_csv_bytes(frame) for key, frame in frames.items()}
-        files["README.md"] = README.format(name=name, what=WHAT[name]).encode()
+    pilot = pilot_cohort()
+    cohorts = {Path(args.out) / name: {f"{key}.csv": to_csv_bytes(frame) for key, frame in frames.items()}
+               for name, frames in (("pilot", pilot), ("pilot_items", items_cohort()))}
+    cohorts[Path(args.examples) / "survey/data/raw/pilot_survey"] = survey_files(survey_exports(pilot))
+    for folder, files in cohorts.items():
+        files["README.md"] = README.format(name=folder.name, what=WHAT[folder.name]).encode()
         for rel, data in files.items():
-            path = Path(args.out) / name / rel
+            path = folder / rel
             if args.check:
                 if not path.is_file() or path.read_bytes() != data:
                     differ.append(str(path))

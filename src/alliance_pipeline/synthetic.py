@@ -268,3 +268,87 @@ def items_cohort(seed: int = SEED + 1) -> dict[str, pd.DataFrame]:
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """The exact bytes a raw file of the cohort is written with (UTF-8, LF)."""
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+# The survey example (examples/survey/): the synthetic pilot as a team hands it in.
+SURVEY_QUESTIONS = {"session_experience": "How did you experience the interaction with the client?",
+                    "training_feedback": "What did the training change for you?"}
+SURVEY_PARTICIPANT_COLUMN = "Participant code"
+SURVEY_FILES = {"pre1": "pre1.xlsx", "pre2": "pre2.xlsx", "post": "post.csv"}
+SURVEY_SHEET = "Form Responses 1"
+SURVEY_DATES = {"pre1": (2026, 4, 6), "pre2": (2026, 4, 20), "post": (2026, 6, 1)}
+FIXED_XLSX_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times; document times: 2000-01-01
+
+
+def survey_exports(pilot: dict[str, pd.DataFrame] | None = None, seed: int = SEED + 2
+                   ) -> dict[str, list[list[str]]]:
+    """The pilot's responses as form exports: ``{timepoint: rows}`` (header first).
+
+    One row per participant in submission order (seeded), columns: a timestamp, a fake
+    e-mail address (``@example.ac.jp``, never real), the participant code, one column per
+    question asked at that time point, and a consent tick. A participant who missed a time
+    point (P17 at pre2) submitted the form without an answer: the cell is empty.
+    """
+    pilot = pilot_cohort() if pilot is None else pilot
+    rng = random.Random(seed)
+    responses = pilot["responses"]
+    texts = {(r.participant_id, r.timepoint, r.question): r.text for r in responses.itertuples()}
+    mailbox = {p: f"trainee.{rng.choice(['sato', 'suzuki', 'tanaka', 'ito', 'kato', 'kimura'])}"
+                  f"{rng.randint(100, 999)}@example.ac.jp" for p in PARTICIPANTS}
+    exports = {}
+    for tp, (year, month, day) in SURVEY_DATES.items():
+        asked = [q for q in SURVEY_QUESTIONS if (q == "session_experience" or tp == "post")]
+        header = ["Timestamp", "Email Address", SURVEY_PARTICIPANT_COLUMN,
+                  *(SURVEY_QUESTIONS[q] for q in asked), "I agree that my answers are used for research"]
+        order = PARTICIPANTS[:]
+        rng.shuffle(order)
+        rows, second = [header], 0
+        for p in order:
+            second += rng.randint(40, 400)
+            stamp = f"{year}/{month:02d}/{day:02d} {10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+            rows.append([stamp, mailbox[p], p, *(texts.get((p, tp, q), "") for q in asked), "Yes"])
+        exports[tp] = rows
+    return exports
+
+
+def xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
+    """A workbook with the given sheets (first = active), the same bytes on every run:
+    fixed document times and zip entry times (openpyxl writes the clock otherwise)."""
+    import datetime
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.xml.functions import tostring
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.properties.creator = "alliance_pipeline.synthetic"
+    raw = io.BytesIO()
+    book.save(raw)  # sets the modification time to now: both times are fixed after it
+    book.properties.created = book.properties.modified = datetime.datetime(2000, 1, 1)
+    core = tostring(book.properties.to_tree())
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_XLSX_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            dst.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info.filename))
+    return out.getvalue()
+
+
+def survey_files(exports: dict[str, list[list[str]]] | None = None) -> dict[str, bytes]:
+    """File name -> bytes of the survey example's raw folder: ``pre1.xlsx`` (its one sheet),
+    ``pre2.xlsx`` (a summary sheet first, the responses on sheet ``Form Responses 1``) and
+    ``post.csv`` (UTF-8)."""
+    exports = survey_exports() if exports is None else exports
+    summary = [["Summary of the pre2 form"], ["Responses", str(len(exports["pre2"]) - 1)]]
+    post = pd.DataFrame(exports["post"][1:], columns=exports["post"][0])
+    return {"pre1.xlsx": xlsx_bytes({SURVEY_SHEET: exports["pre1"]}),
+            "pre2.xlsx": xlsx_bytes({"Summary": summary, SURVEY_SHEET: exports["pre2"]}),
+            "post.csv": to_csv_bytes(post)}

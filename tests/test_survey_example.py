@@ -1,0 +1,155 @@
+"""examples/survey: the synthetic pilot handed in as form exports gives the pilot's results.
+
+The example's exports (written by ``make synthetic``) hold the pilot's responses; the
+coders' codes and the adjudication here are the pilot's own CSVs with each response id
+replaced by the survey id of the same (participant, time point, question). The run goes
+through intake, consensus and change; its ``final_codes.csv``, ``proportions.csv`` and
+``tests.csv`` must equal a pilot run's. Literal byte equality is impossible where a column
+holds the cohort name or a response id, so those files are compared after replacing the
+cohort name (``pilot_survey`` -> ``pilot``) and mapping response ids through (participant,
+time point, question); rows are sorted the same way by both runs, so row order is compared
+as it is. Every other byte is compared as is.
+"""
+import csv
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import REPO, pilot_copy, run_workflow
+
+EXAMPLE = REPO / "examples/survey"
+COHORT = "pilot_survey"
+RAW = f"data/raw/{COHORT}"
+COMPARED = ["final_codes", "proportions", "tests"]
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def survey_id(row: dict) -> str:
+    """The survey id of a pilot response: <participant>.<timepoint>.<question> (pseudonyms
+    P01..P23 hold no character that needs escaping)."""
+    return f"{row['participant_id']}.{row['timepoint']}.{row['question']}"
+
+
+def pilot_id_map() -> dict[str, str]:
+    return {r["response_id"]: survey_id(r) for r in read_rows(REPO / "data/raw/pilot/responses.csv")}
+
+
+def write_mapped_codes(raw: Path) -> None:
+    """The pilot's coder files and adjudication with their ids mapped to the survey ids."""
+    ids = pilot_id_map()
+    for rel in ("codes/coder_a.csv", "codes/coder_b.csv", "adjudication.csv"):
+        rows = read_rows(REPO / "data/raw/pilot" / rel)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "response_id": ids[r["response_id"]]} for r in rows)
+        (raw / rel).parent.mkdir(parents=True, exist_ok=True)
+        (raw / rel).write_text(out.getvalue(), encoding="utf-8")
+
+
+def example_copy(dest: Path) -> Path:
+    shutil.copytree(EXAMPLE / "config", dest / "config")
+    shutil.copytree(EXAMPLE / RAW, dest / RAW)
+    config = (dest / "config/config.yaml").read_text(encoding="utf-8")
+    (dest / "config/config.yaml").write_text(
+        config.replace("../../config/codebook.yaml", str(REPO / "config/codebook.yaml")), encoding="utf-8")
+    return dest
+
+
+def export_values(column: str) -> set[str]:
+    """The values of one ignored column across the example's three exports (read independently)."""
+    from openpyxl import load_workbook
+
+    values = set()
+    for name, sheet in (("pre1.xlsx", None), ("pre2.xlsx", "Form Responses 1")):
+        book = load_workbook(EXAMPLE / RAW / name, read_only=True)
+        rows = list((book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True))
+        book.close()
+        at = rows[0].index(column)
+        values |= {r[at] for r in rows[1:]}
+    values |= {r[column] for r in read_rows(EXAMPLE / RAW / "post.csv")}
+    return values
+
+
+def written_text(path: Path) -> str:
+    """A written file's text as a reader would see it: PDF text, the members of a zip
+    (.xlsx), everything else decoded as UTF-8 with undecodable bytes replaced."""
+    if path.suffix == ".pdf":
+        return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(path) as archive:
+            data = b"\n".join(archive.read(name) for name in archive.namelist())
+    return data.decode("utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The survey example with the mapped coder files (full default target, report included)
+    and the pilot (its tables), each in its own data directory."""
+    survey = example_copy(tmp_path_factory.mktemp("survey"))
+    write_mapped_codes(survey / RAW)
+    result = run_workflow(survey, cores=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pilot = pilot_copy(tmp_path_factory.mktemp("pilot"))
+    result = run_workflow(pilot, *(f"data/derived/pilot/{t}.csv" for t in COMPARED), cores=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {"survey": survey, "pilot": pilot}
+
+
+def test_the_example_exports_are_what_the_generator_writes():
+    # the same check as `python scripts/make_synthetic_pilot.py --check`, for this folder only
+    from alliance_pipeline.synthetic import survey_files
+
+    for name, data in survey_files().items():
+        assert (EXAMPLE / RAW / name).read_bytes() == data, name
+
+
+@pytest.mark.parametrize("table", COMPARED)
+def test_final_codes_shares_and_tests_equal_the_pilots(runs, table):
+    ids = pilot_id_map()
+    pilot = (runs["pilot"] / f"data/derived/pilot/{table}.csv").read_text(encoding="utf-8")
+    survey = (runs["survey"] / f"data/derived/{COHORT}/{table}.csv").read_text(encoding="utf-8")
+    lines = survey.splitlines(keepends=True)
+    if table == "final_codes":  # response_id is the first column: map the pilot's ids
+        expected = "".join([pilot.splitlines(keepends=True)[0]] + [
+            ids[line.split(",", 1)[0]] + "," + line.split(",", 1)[1]
+            for line in pilot.splitlines(keepends=True)[1:]])
+        assert survey == expected
+    else:  # cohort is the first column
+        assert lines[0].startswith("cohort,")
+        replaced = lines[:1] + ["pilot," + line[len(COHORT) + 1:] for line in lines[1:]
+                                if line.startswith(COHORT + ",")]
+        assert len(replaced) == len(lines)
+        assert "".join(replaced) == pilot
+
+
+def test_empty_answer_is_a_missing_participant_in_the_flow(runs):
+    flow = read_rows(runs["survey"] / f"data/derived/{COHORT}/flow.csv")
+    pre2 = next(r for r in flow if r["question"] == "session_experience" and r["name"] == "pre2")
+    assert (pre2["n_cohort"], pre2["n"], pre2["missing"]) == ("23", "22", "P17")
+    log = (runs["survey"] / f"logs/{COHORT}/intake.log").read_text(encoding="utf-8")
+    assert "pre2, session_experience: 1 participant(s) did not answer (empty in the export): P17" in log
+
+
+@pytest.mark.parametrize("column", ["Email Address", "Timestamp"])
+def test_ignored_columns_appear_in_no_written_file(runs, column):
+    values = export_values(column)
+    assert len(values) == {"Timestamp": 23 * 3, "Email Address": 23}[column]
+    written = [p for p in runs["survey"].rglob("*")
+               if p.is_file() and not p.is_relative_to(runs["survey"] / "data/raw")
+               and not p.is_relative_to(runs["survey"] / "config")]
+    assert any(p.name == "report.pdf" for p in written) and any(p.name == "intake.log" for p in written)
+    leaks = set()
+    for path in written:
+        text = written_text(path)
+        leaks |= {(str(path.relative_to(runs["survey"])), v) for v in values if v in text}
+    assert leaks == set()
