@@ -18,7 +18,9 @@ def step(smk, log):
                             confidence=analysis["confidence"], p_adjust=analysis["p_adjust"],
                             mcnemar_method=mcnemar["method"], continuity=mcnemar["continuity"],
                             exact_below=mcnemar["exact_below"], aggregate=analysis["aggregate"],
-                            **design), smk.output.tests)
+                            permutations=analysis["cochran"]["permutations"],
+                            permutation_seed=analysis["cochran"]["seed"], **design),
+                smk.output.tests)
     power = analysis["power"]
     write_table(power_table(codes, cohort=cohort["cohort"], contrasts=p.contrasts,
                             alpha=power["alpha"], targets=tuple(power["targets"]),

@@ -46,6 +46,22 @@ def test_defaults_are_filled_in_by_the_schema(raw_config):
     assert cfg["analysis"]["p_adjust"] == "holm"
 
 
+def test_cochran_permutation_settings_default_and_are_validated(raw_config):
+    cfg = copy.deepcopy(raw_config)
+    cfg["analysis"].pop("cochran", None)
+    study_config.check_config(cfg)
+    study_config.fill_defaults(cfg, study_config.load_schema("config"))
+    assert cfg["analysis"]["cochran"] == {"permutations": 10000, "seed": 20250601}
+    raw_config["analysis"]["cochran"] = {"permutations": -1, "seeds": 3}
+    problems = problems_of(raw_config)
+    assert any(p.startswith("analysis.cochran: unknown key(s) seeds") for p in problems), problems
+    assert any(p.startswith("analysis.cochran.permutations: -1") for p in problems), problems
+    # a cohort may set its own
+    raw_config["analysis"]["cochran"] = {"permutations": 0}
+    raw_config["cohorts"]["pilot"]["analysis"] = {"cochran": {"permutations": 500}}
+    study_config.check_config(raw_config)
+
+
 def test_enum_typo_names_the_key_and_the_choices(raw_config):
     raw_config["analysis"]["mcnemar"]["method"] = "fisher"
     assert problems_of(raw_config) == [

@@ -213,6 +213,117 @@ def test_cochran_q_with_two_time_points_is_mcnemar(pairs):
         assert q.p_value == pytest.approx(mcnemar_test(b, c, method="asymptotic").p_value)
 
 
+# --------------------------------------------------------------------------- Cochran's Q permutation
+
+def exact_permutation_p(x) -> float:
+    """Independent reference: every within-participant permutation of the time points enumerated.
+
+    Each participant's row is replaced by each of its distinct arrangements (all equally likely
+    under a uniform permutation of its k values); Q by its formula for every combination of rows;
+    p = share of combinations with Q* ≥ Q (with a float tolerance for ties).
+    """
+    import itertools
+
+    def q_value(m):
+        k = m.shape[1]
+        columns, rows = m.sum(axis=0), m.sum(axis=1)
+        return (k - 1) * (k * (columns ** 2).sum() - m.sum() ** 2) / (k * m.sum() - (rows ** 2).sum())
+
+    observed = q_value(np.asarray(x))
+    arrangements = [sorted(set(itertools.permutations(row))) for row in np.asarray(x).tolist()]
+    hits = total = 0
+    for combination in itertools.product(*arrangements):
+        total += 1
+        hits += q_value(np.array(combination)) >= observed - 1e-9
+    return hits / total
+
+
+def _generated_matrix(seed, n, k):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, k)) < np.linspace(0.2, 0.8, k)).astype(int)
+
+
+@pytest.mark.parametrize("seed, n, k", [(1, 12, 2), (2, 7, 3), (3, 7, 3), (4, 5, 4), (5, 6, 3),
+                                        (6, 14, 2), (7, 4, 5), (8, 7, 3)])
+def test_cochran_permutation_p_matches_exact_enumeration(seed, n, k):
+    x = _generated_matrix(seed, n, k)
+    if math.isnan(cochran_q_test(x).statistic):
+        pytest.skip("Q undefined for this draw")
+    exact = exact_permutation_p(x)
+    result = paired_tests.cochran_q_permutation(x, 10_000, seed)
+    assert result.permutations == 10_000
+    # the Monte Carlo p is within 4 standard errors of the exact p (plus the +1 of (1 + hits)/(B + 1))
+    se = math.sqrt(exact * (1 - exact) / 10_000)
+    assert abs(result.p_value - exact) <= 4 * se + 1 / 10_001
+    assert result.mcse == pytest.approx(math.sqrt(result.p_value * (1 - result.p_value) / 10_000))
+
+
+def test_cochran_permutation_p_hand_case():
+    # HAND_Q (Q = 3.5, ΣC² = 38): rows P1 (1,1,1) and P5 (0,0,0) cannot change; P3 (one 1) puts
+    # its 1 in column j, and P2, P4, P6 (two 1s) each leave out one column: 3⁴ = 81 equally
+    # likely tables, C_col = 4 − n_col + [j = col] with n the left-out counts (Σn = 3). Row and
+    # grand totals stay, so Q* ≥ Q iff ΣC*² ≥ 38:
+    #   n = (3,0,0)-like, 3 tuples: C = (1,4,4) + e_j: j at the 3 -> 36 (no), else 42 (yes): 6 hits
+    #   n = (2,1,0)-like, 18 tuples: C = (2,3,4) + e_j: only j at the 0 -> (2,3,5), 38: 18 hits
+    #   n = (1,1,1), 6 tuples: C = (3,3,3) + e_j -> 34: none
+    # p = 24/81 = 0.296296
+    exact = exact_permutation_p(HAND_Q)
+    assert exact == pytest.approx(24 / 81)
+    result = paired_tests.cochran_q_permutation(HAND_Q, 20_000, 11)
+    assert abs(result.p_value - exact) <= 4 * math.sqrt(exact * (1 - exact) / 20_000) + 1 / 20_001
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=2, max_size=60),
+       st.integers(0, 2 ** 31))
+def test_cochran_permutation_with_two_time_points_is_the_exact_mcnemar_test(pairs, seed):
+    # k = 2: permuting a discordant pair flips it, so the permutation distribution of Q is that
+    # of (b − c)²/(b + c) with c ~ Bin(b + c, 1/2): the exact McNemar (sign) test.
+    x = np.array(pairs)
+    b = int(((x[:, 0] == 1) & (x[:, 1] == 0)).sum())
+    c = int(((x[:, 0] == 0) & (x[:, 1] == 1)).sum())
+    result = paired_tests.cochran_q_permutation(x, 4_000, seed)
+    if b + c == 0:
+        assert math.isnan(result.p_value) and result.permutations == 0
+        return
+    exact = mcnemar_test(b, c, method="exact").p_value
+    assert abs(result.p_value - exact) <= 4.5 * math.sqrt(exact * (1 - exact) / 4_000) + 1 / 4_001
+
+
+@pytest.mark.parametrize("seed, shares", [(21, (0.30, 0.32, 0.33)), (22, (0.40, 0.40, 0.42)),
+                                          (23, (0.50, 0.49, 0.51)), (24, (0.2, 0.22, 0.2, 0.23)),
+                                          (25, (0.3, 0.3, 0.3))])
+def test_cochran_permutation_p_near_asymptotic_p_in_large_samples(seed, shares):
+    # 4,000 participants whose code persists (each time point: half the time the participant's
+    # own fixed value, else a fresh draw with the time point's share): the chi-square
+    # approximation is then good, so the permutation p (B = 10,000) is within a few Monte
+    # Carlo standard errors (plus 0.01) of it, over p from about 0.03 to 0.76.
+    rng = np.random.default_rng(seed)
+    n, k = 4000, len(shares)
+    own = rng.random((n, 1)) < 0.35
+    fresh = rng.random((n, k)) < np.array(shares)
+    x = np.where(rng.random((n, k)) < 0.5, own, fresh).astype(int)
+    asymptotic = cochran_q_test(x).p_value
+    result = paired_tests.cochran_q_permutation(x, 10_000, seed)
+    assert 0.001 < asymptotic < 0.999
+    assert abs(result.p_value - asymptotic) <= 4 * result.mcse + 0.01
+
+
+def test_cochran_permutation_undefined_or_off_is_empty():
+    for x in (np.zeros((5, 3), int), np.ones((5, 3), int), np.array([[1, 0, 1]]),
+              np.array([[1, 1, 1], [0, 0, 0]])):
+        result = paired_tests.cochran_q_permutation(x, 1000, 1)
+        assert math.isnan(result.p_value) and math.isnan(result.mcse) and result.permutations == 0
+    off = paired_tests.cochran_q_permutation(HAND_Q, 0, 1)
+    assert math.isnan(off.p_value) and off.permutations == 0
+
+
+def test_cochran_permutation_is_seeded():
+    one = paired_tests.cochran_q_permutation(HAND_Q, 2000, 5)
+    assert one == paired_tests.cochran_q_permutation(HAND_Q, 2000, 5)
+    assert one != paired_tests.cochran_q_permutation(HAND_Q, 2000, 6)
+
+
 # --------------------------------------------------------------------------- risk difference
 
 # Newcombe RG (1998) "Improved confidence intervals for the difference between binomial
@@ -419,6 +530,31 @@ def test_tests_table_columns_order_and_counts():
     assert hooked.loc["training", "or_ci_low"] > 0
     assert "b = 0" in hooked.loc["training", "note"]
     assert (table.n_excluded == 0).all()
+
+
+def test_tests_table_permutation_columns_after_the_contract():
+    table = run_table(cohort_from_matrix(HAND_Q), permutations=5000, permutation_seed=3)
+    assert list(table.columns)[:len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert list(table.columns)[-3:] == ["p_permutation", "p_permutation_mcse", "permutations"]
+    hooked = table[(table.code == "hooked")].set_index("contrast")
+    exact = exact_permutation_p(HAND_Q)
+    assert abs(hooked.loc["omnibus", "p_permutation"] - exact) <= 4 * math.sqrt(exact * (1 - exact) / 5000) + 1 / 5001
+    assert hooked.loc["omnibus", "permutations"] == 5000
+    assert hooked.loc["omnibus", "p_permutation_mcse"] > 0
+    # McNemar rows and undefined Q (code 'never') leave the columns empty
+    assert hooked.loc[["baseline", "training", "overall"], ["p_permutation", "p_permutation_mcse"]].isna().all().all()
+    assert hooked.loc[["baseline", "training", "overall"], "permutations"].isna().all()
+    never = table[(table.code == "never") & (table.test == "cochran_q")].iloc[0]
+    assert math.isnan(never.p_permutation) and pd.isna(never.permutations)
+    # the existing columns do not change with the permutation settings
+    plain = run_table(cohort_from_matrix(HAND_Q), permutations=0)
+    pd.testing.assert_frame_equal(plain[TESTS_COLUMNS[:-3]], table[TESTS_COLUMNS[:-3]])
+    assert plain.p_permutation.isna().all()
+    # a row's permutations depend on the seed, question and code only, not on other questions
+    alone = build_tests_table(cohort_from_matrix(HAND_Q), cohort="other", questions={"session": QUESTIONS["session"]},
+                              timepoints=TIMEPOINTS, contrasts={"training": ["pre2", "post"]},
+                              permutations=5000, permutation_seed=3)
+    assert alone.p_permutation.iloc[0] == hooked.loc["omnibus", "p_permutation"]
 
 
 def test_tests_table_never_present_code_is_empty_with_notes():

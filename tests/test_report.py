@@ -332,6 +332,23 @@ def test_results_tables_show_the_numbers_and_cross_references():
     assert "auto:" not in text.split("Notes:")[1]  # routine method note left to the Method column
 
 
+def test_cochran_table_shows_the_permutation_p_beside_the_asymptotic_one():
+    plain = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
+    assert "p perm." not in plain  # a tests.csv without the permutation columns: table as before
+    t = mcnemar_tests()
+    t["p_permutation"], t["p_permutation_mcse"], t["permutations"] = NAN, NAN, pd.NA
+    t.loc[0, ["p_permutation", "p_permutation_mcse", "permutations"]] = [0.0123, 0.0011, 10000]
+    text = report.results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
+    # Q = 9.33, df 2, chi-square p 0.0094 -> "0.009"; permutation p 0.0123 -> "0.012"
+    assert "| 9.33 | 2 | 0.009 | 0.012 |" in text
+    assert "p perm.: permutation p from 10,000 seeded permutations" in text
+    assert "Monte Carlo standard error at most 0.0011" in text
+    cohort = cohort_settings()
+    cohort["analysis"]["cochran"] = {"permutations": 10000, "seed": 1}
+    design = report.design_md(study=study_settings(), cohort=cohort)
+    assert "a permutation p from 10,000 seeded permutations of the time points within each participant" in design
+
+
 def test_item_level_clustered_rows_are_shown_but_the_summary_reads_the_participant_level():
     t = mcnemar_tests()
     clustered = t[(t["code"] == "hooked") & (t["contrast"] == "training")].copy()

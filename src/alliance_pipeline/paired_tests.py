@@ -17,7 +17,8 @@ Columns (the contract's first, then extras)::
 
     cohort, question, code, test, contrast, timepoints, n, b, c, statistic, df, p_value,
     p_adjusted, method, risk_difference, rd_ci_low, rd_ci_high, odds_ratio, or_ci_low,
-    or_ci_high, note, n_excluded, n_clusters, rd_ci_method, or_ci_method
+    or_ci_high, note, n_excluded, n_clusters, rd_ci_method, or_ci_method, p_permutation,
+    p_permutation_mcse, permutations
 
 What each cell holds:
 
@@ -55,6 +56,12 @@ What each cell holds:
   (McNemar), or at some but not all of the question's time points (Cochran); clustered
   rows: responses (participant and item) without a partner at the other time point.
 - ``n_clusters``: clustered rows only: participants contributing at least one pair.
+- ``p_permutation``, ``p_permutation_mcse``, ``permutations``: Cochran rows only: the
+  permutation p-value of Q (each complete case's responses permuted across its time points,
+  ``permutations`` seeded draws, :func:`cochran_q_permutation`) and its Monte Carlo standard
+  error, beside the chi-square ``p_value``; empty when Q is undefined or permutations are off
+  (0). The seed of a row is the configured seed with the question and code, so a row's value
+  does not depend on the rest of the table.
 - ``note``: why a value is empty, or which method ``auto`` chose. Undefined values are
   empty (NaN), never 0 or 1: no discordant pairs (b + c = 0) leaves statistic and p empty;
   a code never or always present (or unchanged in every participant) leaves Cochran's Q
@@ -62,7 +69,9 @@ What each cell holds:
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -85,8 +94,9 @@ from alliance_pipeline.proportions import (
 TESTS_COLUMNS = ["cohort", "question", "code", "test", "contrast", "timepoints", "n", "b", "c",
                  "statistic", "df", "p_value", "p_adjusted", "method", "risk_difference",
                  "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "note",
-                 "n_excluded", "n_clusters", "rd_ci_method", "or_ci_method"]
-INT_COLUMNS = ["n", "b", "c", "df", "n_excluded", "n_clusters"]
+                 "n_excluded", "n_clusters", "rd_ci_method", "or_ci_method", "p_permutation",
+                 "p_permutation_mcse", "permutations"]
+INT_COLUMNS = ["n", "b", "c", "df", "n_excluded", "n_clusters", "permutations"]
 MCNEMAR_METHODS = ("auto", "exact", "midp", "asymptotic")
 P_ADJUST_METHODS = ("holm", "bonferroni", "none")
 PAIRED_COUNTS_COLUMNS = ["question", "code", "contrast", "first", "second", "n", "a", "b", "c",
@@ -176,6 +186,56 @@ def cochran_q_test(x: np.ndarray) -> TestResult:
         return TestResult(NAN, float(k - 1), NAN, "asymptotic")
     result = cochrans_q(x)
     return TestResult(float(result.statistic), float(result.df), float(result.pvalue), "asymptotic")
+
+
+class PermutationResult(NamedTuple):
+    """A Monte Carlo permutation p-value, its Monte Carlo standard error and the permutations."""
+
+    p_value: float
+    mcse: float
+    permutations: int
+
+
+def cochran_q_permutation(x: np.ndarray, permutations: int = 10_000,
+                          seed: int | Sequence[int] | np.random.Generator = 0) -> PermutationResult:
+    """Permutation p-value of Cochran's Q: the time points permuted within each participant.
+
+    Under H0 a participant's k responses are exchangeable across time points. A permutation
+    keeps every row total R_i (and T and Q's denominator k·T − ΣR_i²), so Q* ≥ Q exactly when
+    S* = ΣC*_j² ≥ S = ΣC_j² (integers, no rounding). Permuting a row with r ones puts them on a
+    uniform random r-subset of the k time points, so the N_r rows with r ones fill the C(k, r)
+    subsets multinomial(N_r, 1/C(k, r)) times: drawing those counts gives the column totals of
+    a whole permutation of all N rows in O(2^k) instead of O(N·k), the same distribution.
+
+    p = (1 + #{S* ≥ S}) / (B + 1) over B seeded permutations (Phipson & Smyth 2010, Stat Appl
+    Genet Mol Biol 9:39), Monte Carlo standard error sqrt(p(1 − p) / B). NaN (and B = 0)
+    when Q is undefined (see :func:`cochran_q_test`) or ``permutations`` is 0.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    n_rows, k = x.shape
+    row = x.sum(axis=1)
+    if permutations <= 0 or n_rows < 2 or k < 2 or int((row * (k - row)).sum()) == 0:
+        return PermutationResult(NAN, NAN, 0)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    observed = int((x.sum(axis=0) ** 2).sum())
+    columns = np.full((permutations, k), int((row == k).sum()), dtype=np.int64)
+    for r in range(1, k):
+        n_r = int((row == r).sum())
+        if n_r == 0:
+            continue
+        subsets = np.array([[int(j in chosen) for j in range(k)]
+                            for chosen in combinations(range(k), r)], dtype=np.int64)
+        counts = rng.multinomial(n_r, np.full(len(subsets), 1 / len(subsets)), size=permutations)
+        columns += counts @ subsets
+    extreme = int(((columns ** 2).sum(axis=1) >= observed).sum())
+    p = (1 + extreme) / (permutations + 1)
+    return PermutationResult(float(p), float(np.sqrt(p * (1 - p) / permutations)), int(permutations))
+
+
+def row_seed(seed: int, *labels: str) -> list[int]:
+    """A generator seed for one test: the configured seed and a stable (crc32) number per label,
+    so a row's permutations do not depend on which other questions or codes the table has."""
+    return [int(seed), *(zlib.crc32(label.encode("utf-8")) for label in labels)]
 
 
 def clustered_mcnemar_test(b_k, c_k) -> TestResult:
@@ -437,7 +497,8 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                 confidence: float = 0.95, p_adjust: str = "holm", mcnemar_method: str = "auto",
                 continuity: bool = False, exact_below: int = 25,
-                aggregate: str = "any") -> pd.DataFrame:
+                aggregate: str = "any", permutations: int = 10_000,
+                permutation_seed: int = 20250601) -> pd.DataFrame:
     """The contract's ``tests.csv`` for one cohort (see the module docstring for columns).
 
     Rows: questions (codebook order) asked at two or more time points, their codes
@@ -464,7 +525,8 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
         x_complete = arrays.present[complete]                     # (N, T, C)
         for j, code in enumerate(plan.codes):
             base = {"cohort": cohort, "question": plan.question, "code": code}
-            rows.append(_cochran_row(base, plan, x_complete[:, :, j], partial, silent))
+            rows.append(_cochran_row(base, plan, x_complete[:, :, j], partial, silent,
+                                     permutations, permutation_seed))
             family, cluster_family = [], []
             for cc in counts:
                 row = _mcnemar_row(base, cc, j, confidence, mcnemar_method, continuity, exact_below)
@@ -482,7 +544,8 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
     for column in INT_COLUMNS:
         frame[column] = pd.array(frame[column], dtype="Int64")
     float_columns = ["statistic", "p_value", "p_adjusted", "risk_difference", "rd_ci_low",
-                     "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high"]
+                     "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "p_permutation",
+                     "p_permutation_mcse"]
     frame[float_columns] = frame[float_columns].astype(float)
     for column in ("note", "rd_ci_method", "or_ci_method"):
         frame[column] = frame[column].fillna("").astype(str)
@@ -498,9 +561,11 @@ def _empty_effects() -> dict:
             "or_ci_low": NAN, "or_ci_high": NAN, "rd_ci_method": "", "or_ci_method": ""}
 
 
-def _cochran_row(base: dict, plan: QuestionPlan, x: np.ndarray, partial: int, silent) -> dict:
+def _cochran_row(base: dict, plan: QuestionPlan, x: np.ndarray, partial: int, silent,
+                 permutations: int, seed: int) -> dict:
     n = int(x.shape[0])
     result = cochran_q_test(x)
+    permuted = cochran_q_permutation(x, permutations, row_seed(seed, base["question"], base["code"]))
     notes = [_no_response_note(silent)]
     if n < 2:
         notes.append(f"too few complete cases ({n})")
@@ -517,7 +582,9 @@ def _cochran_row(base: dict, plan: QuestionPlan, x: np.ndarray, partial: int, si
             "statistic": result.statistic,
             "df": pd.NA if np.isnan(result.statistic) else int(result.df), "p_value": result.p_value,
             "p_adjusted": result.p_value, "method": result.method, **_empty_effects(),
-            "note": _join(notes), "n_excluded": partial, "n_clusters": pd.NA}
+            "note": _join(notes), "n_excluded": partial, "n_clusters": pd.NA,
+            "p_permutation": permuted.p_value, "p_permutation_mcse": permuted.mcse,
+            "permutations": permuted.permutations if permuted.permutations else pd.NA}
 
 
 def _mcnemar_row(base: dict, cc: _ContrastCounts, j: int, confidence: float, method: str,

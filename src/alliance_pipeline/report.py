@@ -268,6 +268,31 @@ def _val(row, column):
     return row[column]
 
 
+def _cochran_how(analysis: Mapping) -> str:
+    """How Cochran's Q p-values are got, for the methods paragraph."""
+    draws = int((analysis.get("cochran", {}) or {}).get("permutations", 0) or 0)
+    if draws <= 0:
+        return " (chi-square p)"
+    return (f" (chi-square p, and a permutation p from {draws:,} seeded permutations of the "
+            f"time points within each participant)")
+
+
+def _permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
+    """The Cochran table's caption key for its permutation p column; '' when no row has one."""
+    if tests is None or "p_permutation" not in tests.columns:
+        return ""
+    rows = tests[(tests["question"].astype(str) == question) & (tests["test"] == "cochran_q")]
+    rows = rows[pd.to_numeric(rows["p_permutation"], errors="coerce").notna()]
+    if rows.empty:
+        return ""
+    draws = pd.to_numeric(rows["permutations"], errors="coerce")
+    mcse = pd.to_numeric(rows["p_permutation_mcse"], errors="coerce").max()
+    count = f"{int(draws.iloc[0]):,}" if draws.nunique() == 1 else "seeded"
+    return (f". p: chi-square approximation; p perm.: permutation p from {count} seeded "
+            f"permutations of the time points within each participant (Monte Carlo standard "
+            f"error at most {mcse:.4f})")
+
+
 def _mcnemar_rows(tests: pd.DataFrame | None, question: str, code: str, contrast: str) -> pd.DataFrame:
     """McNemar rows of one code and contrast, the participant-level one first.
 
@@ -487,7 +512,8 @@ def design_md(*, study: Mapping, cohort: Mapping) -> str:
     out.append(
         f"Shares are k of n participants with a code at a time point, with "
         f"{_confidence(cohort) * 100:g}% Wilson score intervals. Change across all time points "
-        f"is tested with Cochran's Q on complete cases; each contrast with McNemar's test "
+        f"is tested with Cochran's Q on complete cases{_cochran_how(analysis)}; each contrast "
+        f"with McNemar's test "
         f"({how}), p-values {_adjust_name(cohort)} across the contrasts of one code. "
         f"Effect sizes are the risk difference (share at the second time point minus the "
         f"first) and the paired odds ratio c / b. Agreement is judged good at Krippendorff's "
@@ -834,20 +860,22 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
             out.append(md_figure(f"shares_{q}", f"Share of participants with each code at each "
                                  f"time point, with {conf} ({esc(q)}).", f"fig-shares-{s}"))
         # Cochran's Q
-        q_rows = []
+        q_rows, perm = [], _permutation_caption(tests, q)
         for code in _codes_in(props, questions, q):
             r = _first(tests, question=q, code=code, test="cochran_q")
             if r is None:
                 continue
             q_rows.append([esc(code_label(questions, q, code)), esc(_val(r, "timepoints")).replace("\\|", ", "),
                            fmt_int(_val(r, "n")), fmt_num(_val(r, "statistic")), fmt_int(_val(r, "df")),
-                           fmt_p(_val(r, "p_value")),
-                           esc(_val(r, "note")) if not _missing(_val(r, "note")) else ""])
+                           fmt_p(_val(r, "p_value"))]
+                          + ([fmt_p(_val(r, "p_permutation"))] if perm else [])
+                          + [esc(_val(r, "note")) if not _missing(_val(r, "note")) else ""])
         if q_rows:
-            out.append(md_table(["Code", "Time points", "Complete cases", "Q", "df", "p", "Note"],
-                                q_rows, align="llrrrrl",
+            out.append(md_table(["Code", "Time points", "Complete cases", "Q", "df", "p"]
+                                + (["p perm."] if perm else []) + ["Note"],
+                                q_rows, align="llrrrr" + ("r" if perm else "") + "l",
                                 caption=f"Cochran's Q: does the share differ across time points? "
-                                        f"({esc(q)})",
+                                        f"({esc(q)}){perm}",
                                 label=f"tbl-cochran-{s}"))
         # McNemar
         m_rows = []
