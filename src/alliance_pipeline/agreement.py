@@ -414,7 +414,10 @@ def alpha_bootstrap(reliability_data, distance, *, resamples: int = 2000, seed: 
                       np.random.default_rng(seed), confidence)
 
 
-def _row_rng(seed: int, question: str, code: str) -> np.random.Generator:
+def row_rng(seed: int, question: str, code: str) -> np.random.Generator:
+    """The generator of one table row: seeded from the configured seed and a stable (crc32)
+    number for the question and for the code, so a row's draws do not depend on which other
+    rows the table has (agreement bootstrap, Cochran's Q permutations)."""
     return np.random.default_rng([int(seed), zlib.crc32(question.encode("utf-8")),
                                   zlib.crc32(code.encode("utf-8"))])
 
@@ -558,7 +561,7 @@ def agreement_table(codings: pd.DataFrame, questions: Mapping[str, Mapping], *, 
             values = np.where(matrix >= 0, membership[np.maximum(matrix, 0), k], -1)
             stats = _statistics(values, nominal_distance(2), q=2, kappas=True,
                                 library_alpha=True, resamples=bootstrap,
-                                rng=_row_rng(seed, question, code), confidence=confidence,
+                                rng=row_rng(seed, question, code), confidence=confidence,
                                 no_variation=_no_variation_code(values))
             rows.append(base | {"code": code} | stats)
 
@@ -573,7 +576,7 @@ def agreement_table(codings: pd.DataFrame, questions: Mapping[str, Mapping], *, 
             kappas = True
             kind_note = ""
         stats = _statistics(matrix, distance, q=q, kappas=kappas, library_alpha=False,
-                            resamples=bootstrap, rng=_row_rng(seed, question, ALL_CODES),
+                            resamples=bootstrap, rng=row_rng(seed, question, ALL_CODES),
                             confidence=confidence,
                             no_variation="no variation: every coding has the same code set")
         if kind_note and stats["n_units"] > 0 and n_coders >= 2:

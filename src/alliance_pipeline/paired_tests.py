@@ -69,7 +69,6 @@ What each cell holds:
 """
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Mapping, NamedTuple, Sequence
@@ -81,6 +80,7 @@ from statsmodels.stats.contingency_tables import cochrans_q, mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from alliance_pipeline.agreement import row_rng
 from alliance_pipeline.proportions import (
     QuestionPlan,
     ResponseArrays,
@@ -230,12 +230,6 @@ def cochran_q_permutation(x: np.ndarray, permutations: int = 10_000,
     extreme = int(((columns ** 2).sum(axis=1) >= observed).sum())
     p = (1 + extreme) / (permutations + 1)
     return PermutationResult(float(p), float(np.sqrt(p * (1 - p) / permutations)), int(permutations))
-
-
-def row_seed(seed: int, *labels: str) -> list[int]:
-    """A generator seed for one test: the configured seed and a stable (crc32) number per label,
-    so a row's permutations do not depend on which other questions or codes the table has."""
-    return [int(seed), *(zlib.crc32(label.encode("utf-8")) for label in labels)]
 
 
 def clustered_mcnemar_test(b_k, c_k) -> TestResult:
@@ -565,7 +559,7 @@ def _cochran_row(base: dict, plan: QuestionPlan, x: np.ndarray, partial: int, si
                  permutations: int, seed: int) -> dict:
     n = int(x.shape[0])
     result = cochran_q_test(x)
-    permuted = cochran_q_permutation(x, permutations, row_seed(seed, base["question"], base["code"]))
+    permuted = cochran_q_permutation(x, permutations, row_rng(seed, base["question"], base["code"]))
     notes = [_no_response_note(silent)]
     if n < 2:
         notes.append(f"too few complete cases ({n})")
