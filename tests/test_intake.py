@@ -355,10 +355,14 @@ def test_editor_lock_files_are_ignored_and_spreadsheets_are_reported(raw):
     write(raw / "codes/~$coder_a.csv", b"\x00\x01lock")
     write(raw / "codes/.~lock.coder_b.csv#", "lock")
     assert len(read(raw)["coverage"]) == 2
-    write(raw / "codes/coder_c.xlsx", b"PK\x03\x04")
+    write(raw / "codes/coder_c.tsv", b"response_id\tcodes\n")
+    write(raw / "codes/coder_d.ods", b"PK\x03\x04")
+    # .xlsx coder files are read since the coding workbooks (tests/test_workbooks.py)
     assert problems(raw) == [
-        f"{raw}/codes/coder_c.xlsx: is not read: coder files must be CSV files named "
-        "<coder_id>.csv; save it as 'CSV UTF-8 (Comma delimited)' named coder_c.csv"]
+        f"{raw}/codes/coder_c.tsv: is not read: coder files must be CSV files named "
+        "<coder_id>.csv; save it as 'CSV UTF-8 (Comma delimited)' named coder_c.csv",
+        f"{raw}/codes/coder_d.ods: is an OpenDocument spreadsheet (.ods), which is not read; "
+        "save it as .xlsx (File > Save As > Excel Workbook) named coder_d.xlsx"]
 
 
 def test_a_missing_cohort_folder(tmp_path):

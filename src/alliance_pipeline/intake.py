@@ -624,10 +624,14 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
 
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".tsv", ".txt"}
+WORKBOOK_SUFFIX = ".xlsx"  # a filled coding workbook (alliance_pipeline.workbooks)
 
 
 def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """``codes/*.csv`` without editor lock files; spreadsheets that were not exported are problems."""
+    """``codes/*.csv`` and ``codes/*.xlsx`` without editor lock files; other spreadsheets
+    (.xls, .ods, ...) and a coder with both a .csv and an .xlsx file are problems."""
+    from .workbooks import NOT_XLSX, file_problem
+
     why = not_a_file(codes_dir, "folder") if not codes_dir.is_dir() else None
     if why or codes_dir.is_file():
         return [], [Problem(str(codes_dir), None, None, None,
@@ -638,36 +642,100 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
     for path in sorted(codes_dir.iterdir()):
         if path.name.startswith(("~$", ".")):
             continue  # Excel (~$name) and LibreOffice (.~lock.name#) lock files, hidden files
-        if path.suffix == ".csv" and not path.is_file():
+        if path.suffix in (".csv", WORKBOOK_SUFFIX) and not path.is_file():
             problems.append(Problem(str(path), None, None, None, not_a_file(path)))
             continue
         if not path.is_file():
             continue
-        if path.suffix == ".csv":
+        if path.suffix in (".csv", WORKBOOK_SUFFIX):
             paths.append(path)
+        elif path.suffix.lower() in NOT_XLSX:
+            problems.append(file_problem(path))
         elif path.suffix.lower() == ".csv" or path.suffix.lower() in SPREADSHEET_SUFFIXES:
             problems.append(Problem(str(path), None, None, None,
                                     f"is not read: coder files must be CSV files named "
-                                    f"<coder_id>.csv; save it as 'CSV UTF-8 (Comma delimited)' "
-                                    f"named {path.stem}.csv"))
+                                    f"<coder_id>.csv; save it as 'CSV UTF-8 (Comma delimited)' named {path.stem}.csv"))
+    stems = [p.stem for p in paths]
+    for path in paths:
+        if path.suffix == WORKBOOK_SUFFIX and stems.count(path.stem) > 1:
+            problems.append(Problem(str(path), None, None, None,
+                                    f"and {path.stem}.csv are both present, so coder {path.stem} "
+                                    "would be read twice; keep one of them (move the other out "
+                                    "of codes/)"))
     return paths, problems
+
+
+def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str,
+               timepoints: list[str], questions: dict, id_pattern: str,
+               allow_similar_ids: bool = False, warnings: list | None = None
+               ) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
+    """``(responses, unanswered, problems)``: responses.csv, or the form exports of the
+    ``survey`` block, read and checked (``item`` filled in as "" when there is none)."""
+    warnings = [] if warnings is None else warnings
+    unanswered = pd.DataFrame(columns=["timepoint", "question", "participant_id"])
+    if survey is not None:
+        from .survey import read_survey  # survey builds on this module's readers
+
+        responses, unanswered, found = read_survey(
+            raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
+            questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
+            warnings=warnings)
+    else:
+        path = raw_dir / "responses.csv"
+        responses, found = _read_raw(path, encoding, RESPONSE_COLUMNS, ["item"],
+                                     allow_no_rows=False, warnings=warnings)
+        if responses is not None:
+            found += validate_responses(responses, str(path), timepoints=timepoints,
+                                        questions=questions, id_pattern=id_pattern,
+                                        allow_similar_ids=allow_similar_ids)
+    if found:
+        return None, unanswered, sorted(found, key=lambda p: p.row or 0)
+    if "item" not in responses.columns:
+        responses["item"] = ""
+    responses["item"] = responses["item"].str.strip()
+    return responses, unanswered, []
+
+
+def read_responses(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
+                   questions: dict, id_pattern: str, allow_similar_ids: bool = False,
+                   survey: dict | None = None) -> pd.DataFrame:
+    """A cohort's checked responses alone (for the coding sheets, before any code exists):
+    ``response_id, participant_id, timepoint, question, item, text``, from responses.csv or
+    the ``survey`` exports. Raises :class:`IntakeError` with every problem found there."""
+    raw_dir = Path(raw_dir)
+    path = raw_dir / "responses.csv"
+    if survey is None and not path.is_file():
+        raise IntakeError(cohort, [Problem(str(path), None, None, None,
+                                           not_a_file(path) or
+                                           "is missing; every cohort needs responses.csv "
+                                           "(response_id, participant_id, timepoint, question, text)")])
+    responses, _, problems = _responses(raw_dir, survey, cohort=cohort, encoding=encoding,
+                                        timepoints=timepoints, questions=questions,
+                                        id_pattern=id_pattern, allow_similar_ids=allow_similar_ids)
+    if problems:
+        raise IntakeError(cohort, problems)
+    return responses[["response_id", "participant_id", "timepoint", "question", "item", "text"]]
 
 
 def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
                 questions: dict, id_pattern: str, allow_similar_ids: bool = False,
-                survey: dict | None = None, require_coders: bool = True) -> dict:
+                survey: dict | None = None, require_coders: bool = True,
+                coding_key: str = "") -> dict:
     """Read and validate a cohort's raw folder.
 
-    Returns ``{"responses", "codings", "adjudication", "coverage"}`` frames (see
-    docs/development.md; ``coverage`` lists per coder the responses not coded),
-    ``"unanswered"`` (``timepoint, question, participant_id`` of empty answers in survey
-    exports) and ``"warnings"``, a list of :class:`Problem` that do not stop the run (the
-    intake step logs them). Raises :class:`IntakeError` with every problem found.
+    Returns ``{"responses", "codings", "adjudication", "coverage", "coder_files"}`` frames
+    (see docs/development.md; ``coverage`` lists per coder the responses not coded,
+    ``coder_files`` per coder the file read and whether it is a blinded coding workbook the
+    pipeline generated), ``"unanswered"`` (``timepoint, question, participant_id`` of empty
+    answers in survey exports) and ``"warnings"``, a list of :class:`Problem` that do not stop
+    the run (the intake step logs them). Raises :class:`IntakeError` with every problem found.
     ``allow_similar_ids`` accepts participant ids that differ only in case or leading zeros.
     ``survey``: the cohort's ``survey:`` block; its form exports are read
     (:mod:`alliance_pipeline.survey`) instead of responses.csv. ``require_coders=False``
     (a cohort still being coded) accepts fewer than two coder files: intake then gives the
-    responses for the coding sheets and whatever codes have come back.
+    responses for the coding sheets and whatever codes have come back. Filled workbooks
+    (``codes/<coder>.xlsx``, ``adjudication.xlsx``) are mapped back to responses with
+    ``coding_key``.
     """
     raw_dir = Path(raw_dir)
     problems: list[Problem] = []
@@ -695,40 +763,32 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         raise IntakeError(cohort, problems)
 
     warnings: list[Problem] = []
-    unanswered = pd.DataFrame(columns=["timepoint", "question", "participant_id"])
-    if survey is not None:
-        from .survey import read_survey  # survey builds on this module's readers
-
-        responses, unanswered, found = read_survey(
-            raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
-            questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
-            warnings=warnings)
-    else:
-        responses, found = _read_raw(responses_path, encoding, RESPONSE_COLUMNS, ["item"],
-                                     allow_no_rows=False, warnings=warnings)
-        if responses is not None:
-            found += validate_responses(responses, str(responses_path), timepoints=timepoints,
-                                        questions=questions, id_pattern=id_pattern,
-                                        allow_similar_ids=allow_similar_ids)
-    problems += sorted(found, key=lambda p: p.row or 0)
+    responses, unanswered, found = _responses(
+        raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
+        questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
+        warnings=warnings)
+    problems += found
     if problems:
         raise IntakeError(cohort, problems)
-    if "item" not in responses.columns:
-        responses["item"] = ""
-    responses["item"] = responses["item"].str.strip()
     response_question = dict(zip(responses["response_id"], responses["question"]))
 
-    codings, coverage = [], []
+    codings, coverage, coder_files = [], [], []
     for path in coder_paths:
         coder = path.stem
-        frame, found = _read_raw(path, encoding, CODING_COLUMNS, allow_no_rows=False,
-                                 warnings=warnings)
-        if frame is not None:
-            found += validate_coding(frame, str(path), response_question=response_question,
-                                     questions=questions)
+        if path.suffix == WORKBOOK_SUFFIX:
+            frame, found = _read_workbook(path, "coding", cohort, coder, responses, questions,
+                                          coding_key)
+        else:
+            frame, found = _read_raw(path, encoding, CODING_COLUMNS, allow_no_rows=False,
+                                     warnings=warnings)
+            if frame is not None:
+                found += validate_coding(frame, str(path), response_question=response_question,
+                                         questions=questions)
         problems += sorted(found, key=lambda p: p.row or 0)
         if found:
             continue
+        coder_files.append({"coder": coder, "file": path.name,
+                            "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
         frame["question"] = frame["response_id"].map(response_question)
         frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"])]
         frame["coder"] = coder
@@ -739,7 +799,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
     warnings += _copied_coder_files(coder_paths)
     adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
-    if adjudication_path.is_file():
+    workbook_path = raw_dir / f"adjudication{WORKBOOK_SUFFIX}"
+    if workbook_path.is_file() and adjudication_path.is_file():
+        problems.append(Problem(str(workbook_path), None, None, None,
+                                "and adjudication.csv are both present; keep one of them (move "
+                                "the other out of the cohort's folder)"))
+    elif workbook_path.is_file():
+        adjudication_path = workbook_path
+        frame, found = _read_workbook(workbook_path, "adjudication", cohort, "", responses,
+                                      questions, coding_key)
+        problems += found
+        if frame is not None and not found:
+            adjudication = frame
+    elif adjudication_path.is_file():
         frame, found = _read_raw(adjudication_path, encoding, ["response_id", "codes"],
                                  ["rationale"], allow_no_rows=True, warnings=warnings)
         if frame is not None:
@@ -778,6 +850,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
+            "coder_files": pd.DataFrame(coder_files, columns=CODER_FILE_COLUMNS),
             "unanswered": unanswered, "warnings": warnings}
 
 
@@ -798,6 +871,25 @@ def _copied_coder_files(paths: list[Path]) -> list[Problem]:
     return warnings
 
 
+CODER_FILE_COLUMNS = ["coder", "file", "blind"]
+
+
+def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,
+                   questions: dict, coding_key: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """A filled coding or adjudication workbook (:func:`alliance_pipeline.workbooks.read_workbook`)."""
+    from .workbooks import file_problem, read_workbook
+
+    if not coding_key:
+        problem = file_problem(path)
+        return None, [problem or Problem(
+            str(path), None, None, None,
+            f"is a workbook, but cohort {cohort} has no coding_key to map its unit ids back "
+            f"to responses; set `coding_key:` for the cohort in config/config.yaml (the key "
+            "the coding sheets were made with)")]
+    return read_workbook(path, kind=kind, cohort=cohort, coder=coder, responses=responses,
+                         questions=questions, coding_key=coding_key)
+
+
 def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
     """An adjudication row for a response all its coders coded alike would silently override them."""
     if adjudication.empty:
@@ -805,10 +897,12 @@ def _adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, p
     sets = codings.groupby("response_id")["codes"].agg(["nunique", "size"])
     agreed = set(sets.index[(sets["size"] >= 2) & (sets["nunique"] == 1)])
     problems = []
-    for rec in adjudication.itertuples(index=False):
-        if rec.response_id in agreed:
-            problems.append(Problem(path, rec.spreadsheet_row, "response_id", rec.response_id,
+    for rec in adjudication.to_dict("records"):
+        if rec["response_id"] in agreed:
+            where = ({"sheet": rec["sheet"], "cell": rec["cell"]} if "sheet" in rec else {})
+            problems.append(Problem(path, rec.get("spreadsheet_row"),
+                                    None if where else "response_id", rec["response_id"],
                                     "is a response the coders agreed on; adjudication is only "
                                     "for disagreements, so remove the row (or correct a coder "
-                                    "file)"))
+                                    "file)", **where))
     return problems
