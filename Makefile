@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint lock clean report-index synthetic
+.PHONY: run test bench lint lock clean report-index synthetic coding-sheets
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Reports:"; ls -1 reports/*/report.html reports/*/report.pdf
+
+# Blinded coding workbooks for every coder a cohort lists (data/derived/<cohort>/coding_sheets/).
+coding-sheets: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) coding_sheets
 
 test: $(STAMP)
 	bash tests/run_tests.sh

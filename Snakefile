@@ -6,7 +6,9 @@
 # Steps (each a rule file under rules/, each rule a thin script under scripts/ that calls
 # the package src/alliance_pipeline/):
 #   intake         rules/intake.smk    raw files -> checked, normalised tables
+#   coding_sheet   rules/coding.smk    blinded coding workbooks (target: coding_sheets)
 #   disagreements  rules/coding.smk    worksheet for the consensus meeting
+#   adjudication_sheet rules/coding.smk  the same as a blinded workbook
 #   consensus      rules/coding.smk    final_codes.csv
 #   agreement      rules/coding.smk    inter-coder reliability
 #   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
@@ -67,4 +69,5 @@ rule all:
         expand(f"{DERIVED}/{{table}}.csv", cohort=COHORTS,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
         STUDY_REPORT if len(COHORTS) >= 2 else [],
+        ADJUDICATION_SHEETS,
     default_target: True

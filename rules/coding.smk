@@ -1,5 +1,62 @@
-# Coding: the consensus worksheet, the consensus codes and inter-coder agreement.
-# Package: alliance_pipeline.consensus, .agreement, .privacy.
+# Coding: the blinded coding workbooks, the consensus worksheet and adjudication workbook,
+# the consensus codes and inter-coder agreement.
+# Package: alliance_pipeline.workbooks, .blinding, .consensus, .agreement, .privacy.
+
+# Cohorts that list coders get one blinded workbook per coder; cohorts with a coding_key an
+# adjudication workbook beside disagreements.csv.
+CODING_SHEETS = [f"data/derived/{name}/coding_sheets/{coder}.xlsx" for name in COHORTS
+                 for coder in config["cohorts"][name].get("coders", [])]
+ADJUDICATION_SHEETS = [f"data/derived/{name}/adjudication_sheet.xlsx" for name in COHORTS
+                       if config["cohorts"][name].get("coding_key")]
+
+wildcard_constraints:
+    coder="[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+# `snakemake coding_sheets` (make coding-sheets): every coder's workbook, from the responses
+# alone, before any code file exists.
+rule coding_sheets:
+    localrule: True
+    input:
+        CODING_SHEETS,
+
+
+rule coding_sheet:
+    input:
+        responses=lambda wildcards: study_config.response_files(config["cohorts"][wildcards.cohort]),
+        code=package("intake", "workbooks", "blinding", "privacy", "tables", "runner"),
+    output:
+        workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
+    params:
+        cohort=cohort,
+        coding=coding,
+        timepoints=STUDY["timepoints"],
+        questions=STUDY["questions"],
+    log:
+        f"{LOGS}/coding_sheet_{{coder}}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/coding_sheet.py"
+
+
+rule adjudication_sheet:
+    input:
+        responses=f"{DERIVED}/responses.csv",
+        worksheet=f"{DERIVED}/disagreements.csv",
+        code=package("workbooks", "blinding", "privacy", "tables", "runner"),
+    output:
+        workbook=f"{DERIVED}/adjudication_sheet.xlsx",
+    params:
+        cohort=cohort,
+        coding=coding,
+        questions=STUDY["questions"],
+    log:
+        f"{LOGS}/adjudication_sheet.log",
+    conda:
+        ENV
+    script:
+        "../scripts/adjudication_sheet.py"
 
 rule disagreements:
     input:

@@ -13,6 +13,9 @@ raw_inputs = lambda wildcards: study_config.raw_files(config["cohorts"][wildcard
 # The cohort's settings as plain values (analysis with the cohort's overrides applied).
 cohort = lambda wildcards: study_config.cohort_settings(config, wildcards.cohort)
 
+# The cohort's coders and coding_key (only for the rules that make or read coding workbooks).
+coding = lambda wildcards: study_config.coding_settings(config, wildcards.cohort)
+
 # What a cohort's own jobs may depend on: the design without the list of cohorts, and the
 # config with only this cohort's entries, so adding a cohort leaves the others' jobs alone.
 DESIGN = {key: value for key, value in STUDY.items() if key != "cohorts"}

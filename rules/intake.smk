@@ -1,18 +1,21 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
-# Package: alliance_pipeline.intake (checks), .survey (form exports), .privacy (pseudonymity),
-# .tables (writing).
+# Package: alliance_pipeline.intake (checks), .survey (form exports), .workbooks and
+# .blinding (filled coding workbooks), .privacy (pseudonymity), .tables (writing).
 
 rule intake:
     input:
         raw=raw_inputs,
-        code=package("config", "intake", "survey", "privacy", "tables", "runner"),
+        code=package("config", "intake", "survey", "workbooks", "blinding", "privacy", "tables",
+                     "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",
         codings=f"{DERIVED}/codings.csv",
         adjudication=f"{DERIVED}/adjudication.csv",
         coverage=f"{DERIVED}/coverage.csv",
+        coder_files=f"{DERIVED}/coder_files.csv",
     params:
         cohort=cohort,
+        coding=coding,
         timepoints=STUDY["timepoints"],
         questions=STUDY["questions"],
         survey=lambda wildcards: config["cohorts"][wildcards.cohort].get("survey"),

@@ -34,6 +34,7 @@ rule render_report:
         tables=expand(f"{DERIVED}/{{table}}.csv", allow_missing=True,
                       table=["agreement", "proportions", "tests", "power", "final_codes", "flow"]),
         responses=f"{DERIVED}/responses.csv",
+        coder_files=f"{DERIVED}/coder_files.csv",
         figures=FIGURES,
         raw=raw_inputs,
         source=workflow.source_path("../reports/report.qmd"),

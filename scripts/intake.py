@@ -10,7 +10,8 @@ def step(smk, log):
                          timepoints=smk.params.timepoints, questions=smk.params.questions,
                          id_pattern=cohort["privacy"]["participant_id_pattern"],
                          allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"],
-                         survey=smk.params.survey)
+                         survey=smk.params.survey,
+                         coding_key=smk.params.coding["coding_key"])
     for warning in tables["warnings"]:
         log.warning("%s", warning)
     for (timepoint, question), group in tables["unanswered"].groupby(["timepoint", "question"], sort=False):
@@ -23,7 +24,7 @@ def step(smk, log):
     if len(flagged):
         log.warning("%d response text(s) contain e-mail addresses or phone numbers: %s",
                     len(flagged), ";".join(flagged["response_id"]))
-    for name in ("responses", "codings", "adjudication", "coverage"):
+    for name in ("responses", "codings", "adjudication", "coverage", "coder_files"):
         write_table(tables[name], smk.output[name])
     log.info("%d responses, %d codings, %d adjudications", len(tables["responses"]),
              len(tables["codings"]), len(tables["adjudication"]))

@@ -21,6 +21,8 @@ def step(smk, log):
     responses = withhold_identifying(read_table(smk.input.responses),
                                      allow=cohort["privacy"]["allow_identifying_text"])
     quotes = report.select_quotes(responses, cohort["report"]["quotes"])
+    # coded blind when every coder file is a blinded workbook the pipeline generated (intake)
+    cohort = {**cohort, "coders_blind": report.coded_blind(read_table(smk.input.coder_files))}
     with tempfile.TemporaryDirectory() as scratch:
         fragments = Path(scratch) / "fragments"
         report.write_fragments(report.load_tables(derived), study=study, cohort=cohort,

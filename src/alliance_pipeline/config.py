@@ -258,6 +258,10 @@ def cross_reference_problems(config: dict, codebook: dict) -> list[str]:
     for cohort, entry in config["cohorts"].items():
         if "survey" in entry:
             problems += survey_problems(cohort, entry["survey"], timepoints, codebook["questions"])
+        if entry.get("coders") and not entry.get("coding_key"):
+            problems.append(f"cohorts.{cohort}.coders: coding workbooks need the cohort's "
+                            "coding_key (it keeps the unit ids opaque); add `coding_key: "
+                            "\"<any text the team keeps>\"` and do not give it to the coders")
     for quote in config.get("report", {}).get("quotes", []):
         if not isinstance(quote, str):
             problems.append(f"report.quotes: {quote!r} should be a response id in quotes")
@@ -382,6 +386,14 @@ def cohort_settings(config: dict, cohort: str) -> dict:
     }
 
 
+def coding_settings(config: dict, cohort: str) -> dict:
+    """The cohort's coding workbooks: ``{"coders": [...], "coding_key": "..."}`` ([] and ""
+    when the cohort has none). Kept apart from :func:`cohort_settings` so that only the
+    rules that make or read workbooks see the key."""
+    entry = config["cohorts"][cohort]
+    return {"coders": list(entry.get("coders", [])), "coding_key": entry.get("coding_key", "")}
+
+
 def study_settings(config: dict, codebook: dict) -> dict:
     """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
     return {
@@ -454,18 +466,23 @@ def check_cohort_folders(config: dict) -> None:
         raise ConfigError("config cohorts", problems)
 
 
-def raw_files(entry: dict | str | Path) -> list[str]:
-    """A cohort's raw input files: responses.csv (or the survey exports of its ``survey:``
-    block), codes/*.csv, adjudication.csv if present. ``entry`` is the cohort's config entry
-    (or its raw folder)."""
+def response_files(entry: dict | str | Path) -> list[str]:
+    """A cohort's responses: responses.csv, or the survey exports of its ``survey:`` block.
+    ``entry`` is the cohort's config entry (or its raw folder)."""
     if not isinstance(entry, dict):
         entry = {"raw": entry}
     raw = Path(entry["raw"])
     if "survey" in entry:
-        responses = [raw / survey_file(value)[0] for value in entry["survey"]["files"].values()]
-    else:
-        responses = [raw / "responses.csv"]
-    files = [*responses, *sorted((raw / "codes").glob("*.csv"))]
-    if (raw / "adjudication.csv").is_file():
-        files.append(raw / "adjudication.csv")
-    return [str(f) for f in files]
+        return [str(raw / survey_file(value)[0]) for value in entry["survey"]["files"].values()]
+    return [str(raw / "responses.csv")]
+
+
+def raw_files(entry: dict | str | Path) -> list[str]:
+    """A cohort's raw input files: its :func:`response_files`, codes/*.csv and codes/*.xlsx
+    (editor lock files left out), adjudication.csv or adjudication.xlsx if present."""
+    raw = Path(entry["raw"] if isinstance(entry, dict) else entry)
+    codes = [p for p in sorted((raw / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
+             and not p.name.startswith(("~$", "."))]
+    adjudication = [raw / f"adjudication{suffix}" for suffix in (".csv", ".xlsx")
+                    if (raw / f"adjudication{suffix}").is_file()]
+    return [*response_files(entry), *map(str, codes), *map(str, adjudication)]

@@ -730,6 +730,10 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                      f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _, r in below.iterrows()]
             text += f"; below the good threshold: {join_words(items)}."
         out.append(text + "\n")
+    if cohort.get("coders_blind"):
+        out.append("Coders coded blind to participant and time point, in a randomised order: "
+                   "each coded a workbook the pipeline generated, in which a response is known "
+                   "only by an opaque unit id.\n")
     unresolved = str((analysis.get("consensus", {}) or {}).get("unresolved", "fail"))
     settle = ("Responses on which the coders disagreed were listed in a worksheet "
               "(disagreements.csv) and settled at a consensus meeting; the agreed codes are "
@@ -1338,6 +1342,11 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
         "limitations.md": limitations_md(tables, **kw),
         "reproducibility.md": reproducibility_md(provenance),
     }
+
+
+def coded_blind(coder_files: pd.DataFrame) -> bool:
+    """True when every coder file (intake's coder_files.csv) is a blinded pipeline workbook."""
+    return len(coder_files) > 0 and bool((coder_files["blind"].astype(str) == "yes").all())
 
 
 def load_tables(derived_dir: str | Path) -> dict[str, pd.DataFrame]:

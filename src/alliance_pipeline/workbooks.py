@@ -43,6 +43,7 @@ from openpyxl.xml.functions import tostring
 
 from . import blinding
 from .intake import Problem
+from .privacy import WITHHELD, withhold_identifying
 
 FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
 META_SHEET = "_pipeline"
@@ -284,15 +285,20 @@ def coding_workbook(responses: pd.DataFrame, *, cohort: str, coder: str, questio
 
 
 def adjudication_workbook(responses: pd.DataFrame, worksheet: pd.DataFrame, *, cohort: str,
-                          questions: Mapping, coding_key: str) -> bytes:
+                          questions: Mapping, coding_key: str,
+                          allow_identifying_text: bool = False) -> bytes:
     """The blinded adjudication workbook: one row per row of ``worksheet`` (disagreements.csv,
     with its ``coder_<id>`` columns), in pseudo-random order, as .xlsx bytes.
 
-    ``responses`` gives each response's text; the worksheet's participant, time point and
-    item are not written.
+    ``responses`` (responses.csv, with ``identifying``) gives each response's text; a text
+    with an e-mail address or phone number is withheld as in disagreements.csv unless
+    ``allow_identifying_text``. The worksheet's participant, time point and item are not
+    written.
     """
     coders = [c[len("coder_"):] for c in worksheet.columns if c.startswith("coder_")]
-    units = _units(responses, coding_key).set_index("response_id")
+    units = _units(responses, coding_key)
+    units["text"] = withhold_identifying(responses, allow_identifying_text)["text"].astype(str).values
+    units = units.set_index("response_id")
     rows = worksheet.assign(_order=[blinding.order_key(str(r), "", coding_key)
                                     for r in worksheet["response_id"]]).sort_values("_order", kind="stable")
     by_question: dict[str, list] = {}
@@ -582,7 +588,8 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
             continue
         seen[unit] = number
         expected = by_unit.at[unit, "text"]
-        if _same_text(text, expected) is False:
+        withheld = kind == "adjudication" and text.startswith(WITHHELD.split("{")[0])
+        if not withheld and not _same_text(text, expected):
             belongs = own_texts.get(text) or next((u for t, u in own_texts.items()
                                                    if _same_text(text, t)), None)
             if belongs is not None and belongs != unit:

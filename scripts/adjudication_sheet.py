@@ -1,0 +1,17 @@
+"""Snakemake adapter: rule adjudication_sheet -> alliance_pipeline.workbooks.adjudication_workbook."""
+from alliance_pipeline.runner import run
+from alliance_pipeline.tables import atomic_write_bytes, read_table
+from alliance_pipeline.workbooks import adjudication_workbook
+
+
+def step(smk, log):
+    cohort = smk.params.cohort
+    worksheet = read_table(smk.input.worksheet)
+    atomic_write_bytes(smk.output.workbook, adjudication_workbook(
+        read_table(smk.input.responses), worksheet, cohort=cohort["cohort"],
+        questions=smk.params.questions, coding_key=smk.params.coding["coding_key"],
+        allow_identifying_text=cohort["privacy"]["allow_identifying_text"]))
+    log.info("adjudication workbook: %d disagreement(s)", len(worksheet))
+
+
+run(snakemake, step)  # noqa: F821
