@@ -415,6 +415,19 @@ class _Sheet:
                 values.append(value)
             if number is not None:
                 self.rows.append((number, values))
+        self.unsaved: dict[str, str] = {}  # formula cells without a saved value
+
+    def use_saved_values(self, saved: "_Sheet") -> None:
+        """Replace each formula by the value the file saved for it (none: kept in ``unsaved``)."""
+        values = {(number, index): value for number, row in saved.rows
+                  for index, value in enumerate(row)}
+        for number, row in self.rows:
+            for index in range(len(row)):
+                coordinate = f"{get_column_letter(index + 1)}{number}"
+                if coordinate in self.formulas:
+                    row[index] = values.get((number, index))
+                    if row[index] is None:
+                        self.unsaved[coordinate] = self.formulas[coordinate]
 
 
 def _text(value) -> str:
@@ -510,7 +523,7 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
                              f"was made from responses that have since changed ({'; '.join(parts)}); "
                              f"{again}")]
     in_workbook = {u: q for u, q, _ in recorded}
-    frames = []
+    frames, saved = [], None
     for qid in meta.get("questions", "").split(";"):
         if not qid:
             continue
@@ -522,19 +535,21 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
             problems.append(_where(file, qid, None, None, "sheet is missing (renamed or deleted?); "
                                    f"restore the sheet named {qid} from {made}"))
             continue
-        frame, found = _read_question(_Sheet(wb[qid]), file, qid, questions[qid], kind,
-                                      by_unit, in_workbook)
+        sheet = _Sheet(wb[qid])
+        if sheet.formulas:  # a formula's saved value stands for it (a second pass, rarely needed)
+            saved = saved or load_workbook(path, read_only=True, data_only=True)
+            sheet.use_saved_values(_Sheet(saved[qid]))
+        frame, found = _read_question(sheet, file, qid, questions[qid], kind, by_unit, in_workbook)
         problems += found
         frames.append(frame)
-    formulas = [p for p in problems if p.message.startswith("is a formula")]
-    if formulas:  # only now read the saved values (a second pass, rarely needed)
-        problems = _formula_values(path, problems, frames)
+    if saved is not None:
+        saved.close()
     if problems:
         return None, problems
     columns = ["response_id", "codes", *([RATIONALE] if kind == "adjudication" else []), "sheet", "cell"]
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
-        return pd.DataFrame(columns=columns), []
+        return pd.DataFrame(columns=columns, dtype=object), []
     return pd.concat(frames, ignore_index=True)[columns], []
 
 
@@ -560,13 +575,14 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
         cell_of = lambda name: f"{get_column_letter(at[name] + 1)}{number}"  # noqa: E731
         get = lambda name: values[at[name]] if at[name] < len(values) else None  # noqa: E731
         filled = {name: get(name) for name in fills}
-        for name in needed:
-            formula = sheet.formulas.get(cell_of(name))
-            if formula is not None:
-                problems.append(_where(file, qid, cell_of(name), formula,
-                                       "is a formula without a saved value; open the workbook in "
-                                       "Excel or LibreOffice and save it again (that stores the "
-                                       "values), or type the value"))
+        unsaved = [name for name in needed if cell_of(name) in sheet.unsaved]
+        for name in unsaved:
+            problems.append(_where(file, qid, cell_of(name), sheet.unsaved[cell_of(name)],
+                                   "is a formula without a saved value; open the workbook in "
+                                   "Excel or LibreOffice and save it again (that stores the "
+                                   "values), or type the value"))
+        if unsaved:
+            continue
         unit = _text(get("unit_id")).strip()
         text = _text(get("text"))
         note = _text(get(RATIONALE)) if kind == "adjudication" else ""
@@ -616,7 +632,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                                        "codes (0 if no code applies)"))
                 continue
         out.append(record)
-    return pd.DataFrame(out), problems
+    return pd.DataFrame(out, dtype=object), problems
 
 
 def _same_text(read: str, written: str) -> bool:
@@ -651,20 +667,3 @@ def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of) -> tuple[str, lis
     return "", [_where(file, qid, cell_of("code"), filled["code"],
                        f"is not a code of question {qid}: choose one from the drop-down "
                        f"({', '.join(shown)}) or write a code id ({', '.join(codes)})")]
-
-
-def _formula_values(path: Path, problems: list[Problem], frames) -> list[Problem]:
-    """Keep a formula problem only where the file has no saved value for that cell."""
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        kept = []
-        for p in problems:
-            if p.message.startswith("is a formula") and wb[p.sheet][p.cell].value is not None:
-                kept.append(Problem(p.file, None, None, p.value,
-                                    "is a formula; type its value instead (the pipeline reads "
-                                    "values, not formulas)", sheet=p.sheet, cell=p.cell))
-            else:
-                kept.append(p)
-        return kept
-    finally:
-        wb.close()
