@@ -24,12 +24,13 @@ rule coding_sheets:
 rule coding_sheet:
     input:
         responses=lambda wildcards: study_config.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake", "workbooks", "blinding", "privacy", "tables", "runner"),
+        code=package("intake", "survey", "workbooks", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
     params:
         cohort=cohort,
         coding=coding,
+        survey=lambda wildcards: config["cohorts"][wildcards.cohort].get("survey"),
         timepoints=STUDY["timepoints"],
         questions=STUDY["questions"],
     log:

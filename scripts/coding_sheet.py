@@ -10,7 +10,8 @@ def step(smk, log):
     responses = read_responses(cohort["raw"], cohort=cohort["cohort"], encoding=cohort["encoding"],
                                timepoints=smk.params.timepoints, questions=smk.params.questions,
                                id_pattern=cohort["privacy"]["participant_id_pattern"],
-                               allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"])
+                               allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"],
+                               survey=smk.params.survey)
     atomic_write_bytes(smk.output.workbook, coding_workbook(
         responses, cohort=cohort["cohort"], coder=coder, questions=smk.params.questions,
         coding_key=smk.params.coding["coding_key"]))
