@@ -69,7 +69,24 @@ PROBE = """<script>
       var images = Array.prototype.slice.call(document.images);
       var out = document.createElement('pre');
       out.id = '%s';
+      var lines = function (cell) {  // line boxes the cell's text is laid out on
+        var range = document.createRange();
+        range.selectNodeContents(cell);
+        var tops = {};
+        Array.prototype.forEach.call(range.getClientRects(), function (r) {
+          if (r.width > 0) { tops[Math.round(r.top)] = true; }
+        });
+        return Object.keys(tops).length;
+      };
+      var tables = Array.prototype.map.call(document.querySelectorAll('table'), function (t) {
+        return {id: t.id || (t.querySelector('caption') || {textContent: ''}).textContent.slice(0, 40),
+                width: t.getBoundingClientRect().width,
+                room: t.parentElement.getBoundingClientRect().width,
+                wrapped: Array.prototype.filter.call(t.querySelectorAll('th'), function (th) {
+                  return lines(th) > 1; }).map(function (th) { return th.textContent; })};
+      });
       out.textContent = JSON.stringify({
+        tables: tables,
         errors: errors,
         height: document.documentElement.scrollHeight,
         images: images.map(function (img) {
@@ -192,6 +209,15 @@ def test_every_figure_is_decoded_and_laid_out(opened):
         assert size in decoded, (f"{figure.name} ({size[0]}x{size[1]} px) is not among the "
                                  f"page's images {decoded}")
         decoded.remove(size)
+
+
+def test_every_table_fits_the_page_with_headers_on_one_line(opened):
+    tables = opened["probe"]["tables"]
+    assert len(tables) >= 5, tables
+    too_wide = [t for t in tables if t["width"] > t["room"] + 0.5]
+    assert not too_wide, f"tables wider than the text column: {json.dumps(too_wide, indent=1)}"
+    wrapped = [t for t in tables if t["wrapped"]]
+    assert not wrapped, f"table headers wrapped over two lines: {json.dumps(wrapped, indent=1)}"
 
 
 def test_no_console_errors(opened):

@@ -21,7 +21,8 @@ figures ``![caption](path){#fig-id}`` and table captions ``: caption {#tbl-id}``
 "Figure N" / "Table N" in order, and references ``@fig-id``, ``@tbl-id``, ``[@fig-id]``,
 ``-@fig-id``; images without extension (``default-image-extension`` per format, falling back
 to whichever of .svg/.png exists); format options ``toc``, ``toc-depth``, ``number-sections``,
-``papersize``, ``margin``, ``fontsize``. Anything else Quarto-specific (other shortcodes,
+``papersize``, ``margin``, ``fontsize``, ``tbl-colwidths`` (true, auto, false) and
+``format-links`` (the fallback never writes links to other formats). Anything else Quarto-specific (other shortcodes,
 ``@sec-`` references, figure divs) is refused with an error rather than rendered wrong.
 """
 from __future__ import annotations
@@ -488,7 +489,8 @@ def preprocess(qmd: Path, fmt: str, *, extra_meta: Mapping | None = None) -> tup
     return meta, body
 
 
-_PANDOC_META_DROP = {"format", "metadata-files", "project", "execute", "jupyter", "engine"}
+_PANDOC_META_DROP = {"format", "metadata-files", "project", "execute", "jupyter", "engine",
+                     "tbl-colwidths"}
 
 
 def _pandoc_markdown(meta: Mapping, body: str) -> str:
@@ -525,12 +527,30 @@ TYPST_HEADER = f"""// fallback: figures and tables are numbered in the text ("Fi
 _TEMPLATE_OPTIONS = ("papersize", "margin", "fontsize", "mainfont", "linestretch", "section-numbering")
 
 
+def _column_widths(meta: Mapping, fmt: str) -> list[str]:
+    """Pandoc's ``--columns`` for Quarto's ``tbl-colwidths`` (format option over top level).
+
+    ``false``: no source line counts as long, so pipe tables keep natural column widths
+    (Typst and the browser size columns to their content). ``true``, ``auto`` or unset:
+    Pandoc's default, as Quarto does: a pipe table with a source line over 72 characters
+    gets column widths proportional to its separator dashes. Explicit width lists are
+    refused (the fallback does not apply them).
+    """
+    opts = _format_options(meta, fmt)
+    value = opts.get("tbl-colwidths", meta.get("tbl-colwidths", True))
+    if value is False:
+        return ["--columns=100000"]
+    if value is True or value == "auto":
+        return []
+    raise RenderError(f"tbl-colwidths: {value!r}: the fallback renderer supports true, auto "
+                      "and false only")
+
+
 def _pandoc_args(meta: Mapping, fmt: str, work: Path, header: Path) -> list[str]:
     opts = _format_options(meta, fmt)
-    # --columns: no source line counts as "long", so pipe tables keep natural column widths
-    # instead of widths proportional to their dashes (Typst then sizes columns to content).
+    # --wrap=none: output lines are never broken, so a sentence stays whole in the HTML source
     args = ["--standalone", f"--resource-path={work}", f"--include-in-header={header}",
-            "--columns=100000"]
+            "--wrap=none", *_column_widths(meta, fmt)]
     if opts.get("toc"):
         args += ["--toc", f"--toc-depth={int(opts.get('toc-depth', 3))}"]
     if opts.get("number-sections"):

@@ -1109,8 +1109,9 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     combos = [(float(a), float(b)) for a, b in combos.itertuples(index=False)]
     contrasts = list(study.get("contrasts") or {})
     c_order = {c: i for i, c in enumerate(contrasts)}
+    # short headers (one line in the PDF and the browser); the caption gives the key
     headers = ["Question", "Code", "Contrast", "p10", "p01"] + [
-        f"n ({pw * 100:g}%, {'observed' if es == 1 else f'×{es:g}'})" for pw, es in combos]
+        f"{pw * 100:g}%" + ("" if es == 1 else f" ×{es:g}") for pw, es in combos]
     rows = []
     notes = []
     keys = power[["question", "code", "contrast"]].drop_duplicates().copy()
@@ -1145,6 +1146,12 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
         rows.append(cells)
     method = ", ".join(POWER_METHODS.get(m, m) for m in sorted(set(power["method"].dropna().astype(str)))
                        ) if "method" in power.columns else ""
+    powers = join_words([f"{pw * 100:g}%" for pw in dict.fromkeys(pw for pw, _ in combos)])
+    scales = [f"×{es:g}: at {es:g} times that effect" for es in dict.fromkeys(es for _, es in combos)
+              if es != 1]
+    caption = ("Participants (pairs) required per code and contrast. "
+               + "; ".join([f"{powers}: pairs for that power at the effect observed here"] + scales)
+               + ".")
     alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not _missing(alpha) else "the configured α"
     out = [f"Pairs a follow-up trial would need to detect each change with McNemar's test at "
            f"{alpha_text}, for the effect observed here and for half of it (formula: "
@@ -1152,7 +1159,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
            f"at the first time point only and at the second only. The {esc(highlight)} contrast, "
            "the one a follow-up trial of the programme would test, is in bold.\n",
            md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
-                    caption="Participants (pairs) required per code and contrast.", label="tbl-power")]
+                    caption=caption, label="tbl-power")]
     sentences = []
     for k, ns in highlights:
         obs = [(pw, n) for (pw, es), n in ns.items() if es == 1 and not _missing(n)]
