@@ -11,14 +11,18 @@ on data generated into the folder (seeded, benchmarks/cohorts.py; the pilot is c
    figures, no report rendering);
 4. ``large cohort``: one cohort of 100,000 participants x 3 time points x 10 codes (one
    multi-label question) coded by 3 coders; every derived table.
+5. ``workbooks``: blinded coding workbooks for 10,000 responses x 3 coders written and the
+   filled ones read back (benchmarks/bench_workbooks.py; the filling is prepared first and
+   not counted).
 
 Wall time is measured around the snakemake process; peak memory is the largest resident set
 of any one process of the run (the snakemake process or one of its jobs), from ``wait4``.
 After each case the jobs' own times (Snakemake's metadata) are summed per rule, to show where
 the time goes. Targets on a 2-core machine (printed beside the results):
-no-op under 2x the floor; 50 cohorts under 180 s; the large cohort under 90 s and 2 GB.
+no-op under 2x the floor; 50 cohorts under 180 s; the large cohort under 90 s and 2 GB;
+the workbooks under 30 s and 1 GB.
 
-Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large]
+Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large workbooks]
        [--participants 100000] [--cohorts 50] [--snakefile PATH] [--keep] [--json FILE]
 """
 from __future__ import annotations
@@ -48,7 +52,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TABLES = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]
 STUDY_TABLES = ["reports/study/tables/pooled.csv", "reports/study/tables/cohorts.csv"]
 TARGETS = {"noop_factor": 2.0, "cohorts_seconds": 180.0, "large_seconds": 90.0,
-           "large_bytes": 2 * 1024 ** 3}
+           "large_bytes": 2 * 1024 ** 3, "workbooks_seconds": 30.0, "workbooks_bytes": 1024 ** 3}
 
 
 @dataclass
@@ -204,8 +208,8 @@ def print_breakdown(run: Run) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--only", nargs="+", choices=["pilot", "noop", "cohorts", "large"],
-                        default=["pilot", "noop", "cohorts", "large"])
+    parser.add_argument("--only", nargs="+", choices=["pilot", "noop", "cohorts", "large", "workbooks"],
+                        default=["pilot", "noop", "cohorts", "large", "workbooks"])
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--cohorts", type=int, default=50)
     parser.add_argument("--snakefile", type=Path,
@@ -243,6 +247,11 @@ def main() -> int:
             results["large"] = run_case("large cohort", folder, snakemake(
                 folder, args.cores, args.snakefile, table_targets(["large"], study=False)))
             print(f"   ({args.participants:,} participants generated in {made:.1f} s, not counted)")
+        if "workbooks" in args.only:
+            folder, script = root / "workbooks", str(HERE / "bench_workbooks.py")
+            subprocess.run([sys.executable, script, "prepare", str(folder)], check=True)
+            results["workbooks"] = run_case("workbooks", folder, [sys.executable, script, "run",
+                                                                  str(folder)])
     finally:
         if args.keep:
             print(f"kept: {root}")
@@ -279,6 +288,13 @@ def main() -> int:
                           r.seconds, fmt_bytes(r.peak_bytes),
                           f"< {TARGETS['large_seconds']:.0f} s and < 2 GB: {verdict(ok)}"))
         print_breakdown(r)
+    if "workbooks" in results:
+        r = results["workbooks"]
+        ok = (r.seconds < TARGETS["workbooks_seconds"] and r.peak_bytes < TARGETS["workbooks_bytes"]
+              and r.returncode == 0)
+        print(line.format("coding workbooks, 10,000 responses x 3 coders",
+                          r.seconds, fmt_bytes(r.peak_bytes),
+                          f"< {TARGETS['workbooks_seconds']:.0f} s and < 1 GB: {verdict(ok)}"))
     if args.json:
         args.json.write_text(json.dumps({k: asdict(v) for k, v in results.items()}, indent=2))
     return 0 if all(r.returncode == 0 for r in results.values()) else 1

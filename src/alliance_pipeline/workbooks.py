@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -81,13 +82,26 @@ def choices(spec: Mapping) -> list[str]:
 
 # ---------------------------------------------------------------------------------- writing
 
+_STYLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # workbook -> {key: style}
+
+
 def _cell(ws, value, *, style=None, protection=_LOCKED, text=False):
+    """A write-only cell; text stays text (never a formula). Styles are looked up once and
+    their array shared (setting them cell by cell dominates the time of a large sheet)."""
     cell = WriteOnlyCell(ws, value=value)
     if text and isinstance(value, str):
         cell.data_type = "s"  # a text starting with "=" stays text, never a formula
-    cell.protection = protection
-    if style is not None:
-        cell.alignment = style
+    key = (protection.locked, style is not None)
+    if key == (True, False):
+        return cell  # the default style: locked
+    styles = _STYLES.setdefault(ws.parent, {})  # style arrays index this workbook's tables
+    if key not in styles:
+        model = WriteOnlyCell(ws)
+        model.protection = protection
+        if style is not None:
+            model.alignment = style
+        styles[key] = model._style
+    cell._style = styles[key]
     return cell
 
 
@@ -502,14 +516,15 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
     if problems:
         return None, problems
     units = _units(responses, coding_key)
-    by_unit = units.set_index("unit_id")
+    by_unit = {u: {"response_id": r, "text": t, "text_digest": d} for u, r, t, d in
+               zip(units["unit_id"], units["response_id"], units["text"], units["text_digest"])}
     recorded = _recorded_units(meta_rows)
     changed, removed = [], []
     for unit, _, digest in recorded:
-        if unit not in by_unit.index:
+        if unit not in by_unit:
             removed.append(unit)
-        elif by_unit.at[unit, "text_digest"] != digest:
-            changed.append(by_unit.at[unit, "response_id"])
+        elif by_unit[unit]["text_digest"] != digest:
+            changed.append(by_unit[unit]["response_id"])
     if changed or removed:
         parts = []
         if changed:
@@ -568,8 +583,8 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
     at = {name: header.index(name) for name in needed}
     own_texts = {}
     for unit, q in in_workbook.items():
-        if q == qid and unit in by_unit.index:
-            own_texts.setdefault(by_unit.at[unit, "text"], unit)
+        if q == qid and unit in by_unit:
+            own_texts.setdefault(by_unit[unit]["text"], unit)
     out, seen = [], {}
     for number, values in rows[1:]:
         cell_of = lambda name: f"{get_column_letter(at[name] + 1)}{number}"  # noqa: E731
@@ -603,7 +618,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                                    f"appears twice (first in row {seen[unit]}); keep one row"))
             continue
         seen[unit] = number
-        expected = by_unit.at[unit, "text"]
+        expected = by_unit[unit]["text"]
         withheld = kind == "adjudication" and text.startswith(WITHHELD.split("{")[0])
         if not withheld and not _same_text(text, expected):
             belongs = own_texts.get(text) or next((u for t, u in own_texts.items()
@@ -622,7 +637,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
         problems += found
         if found:
             continue
-        record = {"response_id": by_unit.at[unit, "response_id"], "codes": codes,
+        record = {"response_id": by_unit[unit]["response_id"], "codes": codes,
                   "sheet": qid, "cell": cell_of("unit_id")}
         if kind == "adjudication":
             record[RATIONALE] = note
