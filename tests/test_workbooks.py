@@ -413,3 +413,34 @@ def test_snakemake_coding_sheets_works_before_any_code_file_exists(tmp_path):
     units = [u for name in ("session_experience", "training_feedback")
              for u in sheet_units(sheets / "coder_a.xlsx", name)]
     assert sorted(units) == sorted(ref_unit_id(r) for r in responses["response_id"])
+
+
+# ------------------------------------------------------------------ what the report says
+
+def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind_workbook():
+    from test_report import cohort_settings, study_settings, tables
+
+    from alliance_pipeline import report
+    blind = pd.DataFrame({"coder": ["coder_a", "coder_b"], "file": ["coder_a.xlsx", "coder_b.xlsx"],
+                          "blind": ["yes", "yes"]})
+    mixed = blind.assign(file=["coder_a.xlsx", "coder_b.csv"], blind=["yes", "no"])
+    assert report.coded_blind(blind) and not report.coded_blind(mixed)
+    assert not report.coded_blind(blind.iloc[:0])
+    sentence = ("Coders coded blind to participant and time point, in a randomised order: each "
+                "coded a workbook the pipeline generated, in which a response is known only by "
+                "an opaque unit id.")
+    for coders_blind in (True, False):
+        cohort = {**cohort_settings(), "coders_blind": coders_blind}
+        items = dict(report.limitations(tables(), study=study_settings(), cohort=cohort))
+        text = report.reliability_md(tables(), study=study_settings(), cohort=cohort)
+        assert ("coders_not_blind" in items) is not coders_blind
+        assert (sentence in text) is coders_blind
+
+
+def test_the_coding_key_is_withheld_from_the_reports_config():
+    from alliance_pipeline.provenance import config_yaml
+    config = {"cohorts": {"a": {"raw": "data/raw/a", "coding_key": KEY}, "b": {"raw": "data/raw/b"}}}
+    shown = config_yaml(config)
+    assert KEY not in shown
+    assert "coding_key: '(withheld: it keeps the coding blind)'" in shown
+    assert config["cohorts"]["a"]["coding_key"] == KEY  # the config itself is not changed
