@@ -444,3 +444,86 @@ def test_the_coding_key_is_withheld_from_the_reports_config():
     assert KEY not in shown
     assert "coding_key: '(withheld: it keeps the coding blind)'" in shown
     assert config["cohorts"]["a"]["coding_key"] == KEY  # the config itself is not changed
+
+
+def test_adjudication_csv_and_workbook_together_and_a_workbook_without_coding_key(raw):
+    write(raw / "adjudication.csv", "response_id,codes,rationale\n")
+    (raw / "adjudication.xlsx").write_bytes(b"PK\x03\x04")
+    assert problems(raw) == [f"{raw}/adjudication.xlsx: and adjudication.csv are both present; "
+                             "keep one of them (move the other out of the cohort's folder)"]
+    (raw / "adjudication.xlsx").unlink()
+    with pytest.raises(IntakeError) as info:
+        read(raw)  # no coding_key
+    assert [str(p) for p in info.value.problems] == [
+        f"{raw}/codes/{c}.xlsx: is a workbook, but cohort pilot has no coding_key to map its "
+        "unit ids back to responses; set `coding_key:` for the cohort in config/config.yaml "
+        "(the key the coding sheets were made with)" for c in ("coder_a", "coder_b")]
+
+
+def fill_adjudication(path: Path, csv_path: Path) -> None:
+    """Agreed codes and rationales of adjudication.csv ticked into the adjudication workbook."""
+    rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    by_unit = {ref_unit_id(r): (c, why) for r, c, why in rows[["response_id", "codes", "rationale"]].values}
+    wb = load_workbook(path)
+    for name in ("session_experience", "training_feedback"):
+        ws = wb[name]
+        header = [c.value for c in ws[1]]
+        codes = [h for h in header[2:] if not h.startswith("coder_") and h != "rationale"]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value not in by_unit:
+                continue
+            given, why = by_unit[row[0].value]
+            given = [g for g in given.split(";") if g]
+            for code in codes:
+                row[header.index(code)].value = 1 if code in given else None
+            if not given:
+                row[header.index(codes[0])].value = "0"
+            row[header.index("rationale")].value = why
+    wb.save(path)
+
+
+def test_the_pilot_coded_in_workbooks_gives_the_pilots_tables_through_the_workflow(tmp_path):
+    tables = [f"data/derived/pilot/{t}.csv" for t in ("final_codes", "proportions", "tests")]
+    by_csv = pilot_copy(tmp_path / "csv")
+    result = run_workflow(by_csv, *tables)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    root = pilot_copy(tmp_path / "xlsx")
+    raw = root / "data/raw/pilot"
+    config = root / "config/config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "    synthetic: true", f"    synthetic: true\n    coders: [coder_a, coder_b]\n"
+        f"    coding_key: \"{KEY}\"", 1), encoding="utf-8")
+    aside = tmp_path / "aside"
+    shutil.move(raw / "codes", aside / "codes")
+    shutil.move(raw / "adjudication.csv", aside / "adjudication.csv")
+    result = run_workflow(root, "coding_sheets")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for coder in ("coder_a", "coder_b"):
+        target = raw / "codes" / f"{coder}.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / f"data/derived/pilot/coding_sheets/{coder}.xlsx", target)
+        fill(target, (aside / "codes" / f"{coder}.csv").read_text(encoding="utf-8"))
+    result = run_workflow(root, "data/derived/pilot/adjudication_sheet.xlsx")
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.copy(root / "data/derived/pilot/adjudication_sheet.xlsx", raw / "adjudication.xlsx")
+    fill_adjudication(raw / "adjudication.xlsx", aside / "adjudication.csv")
+    result = run_workflow(root, *tables, "data/derived/pilot/coder_files.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for table in tables + ["data/derived/pilot/adjudication.csv", "data/derived/pilot/codings.csv"]:
+        assert (root / table).read_bytes() == (by_csv / table).read_bytes(), table
+    assert (root / "data/derived/pilot/coder_files.csv").read_text() == (
+        "coder,file,blind\ncoder_a,coder_a.xlsx,yes\ncoder_b,coder_b.xlsx,yes\n")
+
+
+def test_a_sheet_sorted_by_whole_rows_reads_the_same(raw):
+    before = read_wb(raw)["codings"]
+    path = raw / "codes/coder_a.xlsx"
+    wb = load_workbook(path)
+    ws = wb["session_experience"]
+    rows = sorted(([c.value for c in row] for row in ws.iter_rows(min_row=2)), key=lambda r: r[1])
+    for cells, values in zip(ws.iter_rows(min_row=2), rows):
+        for cell, value in zip(cells, values):
+            cell.value = value
+    wb.save(path)
+    pd.testing.assert_frame_equal(read_wb(raw)["codings"], before)
