@@ -423,6 +423,68 @@ def test_table_deterministic_bytes_and_ci_contains_estimate():
     assert (first["krippendorff_alpha"] < first["alpha_ci_high"]).all()
 
 
+def explicit_bootstrap(data, rng, resamples, confidence):
+    """Independent reference: resample the units (columns) with replacement, B times, with
+    ``rng.integers(0, n, size=(B, n))``; krippendorff.alpha (nominal) of each resample; NaN
+    resamples left out; percentile interval by numpy.quantile (linear) at (1 ± confidence)/2."""
+    data = np.asarray(data, dtype=float)
+    idx = rng.integers(0, data.shape[1], size=(resamples, data.shape[1]))
+    alphas = []
+    for b in range(resamples):
+        sample = data[:, idx[b]]
+        seen = np.unique(sample[~np.isnan(sample)])
+        if seen.size < 2:
+            continue  # no variation: alpha undefined
+        alphas.append(krippendorff.alpha(sample, value_domain=[0, 1], level_of_measurement="nominal"))
+    tail = (1 - confidence) / 2
+    return tuple(np.quantile(alphas, [tail, 1 - tail]))
+
+
+# 3 coders x 20 responses of code "a" (multi-label question): 20 units with 4 value patterns,
+# so the package draws unit indices (patterns · 8 > units), as the explicit bootstrap does.
+PINNED = {"A": ["a", "a", "", "a;b", "", "a", "", "", "a", "b", "a", "", "a", "", "", "a", "c", "a", "", ""],
+          "B": ["a", "", "", "a", "", "a", "a", "", "a", "", "a", "", "", "", "b", "a", "", "a", "", "a"],
+          "C": ["a", "a", "", "a", "a", "", "", "", "a", "", "a", "", "a", "", "", "", "", "a", "", ""]}
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.90, 0.80])
+def test_table_alpha_interval_is_the_explicit_bootstrap_at_its_level(confidence):
+    table = agreement_table(codings_frame(PINNED, "q_multi"), MULTI, cohort="p", bootstrap=400,
+                            seed=7, confidence=confidence).set_index("code")
+    data = np.array([[float("a" in codes.split(";")) for codes in PINNED[c]] for c in "ABC"])
+    # the row's generator: seed 7 with the question and the code (agreement.row_rng)
+    low, high = explicit_bootstrap(data, ag.row_rng(7, "q_multi", "a"), 400, confidence)
+    assert table.loc["a", "alpha_ci_low"] == pytest.approx(low, abs=1e-12)
+    assert table.loc["a", "alpha_ci_high"] == pytest.approx(high, abs=1e-12)
+
+
+def test_alpha_bootstrap_function_is_the_explicit_bootstrap():
+    rng = np.random.default_rng(11)
+    data = (rng.random((3, 25)) < 0.4).astype(float)
+    data[rng.random(data.shape) < 0.1] = nan
+    pairable = (~np.isnan(data)).sum(axis=0) >= 2
+    ci = alpha_bootstrap(data, nominal_distance(2), resamples=300, seed=5, confidence=0.9)
+    low, high = explicit_bootstrap(data[:, pairable], np.random.default_rng(5), 300, 0.9)
+    assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_lower_confidence_gives_a_narrower_interval():
+    rng = np.random.default_rng(2)
+    truth = rng.random(300) < 0.4
+    data = np.vstack([truth ^ (rng.random(300) < 0.1) for _ in range(3)]).astype(float)
+    widths = []
+    for confidence in (0.99, 0.95, 0.90, 0.80):
+        ci = alpha_bootstrap(data, nominal_distance(2), resamples=1000, seed=3, confidence=confidence)
+        widths.append(ci.high - ci.low)
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 4
+    frame = codings_frame(PINNED, "q_multi")
+    wide, narrow = (agreement_table(frame, MULTI, cohort="p", bootstrap=400, seed=7,
+                                    confidence=c).set_index("code") for c in (0.95, 0.80))
+    for code in ("a", "*"):
+        assert (narrow.loc[code, "alpha_ci_high"] - narrow.loc[code, "alpha_ci_low"]
+                < wide.loc[code, "alpha_ci_high"] - wide.loc[code, "alpha_ci_low"])
+
+
 def test_rare_code_ci_notes_undefined_resamples():
     coded = {"A": ["a"] + [""] * 9, "B": ["a"] + [""] * 9}
     table = agreement_table(codings_frame(coded, "q_multi"), MULTI, cohort="p",

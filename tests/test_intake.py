@@ -169,6 +169,29 @@ def test_response_ids_must_be_unique(raw):
         "be unique, give one of them a new id"]
 
 
+def test_every_further_copy_of_a_response_id_points_to_the_first_row(raw):
+    # three copies of R1 (rows 2, 3 and 4): the second and the third both name row 2, the
+    # first occurrence, not the copy before them
+    replace(raw / "responses.csv", "R2,P02,pre1", "R1,P02,pre1")
+    replace(raw / "responses.csv", "R3,P01,pre2", "R1,P01,pre2")
+    assert problems(raw) == [
+        f"{raw}/responses.csv, row 3, column response_id: 'R1' is a duplicate of row 2; ids must "
+        "be unique, give one of them a new id",
+        f"{raw}/responses.csv, row 4, column response_id: 'R1' is a duplicate of row 2; ids must "
+        "be unique, give one of them a new id"]
+
+
+def test_every_further_coding_of_a_response_points_to_the_first_row(raw):
+    # coder_a codes R1 three times (rows 2, 7 and 8): both later rows name row 2, the third
+    # copy says how many times it is coded by then
+    write(raw / "codes/coder_a.csv", CODER_A + "R1,engaged_well\nR1,anxious\n")
+    assert problems(raw) == [
+        f"{raw}/codes/coder_a.csv, row 7, column response_id: 'R1' is coded twice "
+        "(first in row 2); keep one row",
+        f"{raw}/codes/coder_a.csv, row 8, column response_id: 'R1' is coded 3 times "
+        "(first in row 2); keep one row"]
+
+
 def test_an_empty_response_id(raw):
     replace(raw / "responses.csv", "R2,P02,pre1", ",P02,pre1")
     assert problems(raw) == [

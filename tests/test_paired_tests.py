@@ -196,6 +196,13 @@ def test_cochran_q_undefined_without_variation():
     unchanged = np.array([[1, 1, 1], [0, 0, 0], [1, 1, 1]])
     assert math.isnan(cochran_q_test(unchanged).p_value)
     assert math.isnan(cochran_q_test(np.array([[1, 0, 1]])).statistic)  # one complete case
+    # the degrees of freedom are those of the design, k − 1, even where Q is undefined
+    # (rstatix::cochran_qtest also gives df 2 with a NaN statistic for 3 time points)
+    for x in (np.zeros((5, 3), int), np.ones((5, 3), int), unchanged, np.array([[1, 0, 1]])):
+        result = cochran_q_test(x)
+        assert result.df == 2 and result.method == "asymptotic"
+        assert math.isnan(result.statistic) and math.isnan(result.p_value)
+    assert cochran_q_test(np.zeros((4, 4), int)).df == 3
 
 
 @settings(max_examples=100, deadline=None)
@@ -417,6 +424,22 @@ def test_holm_and_bonferroni_by_hand():
         adjust_pvalues([0.1], "fdr")
 
 
+def test_holm_keeps_the_input_order():
+    # An input whose order matters: sorted, Holm is 4·0.001 = 0.004, 3·0.025 = 0.075,
+    # 2·0.03 = 0.06 -> running max 0.075, 1·0.2 = 0.2; back in input order
+    # (0.03, 0.001, 0.2, 0.025) -> (0.075, 0.004, 0.2, 0.075). The sorted-order answer
+    # (0.004, 0.075, 0.075, 0.2) differs in every place but none. R 4.2:
+    # p.adjust(c(0.03, 0.001, 0.2, 0.025), "holm") = 0.075 0.004 0.200 0.075;
+    # "bonferroni" = 0.120 0.004 0.800 0.100.
+    p = [0.03, 0.001, 0.2, 0.025]
+    assert adjust_pvalues(p, "holm") == pytest.approx([0.075, 0.004, 0.2, 0.075], abs=1e-15)
+    assert adjust_pvalues(p, "bonferroni") == pytest.approx([0.12, 0.004, 0.8, 0.1], abs=1e-15)
+    # with an empty p in the family (left out; Holm over the other three, in place):
+    # sorted 0.001·3 = 0.003, 0.03·2 = 0.06, 0.2 -> (0.06, 0.003, nan, 0.2)
+    out = adjust_pvalues([0.03, 0.001, float("nan"), 0.2], "holm")
+    assert out[[0, 1, 3]] == pytest.approx([0.06, 0.003, 0.2]) and math.isnan(out[2])
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=6), st.sampled_from(["holm", "bonferroni"]))
 def test_adjusted_p_never_below_raw(p, method):
@@ -568,9 +591,15 @@ def test_tests_table_never_present_code_is_empty_with_notes():
         # the difference itself is defined (0) with a Newcombe interval around it
         assert never.loc[contrast, "risk_difference"] == 0.0
         assert never.loc[contrast, "rd_ci_low"] < 0 < never.loc[contrast, "rd_ci_high"]
-    # never a p of 1.0 (or 0) without a note
+    # never a p of 1.0 (or 0) without a note: an undefined p is empty, never filled in with 1
+    # or 0, and a p of exactly 1 (baseline, exact, b = 1, c = 2) carries auto's note
     blank = table[table.note == ""]
-    assert not blank.p_value.isin([0.0]).any()
+    assert not blank.p_value.isin([0.0, 1.0]).any()
+    assert not blank.p_adjusted.isin([0.0, 1.0]).any()
+    ones = table[table.p_value == 1.0]
+    assert len(ones) >= 1 and (ones.note != "").all()
+    # the table's own undefined rows: df empty with the statistic (a code never present)
+    assert never[["statistic", "df"]].isna().all().all()
 
 
 def test_tests_table_missing_responses_are_excluded_and_counted():

@@ -231,16 +231,29 @@ def test_only_participant_level_mcnemar_rows_enter():
 
 
 def test_p_adjusted_across_contrasts_of_a_code():
-    # two contrasts of one code; Holm over their pooled p-values
-    frames = [make_tests(EXAMPLE, contrast="training"),
-              make_tests({"A": (22, 5, 2), "B": (22, 5, 2), "C": (40, 6, 6)}, contrast="baseline",
-                         timepoints="pre1|pre2")]
-    table = pooled_table(pd.concat(frames, ignore_index=True), cohorts=list(EXAMPLE))
-    p = table["p_value"].to_numpy()
-    smaller, larger = sorted(p)
-    expected = {smaller: min(1, 2 * smaller), larger: max(min(1, 2 * smaller), larger)}
-    assert table["p_adjusted"].tolist() == pytest.approx([expected[v] for v in p])
-    assert list(table["contrast"]) == ["training", "baseline"]
+    # three contrasts of one code, the largest p first so that the order matters. Σm >= 25 in
+    # each, so auto is asymptotic and p = erfc(√(X²/2)) from the pooled counts, by hand:
+    #   baseline  A, B (22, 5, 2), C (40, 6, 6): Σb = 16, Σc = 10, Σm = 26, X² = 36/26
+    #   training  EXAMPLE: Σb = 24, Σc = 4, Σm = 28, X² = 400/28
+    #   overall   A, B (22, 6, 1), C (40, 9, 4): Σb = 21, Σc = 6, Σm = 27, X² = 225/27
+    frames = [make_tests({"A": (22, 5, 2), "B": (22, 5, 2), "C": (40, 6, 6)}, contrast="baseline",
+                         timepoints="pre1|pre2"),
+              make_tests(EXAMPLE, contrast="training"),
+              make_tests({"A": (22, 6, 1), "B": (22, 6, 1), "C": (40, 9, 4)}, contrast="overall",
+                         timepoints="pre1|post")]
+    stacked = pd.concat(frames, ignore_index=True)
+    p = [math.erfc(math.sqrt(x / 2)) for x in (36 / 26, 400 / 28, 225 / 27)]
+    # p ≈ (0.2393, 0.000157, 0.00389): sorted training, overall, baseline; Holm 3·p_train,
+    # max(3·p_train, 2·p_overall), max(.., p_baseline); back in table order
+    holm = [max(3 * p[1], 2 * p[2], p[0]), 3 * p[1], max(3 * p[1], 2 * p[2])]
+    bonferroni = [min(1.0, 3 * v) for v in p]
+    for method, expected in (("holm", holm), ("bonferroni", bonferroni)):
+        table = pooled_table(stacked, cohorts=list(EXAMPLE), p_adjust=method)
+        assert list(table["contrast"]) == ["baseline", "training", "overall"]
+        assert table["p_value"].tolist() == pytest.approx(p, rel=1e-9)
+        assert table["p_adjusted"].tolist() == pytest.approx(expected, rel=1e-9)
+    # the order matters here: the sorted-order answer would differ in the first place
+    assert sorted(holm) != holm
 
 
 def test_unknown_cohort_is_an_error():

@@ -592,6 +592,7 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
     problems = []
     frame["response_id"] = frame["response_id"].str.strip()
     seen: dict[str, int] = {}
+    copies: dict[str, int] = {}
     near: dict[str, str] | None = None  # folded id -> id of responses.csv, built when needed
     for rec in frame.itertuples(index=False):
         row = rec.spreadsheet_row
@@ -611,8 +612,11 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                                     "remove the row"))
             continue
         if rec.response_id in seen:
+            copies[rec.response_id] = copies.get(rec.response_id, 1) + 1
+            times = "twice" if copies[rec.response_id] == 2 else f"{copies[rec.response_id]} times"
             problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is coded twice (first in row {seen[rec.response_id]}); keep one row"))
+                                    f"is coded {times} (first in row {seen[rec.response_id]}); "
+                                    "keep one row"))
             continue
         seen[rec.response_id] = row
         code, why = _code_problem(rec.codes, response_question[rec.response_id], questions)
