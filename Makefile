@@ -17,9 +17,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'alliance_pipeline.pth').write_text(str(pathlib.Path('src').resolve()) + '\n')"
 	touch $(STAMP)
 
+# --keep-going: a cohort that stops (e.g. disagreements not yet settled) does not keep the
+# other cohorts from being built; the run ends with a summary by cohort.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
-	@echo "Reports:"; ls -1 reports/*/report.html reports/*/report.pdf
+	$(BIN)/snakemake --cores $(CORES) --keep-going
+	@echo "Reports:"; ls -1 reports/*/report.html reports/*/report.pdf 2>/dev/null || echo "  (none yet)"
 
 # Blinded coding workbooks for every coder a cohort lists (data/derived/<cohort>/coding_sheets/).
 coding-sheets: $(STAMP)

@@ -50,6 +50,13 @@ STUDY = study_config.study_settings(config, CODEBOOK)
 COHORTS = STUDY["cohorts"]
 study_config.check_cohort_folders(config)
 
+# Cohorts still waiting for their coders get only intake (and the coding workbooks); the
+# run ends with what to do next instead of failing (alliance_pipeline.status).
+from alliance_pipeline import status  # noqa: E402
+
+WAITING = {c: w for c in COHORTS if (w := status.waiting_for(config["cohorts"][c]))}
+CODED = [c for c in COHORTS if c not in WAITING]
+
 wildcard_constraints:
     cohort="|".join(map(__import__("re").escape, COHORTS)),
 
@@ -63,11 +70,26 @@ include: "rules/study.smk"
 
 rule all:
     input:
-        expand("reports/{cohort}/report.html", cohort=COHORTS),
-        expand("reports/{cohort}/report.pdf", cohort=COHORTS),
-        expand(FIGURES, cohort=COHORTS),
-        expand(f"{DERIVED}/{{table}}.csv", cohort=COHORTS,
+        expand("reports/{cohort}/report.html", cohort=CODED),
+        expand("reports/{cohort}/report.pdf", cohort=CODED),
+        expand(FIGURES, cohort=CODED),
+        expand(f"{DERIVED}/{{table}}.csv", cohort=CODED,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
-        STUDY_REPORT if len(COHORTS) >= 2 else [],
-        ADJUDICATION_SHEETS,
+        expand(f"{DERIVED}/adjudication_sheet.xlsx",
+               cohort=[c for c in CODED if config["cohorts"][c].get("coding_key")]),
+        # a cohort waiting for its coders: its responses and the coders' blinded workbooks
+        expand(f"{DERIVED}/responses.csv", cohort=list(WAITING)),
+        [status.coding_sheet(c, coder) for c in WAITING for coder in config["cohorts"][c].get("coders", [])],
+        STUDY_REPORT if len(COHORTS) >= 2 and not WAITING else [],
     default_target: True
+
+
+onsuccess:
+    if WAITING:
+        print(status.next_steps(WAITING, config), file=sys.stderr)
+
+
+onerror:
+    if WAITING:
+        print(status.next_steps(WAITING, config), file=sys.stderr)
+    print(status.run_summary(COHORTS, WAITING), file=sys.stderr)

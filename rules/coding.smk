@@ -89,6 +89,9 @@ rule consensus:
     params:
         cohort=cohort,
         questions=STUDY["questions"],
+        # named in the message when disagreements are not settled yet
+        adjudication_sheet=lambda wildcards: (f"data/derived/{wildcards.cohort}/adjudication_sheet.xlsx"
+                                              if config["cohorts"][wildcards.cohort].get("coding_key") else ""),
     log:
         f"{LOGS}/consensus.log",
     conda:

@@ -19,6 +19,7 @@ rule intake:
         timepoints=STUDY["timepoints"],
         questions=STUDY["questions"],
         survey=lambda wildcards: config["cohorts"][wildcards.cohort].get("survey"),
+        require_coders=lambda wildcards: wildcards.cohort not in WAITING,
     log:
         f"{LOGS}/intake.log",
     conda:

@@ -15,10 +15,14 @@ def step(smk, log):
                     ", or set analysis.consensus.unresolved: majority in config/config.yaml "
                     "(settles only responses where more than half of the coders chose one code "
                     "set)")
+        raw = smk.params.cohort["raw"]
+        sheet = smk.params.adjudication_sheet
+        where = (f"fill in the adjudication workbook {sheet} and save it as {raw}/adjudication.xlsx, "
+                 "or add them to " if sheet else "add them to ")
         raise ValueError(
-            f"{err}\nOpen the worksheet {smk.input.worksheet}, agree the codes and add them to "
-            f"{smk.params.cohort['raw']}/adjudication.csv (response_id,codes,rationale)"
-            f"{majority}") from None
+            f"{err}\nOpen the worksheet {smk.input.worksheet}, agree the codes and {where}"
+            f"{raw}/adjudication.csv (response_id,codes,rationale){majority}; then run the "
+            "workflow again (make run)") from None
     write_table(codes, smk.output.final_codes)
     log.info("sources: %s", codes.drop_duplicates("response_id")["source"].value_counts().to_dict())
 

@@ -10,7 +10,7 @@ def step(smk, log):
                          timepoints=smk.params.timepoints, questions=smk.params.questions,
                          id_pattern=cohort["privacy"]["participant_id_pattern"],
                          allow_similar_ids=cohort["privacy"]["allow_similar_participant_ids"],
-                         survey=smk.params.survey,
+                         survey=smk.params.survey, require_coders=smk.params.require_coders,
                          coding_key=smk.params.coding["coding_key"])
     for warning in tables["warnings"]:
         log.warning("%s", warning)

@@ -153,3 +153,59 @@ def test_ignored_columns_appear_in_no_written_file(runs, column):
         text = written_text(path)
         leaks |= {(str(path.relative_to(runs["survey"])), v) for v in values if v in text}
     assert leaks == set()
+
+
+def two_cohorts(dest: Path) -> Path:
+    """The pilot (coded) and the survey example (exports only) as two cohorts of one study."""
+    import yaml
+
+    pilot_copy(dest)
+    shutil.copytree(EXAMPLE / RAW, dest / RAW)
+    config = yaml.safe_load((dest / "config/config.yaml").read_text(encoding="utf-8"))
+    example = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))
+    config["cohorts"][COHORT] = example["cohorts"][COHORT]
+    (dest / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                                             encoding="utf-8")
+    return dest
+
+
+def test_a_cohort_without_codes_gets_next_steps_and_the_others_are_built(tmp_path):
+    """make run's command: no coder files yet -> intake only, the next steps, exit 0; then
+    codes without the adjudication -> consensus stops that cohort with what to do, the
+    other cohort is built, and the run ends with a summary by cohort (no traceback)."""
+    study = two_cohorts(tmp_path / "study")
+    result = run_workflow(study, cores=1, extra=("--keep-going",))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (study / "reports/pilot/report.html").is_file()
+    assert (study / f"data/derived/{COHORT}/responses.csv").is_file()
+    assert not (study / f"data/derived/{COHORT}/final_codes.csv").exists()
+    assert not (study / "reports/study").exists()  # pooled only when every cohort is coded
+    assert (f"Cohort {COHORT}: the responses are in (data/derived/{COHORT}/responses.csv); waiting "
+            "for coder_a, coder_b. Next:\n"
+            f"  1. send data/derived/{COHORT}/coding_sheets/coder_a.xlsx to coder_a; "
+            f"data/derived/{COHORT}/coding_sheets/coder_b.xlsx to coder_b (the blinded coding "
+            "workbooks; make coding-sheets writes them again);\n"
+            f"  2. save each filled workbook as {RAW}/codes/<coder>.xlsx ({RAW}/codes/coder_a.xlsx, "
+            f"{RAW}/codes/coder_b.xlsx);\n") in result.stderr
+    for coder in ("coder_a", "coder_b"):  # written by the same run
+        assert (study / f"data/derived/{COHORT}/coding_sheets/{coder}.xlsx").is_file()
+    assert "Traceback" not in result.stderr
+
+    write_mapped_codes(study / RAW)
+    (study / RAW / "adjudication.csv").unlink()  # the consensus meeting has not happened yet
+    result = run_workflow(study, cores=1, extra=("--keep-going",))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert (f"ERROR in consensus: 9 response(s) have no agreed codes: the coders differ (or fewer "
+            "than two coded them), and adjudication.csv has no row for them:") in result.stderr
+    assert (f"Open the worksheet data/derived/{COHORT}/disagreements.csv, agree the codes and fill "
+            f"in the adjudication workbook data/derived/{COHORT}/adjudication_sheet.xlsx and save it "
+            f"as {RAW}/adjudication.xlsx, or add them to {RAW}/adjudication.csv (response_id,codes,"
+            "rationale), or set analysis.consensus.unresolved: majority") in result.stderr
+    assert (study / f"data/derived/{COHORT}/adjudication_sheet.xlsx").is_file()
+    assert "Summary by cohort:\n  pilot: done (reports/pilot/report.html)\n" in result.stderr
+    assert (f"  {COHORT}: stopped at consensus (logs/{COHORT}/consensus.log): 9 response(s) have "
+            "no agreed codes") in result.stderr
+    # the other cohort's outputs stand, and so does the coded cohort's worksheet for the meeting
+    assert (study / f"data/derived/{COHORT}/disagreements.csv").is_file()
+    assert (study / f"data/derived/{COHORT}/agreement.csv").is_file()

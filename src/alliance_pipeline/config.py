@@ -477,12 +477,18 @@ def response_files(entry: dict | str | Path) -> list[str]:
     return [str(raw / "responses.csv")]
 
 
+def coder_files(raw: str | Path) -> list[Path]:
+    """The coder files of a cohort's raw folder: codes/*.csv and codes/*.xlsx, editor lock
+    files (``~$name``, ``.~lock.name#``) and hidden files left out."""
+    return [p for p in sorted((Path(raw) / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
+            and not p.name.startswith(("~$", "."))]
+
+
 def raw_files(entry: dict | str | Path) -> list[str]:
     """A cohort's raw input files: its :func:`response_files`, codes/*.csv and codes/*.xlsx
     (editor lock files left out), adjudication.csv or adjudication.xlsx if present."""
     raw = Path(entry["raw"] if isinstance(entry, dict) else entry)
-    codes = [p for p in sorted((raw / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
-             and not p.name.startswith(("~$", "."))]
+    codes = coder_files(raw)
     adjudication = [raw / f"adjudication{suffix}" for suffix in (".csv", ".xlsx")
                     if (raw / f"adjudication{suffix}").is_file()]
     return [*response_files(entry), *map(str, codes), *map(str, adjudication)]

@@ -1,0 +1,101 @@
+"""Where each cohort stands in the coding round trip, and what the team does next.
+
+Read by the Snakefile at start-up (light: no pandas). A cohort *waits for its coders* while a
+coder listed under its ``coders:`` has not returned ``codes/<coder>.xlsx`` (or ``.csv``) —
+or, without ``coders:``, while fewer than two coder files are in ``codes/``. Such a cohort
+gets its intake and coding workbooks only; the run ends with :func:`next_steps` instead of
+failing. After a failed run, :func:`run_summary` says per cohort what was built and what
+stopped it (the first ``ERROR`` line of each step log).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import coder_files
+
+DERIVED = "data/derived"
+
+
+def returned_coders(raw: str | Path) -> list[str]:
+    """Coder ids of the files in ``<raw>/codes/`` (``<coder>.xlsx`` or ``<coder>.csv``; editor
+    lock files and hidden files skipped: :func:`alliance_pipeline.config.coder_files`)."""
+    return sorted({p.stem for p in coder_files(raw)})
+
+
+def waiting_for(entry: dict) -> list[str]:
+    """The coders a cohort waits for (empty: ready for consensus). Without ``coders:`` in the
+    cohort's config, ``["two or more coders"]`` while fewer than two coder files exist."""
+    returned = returned_coders(entry["raw"])
+    if entry.get("coders"):
+        return [c for c in entry["coders"] if c not in returned]
+    return [] if len(returned) >= 2 else ["two or more coders"]
+
+
+def coding_sheet(cohort: str, coder: str) -> str:
+    """Where ``snakemake coding_sheets`` writes a coder's blinded workbook (the data contract)."""
+    return f"{DERIVED}/{cohort}/coding_sheets/{coder}.xlsx"
+
+
+def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
+    """What to do for each cohort still waiting for coders (``{cohort: waiting_for(...)}``)."""
+    if not waiting:
+        return ""
+    lines = []
+    for cohort, missing in waiting.items():
+        entry = config["cohorts"][cohort]
+        raw = entry["raw"]
+        lines.append(f"Cohort {cohort}: the responses are in ({DERIVED}/{cohort}/responses.csv); "
+                     f"waiting for {', '.join(missing)}. Next:")
+        coders = entry.get("coders")
+        if coders:
+            sheets = "; ".join(f"{coding_sheet(cohort, c)} to {c}" for c in coders if c in missing)
+            lines += [
+                f"  1. send {sheets} (the blinded coding workbooks; make coding-sheets writes them "
+                "again);",
+                f"  2. save each filled workbook as {raw}/codes/<coder>.xlsx "
+                f"({', '.join(f'{raw}/codes/{c}.xlsx' for c in missing)});",
+                "  3. make run again: agreement and the disagreements worksheet follow; settle "
+                f"disagreements in {DERIVED}/{cohort}/adjudication_sheet.xlsx and save it as "
+                f"{raw}/adjudication.xlsx (or {raw}/adjudication.csv)."]
+        else:
+            lines += [
+                f"  list the coders under cohorts.{cohort}.coders in config/config.yaml (and a "
+                "coding_key) to get blinded coding workbooks from make coding-sheets, or put two "
+                f"or more coder files in {raw}/codes/ (<coder>.xlsx or <coder>.csv), then make run again."]
+    others = "every other cohort was built" if len(waiting) < len(config["cohorts"]) else "no cohort is coded yet"
+    lines.append(f"({others}; the cross-cohort report waits until every cohort is coded.)")
+    return "\n".join(lines)
+
+
+def _first_error(log: Path) -> str | None:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for number, line in enumerate(lines):
+        if line.startswith("ERROR "):
+            following = [x for x in lines[number + 1:number + 4] if x and not x.startswith(("INFO ", "DEBUG "))]
+            return " ".join([line[len("ERROR "):], *following])
+    return None
+
+
+def run_summary(cohorts: list[str], waiting: dict[str, list[str]]) -> str:
+    """Per cohort: its report if built, else the step that stopped it and why (from
+    ``logs/<cohort>/<step>.log``), or that it waits for coders."""
+    lines = ["Summary by cohort:"]
+    for cohort in cohorts:
+        report = Path("reports") / cohort / "report.html"
+        if cohort in waiting:
+            lines.append(f"  {cohort}: waiting for {', '.join(waiting[cohort])} (see the next steps above)")
+            continue
+        errors = [(log.stem, why) for log in sorted(Path("logs", cohort).glob("*.log"))
+                  for why in [_first_error(log)] if why]
+        if errors:
+            step, why = errors[0]
+            short = why if len(why) <= 300 else why[:297] + "... (the whole message is above and in the log)"
+            lines.append(f"  {cohort}: stopped at {step} (logs/{cohort}/{step}.log): {short}")
+        elif report.is_file():
+            lines.append(f"  {cohort}: done ({report})")
+        else:
+            lines.append(f"  {cohort}: no step failed")
+    return "\n".join(lines)
