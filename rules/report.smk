@@ -14,7 +14,7 @@ rule figures:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
-        code=package("figures", "outputs", "tables", "runner"),
+        code=package("figures", "config", "outputs", "tables", "runner"),
     output:
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
                  if f.endswith(".png") else f for f in FIGURES],
@@ -40,7 +40,7 @@ rule render_report:
         source=workflow.source_path("../reports/report.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("report", "outputs", "render", "provenance", "figures", "tables", "runner"),
+        code=package("report", "config", "outputs", "render", "provenance", "figures", "tables", "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",

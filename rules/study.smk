@@ -44,7 +44,7 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study_report", "outputs", "figures", "report", "tables", "runner"),
+        code=package("study_report", "config", "outputs", "figures", "report", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -73,7 +73,7 @@ rule study_report:
         source=workflow.source_path("../reports/study.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("study_report", "outputs", "report", "render", "provenance", "tables", "runner"),
+        code=package("study_report", "config", "outputs", "report", "render", "provenance", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],

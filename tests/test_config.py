@@ -215,3 +215,33 @@ def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch,
     assert study_config.raw_files(raw_config["cohorts"]["pilot"]) == [
         "data/raw/pilot/pre1.xlsx", "data/raw/pilot/pre2.xlsx", "data/raw/pilot/post.csv",
         "data/raw/pilot/codes/coder_a.csv"]
+
+
+def test_published_figures_may_name_their_basis(raw_config):
+    """A published figure is a share of participants (a number: today's form) or
+    {share, basis: participants | codes}; the shipped pilot has 6 + 3 figures."""
+    feedback = raw_config["published"]["pilot"]["training_feedback"]
+    assert feedback["noticing_captivity"] == {"post": {"share": 0.24, "basis": "codes"}}
+    study_config.check_config(raw_config)
+    rows = study_config.published_figures(raw_config["published"]["pilot"])
+    assert len(rows) == 9
+    assert rows[0] == {"question": "session_experience", "code": "hooked", "timepoint": "pre1",
+                       "share": 0.65, "basis": "participants"}
+    assert [(r["code"], r["share"], r["basis"]) for r in rows[6:]] == [
+        ("noticing_captivity", 0.24, "codes"), ("relating_with_intention", 0.21, "codes"),
+        ("not_being_upset", 0.14, "codes")]
+    assert study_config.published_figures({"q": {"c": {"t": {"share": 0.5}}}})[0]["basis"] == "participants"
+
+
+WHERE = "published.pilot.training_feedback.not_being_upset.post"
+
+
+@pytest.mark.parametrize("figure, message", [
+    ({"share": 0.24, "basis": "respondents"}, f"{WHERE}.basis: 'respondents' is not one of participants | codes"),
+    ({"basis": "codes"}, f"{WHERE}: 'share' is a required property"),
+    ({"share": 1.4, "basis": "codes"}, f"{WHERE}.share: 1.4 is greater than the maximum of 1"),
+    ({"share": 0.2, "base": "codes"}, f"{WHERE}: unknown key(s) base (allowed here: share, basis)"),
+    ("x", f"{WHERE}: 'x' should be of type number")])
+def test_a_published_figure_with_a_bad_basis_or_share_is_refused(raw_config, figure, message):
+    raw_config["published"]["pilot"]["training_feedback"]["not_being_upset"]["post"] = figure
+    assert problems_of(raw_config) == [message]

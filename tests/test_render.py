@@ -423,7 +423,10 @@ def check_shares(soup, pilot):
     for q, spec in questions.items():
         kind = "shares" if len(spec["timepoints"]) >= 2 else "frequencies"
         for row in html_table(soup, f"tbl-{kind}-{report.slug(q)}"):
-            shown[(q, row[0], row[1])] = row[2:]
+            shown[(q, row[0], row[1])] = row[2:5]
+            if kind == "frequencies":  # and the share of all codes given, counted by hand
+                code = next(c for c, label in questions[q]["labels"].items() if label == row[0])
+                assert row[5] == pct(pilot_shares_by_hand(pilot["derived"])["codes"][(q, code, row[1])])
     assert len(shown) == len(props)
     for r in props.itertuples():
         label = questions[r.question]["labels"][r.code]
@@ -464,15 +467,44 @@ def test_pilot_report_embeds_every_figure_and_checks_the_published_shares(pilot)
     assert files and files == embedded
     published = pilot["cohort"]["published"]
     rows = html_table(soup, "tbl-published")
-    assert len(rows) == sum(len(tp) for codes in published.values() for tp in codes.values())
-    props = pd.read_csv(pilot["derived"] / "proportions.csv").set_index(["question", "code", "timepoint"])
+    assert len(rows) == sum(len(tp) for codes in published.values() for tp in codes.values()) == 9
+    reproduced_of = pilot_shares_by_hand(pilot["derived"])
     for row in rows:
         q = row[0]
         code = next(c for c, label in pilot["study"]["questions"][q]["labels"].items() if label == row[1])
-        reproduced = props.loc[(q, code, row[2]), "proportion"]
-        assert row[4] == f"{reproduced:.3f}"
-        differs = abs(report.round_half_up(reproduced) - float(row[3])) > 0.005 + 1e-12
-        assert row[7] == ("differs" if differs else "matches")
+        figure = published[q][code][row[2]]
+        share, basis = (figure["share"], figure["basis"]) if isinstance(figure, dict) else (figure, "participants")
+        assert row[3] == basis and row[4] == f"{share:.2f}"
+        reproduced = reproduced_of[basis][(q, code, row[2])]
+        assert row[5] == f"{reproduced:.3f}"
+        differs = abs(report.round_half_up(reproduced) - share) > 0.005 + 1e-12
+        assert row[8] == ("differs" if differs else "matches")
+    # the paper's feedback figures, as shares of the 42 codes given: 10, 9 and 6 of them
+    assert [(r[1], r[3], r[5], r[8]) for r in rows[6:]] == [
+        ("Noticing captivity objectively", "codes", "0.238", "matches"),
+        ("Relating with intention", "codes", "0.214", "matches"),
+        ("Not being upset", "codes", "0.143", "matches")]
+
+
+def pilot_shares_by_hand(derived: Path) -> dict:
+    """basis -> {(question, code, timepoint): share}, counted from final_codes.csv with the
+    csv module: participants with the code over participants who answered, and over all
+    codes given (the sum of those counts over the question's codes)."""
+    import csv
+
+    with open(derived / "final_codes.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    answered, having = {}, {}
+    for r in rows:
+        answered.setdefault((r["question"], r["timepoint"]), set()).add(r["participant_id"])
+        having.setdefault((r["question"], r["code"], r["timepoint"]), set())
+        if r["present"] == "1":
+            having[(r["question"], r["code"], r["timepoint"])].add(r["participant_id"])
+    given = {}
+    for (q, _, tp), who in having.items():
+        given[(q, tp)] = given.get((q, tp), 0) + len(who)
+    return {"participants": {key: len(who) / len(answered[(key[0], key[2])]) for key, who in having.items()},
+            "codes": {key: len(who) / given[(key[0], key[2])] for key, who in having.items()}}
 
 
 @pytest.mark.workflow

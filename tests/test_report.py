@@ -282,6 +282,57 @@ def test_published_comparison_rounds_half_up_and_flags_missing():
     assert flags == {"t": False, "u": False, "v": True}  # 0.125 -> 0.13, 0.645 -> 0.65; v not reproduced
 
 
+def with_share_of_codes(props: pd.DataFrame) -> pd.DataFrame:
+    """proportions.csv's share_of_codes by hand: k over the sum of k of the question's codes
+    at that time point (training_feedback at post: 4 + 5 = 9 codes given)."""
+    props = props.copy()
+    props["share_of_codes"] = props["k"] / props.groupby(["question", "timepoint"])["k"].transform("sum")
+    return props
+
+
+def test_published_comparison_compares_each_figure_on_its_basis():
+    props = with_share_of_codes(proportions())
+    published = {"training_feedback": {
+        "noticing": {"post": {"share": 0.44, "basis": "codes"}},  # 4/9 = 0.444 -> 0.44: same
+        "intent": {"post": {"share": 0.50, "basis": "codes"}}},   # 5/9 = 0.556 -> 0.56: differs
+        "session_experience": {"hooked": {"post": 0.18,               # 3/17 = 0.176 of participants
+                                          "pre1": {"share": 0.65}}}}  # basis left out: participants
+    cmp = report.published_comparison(props, published)
+    got = {(r.code, r.timepoint): (r.basis, r.reproduced, r.flagged) for r in cmp.itertuples()}
+    assert got == {("noticing", "post"): ("codes", pytest.approx(4 / 9), False),
+                   ("intent", "post"): ("codes", pytest.approx(5 / 9), True),
+                   ("hooked", "post"): ("participants", pytest.approx(3 / 17), False),
+                   ("hooked", "pre1"): ("participants", pytest.approx(11 / 17), False)}
+    # the same figure on the other basis: 0.44 of participants is not 4/17 = 0.235
+    other = report.published_comparison(props, {"training_feedback": {"noticing": {"post": 0.44}}})
+    assert other["flagged"].tolist() == [True] and other["reproduced"].iloc[0] == pytest.approx(4 / 17)
+
+
+def test_published_md_shows_the_basis_of_each_figure():
+    text = report.published_md(tables(proportions=with_share_of_codes(proportions())),
+                               study=study_settings(), cohort=cohort_settings(published={
+        "session_experience": {"hooked": {"pre1": 0.65}},
+        "training_feedback": {"noticing": {"post": {"share": 0.44, "basis": "codes"}}}}))
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0].split(" | ")[3] == "Basis"
+    assert rows[1].split(" | ")[3:5] == ["participants", "0.65"]
+    assert rows[2].split(" | ")[3:7] == ["codes", "0.44", "0.444", "0.44"]
+    assert "All 2 published shares are reproduced" in text and "all codes given" in text
+
+
+def test_feedback_section_shows_both_bases_with_one_sentence_on_the_difference():
+    text = report.feedback_md(tables(proportions=with_share_of_codes(proportions())),
+                              study=study_settings(), cohort=cohort_settings())
+    rows = {line.split(" | ")[0].lstrip("| "): line.strip(" |").split(" | ")
+            for line in text.splitlines() if line.startswith("| ")}
+    assert rows["Code"][3:] == ["Share", "95% CI (%)", "Of codes"]
+    # intent 5 of 17 participants (29.4%), 5 of the 9 codes given (55.6%); noticing 4: 23.5%, 44.4%
+    assert rows["Relating with intention"][2:4] == ["5/17", "29.4%"] and rows["Relating with intention"][5] == "55.6%"
+    assert rows["Noticing captivity objectively"][3] == "23.5%" and rows["Noticing captivity objectively"][5] == "44.4%"
+    sentence = next(line for line in text.splitlines() if line.startswith("Each code is shown on two bases"))
+    assert sentence.count(". ") == 0 and "17 participants" in sentence and "all 9 codes given" in sentence
+
+
 def test_published_md_states_the_rule_and_marks_the_flag():
     text = report.published_md(tables(), study=study_settings(), cohort=cohort_settings(
         published={"session_experience": {"hooked": {"pre1": 0.65, "pre2": 0.50}}}))

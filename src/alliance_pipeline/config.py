@@ -122,6 +122,11 @@ def yaml_key_problems(node: Any, path: tuple = ()) -> list[str]:
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "anyOf" and error.context:
+        # the problem inside the branch of the value's own type (a published figure given
+        # as {share, basis} is checked as that object, not reported as "not a number")
+        fitting = [e for e in error.context if e.validator != "type"]
+        return _schema_message((fitting or error.context)[0])
     where = _dotted(error.absolute_path)
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
@@ -363,6 +368,33 @@ def questions_settings(codebook: dict) -> dict:
             "definitions": {c: spec.get("definition", "") for c, spec in q["codes"].items()},
         }
     return out
+
+
+# What a published share is a share of -> the proportions.csv column that reproduces it.
+PUBLISHED_BASES = {
+    "participants": "proportion",   # k / n: participants with the code (the default)
+    "codes": "share_of_codes",      # k / all codes given for the question at that time point
+}
+
+
+def published_figures(published: dict | None) -> list[dict]:
+    """One cohort's ``published`` entry as rows ``{question, code, timepoint, share, basis}``,
+    in config order.
+
+    A figure is either a number (a share of participants, ``basis: participants``) or
+    ``{share: number, basis: participants | codes}``.
+    """
+    rows = []
+    for question, codes in (published or {}).items():
+        for code, figures in (codes or {}).items():
+            for timepoint, figure in (figures or {}).items():
+                if isinstance(figure, dict):
+                    share, basis = figure["share"], figure.get("basis", "participants")
+                else:
+                    share, basis = figure, "participants"
+                rows.append({"question": question, "code": code, "timepoint": timepoint,
+                             "share": float(share), "basis": basis})
+    return rows
 
 
 def cohort_settings(config: dict, cohort: str) -> dict:

@@ -46,6 +46,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from alliance_pipeline.config import published_figures
 from alliance_pipeline.outputs import figure_paths, figure_stems, is_repeated  # noqa: F401 (re-exported)
 from alliance_pipeline.tables import atomic_write_bytes
 
@@ -920,12 +921,18 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     {"timepoints", "codes", "multi_label"[, "labels"]} (codebook shape accepted: codes as a
     mapping with labels); ``labels`` (code -> label) take precedence; ``contrasts``: the
     config's name -> [first, second]; ``published``: the config's entry for this cohort
-    (question -> code -> {timepoint: share}). Returns the written paths in the order of
-    :func:`figure_paths`.
+    (question -> code -> {timepoint: figure}, see :func:`~alliance_pipeline.config.published_figures`); the shares
+    figures, which show shares of participants, mark the figures on that basis only.
+    Returns the written paths in the order of :func:`figure_paths`.
     """
     out_dir = Path(out_dir)
     labels = _merge_labels(questions, labels)
-    published = published or {}
+    of_participants: dict = {}
+    for fig in published_figures(dict(published or {})):
+        if fig["basis"] == "participants":
+            of_participants.setdefault(fig["question"], {}).setdefault(
+                fig["code"], {})[fig["timepoint"]] = fig["share"]
+    published = of_participants
 
     def table(name: str) -> pd.DataFrame:
         frame = tables.get(name)

@@ -33,6 +33,7 @@ from typing import Iterable, Mapping, Sequence
 import pandas as pd
 import yaml
 
+from .config import PUBLISHED_BASES, published_figures
 from .outputs import is_repeated, repeated_questions
 
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "feedback",
@@ -763,7 +764,9 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
 # ---------------------------------------------------------------- results
 
 def _share_rows(props: pd.DataFrame | None, questions: Mapping, q: str, order: Mapping,
-                sort_by_share: bool = False) -> list[list[str]]:
+                sort_by_share: bool = False, of_codes: bool = False) -> list[list[str]]:
+    """Code, time point, k/n, share of participants, interval (and, with ``of_codes``, the
+    code's share of all codes given: ``share_of_codes`` of proportions.csv)."""
     rows = _rows(props, question=q)
     if rows.empty:
         return []
@@ -780,6 +783,8 @@ def _share_rows(props: pd.DataFrame | None, questions: Mapping, q: str, order: M
         cells = [esc(code_label(questions, q, r["code"])), esc(r["timepoint"]),
                  f"{fmt_int(r['k'])}/{fmt_int(r['n'])}", fmt_pct(r["proportion"]),
                  fmt_ci(r["ci_low"], r["ci_high"], digits=1, pct=True)]
+        if of_codes:
+            cells.append(fmt_pct(r.get("share_of_codes", float("nan"))))
         out.append(cells)
     return out
 
@@ -977,7 +982,7 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         s = slug(q)
         tp = spec["timepoints"][0]
         out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
-        rows = _share_rows(props, questions, q, order, sort_by_share=True)
+        rows = _share_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
         if not rows:
             out.append("No shares were available for this question.\n")
             continue
@@ -985,11 +990,21 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         fig = figures is None or f"frequencies_{q}" in figures
         if fig:
             refs.append(f"@fig-frequencies-{s}")
+        given = _rows(props, question=q, timepoint=tp)
+        total = int(pd.to_numeric(given["k"], errors="coerce").fillna(0).sum()) if len(given) else 0
         out.append(f"Asked only at *{esc(tp)}*; {join_words(refs)} show how often each code was "
-                   "given, most frequent first. A participant may carry several codes.\n")
-        out.append(md_table(["Code", "Time point", "k/n", "Share", f"{conf} (%)"], rows,
-                            align="llrrr",
-                            caption=f"Frequencies of the codes of {esc(q)}, most frequent first.",
+                   "given, most frequent first.\n")
+        answered = fmt_int(given["n"].iloc[0]) if len(given) else DASH
+        out.append(f"Each code is shown on two bases: *Share* is the share of the {answered} "
+                   f"participants who answered that gave the code (one may give several, so "
+                   f"these add up to more than 100%), while *Of codes* is the code's share of "
+                   f"all {total} codes given (these add up to 100%), the basis on which "
+                   f"feedback figures are often published.\n")
+        out.append(md_table(["Code", "Time point", "k/n", "Share", f"{conf} (%)", "Of codes"],
+                            rows, align="llrrrr",
+                            caption=f"Frequencies of the codes of {esc(q)}, most frequent first. "
+                                    f"Share: of participants (k/n); of codes: k of the {total} "
+                                    "codes given.",
                             label=f"tbl-frequencies-{s}"))
         if fig:
             out.append(md_figure(f"frequencies_{q}", f"Share of participants giving each code "
@@ -1035,29 +1050,34 @@ def quotes_md(quotes: Sequence | None) -> str:
 
 # ---------------------------------------------------------------- published vs reproduced
 
+BASIS_WORDS = {"participants": "participants", "codes": "codes"}  # the table's Basis column
+
+
 def published_comparison(proportions: pd.DataFrame | None, published: Mapping | None,
                          *, tolerance: float = PUBLISHED_TOLERANCE) -> pd.DataFrame:
-    """Each published share beside the reproduced one.
+    """Each published share beside the reproduced one on the same basis.
 
-    Rule: the reproduced share is rounded half up to 2 decimals (as published figures are);
-    a pair is flagged when ``|rounded - published| > tolerance`` (0.005), i.e. when they differ
-    by more than rounding. A published share with no reproduced one is flagged too.
+    Basis (:data:`alliance_pipeline.config.PUBLISHED_BASES`): ``participants`` compares with
+    ``proportion`` (k / n), ``codes`` with ``share_of_codes`` (k / all codes given for the
+    question at that time point). Rule: the reproduced share is rounded half up to 2
+    decimals (as published figures are); a pair is flagged when ``|rounded - published| >
+    tolerance`` (0.005), i.e. when they differ by more than rounding. A published share with
+    no reproduced one is flagged too.
     """
-    columns = ["question", "code", "timepoint", "published", "reproduced", "reproduced_rounded",
-               "difference", "flagged"]
+    columns = ["question", "code", "timepoint", "basis", "published", "reproduced",
+               "reproduced_rounded", "difference", "flagged"]
     out = []
-    for q, codes in (published or {}).items():
-        for code, shares in (codes or {}).items():
-            for tp, value in (shares or {}).items():
-                row = _first(proportions, question=q, code=code, timepoint=tp)
-                rep = _val(row, "proportion")
-                if _missing(rep):
-                    out.append([q, code, tp, float(value), float("nan"), float("nan"), float("nan"), True])
-                    continue
-                rounded = round_half_up(float(rep), 2)
-                diff = round(rounded - float(value), 10)
-                out.append([q, code, tp, float(value), float(rep), rounded, diff,
-                            abs(diff) > tolerance + 1e-12])
+    for fig in published_figures(dict(published or {})):
+        row = _first(proportions, question=fig["question"], code=fig["code"],
+                     timepoint=fig["timepoint"])
+        rep = _val(row, PUBLISHED_BASES[fig["basis"]])
+        head = [fig["question"], fig["code"], fig["timepoint"], fig["basis"], fig["share"]]
+        if _missing(rep):
+            out.append(head + [float("nan"), float("nan"), float("nan"), True])
+            continue
+        rounded = round_half_up(float(rep), 2)
+        diff = round(rounded - fig["share"], 10)
+        out.append(head + [float(rep), rounded, diff, abs(diff) > tolerance + 1e-12])
     return pd.DataFrame(out, columns=columns)
 
 
@@ -1074,18 +1094,28 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
             flag = "**not reproduced**"
         diff = DASH if _missing(r["difference"]) else f"{r['difference']:+.2f}"
         rows.append([esc(r["question"]), esc(code_label(questions, r["question"], r["code"])),
-                     esc(r["timepoint"]), fmt_num(r["published"]), fmt_num(r["reproduced"], 3),
-                     fmt_num(r["reproduced_rounded"]), diff, flag])
+                     esc(r["timepoint"]), BASIS_WORDS[r["basis"]], fmt_num(r["published"]),
+                     fmt_num(r["reproduced"], 3), fmt_num(r["reproduced_rounded"]), diff, flag])
     n_flag = int(cmp["flagged"].sum())
+    bases = set(cmp["basis"])
+    basis_text = ("Each is compared on its own basis: *participants*, the share of the "
+                  "participants who answered that carry the code; *codes*, the code's share of "
+                  "all codes given for the question at that time point. "
+                  if "codes" in bases else
+                  "All are shares of participants (those who answered that carry the code). ")
     out = [f"Each share the paper published is set beside the share this pipeline reproduces. "
+           + basis_text +
            f"Rule: the reproduced share is rounded half up to two decimals, as the published "
            f"figures are, and flagged when it differs from the published one by more than "
            f"rounding, i.e. |rounded − published| > {PUBLISHED_TOLERANCE}. "
            + (f"All {len(cmp)} published shares are reproduced."
               if n_flag == 0 else f"{n_flag} of {len(cmp)} published shares differ.") + "\n",
-           md_table(["Question", "Code", "Time point", "Published", "Reproduced", "Rounded",
-                     "Difference", "Check"], rows, align="lllrrrrl",
-                    caption="Published versus reproduced shares.", label="tbl-published")]
+           md_table(["Question", "Code", "Time", "Basis", "Published", "Reproduced",
+                     "Rounded", "Diff.", "Check"], rows, align="llllrrrrl",
+                    caption="Published versus reproduced shares, each on its basis "
+                            "(participants or codes). Time: time point; Rounded: the "
+                            "reproduced share rounded half up to two decimals; Diff.: rounded "
+                            "minus published.", label="tbl-published")]
     return "\n".join(out)
 
 
