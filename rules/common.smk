@@ -19,6 +19,4 @@ coding = lambda wildcards: study_config.coding_settings(config, wildcards.cohort
 # What a cohort's own jobs may depend on: the design without the list of cohorts, and the
 # config with only this cohort's entries, so adding a cohort leaves the others' jobs alone.
 DESIGN = {key: value for key, value in STUDY.items() if key != "cohorts"}
-cohort_config = lambda wildcards: {
-    **config, "cohorts": {wildcards.cohort: config["cohorts"][wildcards.cohort]},
-    "published": {k: v for k, v in config.get("published", {}).items() if k == wildcards.cohort}}
+cohort_config = lambda wildcards: study_config.cohort_config(config, wildcards.cohort)

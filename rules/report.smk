@@ -1,6 +1,7 @@
 # Figures and the report of one cohort.
 # Package: alliance_pipeline.figures (PNG + SVG), .report (text fragments from the tables),
-# .render (Quarto, or the Pandoc + Typst fallback), .provenance (hashes, versions, commit).
+# .render (Quarto, or the Pandoc + Typst fallback), .provenance (hashes, versions, commit),
+# .manifest (what the report was made from and its numbers, embedded in HTML and PDF).
 from alliance_pipeline.outputs import figure_stems
 
 FIGURES = [f"{DERIVED}/figures/{stem}.{ext}" for stem in figure_stems(STUDY["questions"])
@@ -40,10 +41,13 @@ rule render_report:
         source=workflow.source_path("../reports/report.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("report", "config", "outputs", "render", "provenance", "figures", "tables", "runner"),
+        codebook=config["codebook"],
+        code=package("report", "config", "outputs", "render", "provenance", "manifest", "figures",
+                     "tables", "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",
+        manifest="reports/{cohort}/manifest.json",
     params:
         cohort=cohort,
         study=DESIGN,

@@ -73,10 +73,13 @@ rule study_report:
         source=workflow.source_path("../reports/study.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
-        code=package("study_report", "config", "outputs", "report", "render", "provenance", "tables", "runner"),
+        codebook=config["codebook"],
+        code=package("study_report", "config", "outputs", "report", "render", "provenance", "manifest",
+                     "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],
+        manifest=f"{STUDY_DIR}/manifest.json",
     params:
         settings={name: study_config.cohort_settings(config, name) for name in COHORTS},  # in order
         study=STUDY,

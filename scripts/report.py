@@ -2,7 +2,7 @@
 import tempfile
 from pathlib import Path
 
-from alliance_pipeline import provenance, render, report
+from alliance_pipeline import manifest, provenance, render, report
 from alliance_pipeline.privacy import withhold_identifying
 from alliance_pipeline.runner import checkout, run
 from alliance_pipeline.tables import read_table
@@ -23,14 +23,24 @@ def step(smk, log):
     quotes = report.select_quotes(responses, cohort["report"]["quotes"])
     # coded blind when every coder file is a blinded workbook the pipeline generated (intake)
     cohort = {**cohort, "coders_blind": report.coded_blind(read_table(smk.input.coder_files))}
+    tables = report.load_tables(derived)
+    files = [*smk.input.tables, smk.input.responses, smk.input.coder_files]
+    hashes = dict(provenance.hash_files(files))
+    contents = manifest.build_manifest(
+        report="cohort", cohorts=[cohort["cohort"]], provenance=prov, config=smk.params.config,
+        codebook=(smk.input.codebook, provenance.sha256_file(smk.input.codebook)),
+        lock=("requirements.lock", provenance.sha256_file(smk.input.lock)),
+        tables=[manifest.table_entry(Path(f).stem, f, hashes[Path(f).as_posix()], tables.get(Path(f).stem))
+                for f in files])
     with tempfile.TemporaryDirectory() as scratch:
         fragments = Path(scratch) / "fragments"
-        report.write_fragments(report.load_tables(derived), study=study, cohort=cohort,
+        report.write_fragments(tables, study=study, cohort=cohort,
                                provenance=prov, out_dir=fragments, quotes=quotes,
                                figures_dir=figures_dir)
         renderer = render.render_report(Path(smk.input.source), fragments, Path(smk.output.html),
                                         Path(smk.output.pdf), figures_dir=figures_dir,
-                                        work_dir=Path(scratch) / "work")
+                                        work_dir=Path(scratch) / "work", manifest=contents,
+                                        out_manifest=Path(smk.output.manifest))
     log.info("%s", renderer)
 
 

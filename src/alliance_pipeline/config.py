@@ -426,6 +426,13 @@ def coding_settings(config: dict, cohort: str) -> dict:
     return {"coders": list(entry.get("coders", [])), "coding_key": entry.get("coding_key", "")}
 
 
+def cohort_config(config: dict, cohort: str) -> dict:
+    """The config one cohort's jobs depend on: only that cohort's ``cohorts`` and ``published``
+    entries, so adding a cohort leaves the others' jobs (and their reports' manifests) alone."""
+    return {**config, "cohorts": {cohort: config["cohorts"][cohort]},
+            "published": {k: v for k, v in config.get("published", {}).items() if k == cohort}}
+
+
 def study_settings(config: dict, codebook: dict) -> dict:
     """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
     return {

@@ -663,8 +663,13 @@ def _prepare_work_dir(qmd: Path, fragments_dir: Path, figures_dir: Path, work_di
 
 def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path, *,
                   figures_dir: Path, work_dir: Path | None = None, renderer: str | None = None,
-                  date: str | _dt.date | None = None) -> str:
+                  date: str | _dt.date | None = None, manifest: Mapping | None = None,
+                  out_manifest: Path | None = None) -> str:
     """Render the report; returns the renderer description also printed in the report.
+
+    ``manifest`` (:func:`alliance_pipeline.manifest.build_manifest`): completed with the
+    renderer and date, checked against its schema, embedded in the HTML and the PDF and
+    written to ``out_manifest``.
 
     ``renderer``: ``auto`` (default; Quarto when ``quarto`` is on PATH), ``quarto`` or
     ``fallback``; ``$ALLIANCE_REPORT_RENDERER`` overrides the default. ``date``: the render
@@ -687,10 +692,13 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
 
     def run(work: Path) -> None:
         target = _prepare_work_dir(qmd, fragments_dir, Path(figures_dir), work, render_meta, project_extra)
+        html, pdf = (out_html, out_pdf) if manifest is None else (work / "out.html", work / "out.pdf")
         if quarto:
-            render_quarto(quarto, target, out_html, out_pdf, work_dir=work)
+            render_quarto(quarto, target, html, pdf, work_dir=work)
         else:
-            render_fallback(target, out_html, out_pdf, work_dir=work, timestamp=stamp)
+            render_fallback(target, html, pdf, work_dir=work, timestamp=stamp)
+        if manifest is not None:
+            _embed_manifest(manifest, description, day, html, pdf, out_html, out_pdf, out_manifest)
 
     if work_dir is None:
         with tempfile.TemporaryDirectory(prefix="report-") as tmp:
@@ -698,3 +706,20 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
     else:
         run(Path(work_dir))
     return description
+
+
+def _embed_manifest(manifest: Mapping, renderer: str, day: str, html: Path, pdf: Path,
+                    out_html: Path, out_pdf: Path, out_manifest: Path | None) -> None:
+    """Write the rendered ``html`` and ``pdf`` with the completed manifest inside, and its copy."""
+    from . import manifest as manifests
+
+    final = manifests.complete(manifest, renderer=renderer, date=day)
+    problems = manifests.problems(final)
+    if problems:
+        raise RenderError("the report's manifest does not match schemas/manifest.schema.yaml: "
+                          + "; ".join(problems))
+    text = manifests.to_json(final)
+    atomic_write_bytes(out_html, manifests.embed_html(html.read_bytes(), text))
+    atomic_write_bytes(out_pdf, manifests.embed_pdf(pdf.read_bytes(), text))
+    if out_manifest is not None:
+        atomic_write_bytes(out_manifest, text.encode("utf-8"))
