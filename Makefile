@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint lock clean report-index synthetic coding-sheets
+.PHONY: run test bench lint lock clean report-index synthetic coding-sheets verify
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# A reviewer's check of a report against a rerun (README, "For reviewers"):
+#   make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv]
+verify: $(STAMP)
+	@test -n "$(REPORT)" || { echo "usage: make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv]"; exit 2; }
+	$(BIN)/python -m alliance_pipeline.verify "$(REPORT)" $(if $(FINAL_CODES),--final-codes "$(FINAL_CODES)")
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -13,7 +13,8 @@
 #   agreement      rules/coding.smk    inter-coder reliability
 #   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
 #   figures        rules/report.smk    PNG + SVG figures
-#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf
+#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json)
+#   verify         rules/verify.smk    a reviewer's check of the reports against a rerun (on request)
 import os
 import sys
 from pathlib import Path
@@ -36,6 +37,10 @@ for _configfile in ["config/config.yaml", *map(str, workflow.overwrite_configfil
         study_config.load_yaml(_configfile)
 
 configfile: "config/config.yaml"
+
+# Options of rule verify (rules/verify.smk), not study settings: taken out before the checks,
+# so they never reach a job's params or a report's manifest.
+VERIFY = {key: config.pop(key) for key in ("verify_report", "verify_final_codes") if key in config}
 
 # Config and codebook are read and checked once, here; rules get plain values.
 study_config.check_config(config, "config (config/config.yaml and any --configfile/--config)")
@@ -66,6 +71,7 @@ include: "rules/coding.smk"
 include: "rules/change.smk"
 include: "rules/report.smk"
 include: "rules/study.smk"
+include: "rules/verify.smk"
 
 
 rule all:

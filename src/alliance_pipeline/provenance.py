@@ -117,3 +117,16 @@ def collect_provenance(*, raw_files: list[tuple[str, str]], config: dict | str,
         "git_dirty": dirty,
         "command": command,
     }
+
+
+def files_changed_since(repo_dir: str | os.PathLike, commit: str) -> list[str] | None:
+    """Files of the checkout at ``repo_dir`` (working tree) that differ from ``commit``
+    (``git diff --name-only <commit>``); None without git or when the commit is not known here."""
+    try:
+        subprocess.run(["git", "-C", str(repo_dir), "cat-file", "-e", f"{commit}^{{commit}}"],
+                       capture_output=True, check=True)
+        out = subprocess.run(["git", "-C", str(repo_dir), "diff", "--name-only", commit, "--"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [line for line in out.splitlines() if line]

@@ -1,0 +1,18 @@
+"""Snakemake adapter: rule verify -> alliance_pipeline.verify.verify, one report after another."""
+from alliance_pipeline.runner import run
+from alliance_pipeline.verify import verify
+
+
+def step(smk, log):
+    failed = []
+    for report in smk.params.reports:
+        def echo(line):
+            print(line, flush=True)
+            log.info("%s", line)
+        if verify(report, final_codes=smk.params.final_codes, echo=echo) != 0:
+            failed.append(report)
+    if failed:
+        raise ValueError(f"not verified: {', '.join(failed)} (the FAIL lines above say what differs)")
+
+
+run(snakemake, step)  # noqa: F821
