@@ -243,3 +243,27 @@ def test_agreement_side_by_side_turns_to_rows_with_many_cohorts():
     many = agreement_md({"agreement": table(n)}, study=study, cohorts={f"c{i}": {} for i in range(n)})
     assert "| Cohort | Code X | whole question |" in many
     assert many.count("| `c") == n
+
+
+@pytest.mark.workflow
+def test_study_report_carries_its_manifest_and_verifies(study_run):
+    import json
+
+    from pypdf import PdfReader
+
+    from alliance_pipeline.manifest import problems, read_html
+    from alliance_pipeline.verify import verify
+
+    found = json.loads((study_run / "reports/study/manifest.json").read_text(encoding="utf-8"))
+    assert problems(found) == []
+    assert read_html((study_run / "reports/study/report.html").read_bytes()) == found
+    attached = PdfReader(study_run / "reports/study/report.pdf").attachments["manifest.json"][0]
+    assert json.loads(attached) == found
+    assert found["report"] == "study" and found["cohorts"] == ["pilot", "replica", "generated"]
+    pooled = next(t for t in found["tables"] if t["table"] == "pooled")
+    # X²_MH of hooked, training: 20² / 28 (hand computation above)
+    assert pooled["numbers"]["session_experience/hooked/training"]["statistic"] == pytest.approx(400 / 28)
+    lines: list[str] = []
+    assert verify(study_run / "reports/study/report.html", data_dir=study_run, echo=lines.append) == 0, \
+        "\n".join(lines)
+    assert any(line.startswith("tables  ok") and "reports/study/tables/pooled.csv" in line for line in lines)

@@ -250,6 +250,17 @@ def test_final_codes_alone_verify_the_change_numbers(study, tmp_path):
         (float(share["k"]), float(share["k"]) - 1)
 
 
+def test_snakemake_verify_checks_one_report_with_final_codes(study):
+    final_codes = study / "data/derived/pilot/final_codes.csv"
+    done = run_workflow(study, extra=(  # the target first: --config takes every word after it
+        "verify", "--config", "verify_report=reports/pilot/report.pdf", f"verify_final_codes={final_codes}"))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "verdict VERIFIED" in output and "agreement and intake were not re-checked" in output
+    # the verify keys are options of the check: the report's own jobs are not rerun
+    assert "rule render_report" not in output and "rule change" not in output
+
+
 def test_without_raw_files_or_final_codes_nothing_is_verified(study, tmp_path):
     data = tmp_path / "reviewer"
     shutil.copytree(study / "config", data / "config")
@@ -284,3 +295,10 @@ def test_html_embedding_survives_a_closing_script_tag_in_a_value():
     out = manifests.embed_html(html, json.dumps(value))
     assert out.count(b"</script>") == 1 and out.endswith(b"</script>\n</body></html>")
     assert manifests.read_html(out) == value
+
+
+def test_installed_versions_other_than_the_reports_are_named():
+    from alliance_pipeline.verify import installed_differences
+
+    assert installed_differences({"pyyaml": yaml.__version__, "not-a-package-here": "1.0"}) == []
+    assert installed_differences({"pyyaml": "0.0.1"}) == [f"pyyaml: report 0.0.1, installed {yaml.__version__}"]

@@ -193,7 +193,27 @@ def check_code(manifest: Mapping, checkout: Path) -> list[Check]:
         checks.append(Check("code", "FAIL", "requirements.lock differs from the report's"
                             + (f" ({len(diffs)} package version(s))" if diffs else " (same versions, other hashes)"),
                             diffs[:SHOWN]))
+    installed = installed_differences(code["packages"])
+    if installed:
+        checks.append(Check("code", "warning", f"{len(installed)} installed package version(s) differ "
+                                               "from the report's lock (make verify installs the "
+                                               "checkout's lock in .venv)", installed[:SHOWN]))
     return checks
+
+
+def installed_differences(packages: Mapping[str, str]) -> list[str]:
+    """``name: report X, installed Y`` for each pinned package installed in another version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name, pinned in sorted(packages.items()):
+        try:
+            found = version(name)
+        except PackageNotFoundError:
+            continue  # optional extras (e.g. the SLURM plugin) need not be installed
+        if found != pinned:
+            out.append(f"{name}: report {pinned}, installed {found}")
+    return out
 
 
 def local_config(manifest: Mapping, data_dir: Path) -> tuple[dict | None, str | None]:
@@ -214,18 +234,20 @@ def local_config(manifest: Mapping, data_dir: Path) -> tuple[dict | None, str | 
     return cohort_config(config, cohort), None
 
 
+def check_file(file: str, sha256: str, data_dir: Path, what: str = "") -> Check:
+    """One input file here against its SHA-256: ok, FAIL, or not available."""
+    path, name = data_dir / file, f"{file}{what}"
+    if not path.is_file():
+        return Check("inputs", "not available", f"{name}: not here")
+    here = provenance.sha256_file(path)
+    if here == sha256:
+        return Check("inputs", "ok", f"{name}: same SHA-256")
+    return Check("inputs", "FAIL", f"{name}: differs (SHA-256 report {_short(sha256)}…, here {_short(here)}…)")
+
+
 def check_inputs(manifest: Mapping, data_dir: Path, config: dict | None, why: str | None) -> list[Check]:
     """Raw files, effective config and codebook here against the manifest's hashes."""
-    checks = []
-    for entry in manifest["inputs"]["raw"]:
-        path = data_dir / entry["file"]
-        if not path.is_file():
-            checks.append(Check("inputs", "not available", f"{entry['file']}: not here"))
-        elif provenance.sha256_file(path) == entry["sha256"]:
-            checks.append(Check("inputs", "ok", f"{entry['file']}: same SHA-256"))
-        else:
-            checks.append(Check("inputs", "FAIL", f"{entry['file']}: differs (SHA-256 report "
-                                f"{_short(entry['sha256'])}…, here {_short(provenance.sha256_file(path))}…)"))
+    checks = [check_file(e["file"], e["sha256"], data_dir) for e in manifest["inputs"]["raw"]]
     expected = manifest["inputs"]["config"]
     if config is None:
         checks.append(Check("inputs", "not available", f"config: {why}; the rerun uses the report's "
@@ -237,14 +259,7 @@ def check_inputs(manifest: Mapping, data_dir: Path, config: dict | None, why: st
         checks.append(Check("inputs", "FAIL", f"config: the effective config here differs "
                                               f"({len(diffs)} value(s))", diffs[:SHOWN]))
     book = manifest["inputs"]["codebook"]
-    path = data_dir / book["file"]
-    if not path.is_file():
-        checks.append(Check("inputs", "not available", f"{book['file']} (codebook): not here"))
-    elif provenance.sha256_file(path) == book["sha256"]:
-        checks.append(Check("inputs", "ok", f"{book['file']} (codebook {book['version']}): same SHA-256"))
-    else:
-        checks.append(Check("inputs", "FAIL", f"{book['file']} (codebook): differs from the report's "
-                                              f"(version {book['version']})"))
+    checks.append(check_file(book["file"], book["sha256"], data_dir, f" (codebook {book['version']})"))
     return checks
 
 
