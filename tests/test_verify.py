@@ -302,3 +302,12 @@ def test_installed_versions_other_than_the_reports_are_named():
 
     assert installed_differences({"pyyaml": yaml.__version__, "not-a-package-here": "1.0"}) == []
     assert installed_differences({"pyyaml": "0.0.1"}) == [f"pyyaml: report 0.0.1, installed {yaml.__version__}"]
+
+
+def test_the_manifest_withholds_a_coding_key():
+    config = {"cohorts": {"a": {"raw": "data/raw/a", "coding_key": "s3cret-key"}}, "analysis": {}}
+    built = manifests.build_manifest(report="cohort", cohorts=["a"], provenance={}, config=config,
+                                     codebook=("config/codebook.yaml", "0" * 64),
+                                     lock=("requirements.lock", "0" * 64), tables=[])
+    assert "s3cret-key" not in manifests.to_json(built)
+    assert built["inputs"]["config"]["effective"]["cohorts"]["a"]["raw"] == "data/raw/a"

@@ -58,9 +58,17 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
+def effective_config(config: Mapping) -> dict:
+    """The effective config as the manifest holds it: plain JSON values, a cohort's
+    ``coding_key`` withheld (:func:`alliance_pipeline.provenance.shareable_config`)."""
+    from .provenance import shareable_config
+
+    return plain(shareable_config(dict(config)))
+
+
 def config_sha256(config: Mapping) -> str:
-    """SHA-256 of the effective config's :func:`canonical_json` (independent of key order)."""
-    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+    """SHA-256 of :func:`effective_config` as :func:`canonical_json` (independent of key order)."""
+    return hashlib.sha256(canonical_json(effective_config(config)).encode("utf-8")).hexdigest()
 
 
 def _number(value) -> int | float | None:
@@ -142,7 +150,7 @@ def build_manifest(*, report: str, cohorts: Iterable[str], provenance: Mapping, 
         },
         "inputs": {
             "raw": [{"file": path, "sha256": sha} for path, sha in provenance.get("raw_files") or []],
-            "config": {"sha256": config_sha256(config), "effective": plain(config)},
+            "config": {"sha256": config_sha256(config), "effective": effective_config(config)},
             "codebook": {"file": codebook[0], "sha256": codebook[1],
                          "version": str(provenance.get("codebook_version") or "unknown")},
         },

@@ -90,9 +90,9 @@ def git_state(repo_dir: str | os.PathLike) -> tuple[str, bool]:
 CODING_KEY_SHOWN = "(withheld: it keeps the coding blind)"
 
 
-def config_yaml(config: dict) -> str:
-    """The effective (validated, default-filled) config as YAML, keys in their given order;
-    a cohort's ``coding_key`` is withheld (whoever has it can undo the coders' blinding)."""
+def shareable_config(config: dict) -> dict:
+    """The config as a report may show it: a cohort's ``coding_key`` is withheld (whoever has
+    it can undo the coders' blinding)."""
     cohorts = config.get("cohorts")
     if isinstance(cohorts, dict) and any(isinstance(e, dict) and "coding_key" in e
                                          for e in cohorts.values()):
@@ -100,7 +100,14 @@ def config_yaml(config: dict) -> str:
             name: ({**entry, "coding_key": CODING_KEY_SHOWN}
                    if isinstance(entry, dict) and "coding_key" in entry else entry)
             for name, entry in cohorts.items()}}
-    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return config
+
+
+def config_yaml(config: dict) -> str:
+    """The effective (validated, default-filled) config as YAML, keys in their given order,
+    as :func:`shareable_config` shows it."""
+    return yaml.safe_dump(shareable_config(config), sort_keys=False, allow_unicode=True,
+                          default_flow_style=False)
 
 
 def collect_provenance(*, raw_files: list[tuple[str, str]], config: dict | str,

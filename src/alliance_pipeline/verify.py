@@ -255,7 +255,7 @@ def check_inputs(manifest: Mapping, data_dir: Path, config: dict | None, why: st
     elif manifests.config_sha256(config) == expected["sha256"]:
         checks.append(Check("inputs", "ok", "config: the effective config here is the report's"))
     else:
-        diffs = config_differences(expected["effective"], manifests.plain(config))
+        diffs = config_differences(expected["effective"], manifests.effective_config(config))
         checks.append(Check("inputs", "FAIL", f"config: the effective config here differs "
                                               f"({len(diffs)} value(s))", diffs[:SHOWN]))
     book = manifest["inputs"]["codebook"]
