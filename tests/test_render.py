@@ -647,3 +647,39 @@ def test_pilot_html_has_no_links_to_other_formats(pilot):
     assert "Other Formats" not in soup.get_text(" ")
     assert not [a["href"] for a in soup.find_all("a", href=True)
                 if re.search(r"\.(pdf|typ|docx)$", a["href"])]
+
+
+@pytest.mark.workflow
+def test_pilot_summary_is_short_and_carries_the_numbers_of_the_derived_tables(pilot):
+    """The summary fragment of the pilot, against tests.csv, proportions.csv and
+    agreement.csv read here (pandas, formatted by hand)."""
+    text = (pilot["root"] / "fragments" / "summary.md").read_text(encoding="utf-8").strip()
+    assert "\n" not in text and len(text.split()) <= 150
+    assert text.startswith("The synthetic cohort *Pilot cohort (synthetic reconstruction)* of 23 "
+                           "participants answered at pre1, pre2 and post")
+    questions = pilot["study"]["questions"]
+    tests = pd.read_csv(pilot["derived"] / "tests.csv")
+    mcnemar = tests[(tests["test"] == "mcnemar") & (tests["method"] != "clustered")]
+    training = mcnemar[mcnemar["contrast"] == "training"]
+    assert len(training) == 3  # hooked, engaged_well, anxious
+    for r in training.itertuples():
+        label = questions[r.question]["labels"][r.code]
+        effect = (f"(RD {r.risk_difference:.2f}, 95% CI [{r.rd_ci_low:.2f}, {r.rd_ci_high:.2f}], "
+                  f"Holm-adjusted p = {r.p_adjusted:.3f})")
+        verb = ("rose" if r.risk_difference > 0 else "fell") + ("" if r.p_adjusted < 0.05 else " non-significantly")
+        assert f"*{label}* {verb} {effect}" in text
+    baseline = mcnemar[mcnemar["contrast"] == "baseline"]
+    assert (baseline["p_adjusted"] >= 0.05).all()  # the pilot's baseline: nothing changed
+    assert (f"Over the baseline without training (pre1 → pre2), no code changed significantly "
+            f"(every adjusted p ≥ {baseline['p_adjusted'].min():.3f})") in text
+    props = pd.read_csv(pilot["derived"] / "proportions.csv")
+    feedback = props[props["question"] == "training_feedback"].sort_values(
+        ["proportion", "code"], ascending=[False, True]).head(3)
+    listed = [f"*{questions['training_feedback']['labels'][r.code]}* ({r.proportion * 100:.1f}%)"
+              for r in feedback.itertuples()]
+    assert f"{listed[0]}, {listed[1]} and {listed[2]}" in text
+    agreement = pd.read_csv(pilot["derived"] / "agreement.csv")
+    alphas = agreement.loc[agreement["code"] != "*", "krippendorff_alpha"]
+    assert (f"Krippendorff's α ranged from {alphas.min():.2f} to {alphas.max():.2f} over "
+            f"{len(alphas)} codes") in text
+    assert text.endswith("The data are synthetic: no conclusion about the training can be drawn.")

@@ -160,11 +160,16 @@ def clause(summary: str, marker: str) -> str:
     return hits[0]
 
 
-# ------------------------------------------------------------------ summary
+# ------------------------------------------------------------------ contrasts in words (Results)
 
-def test_summary_reads_baseline_not_significant_and_training_significant():
+def results_text(tabs):
+    """The Results section, where every contrast of every code is put in words."""
+    return report.results_md(tabs, study=study_settings(), cohort=cohort_settings(), figures=set())
+
+
+def test_results_read_baseline_not_significant_and_training_significant():
     # Holm-adjusted p: baseline 0.45 > 0.05, training 0.004 < 0.05 (mcnemar_tests defaults)
-    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    text = results_text(tables())
     hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
     assert "not significant" in clause(hooked, "without training")
     training = clause(hooked, "across the training")
@@ -172,26 +177,25 @@ def test_summary_reads_baseline_not_significant_and_training_significant():
     assert "p = 0.450" in hooked and "p = 0.004" in hooked
 
 
-def test_summary_reverses_when_the_p_values_do():
-    text = report.summary_md(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60)),
-                             study=study_settings(), cohort=cohort_settings())
+def test_results_reverse_when_the_p_values_do():
+    text = results_text(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60)))
     hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
     baseline = clause(hooked, "without training")
     assert "significant" in baseline and "not significant" not in baseline
     assert "not significant" in clause(hooked, "across the training")
 
 
-def test_summary_uses_the_adjusted_p_value():
+def test_results_use_the_adjusted_p_value():
     t = mcnemar_tests()
     t.loc[t["contrast"] == "training", ["p_value", "p_adjusted"]] = [0.01, 0.20]
-    text = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    text = results_text(tables(tests=t))
     hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
     assert "not significant" in clause(hooked, "across the training")
     assert "Holm-adjusted p = 0.200" in hooked
 
 
-def test_summary_direction_follows_the_risk_difference():
-    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+def test_results_direction_follows_the_risk_difference():
+    text = results_text(tables())
     hooked = text.split("*Hooked*")[1].split("*Engaged well*")[0]
     # training: b = 6, c = 1, n = 17 -> RD = (1 - 6) / 17 = -0.294 -> "fell by 29.4"
     assert "fell by 29.4 percentage points (17 pairs)" in clause(hooked, "across the training")
@@ -204,10 +208,47 @@ def test_undefined_p_value_is_not_called_significant():
     t = mcnemar_tests()
     t.loc[t["contrast"] == "training", ["p_value", "p_adjusted"]] = [NAN, NAN]
     t.loc[t["contrast"] == "training", "note"] = "no discordant pairs"
-    text = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    text = results_text(tables(tests=t))
     training = clause(text.split("*Hooked*")[1].split("*Engaged well*")[0], "across the training")
     assert "could not be tested (no discordant pairs)" in training
     assert "significant" not in training
+
+
+# ------------------------------------------------------------------ summary
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_summary_is_one_short_paragraph_with_the_training_contrast_of_each_code():
+    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    assert "\n" not in text.strip() and words(text) <= report.SUMMARY_WORDS
+    # design and n in the first sentence: 17 participants (flow), three time points
+    assert text.startswith("The synthetic cohort *Pilot cohort* of 17 participants answered at "
+                           "pre1, pre2 and post; the training came between pre2 and post.")
+    # training contrasts, by hand from mcnemar_tests(): hooked b = 6, c = 1, n = 17 ->
+    # RD = -5/17 = -0.29, CI RD -/+ 0.2; Holm p 0.004; engaged_well RD = 8/17 = 0.47, p 0.016
+    assert ("Across the training (pre2 → post), *Hooked* fell (RD -0.29, 95% CI [-0.49, -0.09], "
+            "Holm-adjusted p = 0.004) and *Engaged well* rose (RD 0.47, 95% CI [0.27, 0.67], "
+            "Holm-adjusted p = 0.016).") in text
+    # the baseline (only hooked has a row: Holm p 0.45): no change; engaged_well untested
+    assert ("Over the baseline without training (pre1 → pre2), no code changed significantly "
+            "(every adjusted p ≥ 0.450).") in text
+    assert "pre1 → post" not in text and "overall" not in text  # per-contrast text is in Results
+    # agreement over the two codes (0.9 each, the '*' row left out)
+    assert "Krippendorff's α was 0.90 for all 2 codes (all good)." in text
+
+
+def test_summary_names_a_baseline_change_and_a_non_significant_training_contrast():
+    text = report.summary_md(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60),
+                                    agreement=agreement(("good", "tentative", "good"))),
+                             study=study_settings(), cohort=cohort_settings(synthetic=False))
+    assert "*Hooked* fell non-significantly (RD -0.29, 95% CI [-0.49, -0.09], Holm-adjusted p = 0.600)" in text
+    # baseline hooked: b = 4, c = 1 -> RD = -3/17 = -0.18, CI [-0.38, 0.02], Holm p 0.01
+    assert ("Over the baseline without training (pre1 → pre2), *Hooked* changed (RD -0.18, 95% CI "
+            "[-0.38, 0.02], Holm-adjusted p = 0.010).") in text
+    assert "Krippendorff's α ranged from 0.70 to 0.90 over 2 codes (1 below good)." in text
+    assert "synthetic" not in text
 
 
 def test_summary_names_top_feedback_and_synthetic_data():
@@ -410,8 +451,8 @@ def test_item_level_clustered_rows_are_shown_but_the_summary_reads_the_participa
     assert "| 51 (17 clusters) | 20 | 2 | clustered |" in text and "| 17 | 6 | 1 | exact |" in text
     assert text.index("| 17 | 6 | 1 | exact |") < text.index("| 51 (17 clusters) |")
     summary = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
-    training = clause(summary.split("*Hooked*")[1].split("*Engaged well*")[0], "across the training")
-    assert "p = 0.004" in training and "not significant" not in training
+    training = summary.split("*Hooked*")[1].split("*Engaged well*")[0]
+    assert "p = 0.004" in training and "non-significantly" not in training
     items = dict(report.limitations(tables(tests=t), study=study_settings(), cohort=cohort_settings()))
     assert "3 of 3 McNemar tests" in items["exact_tests"]  # clustered rows are not counted
 

@@ -420,43 +420,97 @@ def change_clause(row, *, first: str, second: str, contrast: str, cohort: Mappin
     return f"{head} {move}, which is {word} at α = {alpha:g} ({pname} {fmt_p_eq(p)})"
 
 
+SUMMARY_WORDS = 150  # the summary a reviewer reads in one pass; per-contrast text is in Results
+
+
+def _effect(row, cohort: Mapping) -> str:
+    """``RD −0.32, 95% CI [−0.50, −0.09], Holm-adjusted p = 0.031`` of a McNemar row."""
+    parts = []
+    rd = _val(row, "risk_difference")
+    if not _missing(rd):
+        parts.append(f"RD {fmt_num(rd)}, {_conf_label(cohort)} "
+                     f"{fmt_ci(_val(row, 'rd_ci_low'), _val(row, 'rd_ci_high'))}")
+    p, adjusted = _p_of(row)
+    if not _missing(p):
+        parts.append(f"{_adjust_name(cohort) + ' ' if adjusted else ''}p {fmt_p_eq(p)}")
+    return ", ".join(parts)
+
+
+def _code_name(questions: Mapping, q: str, code: str, several: bool) -> str:
+    name = f"*{esc(code_label(questions, q, code))}*"
+    return f"{name} ({esc(q)})" if several else name
+
+
 def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
-    """One paragraph of findings, written from the numbers."""
+    """The findings in one paragraph of at most about :data:`SUMMARY_WORDS` words: design and
+    n; the training contrast of each repeated code (risk difference, interval, adjusted p);
+    whether the baseline changed; the three most frequent feedback codes; the range of
+    Krippendorff's α; the synthetic-data caveat. Every contrast in words is in Results."""
     questions = questions_of(study)
     props = _table(tables, "proportions")
     tests = _table(tables, "tests")
     agreement = _table(tables, "agreement")
     contrasts = dict(study.get("contrasts") or {})
-    tps = list(study.get("timepoints", []))
+    alpha = _alpha(cohort)
+    names = list(contrasts)
+    training = "training" if "training" in contrasts else (names[-1] if names else None)
+    baseline = "baseline" if "baseline" in contrasts and training != "baseline" else None
+    repeated = repeated_questions(questions)
+    several = len(repeated) > 1
     sentences = []
+
     n = _participants(tables, study)
     label = esc(cohort.get("label") or cohort.get("cohort", ""))
     kind = "synthetic cohort" if cohort.get("synthetic") else "cohort"
     who = f" of {n} participants" if n is not None else ""
-    sentences.append(f"This report analyses the {kind} *{label}*{who}, "
-                     f"measured at {join_words(tps)}.")
-    for q in repeated_questions(questions):
-        for code in _codes_in(props, questions, q):
-            shares = []
-            share_of = {}
-            for t in questions[q]["timepoints"]:
-                row = _first(props, question=q, code=code, timepoint=t)
-                share_of[t] = _val(row, "proportion")
-                if row is not None:
-                    shares.append(f"{fmt_pct(share_of[t])} at {t}")
-            if not shares:
+    design = (f"; the training came between {contrasts['training'][0]} and {contrasts['training'][1]}"
+              if "training" in contrasts else "")
+    sentences.append(f"The {kind} *{label}*{who} answered at {join_words(list(study.get('timepoints', [])))}"
+                     f"{design}.")
+
+    def rows_of(name):
+        t1, t2 = contrasts[name]
+        for q in repeated:
+            if t1 in questions[q]["timepoints"] and t2 in questions[q]["timepoints"]:
+                for code in _codes_in(props, questions, q):
+                    yield q, code, _primary(tests, q, code, name)
+
+    if training:
+        t1, t2 = contrasts[training]
+        items = []
+        for q, code, row in rows_of(training):
+            rd = _val(row, "risk_difference")
+            p, _ = _p_of(row)
+            if row is None or _missing(p):
+                items.append(f"{_code_name(questions, q, code, several)} could not be tested")
                 continue
-            text = f"*{esc(code_label(questions, q, code))}* was coded for {join_words(shares)}"
-            clauses = []
-            for name, (t1, t2) in contrasts.items():
-                if t1 not in questions[q]["timepoints"] or t2 not in questions[q]["timepoints"]:
-                    continue
-                row = _primary(tests, q, code, name)
-                clauses.append(change_clause(row, first=t1, second=t2, contrast=name, cohort=cohort,
-                                             share_first=share_of.get(t1), share_second=share_of.get(t2)))
-            if clauses:
-                text += "; " + "; ".join(clauses)
-            sentences.append(text + ".")
+            direction = ("did not change" if _missing(rd) or abs(float(rd)) < 5e-4
+                         else "rose" if float(rd) > 0 else "fell")
+            if direction != "did not change":
+                direction += "" if p < alpha else " non-significantly"
+            items.append(f"{_code_name(questions, q, code, several)} {direction} "
+                         f"({_effect(row, cohort)})")
+        if items:
+            sentences.append(f"{CONTRAST_GLOSS.get(training, 'In the ' + esc(training) + ' contrast').capitalize()} "
+                             f"({t1} → {t2}), {join_words(items)}.")
+    if baseline:
+        t1, t2 = contrasts[baseline]
+        rows = list(rows_of(baseline))
+        tested = [(q, code, row, _p_of(row)[0]) for q, code, row in rows
+                  if row is not None and not _missing(_p_of(row)[0])]
+        changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
+        head = f"Over the baseline without training ({t1} → {t2})"
+        if changed:
+            sentences.append(f"{head}, {join_words([f'{_code_name(questions, q, c, several)} changed ({_effect(r, cohort)})' for q, c, r in changed])}"
+                             + (", the other codes did not." if len(changed) < len(tested) else "."))
+        elif tested:
+            lowest = min(p for *_, p in tested)
+            adjusted = any(_p_of(row)[1] for *_, row, _ in tested)
+            pname = "adjusted p" if adjusted else "p"
+            sentences.append(f"{head}, no code changed significantly (every {pname} ≥ "
+                             f"{fmt_p(lowest)}).")
+        if len(tested) < len(rows):
+            sentences.append(f"{len(rows) - len(tested)} baseline contrast(s) could not be tested.")
     for q in _single(questions):
         rows = _rows(props, question=q)
         if rows.empty:
@@ -464,24 +518,20 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         top = rows.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
         items = [f"*{esc(code_label(questions, q, r['code']))}* ({fmt_pct(r['proportion'])})"
                  for _, r in top.iterrows()]
-        tp = questions[q]["timepoints"][0]
-        sentences.append(f"Asked only at {tp}, “{esc(questions[q]['prompt'])}” was most often "
-                         f"answered with {join_words(items)}.")
-    if agreement is not None and not agreement.empty and "verdict" in agreement.columns:
+        sentences.append(f"“{esc(questions[q]['prompt'])}” was most often answered with "
+                         f"{join_words(items)} of participants.")
+    if agreement is not None and not agreement.empty and "krippendorff_alpha" in agreement.columns:
         per_code = agreement[agreement["code"].astype(str) != "*"]
-        counts = per_code["verdict"].fillna("").astype(str).value_counts()
-        total = int(len(per_code))
-        parts = [(v, int(counts.get(v, 0))) for v in ("good", "tentative", "insufficient")
-                 if counts.get(v, 0)]
-        if total and len(parts) == 1 and parts[0][1] == total:
-            sentences.append(f"Inter-coder agreement (Krippendorff's α) was {parts[0][0]} for all "
-                             f"{total} codes.")
-        elif total and parts:
-            listed = join_words([f"{v} for {k}" for v, k in parts])
-            sentences.append(f"Inter-coder agreement (Krippendorff's α) was {listed} of the "
-                             f"{total} codes.")
+        alphas = pd.to_numeric(per_code["krippendorff_alpha"], errors="coerce").dropna()
+        if len(alphas):
+            below = int((per_code.get("verdict", pd.Series(dtype=str)).fillna("").astype(str)
+                         .isin(["tentative", "insufficient"])).sum())
+            verdict = "all good" if below == 0 else f"{below} below good"
+            low, high = fmt_num(alphas.min()), fmt_num(alphas.max())
+            spread = f"was {low} for all" if low == high else f"ranged from {low} to {high} over"
+            sentences.append(f"Krippendorff's α {spread} {len(alphas)} codes ({verdict}).")
     if cohort.get("synthetic"):
-        sentences.append("All of these figures come from synthetic data.")
+        sentences.append("The data are synthetic: no conclusion about the training can be drawn.")
     return " ".join(sentences) + "\n"
 
 
