@@ -1,16 +1,21 @@
 """Regenerate the synthetic cohorts under data/raw/ (same seed, same bytes).
 
 Usage: python scripts/make_synthetic_pilot.py [--out data/raw] [--examples examples] [--check]
-Writes data/raw/pilot, data/raw/pilot_items and the survey example's form exports
-(examples/survey/data/raw/pilot_survey). --check compares with the committed files instead
+Writes data/raw/pilot, data/raw/pilot_items and the survey example
+(examples/survey/data/raw/pilot_survey): its form exports and the coders' and the consensus
+meeting's filled workbooks (the blinded workbooks the workflow writes for those exports, with
+the pilot's codes ticked in). --check compares with the committed files instead
 of writing, and fails on a difference.
 """
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from alliance_pipeline.synthetic import (items_cohort, pilot_cohort, survey_exports, survey_files,
-                                         to_csv_bytes)
+from alliance_pipeline import config as study_config
+from alliance_pipeline.intake import read_responses
+from alliance_pipeline.synthetic import (items_cohort, pilot_cohort, survey_coding_files,
+                                         survey_exports, survey_files, to_csv_bytes)
 from alliance_pipeline.tables import atomic_write_bytes
 
 README = """# Synthetic cohort `{name}` — NOT REAL DATA
@@ -30,6 +35,26 @@ WHAT = {
 }
 
 
+def survey_example(example: Path, pilot) -> dict[str, bytes]:
+    """The survey example's raw files: the exports, then the filled workbooks made for the
+    responses intake reads from them (with the example's config and codebook)."""
+    config = study_config.load_yaml(example / "config/config.yaml")
+    (cohort, entry), = config["cohorts"].items()
+    codebook = study_config.load_yaml(example / config["codebook"])
+    questions = study_config.questions_settings(codebook)
+    files = survey_files(survey_exports(pilot))
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in files.items():
+            (Path(folder) / name).write_bytes(data)
+        responses = read_responses(folder, cohort=cohort, encoding="utf-8",
+                                   timepoints=config["study"]["timepoints"], questions=questions,
+                                   id_pattern=study_config.load_schema("config")["properties"]["privacy"]
+                                   ["properties"]["participant_id_pattern"]["default"],
+                                   survey=entry["survey"])
+    return {**files, **survey_coding_files(responses, pilot, cohort=cohort, questions=questions,
+                                           coding_key=entry["coding_key"])}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="data/raw")
@@ -40,7 +65,8 @@ def main() -> int:
     pilot = pilot_cohort()
     cohorts = {Path(args.out) / name: {f"{key}.csv": to_csv_bytes(frame) for key, frame in frames.items()}
                for name, frames in (("pilot", pilot), ("pilot_items", items_cohort()))}
-    cohorts[Path(args.examples) / "survey/data/raw/pilot_survey"] = survey_files(survey_exports(pilot))
+    cohorts[Path(args.examples) / "survey/data/raw/pilot_survey"] = survey_example(
+        Path(args.examples) / "survey", pilot)
     for folder, files in cohorts.items():
         files["README.md"] = README.format(name=folder.name, what=WHAT[folder.name]).encode()
         for rel, data in files.items():

@@ -215,3 +215,29 @@ def once_per_session(tmp_path_factory, name: str, build) -> dict:
     if "error" in outcome:
         pytest.fail(f"building {name} failed: {outcome['error']}", pytrace=False)
     return outcome["ok"]
+
+
+def tick_workbook(path: Path, by_unit: dict[str, tuple[str, str | None]]) -> None:
+    """Fill a generated coding or adjudication workbook with openpyxl, as a coder or the
+    consensus meeting would: ``by_unit`` maps a unit id to (``;``-joined codes, rationale or
+    None). ``x`` under each code that applies, ``0`` in the first code column when none does,
+    the rationale in ``rationale``; other rows are left as they are."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    for name in ("session_experience", "training_feedback"):
+        sheet = book[name]
+        header = [c.value for c in sheet[1]]
+        codes = [h for h in header[2:] if not h.startswith("coder_") and h != "rationale"]
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value not in by_unit:
+                continue
+            given, why = by_unit[row[0].value]
+            given = [g for g in given.split(";") if g]
+            for code in codes:
+                row[header.index(code)].value = "x" if code in given else None
+            if not given:
+                row[header.index(codes[0])].value = 0
+            if why is not None:
+                row[header.index("rationale")].value = why
+    book.save(path)

@@ -1,17 +1,18 @@
-"""examples/survey: the synthetic pilot handed in as form exports gives the pilot's results.
+"""examples/survey: from the form exports to the report, through the blinded workbooks.
 
-The example's exports (written by ``make synthetic``) hold the pilot's responses; the
-coders' codes and the adjudication here are the pilot's own CSVs with each response id
-replaced by the survey id of the same (participant, time point, question). The run goes
-through intake, consensus and change; its ``final_codes.csv``, ``proportions.csv`` and
-``tests.csv`` must equal a pilot run's. Literal byte equality is impossible where a column
-holds the cohort name or a response id, so those files are compared after replacing the
-cohort name (``pilot_survey`` -> ``pilot``) and mapping response ids through (participant,
-time point, question); rows are sorted the same way by both runs, so row order is compared
-as it is. Every other byte is compared as is.
+The example's exports (written by ``make synthetic``) hold the synthetic pilot's responses.
+The round trip here is the team's: ``snakemake coding_sheets`` writes each coder's blinded
+workbook; the pilot's codes are ticked into those generated files with openpyxl (unit ids
+computed independently: HMAC-SHA256 of the response id, as tests/test_workbooks.py does);
+the workflow writes the adjudication workbook, the pilot's agreed codes and rationales are
+ticked into it; then the whole workflow runs to the report. Its ``final_codes.csv``,
+``proportions.csv`` and ``tests.csv`` must equal a pilot run's. Literal byte equality is
+impossible where a column holds the cohort name or a response id, so those files are
+compared after replacing the cohort name (``pilot_survey`` -> ``pilot``) and mapping
+response ids through (participant, time point, question); both runs sort rows the same way,
+so row order is compared as it is. Every other byte is compared as is.
 """
 import csv
-import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO, pilot_copy, run_workflow
+from conftest import REPO, pilot_copy, run_workflow, tick_workbook
+from test_workbooks import ref_unit_id
 
 EXAMPLE = REPO / "examples/survey"
 COHORT = "pilot_survey"
@@ -42,22 +44,28 @@ def pilot_id_map() -> dict[str, str]:
     return {r["response_id"]: survey_id(r) for r in read_rows(REPO / "data/raw/pilot/responses.csv")}
 
 
-def write_mapped_codes(raw: Path) -> None:
-    """The pilot's coder files and adjudication with their ids mapped to the survey ids."""
-    ids = pilot_id_map()
-    for rel in ("codes/coder_a.csv", "codes/coder_b.csv", "adjudication.csv"):
-        rows = read_rows(REPO / "data/raw/pilot" / rel)
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({**r, "response_id": ids[r["response_id"]]} for r in rows)
-        (raw / rel).parent.mkdir(parents=True, exist_ok=True)
-        (raw / rel).write_text(out.getvalue(), encoding="utf-8")
+def coding_key() -> str:
+    import yaml
+
+    return yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))[
+        "cohorts"][COHORT]["coding_key"]
 
 
-def example_copy(dest: Path) -> Path:
+def tick(workbook: Path, rel: str) -> None:
+    """Tick the pilot's ``rel`` (a coder CSV or adjudication.csv) into a generated workbook,
+    each row found by the unit id of its survey response id."""
+    ids, key = pilot_id_map(), coding_key()
+    tick_workbook(workbook, {ref_unit_id(ids[r["response_id"]], key): (r["codes"], r.get("rationale"))
+                             for r in read_rows(REPO / "data/raw/pilot" / rel)})
+
+
+def example_copy(dest: Path, coded: bool = False) -> Path:
+    """The example's config and exports (with ``coded``, also its filled workbooks)."""
     shutil.copytree(EXAMPLE / "config", dest / "config")
     shutil.copytree(EXAMPLE / RAW, dest / RAW)
+    if not coded:
+        shutil.rmtree(dest / RAW / "codes")
+        (dest / RAW / "adjudication.xlsx").unlink()
     config = (dest / "config/config.yaml").read_text(encoding="utf-8")
     (dest / "config/config.yaml").write_text(
         config.replace("../../config/codebook.yaml", str(REPO / "config/codebook.yaml")), encoding="utf-8")
@@ -96,8 +104,18 @@ def runs(tmp_path_factory):
     """The survey example with the mapped coder files (full default target, report included)
     and the pilot (its tables), each in its own data directory."""
     survey = example_copy(tmp_path_factory.mktemp("survey"))
-    write_mapped_codes(survey / RAW)
-    result = run_workflow(survey, cores=1)
+    derived = survey / f"data/derived/{COHORT}"
+    result = run_workflow(survey, "coding_sheets", cores=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (survey / RAW / "codes").mkdir()
+    for coder in ("coder_a", "coder_b"):
+        shutil.copy(derived / f"coding_sheets/{coder}.xlsx", survey / RAW / f"codes/{coder}.xlsx")
+        tick(survey / RAW / f"codes/{coder}.xlsx", f"codes/{coder}.csv")
+    result = run_workflow(survey, f"data/derived/{COHORT}/adjudication_sheet.xlsx", cores=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.copy(derived / "adjudication_sheet.xlsx", survey / RAW / "adjudication.xlsx")
+    tick(survey / RAW / "adjudication.xlsx", "adjudication.csv")
+    result = run_workflow(survey, cores=1)  # make run: everything, the report included
     assert result.returncode == 0, result.stderr[-3000:]
     pilot = pilot_copy(tmp_path_factory.mktemp("pilot"))
     result = run_workflow(pilot, *(f"data/derived/pilot/{t}.csv" for t in COMPARED), cores=1)
@@ -106,11 +124,37 @@ def runs(tmp_path_factory):
 
 
 def test_the_example_exports_are_what_the_generator_writes():
-    # the same check as `python scripts/make_synthetic_pilot.py --check`, for this folder only
+    # the same check as `python scripts/make_synthetic_pilot.py --check`, for the exports
     from alliance_pipeline.synthetic import survey_files
 
     for name, data in survey_files().items():
         assert (EXAMPLE / RAW / name).read_bytes() == data, name
+
+
+def test_the_examples_filled_workbooks_read_as_the_round_trips(runs, monkeypatch):
+    """The generator's filled workbooks (committed) give what the workbooks filled here give."""
+    import yaml
+
+    from alliance_pipeline import config as study_config
+    from alliance_pipeline.intake import read_cohort
+    from alliance_pipeline.tables import read_table
+
+    entry = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))["cohorts"][COHORT]
+    questions = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+    monkeypatch.chdir(EXAMPLE)
+    tables = read_cohort(RAW, cohort=COHORT, encoding="utf-8", timepoints=["pre1", "pre2", "post"],
+                         questions=questions, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
+                         survey=entry["survey"], coding_key=entry["coding_key"])
+    derived = runs["survey"] / f"data/derived/{COHORT}"
+    for name in ("codings", "adjudication", "coder_files"):
+        assert tables[name].astype(str).values.tolist() == \
+            read_table(derived / f"{name}.csv").astype(str).values.tolist(), name
+
+
+def test_the_report_says_the_coders_coded_blind(runs):
+    html = (runs["survey"] / f"reports/{COHORT}/report.html").read_text(encoding="utf-8")
+    assert "Coders coded blind to participant and time point, in a randomised order" in html
+    assert "Coders were not documented as blind" not in html
 
 
 @pytest.mark.parametrize("table", COMPARED)
@@ -160,7 +204,7 @@ def two_cohorts(dest: Path) -> Path:
     import yaml
 
     pilot_copy(dest)
-    shutil.copytree(EXAMPLE / RAW, dest / RAW)
+    shutil.copytree(EXAMPLE / RAW, dest / RAW, ignore=shutil.ignore_patterns("codes", "adjudication.xlsx"))
     config = yaml.safe_load((dest / "config/config.yaml").read_text(encoding="utf-8"))
     example = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))
     config["cohorts"][COHORT] = example["cohorts"][COHORT]
@@ -191,8 +235,8 @@ def test_a_cohort_without_codes_gets_next_steps_and_the_others_are_built(tmp_pat
         assert (study / f"data/derived/{COHORT}/coding_sheets/{coder}.xlsx").is_file()
     assert "Traceback" not in result.stderr
 
-    write_mapped_codes(study / RAW)
-    (study / RAW / "adjudication.csv").unlink()  # the consensus meeting has not happened yet
+    shutil.copytree(EXAMPLE / RAW / "codes", study / RAW / "codes")  # the filled workbooks are back
+    # ... but the consensus meeting has not happened yet: no adjudication.xlsx
     result = run_workflow(study, cores=1, extra=("--keep-going",))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import pilot_copy, require_component, run_workflow
+from conftest import pilot_copy, require_component, run_workflow, tick_workbook
 from test_intake import CODER_A, CODER_B, CODEBOOK, RESPONSES, read, write
 
 from alliance_pipeline import workbooks
@@ -463,23 +463,7 @@ def test_adjudication_csv_and_workbook_together_and_a_workbook_without_coding_ke
 def fill_adjudication(path: Path, csv_path: Path) -> None:
     """Agreed codes and rationales of adjudication.csv ticked into the adjudication workbook."""
     rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-    by_unit = {ref_unit_id(r): (c, why) for r, c, why in rows[["response_id", "codes", "rationale"]].values}
-    wb = load_workbook(path)
-    for name in ("session_experience", "training_feedback"):
-        ws = wb[name]
-        header = [c.value for c in ws[1]]
-        codes = [h for h in header[2:] if not h.startswith("coder_") and h != "rationale"]
-        for row in ws.iter_rows(min_row=2):
-            if row[0].value not in by_unit:
-                continue
-            given, why = by_unit[row[0].value]
-            given = [g for g in given.split(";") if g]
-            for code in codes:
-                row[header.index(code)].value = 1 if code in given else None
-            if not given:
-                row[header.index(codes[0])].value = "0"
-            row[header.index("rationale")].value = why
-    wb.save(path)
+    tick_workbook(path, {ref_unit_id(r): (c, why) for r, c, why in rows[["response_id", "codes", "rationale"]].values})
 
 
 def test_the_pilot_coded_in_workbooks_gives_the_pilots_tables_through_the_workflow(tmp_path):

@@ -26,6 +26,7 @@ short, mostly English, a few Japanese. Everything is a function of the seed: rer
 """
 from __future__ import annotations
 
+import io
 import random
 
 import pandas as pd
@@ -277,7 +278,6 @@ SURVEY_PARTICIPANT_COLUMN = "Participant code"
 SURVEY_FILES = {"pre1": "pre1.xlsx", "pre2": "pre2.xlsx", "post": "post.csv"}
 SURVEY_SHEET = "Form Responses 1"
 SURVEY_DATES = {"pre1": (2026, 4, 6), "pre2": (2026, 4, 20), "post": (2026, 6, 1)}
-FIXED_XLSX_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times; document times: 2000-01-01
 
 
 def survey_exports(pilot: dict[str, pd.DataFrame] | None = None, seed: int = SEED + 2
@@ -312,14 +312,11 @@ def survey_exports(pilot: dict[str, pd.DataFrame] | None = None, seed: int = SEE
 
 
 def xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
-    """A workbook with the given sheets (first = active), the same bytes on every run:
-    fixed document times and zip entry times (openpyxl writes the clock otherwise)."""
-    import datetime
-    import io
-    import zipfile
-
+    """A workbook with the given sheets (first = active), the same bytes on every run
+    (:func:`alliance_pipeline.workbooks.deterministic_xlsx`)."""
     from openpyxl import Workbook
-    from openpyxl.xml.functions import tostring
+
+    from .workbooks import deterministic_xlsx
 
     book = Workbook()
     book.remove(book.active)
@@ -329,17 +326,8 @@ def xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
             sheet.append(row)
     book.properties.creator = "alliance_pipeline.synthetic"
     raw = io.BytesIO()
-    book.save(raw)  # sets the modification time to now: both times are fixed after it
-    book.properties.created = book.properties.modified = datetime.datetime(2000, 1, 1)
-    core = tostring(book.properties.to_tree())
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_XLSX_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            dst.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info.filename))
-    return out.getvalue()
+    book.save(raw)
+    return deterministic_xlsx(raw.getvalue(), book.properties)
 
 
 def survey_files(exports: dict[str, list[list[str]]] | None = None) -> dict[str, bytes]:
@@ -352,3 +340,47 @@ def survey_files(exports: dict[str, list[list[str]]] | None = None) -> dict[str,
     return {"pre1.xlsx": xlsx_bytes({SURVEY_SHEET: exports["pre1"]}),
             "pre2.xlsx": xlsx_bytes({"Summary": summary, SURVEY_SHEET: exports["pre2"]}),
             "post.csv": to_csv_bytes(post)}
+
+
+def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] | None = None, *,
+                        cohort: str, questions: dict, coding_key: str) -> dict[str, bytes]:
+    """The survey example's filled workbooks: ``codes/coder_a.xlsx``, ``codes/coder_b.xlsx``
+    and ``adjudication.xlsx``, as the team would save them.
+
+    Each is the blinded workbook the workflow writes (``coding_sheets/<coder>.xlsx``,
+    ``adjudication_sheet.xlsx``) for ``responses`` (the exports read by intake), with the
+    pilot's codes, agreed codes and rationales ticked in (:func:`workbooks.fill_workbook`);
+    pilot response ids are mapped to survey ids through (participant, time point, question).
+    """
+    from .consensus import disagreements
+    from .intake import normalise_codes
+    from .privacy import scan_texts, withhold_identifying
+    from .survey import response_id
+    from .workbooks import adjudication_workbook, coding_workbook, fill_workbook
+
+    pilot = pilot_cohort() if pilot is None else pilot
+    ids = {r.response_id: response_id(r.participant_id, r.timepoint, r.question)
+           for r in pilot["responses"].itertuples()}
+    question_of = dict(zip(responses["response_id"], responses["question"]))
+    files, codings = {}, []
+    for coder in ("coder_a", "coder_b"):
+        codes = pilot[f"codes/{coder}"].assign(response_id=lambda f: f["response_id"].map(ids))
+        blank = coding_workbook(responses, cohort=cohort, coder=coder, questions=questions,
+                                coding_key=coding_key)
+        files[f"codes/{coder}.xlsx"] = fill_workbook(io.BytesIO(blank), codes, questions=questions,
+                                                     coding_key=coding_key)
+        question = codes["response_id"].map(question_of)
+        codings.append(pd.DataFrame({
+            "response_id": codes["response_id"], "question": question, "coder": coder,
+            "codes": [normalise_codes(c, q, questions) for c, q in zip(codes["codes"], question)]}))
+    responses = responses.assign(identifying=scan_texts(responses))
+    worksheet = disagreements(withhold_identifying(responses, allow=False), pd.concat(codings),
+                              pd.DataFrame(columns=["response_id", "codes", "rationale"]),
+                              ["coder_a", "coder_b"])
+    agreed = pilot["adjudication"].assign(response_id=lambda f: f["response_id"].map(ids))
+    blank = adjudication_workbook(responses, worksheet, cohort=cohort, questions=questions,
+                                  coding_key=coding_key)
+    files["adjudication.xlsx"] = fill_workbook(
+        io.BytesIO(blank), agreed, questions=questions, coding_key=coding_key,
+        rationale=dict(zip(agreed["response_id"], agreed["rationale"])))
+    return files

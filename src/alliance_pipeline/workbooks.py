@@ -216,7 +216,7 @@ def _meta_sheet(wb, meta: list[tuple[str, str]], units: list[tuple[str, str, str
     _protect(ws)
 
 
-def _deterministic(data: bytes, properties: DocumentProperties) -> bytes:
+def deterministic_xlsx(data: bytes, properties: DocumentProperties) -> bytes:
     """Re-pack the zip with fixed entry times and fixed document times (same bytes on rerun)."""
     properties.created = properties.modified = FIXED_TIME
     core = tostring(properties.to_tree())
@@ -267,7 +267,7 @@ def _workbook_bytes(*, kind: str, cohort: str, coder: str, questions: Mapping,
     _protect(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
-    return _deterministic(buffer.getvalue(), wb.properties)
+    return deterministic_xlsx(buffer.getvalue(), wb.properties)
 
 
 def _units(responses: pd.DataFrame, coding_key: str) -> pd.DataFrame:
@@ -364,7 +364,7 @@ def fill_workbook(path_in: str | Path, codes: pd.DataFrame, *, questions: Mappin
                 row[header.index(RATIONALE)].value = rationale[response_id]
     buffer = io.BytesIO()
     wb.save(buffer)
-    return _deterministic(buffer.getvalue(), wb.properties)
+    return deterministic_xlsx(buffer.getvalue(), wb.properties)
 
 
 # ---------------------------------------------------------------------------------- reading
