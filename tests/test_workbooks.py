@@ -511,3 +511,18 @@ def test_a_sheet_sorted_by_whole_rows_reads_the_same(raw):
             cell.value = value
     wb.save(path)
     pd.testing.assert_frame_equal(read_wb(raw)["codings"], before)
+
+
+def test_texts_that_look_like_formulas_or_hold_line_breaks_stay_text(tmp_path):
+    odd = RESPONSES.replace("I stayed with her.", "=HYPERLINK(\"x\") -- +1").replace(
+        "I was tense and kept apologising.", "\"Line one\r\nline two\"")
+    folder = tmp_path / "raw"
+    write(folder / "responses.csv", odd)
+    for coder, text in (("coder_a", CODER_A), ("coder_b", CODER_B)):
+        fill(make_sheet(folder / "codes" / f"{coder}.xlsx", coder, text=odd), text)
+    ws = load_workbook(folder / "codes/coder_a.xlsx")["session_experience"]
+    cells = {row[0].value: row[1] for row in ws.iter_rows(min_row=2)}
+    assert cells[ref_unit_id("R4")].data_type == "s"
+    assert cells[ref_unit_id("R4")].value == "=HYPERLINK(\"x\") -- +1"
+    codes = read_wb(folder)["codings"].query("coder == 'coder_a'")
+    assert dict(zip(codes["response_id"], codes["codes"]))["R3"] == "hooked;anxious"

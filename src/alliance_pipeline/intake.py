@@ -4,8 +4,11 @@ Every rule of the data contract is checked and every problem of a file is report
 once, each naming the file, the row as a spreadsheet shows it (the header is row 1), the
 column, the value and what to do. Raw files are opened read-only and never written.
 
-Files: ``responses.csv``; ``codes/<coder>.csv`` (two or more coders); optional
-``adjudication.csv``. Output: normalised frames (see docs/development.md).
+Files: ``responses.csv``; ``codes/<coder>.csv`` or the filled coding workbook
+``codes/<coder>.xlsx`` (two or more coders; workbooks are read by
+:mod:`alliance_pipeline.workbooks`, problems then name sheet and A1 cell); optional
+``adjudication.csv`` or ``adjudication.xlsx``. Output: normalised frames (see
+docs/development.md).
 """
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ def _instructions(wb, *, kind: str, cohort: str, coder: str, questions: Mapping)
         lines[-1] = ("Save it as data/raw/<cohort>/adjudication.xlsx (Excel Workbook) and run "
                      "the workflow again.")
     for line in lines:
-        ws.append([_cell(ws, line, style=None if line else None, text=True)])
+        ws.append([_cell(ws, line, text=True)])
     ws.append([])
     ws.append([_cell(ws, "Codebook", text=True)])
     for qid, spec in questions.items():
@@ -169,7 +169,7 @@ def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list
     widths = [14, 80, *[22] * len(coder_cols), *[14] * len(fills), *([50] if with_rationale else [])]
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = f"C2"
+    ws.freeze_panes = "C2"
     head = []
     for name in header:
         cell = _cell(ws, name, text=True)
