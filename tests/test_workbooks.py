@@ -526,3 +526,19 @@ def test_texts_that_look_like_formulas_or_hold_line_breaks_stay_text(tmp_path):
     assert cells[ref_unit_id("R4")].value == "=HYPERLINK(\"x\") -- +1"
     codes = read_wb(folder)["codings"].query("coder == 'coder_a'")
     assert dict(zip(codes["response_id"], codes["codes"]))["R3"] == "hooked;anxious"
+
+
+def test_a_label_outside_the_drop_down_of_a_single_label_question(tmp_path):
+    single = {"session_experience": {**CODEBOOK["session_experience"], "multi_label": False}}
+    text = RESPONSES.replace("R5,P01,post,training_feedback,I pause before I answer.\n", "")
+    path = make_sheet(tmp_path / "coder_a.xlsx", "coder_a", text=text, questions=single)
+    wb = load_workbook(path)
+    wb["session_experience"]["C3"] = "Hooked!"
+    wb.save(path)
+    frame, found = workbooks.read_workbook(path, kind="coding", cohort="pilot", coder="coder_a",
+                                           responses=responses_frame(text), questions=single,
+                                           coding_key=KEY)
+    assert frame is None and [str(p) for p in found] == [
+        f"{path}, sheet session_experience, cell C3: 'Hooked!' is not a code of question "
+        "session_experience: choose one from the drop-down (Hooked, Engaged well, Anxious, 0) "
+        "or write a code id (hooked, engaged_well, anxious)"]
