@@ -34,10 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 # A reviewer's check of a report against a rerun (README, "For reviewers"):
-#   make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv]
+#   make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv] [DATA=dir]
+# (DATA: the folder holding config/ and data/raw/; this one by default)
 verify: $(STAMP)
-	@test -n "$(REPORT)" || { echo "usage: make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv]"; exit 2; }
-	$(BIN)/python -m alliance_pipeline.verify "$(REPORT)" $(if $(FINAL_CODES),--final-codes "$(FINAL_CODES)")
+	@test -n "$(REPORT)" || { echo "usage: make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv] [DATA=dir]"; exit 2; }
+	$(BIN)/python -m alliance_pipeline.verify "$(REPORT)" $(if $(FINAL_CODES),--final-codes "$(FINAL_CODES)") $(if $(DATA),--data-dir "$(DATA)")
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

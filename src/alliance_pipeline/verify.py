@@ -224,7 +224,7 @@ def local_config(manifest: Mapping, data_dir: Path) -> tuple[dict | None, str | 
     try:
         with contextlib.chdir(data_dir):
             config, _ = load_study("config/config.yaml")
-    except ConfigError as err:
+    except (ConfigError, OSError) as err:
         return None, f"config here does not load: {err}"
     if manifest["report"] == "study":
         return config, None
