@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint lock clean report-index synthetic coding-sheets verify
+.PHONY: run test bench lint lock clean report-index synthetic coding-sheets verify fuzz
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ coding-sheets: $(STAMP)
 
 test: $(STAMP)
 	bash tests/run_tests.sh
+
+# The mutation fuzzer (tests/fuzz/fuzzer.py): CASES cases (2000) from seed FIRST_SEED (1), five
+# of them also through the whole workflow; SEED=<n> reruns one case and prints it in full.
+CASES ?= 2000
+FIRST_SEED ?= 1
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/fuzzer.py $(if $(SEED),--seed $(SEED),--cases $(CASES) --first-seed $(FIRST_SEED) --workflow 5)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -45,7 +45,7 @@ VERIFY = {key: config.pop(key) for key in ("verify_report", "verify_final_codes"
 # Config and codebook are read and checked once, here; rules get plain values.
 study_config.check_config(config, "config (config/config.yaml and any --configfile/--config)")
 validate(config, "schemas/config.schema.yaml")  # fills in the schema's defaults
-CODEBOOK = study_config.load_yaml(config["codebook"])
+CODEBOOK = study_config.load_codebook(config["codebook"], "config (config/config.yaml and any --configfile/--config)")
 study_config.check_codebook(CODEBOOK, config["codebook"])
 validate(CODEBOOK, "schemas/codebook.schema.yaml")
 _problems = study_config.cross_reference_problems(config, CODEBOOK)

@@ -293,3 +293,25 @@ def test_a_coder_file_identical_to_another_is_warned_about(raw):
         f"{raw}/codes/coder_b.csv: is byte-for-byte the same file as coder_a.csv; if one "
         "coder's file was copied in place of another's, agreement is inflated: put the right "
         "coder's file here")
+
+
+# --- found by the fuzzer -------------------------------------------------------------------
+
+def test_a_config_that_is_not_utf8_is_refused_naming_line_and_column(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"study:\n  title: \"Caf\xe9\"\n")  # Latin-1, not UTF-8
+    with pytest.raises(study_config.ConfigError) as info:
+        study_config.load_yaml(path)
+    assert info.value.problems == [
+        "line 2, column 14: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+
+
+def test_a_codebook_path_that_does_not_exist_names_the_config_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(PILOT_CONFIG.replace("codebook: config/codebook.yaml",
+                                                               "codebook: config/codbook.yaml"))
+    with pytest.raises(study_config.ConfigError) as info:
+        study_config.load_study("config.yaml")
+    assert str(info.value) == (
+        f"config.yaml: 1 problem(s):\n  - codebook: 'config/codbook.yaml' does not exist "
+        f"(working directory: {tmp_path}); fix the path")

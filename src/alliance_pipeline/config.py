@@ -78,13 +78,21 @@ def load_yaml(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(str(path), [f"file not found (working directory: {Path.cwd()})"])
+    data = path.read_bytes()
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            loader = _UniqueKeyLoader(handle)
-            try:
-                document = loader.get_single_data()
-            finally:
-                loader.dispose()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        before = data[:err.start]
+        line, column = before.count(b"\n") + 1, err.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(str(path), [
+            f"line {line}, column {column}: not UTF-8 text (byte 0x{data[err.start]:02x}); "
+            "save the file as UTF-8"]) from None
+    try:
+        loader = _UniqueKeyLoader(text)
+        try:
+            document = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -92,6 +100,15 @@ def load_yaml(path: str | Path) -> Any:
     if loader.duplicate_keys:
         raise ConfigError(str(path), loader.duplicate_keys)
     return document
+
+
+def load_codebook(path: str, source: str) -> Any:
+    """The codebook the config's ``codebook:`` key names; a missing one names the key."""
+    if not Path(path).is_file():
+        why = not_a_file(Path(path)) or "does not exist"
+        raise ConfigError(source, [f"codebook: {path!r} {why} (working directory: "
+                                   f"{Path.cwd()}); fix the path"])
+    return load_yaml(path)
 
 
 def load_schema(name: str) -> dict:
@@ -455,7 +472,7 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
     check_config(config, str(config_path))
     fill_defaults(config, load_schema("config"))
     codebook_path = config["codebook"]
-    codebook = load_yaml(codebook_path)
+    codebook = load_codebook(codebook_path, str(config_path))
     check_codebook(codebook, codebook_path)
     fill_defaults(codebook, load_schema("codebook"))
     problems = cross_reference_problems(config, codebook)

@@ -804,7 +804,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
                          "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
 
-    warnings += _copied_coder_files(coder_paths)
+    copied = _copied_coder_files(coder_paths)
+    warnings += copied
     adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
     workbook_path = raw_dir / f"adjudication{WORKBOOK_SUFFIX}"
     if workbook_path.is_file() and adjudication_path.is_file():
@@ -840,7 +841,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                pd.DataFrame(columns=["response_id", "question", "coder", "codes"]))
     problems += _adjudication_of_agreed(adjudication, codings, str(adjudication_path))
     if problems:
-        raise IntakeError(cohort, problems)
+        # a copied coder file is the likely cause of "adjudication of agreed responses"
+        raise IntakeError(cohort, copied + problems)
 
     order_q = {q: i for i, q in enumerate(questions)}
     order_t = {t: i for i, t in enumerate(timepoints)}
