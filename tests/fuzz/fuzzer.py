@@ -606,15 +606,20 @@ def _half_written(root: Path) -> list[str]:
             and (p.suffix not in (".csv",) or p.name.startswith("."))]
 
 
-def mutate(seed: int, root: Path, cohort: str) -> tuple[str, str, str, str]:
-    """Apply the seed's mutation to the study copy at ``root``: (kind, file, what, expect)."""
+def mutate(seed: int, root: Path, cohort: str) -> tuple[str, str, str, str, list[str]]:
+    """Apply the seed's mutation to the study copy at ``root``: (kind, file, what, expect,
+    every file the mutation changed, added or removed)."""
     rng = random.Random(seed)
     kinds = [name for name, kind in KINDS.items() if kind.files(root, cohort)]
     name = rng.choices(kinds, weights=[KINDS[k].weight for k in kinds])[0]
     path = rng.choice(KINDS[name].files(root, cohort))
     mutation = rng.choice(KINDS[name].mutations)
+    before = _hashes(root)
     what, expect = mutation(rng, path, root)
-    return name, str(path.relative_to(root)), f"{mutation.__name__[2:]}: {what}", expect
+    after = _hashes(root)
+    touched = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
+    return (name, str(path.relative_to(root)), f"{mutation.__name__[2:]}: {what}", expect,
+            touched or [str(path.relative_to(root))])
 
 
 def _names(result: dict) -> str:
@@ -622,8 +627,9 @@ def _names(result: dict) -> str:
 
 
 def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohort: str,
-             mutated: str) -> tuple[str, str]:
-    """(status, detail) of one case's result."""
+             mutated: str, touched: list[str] = ()) -> tuple[str, str]:
+    """(status, detail) of one case's result. ``mutated``: the file the mutation aimed at;
+    ``touched``: every file it changed (a refusal must name one of them)."""
     if result["outcome"] in ("traceback", "hang"):
         return result["outcome"], result["message"]
     try:
@@ -645,9 +651,9 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
             return "unexpected", (f"unresolved {result['unresolved']} but the raw files leave "
                                   f"{ref and ref['unresolved']} unresolved:\n{message}")
         name = Path(mutated).name
-        related = {name}
-        if Path(mutated).parent.name == "codes":  # "codes has 1 coder file(s)"
-            related.add("codes has")
+        related = {name} | {Path(f).name for f in touched}
+        if Path(mutated).parent.name == "codes":  # "codes: has 1 coder file(s)"
+            related.add("/codes:")
         if Path(mutated).parent.name == "config":
             related |= {"config", "codebook", "cohorts."}
         if not any(n in message for n in related):
@@ -689,10 +695,10 @@ def run_case(seed: int, workdir: Path, baselines: dict, timeout: float) -> Outco
     root = workdir / f"case-{seed}"
     shutil.copytree(source, root, symlinks=True)
     try:
-        kind, file, what, expect = mutate(seed, root, cohort)
+        kind, file, what, expect, touched = mutate(seed, root, cohort)
         before = _hashes(root)
         result = run_in_child(root, cohort, timeout)
-        status, detail = classify(result, expect, baseline_tables, root, cohort, file)
+        status, detail = classify(result, expect, baseline_tables, root, cohort, file, touched)
         if _hashes(root) != before:
             status, detail = "raw-written", "a raw or config file changed during the run"
         half = _half_written(root)
