@@ -206,3 +206,13 @@ def test_answers_without_a_participant_code_are_refused(raw):
     assert problems(raw) == [
         f"{raw}/pre2.csv, row 4, column Participant code: '' is empty but the row has answers; "
         "fill in the participant's pseudonym (or delete the row if it is a test submission)"]
+
+
+def test_a_question_column_is_read_only_in_the_exports_of_its_own_time_points(raw):
+    # training_feedback is asked at post only: the same header in the pre1 export is ignored
+    rows = [PRE1[0] + [TF]] + [row + ["Not asked at pre1."] for row in PRE1[1:]]
+    write_xlsx(raw / "pre1.xlsx", rows)
+    responses = read(raw)["responses"]
+    assert responses[responses["question"] == "training_feedback"]["response_id"].tolist() == [
+        "P01.post.training_feedback"]
+    assert "Not asked at pre1." not in responses["text"].tolist()
