@@ -5,7 +5,7 @@
 rule change:
     input:
         final_codes=f"{DERIVED}/final_codes.csv",
-        code=package("change", "proportions", "paired_tests", "agreement", "power", "tables", "runner"),
+        code=package("change", "proportions", "paired_tests", "seeds", "power", "tables", "runner"),
     output:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",

@@ -103,7 +103,7 @@ rule consensus:
 rule agreement:
     input:
         codings=f"{DERIVED}/codings.csv",
-        code=package("agreement", "tables", "runner"),
+        code=package("agreement", "seeds", "tables", "runner"),
     output:
         agreement=f"{DERIVED}/agreement.csv",
     params:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from statsmodels.stats import inter_rater
 
 from alliance_pipeline import agreement as ag
+from alliance_pipeline.seeds import row_rng
 from alliance_pipeline.agreement import (
     COLUMNS, agreement_table, alpha_bootstrap, alpha_from_weights, alpha_parts,
     alpha_with_distance, cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha_nominal,
@@ -452,8 +453,8 @@ def test_table_alpha_interval_is_the_explicit_bootstrap_at_its_level(confidence)
     table = agreement_table(codings_frame(PINNED, "q_multi"), MULTI, cohort="p", bootstrap=400,
                             seed=7, confidence=confidence).set_index("code")
     data = np.array([[float("a" in codes.split(";")) for codes in PINNED[c]] for c in "ABC"])
-    # the row's generator: seed 7 with the question and the code (agreement.row_rng)
-    low, high = explicit_bootstrap(data, ag.row_rng(7, "q_multi", "a"), 400, confidence)
+    # the row's generator: seed 7 with the question and the code (seeds.row_rng)
+    low, high = explicit_bootstrap(data, row_rng(7, "q_multi", "a"), 400, confidence)
     assert table.loc["a", "alpha_ci_low"] == pytest.approx(low, abs=1e-12)
     assert table.loc["a", "alpha_ci_high"] == pytest.approx(high, abs=1e-12)
 

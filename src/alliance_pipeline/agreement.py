@@ -55,7 +55,6 @@ same). No file I/O; ``scripts/`` write the table.
 from __future__ import annotations
 
 import warnings
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -66,6 +65,7 @@ from scipy import sparse
 from statsmodels.stats import inter_rater
 
 from alliance_pipeline.consensus import parse_codes
+from alliance_pipeline.seeds import row_rng
 
 COLUMNS = ["cohort", "question", "code", "n_units", "n_coders", "percent_agreement",
            "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "alpha_ci_low",
@@ -412,14 +412,6 @@ def alpha_bootstrap(reliability_data, distance, *, resamples: int = 2000, seed: 
     """Percentile unit-bootstrap interval of :func:`alpha_with_distance` (same data form)."""
     return _bootstrap(alpha_parts(_index_data(reliability_data), distance), resamples,
                       np.random.default_rng(seed), confidence)
-
-
-def row_rng(seed: int, question: str, code: str) -> np.random.Generator:
-    """The generator of one table row: seeded from the configured seed and a stable (crc32)
-    number for the question and for the code, so a row's draws do not depend on which other
-    rows the table has (agreement bootstrap, Cochran's Q permutations)."""
-    return np.random.default_rng([int(seed), zlib.crc32(question.encode("utf-8")),
-                                  zlib.crc32(code.encode("utf-8"))])
 
 
 # ------------------------------------------------------------------------- the table

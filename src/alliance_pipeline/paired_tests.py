@@ -80,7 +80,6 @@ from statsmodels.stats.contingency_tables import cochrans_q, mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from alliance_pipeline.agreement import row_rng
 from alliance_pipeline.proportions import (
     QuestionPlan,
     ResponseArrays,
@@ -90,6 +89,7 @@ from alliance_pipeline.proportions import (
     response_arrays,
     wilson_interval,
 )
+from alliance_pipeline.seeds import row_rng
 
 TESTS_COLUMNS = ["cohort", "question", "code", "test", "contrast", "timepoints", "n", "b", "c",
                  "statistic", "df", "p_value", "p_adjusted", "method", "risk_difference",
