@@ -1377,6 +1377,9 @@ def reproducibility_md(provenance: Mapping | None) -> str:
     if command:
         out.append("Regenerate this report with:\n")
         out.append(md_code(str(command), "sh"))
+        out.append("The report carries a manifest (the hashes below and every number of its tables); "
+                   "`make verify REPORT=<this file>` checks it against a rerun (README, "
+                   "\"For reviewers\").\n")
     commit = p.get("git_commit") or "unknown"
     dirty = p.get("git_dirty")
     state = " (the working tree had uncommitted changes)" if dirty else (" (clean working tree)" if commit != "unknown" else "")
