@@ -312,3 +312,33 @@ def test_the_manifest_withholds_a_coding_key():
                                      lock=("requirements.lock", "0" * 64), tables=[])
     assert "s3cret-key" not in manifests.to_json(built)
     assert built["inputs"]["config"]["effective"]["cohorts"]["a"]["raw"] == "data/raw/a"
+
+
+def test_another_commit_is_a_warning_counting_the_files_that_differ(study):
+    from alliance_pipeline.verify import check_code
+
+    found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
+    parent = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD~1"], capture_output=True, text=True)
+    if parent.returncode != 0:
+        pytest.skip("the checkout has no parent commit here (a shallow clone)")
+    found["code"]["commit"] = parent.stdout.strip()
+    differ = subprocess.run(["git", "-C", str(REPO), "diff", "--name-only", parent.stdout.strip(), "--"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    checks = check_code(found, REPO)
+    commit = checks[0]
+    assert commit.status == "warning", commit
+    assert f"the report was made from commit {parent.stdout.strip()[:12]}" in commit.message
+    assert f"{len(differ)} file(s) differ from it here" in commit.message
+    assert all(c.status != "FAIL" for c in checks), checks
+
+
+def test_another_lock_fails_naming_the_package_versions(study):
+    from alliance_pipeline.verify import check_code
+
+    found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
+    found["code"]["lock"]["sha256"] = "0" * 64
+    pinned = found["code"]["packages"]["numpy"]
+    found["code"]["packages"]["numpy"] = "1.0.0"
+    lock = [c for c in check_code(found, REPO) if "requirements.lock" in c.message]
+    assert [c.status for c in lock] == ["FAIL"]
+    assert lock[0].details == [f"numpy: report 1.0.0, here {pinned}"]
