@@ -31,7 +31,7 @@ from alliance_pipeline.verify import compare_numbers, config_differences, verify
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = "1767225600"  # 2026-01-01
 
-pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("verify")]
 
 
 def build(folder: Path) -> dict:
