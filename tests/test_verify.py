@@ -342,3 +342,15 @@ def test_another_lock_fails_naming_the_package_versions(study):
     lock = [c for c in check_code(found, REPO) if "requirements.lock" in c.message]
     assert [c.status for c in lock] == ["FAIL"]
     assert lock[0].details == [f"numpy: report 1.0.0, here {pinned}"]
+
+
+def test_without_a_config_here_the_reports_own_config_is_used(study, tmp_path):
+    data = tmp_path / "reviewer"
+    (data / "config").mkdir(parents=True)
+    shutil.copyfile(study / "config/codebook.yaml", data / "config/codebook.yaml")  # from the checkout
+    status, output = run_verify(study / "reports/pilot/report.html", data_dir=data,
+                                final_codes=study / "data/derived/pilot/final_codes.csv")
+    assert status == 0, output
+    assert re.search(r"^inputs\s+not available\s+config: .*config\.yaml is not here; the rerun uses the "
+                     r"report's own effective config", output, re.M), output
+    assert re.search(r"^tables\s+ok\s+data/derived/pilot/tests\.csv", output, re.M)
