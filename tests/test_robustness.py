@@ -315,3 +315,58 @@ def test_a_codebook_path_that_does_not_exist_names_the_config_key(tmp_path, monk
     assert str(info.value) == (
         f"config.yaml: 1 problem(s):\n  - codebook: 'config/codbook.yaml' does not exist "
         f"(working directory: {tmp_path}); fix the path")
+
+
+def test_a_damaged_xlsx_export_is_refused_not_a_traceback(tmp_path, monkeypatch):
+    """Fuzzer seed 481: one byte of pre2.xlsx changed inside its compressed data; openpyxl
+    reads lazily, so zlib's error came out of the sheet's rows as a traceback."""
+    from fuzz.fuzzer import build_survey
+    from alliance_pipeline.intake import IntakeError, read_cohort
+    cohort = build_survey(tmp_path)
+    path = tmp_path / "data/raw/pilot_survey/pre2.xlsx"
+    data = bytearray(path.read_bytes())
+    data[5395] = 0x47
+    path.write_bytes(bytes(data))
+    monkeypatch.chdir(tmp_path)
+    config, codebook = study_config.load_study("config/config.yaml")
+    study = study_config.study_settings(config, codebook)
+    with pytest.raises(IntakeError) as info:
+        read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
+                    timepoints=study["timepoints"], questions=study["questions"],
+                    id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
+                    survey=config["cohorts"][cohort]["survey"],
+                    coding_key=config["cohorts"][cohort]["coding_key"])
+    assert [str(p) for p in info.value.problems] == [
+        "data/raw/pilot_survey/pre2.xlsx: is damaged (error: Error -3 while decompressing data: "
+        "invalid literal/lengths set); is not a readable .xlsx workbook (an .xls or .ods file, "
+        "or a password-protected one, renamed?); open it and save it as 'Excel Workbook "
+        "(.xlsx)' without a password"]
+
+
+def test_a_tick_under_a_code_the_codebook_no_longer_has_is_refused(tmp_path):
+    """Fuzzer seed 2375: the codebook cut short lost the last codes of training_feedback; the
+    coders' ticks under those columns of their workbooks were dropped without a word."""
+    import copy
+    from test_intake import CODER_B
+    from test_workbooks import KEY, cell_of, fill, make_sheet, ref_unit_id
+    folder = tmp_path / "raw"
+    write(folder / "responses.csv", RESPONSES)
+    for coder, text in (("coder_a", CODER_A), ("coder_b", CODER_B)):
+        fill(make_sheet(folder / "codes" / f"{coder}.xlsx", coder), text)
+    from test_intake import CODEBOOK
+    fewer = copy.deepcopy(CODEBOOK)
+    fewer["training_feedback"]["codes"].remove("mindful_pause")
+    from alliance_pipeline.intake import IntakeError
+    from alliance_pipeline.intake import read_cohort
+    with pytest.raises(IntakeError) as info:
+        read_cohort(folder, cohort="pilot", encoding="utf-8", timepoints=["pre1", "pre2", "post"],
+                    questions=fewer, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$", coding_key=KEY)
+    messages = [str(p) for p in info.value.problems]
+    for coder in ("coder_a", "coder_b"):
+        cell = cell_of(folder / "codes" / f"{coder}.xlsx", "training_feedback", ref_unit_id("R5"),
+                       "mindful_pause")
+        assert (f"{folder}/codes/{coder}.xlsx, sheet training_feedback, cell {cell}: 'x' is under "
+                "column 'mindful_pause', which is not a code of question training_feedback in "
+                "the codebook (noticing_captivity, relating_with_intention, not_being_upset, "
+                "self_understanding, no_change, contingency_unclear); the workbook was made with another codebook: "
+                "restore the code in the codebook, or make new coding sheets") in messages

@@ -110,38 +110,50 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
+                  "password-protected one, renamed?); open it and save it as 'Excel "
+                  "Workbook (.xlsx)' without a password")
     try:
         book = load_workbook(export.path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError):
+        return [Problem(str(export.path), None, None, None, unreadable)]
+    except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
         return [Problem(str(export.path), None, None, None,
-                        "is not a readable .xlsx workbook (an .xls or .ods file, or a "
-                        "password-protected one, renamed?); open it and save it as 'Excel "
-                        "Workbook (.xlsx)' without a password")]
+                        f"is damaged ({type(err).__name__}: {str(err)[:100]}); {unreadable}")]
     try:
-        if export.sheet is None:
-            sheet = book.worksheets[0]
-            export.sheet = sheet.title
-        elif export.sheet in book.sheetnames:
-            sheet = book[export.sheet]
-        else:
-            return [Problem(str(export.path), None, None, None,
-                            f"has no sheet {export.sheet!r} (its sheets: {', '.join(book.sheetnames)})"
-                            f"{did_you_mean(export.sheet, book.sheetnames)}; correct the `sheet:` "
-                            "of this export in config/config.yaml")]
-        header = None
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if header is None:
-                if any(c.strip() for c in cells):
-                    header, export.header_row = [c.strip() for c in cells], number
-                    export.header = header
-                    positions = {h: header.index(h) for h in wanted if h in header}
-                continue
-            row = {h: (cells[i] if i < len(cells) else "") for h, i in positions.items()}
-            if any(v.strip() for v in row.values()):
-                export.rows.append((number, row))
+        return _read_sheet(book, export, wanted)
+    except Exception as err:  # noqa: BLE001 - read-only sheets are decompressed and parsed lazily
+        return [Problem(str(export.path), None, None, None,
+                        f"is damaged ({type(err).__name__}: {str(err)[:100]}); open it and save "
+                        "it as 'Excel Workbook (.xlsx)' again, or export the form's responses again")]
     finally:
         book.close()
+
+
+def _read_sheet(book, export: _Export, wanted: list[str]) -> list[Problem]:
+    """The export's sheet: its header row and the rows with answers (into ``export``)."""
+    if export.sheet is None:
+        sheet = book.worksheets[0]
+        export.sheet = sheet.title
+    elif export.sheet in book.sheetnames:
+        sheet = book[export.sheet]
+    else:
+        return [Problem(str(export.path), None, None, None,
+                        f"has no sheet {export.sheet!r} (its sheets: {', '.join(book.sheetnames)})"
+                        f"{did_you_mean(export.sheet, book.sheetnames)}; correct the `sheet:` "
+                        "of this export in config/config.yaml")]
+    header = None
+    for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        if header is None:
+            if any(c.strip() for c in cells):
+                header, export.header_row = [c.strip() for c in cells], number
+                export.header = header
+                positions = {h: header.index(h) for h in wanted if h in header}
+            continue
+        row = {h: (cells[i] if i < len(cells) else "") for h, i in positions.items()}
+        if any(v.strip() for v in row.values()):
+            export.rows.append((number, row))
     if header is None:
         return [Problem(str(export.path), None, None, None,
                         f"sheet {export.sheet} is empty; export the form's responses again")]

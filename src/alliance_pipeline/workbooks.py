@@ -568,6 +568,11 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
     return pd.concat(frames, ignore_index=True)[columns], []
 
 
+def _value_at(rows, number: int, index: int):
+    """The value in spreadsheet row ``number``, 0-based column ``index`` of a sheet's rows."""
+    return next(values[index] for n, values in rows if n == number)
+
+
 def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
     problems = []
     rows = sheet.rows
@@ -581,6 +586,20 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                              f"{', '.join(h for h in header if h) or 'nothing'}); restore the "
                              "header of the generated workbook")]
     at = {name: header.index(name) for name in needed}
+    for index, name in enumerate(header):  # a tick under a code the codebook no longer has
+        if not name or name in needed or name.startswith("coder_"):
+            continue
+        ticked = next((number for number, values in rows[1:]
+                       if index < len(values) and _text(values[index]).strip()), None)
+        if ticked is not None:
+            problems.append(_where(file, qid, f"{get_column_letter(index + 1)}{ticked}",
+                                   _value_at(rows, ticked, index),
+                                   f"is under column {name!r}, which is not a code of question "
+                                   f"{qid} in the codebook ({', '.join(fills)}); the workbook "
+                                   "was made with another codebook: restore the code in the "
+                                   "codebook, or make new coding sheets"))
+    if problems:
+        return None, problems
     own_texts = {}
     for unit, q in in_workbook.items():
         if q == qid and unit in by_unit:

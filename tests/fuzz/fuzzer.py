@@ -69,7 +69,19 @@ def build_pilot(dest: Path) -> str:
     return "pilot"
 
 
-BASELINES: dict[str, Callable[[Path], str]] = {"pilot": build_pilot}
+def build_survey(dest: Path) -> str:
+    """examples/survey: form exports (.xlsx, .csv), filled coding workbooks and the filled
+    adjudication workbook; the codebook copied beside its config."""
+    shutil.copytree(REPO / "examples/survey/config", dest / "config")
+    shutil.copytree(REPO / "examples/survey/data/raw", dest / "data/raw")
+    shutil.copyfile(REPO / "config/codebook.yaml", dest / "config/codebook.yaml")
+    path = dest / "config/config.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "codebook: ../../config/codebook.yaml", "codebook: config/codebook.yaml"), encoding="utf-8")
+    return "pilot_survey"
+
+
+BASELINES: dict[str, Callable[[Path], str]] = {"pilot": build_pilot, "survey": build_survey}
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -309,7 +321,7 @@ def m_broken_link(rng, path, root):
 
 
 def m_copy_over_other_coder(rng, path, root):
-    others = [p for p in path.parent.glob("*.csv") if p != path]
+    others = [p for p in path.parent.glob(f"*{path.suffix}") if p != path]
     if not others:
         return "another coder's file copied over it (only one)", "reference"
     source = rng.choice(others)
@@ -384,6 +396,90 @@ def m_yaml_tab(rng, path, root):
     return f"tab before line {i + 1}", "reference"
 
 
+# spreadsheets (form exports, coding and adjudication workbooks) ----------------------------
+
+def _workbook(path):
+    from openpyxl import load_workbook
+    return load_workbook(path)
+
+
+def _sheet_and_cell(rng, wb):
+    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws.max_row > 1]
+    ws = rng.choice(visible or wb.worksheets)
+    row = rng.randrange(2, ws.max_row + 1) if ws.max_row > 1 else 1
+    column = rng.randrange(1, ws.max_column + 1)
+    return ws, ws.cell(row=row, column=column)
+
+
+def m_xlsx_set_cell(rng, path, root):
+    wb = _workbook(path)
+    ws, cell = _sheet_and_cell(rng, wb)
+    column = [c.value for c in next(ws.iter_cols(min_col=cell.column, max_col=cell.column,
+                                                 min_row=2))] or [None]
+    old = cell.value
+    new = rng.choice([None, "", " ", rng.choice(column), 0, 1, 2, "x", "X", " 1 ", "yes",
+                      1.5, "=1+1", "#N/A", "\u0420" + str(old or "")[1:], str(old or "") + "\u200b",
+                      (str(old or "") + " ")[:-1].lower(), "x" * rng.choice([10, 40_000])])
+    cell.value = new
+    wb.save(path)
+    return f"{ws.title}!{cell.coordinate}: {str(old)[:30]!r} -> {str(new)[:30]!r}", "scoped"
+
+
+def m_xlsx_delete_row(rng, path, root):
+    wb = _workbook(path)
+    ws, cell = _sheet_and_cell(rng, wb)
+    ws.delete_rows(cell.row)
+    wb.save(path)
+    return f"{ws.title}: row {cell.row} deleted", "scoped"
+
+
+def m_xlsx_swap_rows(rng, path, root):
+    wb = _workbook(path)
+    ws, cell = _sheet_and_cell(rng, wb)
+    if ws.max_row < 3:
+        return f"{ws.title}: swap rows (too few)", "same"
+    a, b = rng.sample(range(2, ws.max_row + 1), 2)
+    for column in range(1, ws.max_column + 1):
+        x, y = ws.cell(row=a, column=column), ws.cell(row=b, column=column)
+        x.value, y.value = y.value, x.value
+    wb.save(path)
+    return f"{ws.title}: whole rows {a} and {b} swapped (sorted)", "same"
+
+
+def m_xlsx_header(rng, path, root):
+    wb = _workbook(path)
+    ws, cell = _sheet_and_cell(rng, wb)
+    header = ws.cell(row=1, column=cell.column)
+    old = header.value
+    header.value = rng.choice([None, f" {old} ", str(old).upper(), f"{old}_x"])
+    wb.save(path)
+    return f"{ws.title}!{header.coordinate} header {old!r} -> {header.value!r}", "scoped"
+
+
+def m_xlsx_sheets(rng, path, root):
+    wb = _workbook(path)
+    ws = rng.choice(wb.worksheets)
+    choice = rng.randrange(3)
+    if choice == 0 and len(wb.worksheets) > 1:
+        wb.remove(ws)
+        what = f"sheet {ws.title!r} deleted"
+    elif choice == 1:
+        what = f"sheet {ws.title!r} renamed"
+        ws.title = ws.title[:20] + " (2)"
+    else:
+        wb.create_sheet("Notes").cell(row=1, column=1, value="my notes")
+        what = "a sheet 'Notes' added"
+        wb.save(path)
+        return what, "same"
+    wb.save(path)
+    return what, "scoped"
+
+
+def m_xlsx_as_csv(rng, path, root):
+    path.write_bytes(b"unit_id,codes\nU1,hooked\n")
+    return "a CSV file saved with the .xlsx name", "refuse"
+
+
 BYTES = [m_flip_byte, m_insert_bytes, m_delete_span, m_truncate, m_crlf, m_bom, m_reencode]
 CSV = [m_trailing_columns, m_blank_lines, m_duplicate_line, m_delete_line, m_swap_lines,
        m_shuffle_rows, m_pad_cells, m_set_cell, m_rename_column, m_drop_column, m_swap_columns,
@@ -406,6 +502,25 @@ def _raw(root: Path, cohort: str) -> Path:
     return root / config["cohorts"][cohort]["raw"]
 
 
+SPREADSHEET = [m_xlsx_set_cell, m_xlsx_delete_row, m_xlsx_swap_rows, m_xlsx_header,
+               m_xlsx_sheets, m_xlsx_as_csv, m_flip_byte, m_truncate, m_insert_bytes,
+               m_delete_span, m_remove, m_folder, m_broken_link]
+# a form export as CSV: every answer column is free text (no id or code cells to pad)
+EXPORT_CSV = BYTES + [m_trailing_columns, m_blank_lines, m_duplicate_line, m_delete_line,
+                      m_swap_lines, m_shuffle_rows, m_set_cell, m_rename_column,
+                      m_drop_column, m_swap_columns, m_delimiter, m_empty] + FOLDER
+
+
+def _survey_files(root: Path, cohort: str, suffix: str) -> list[Path]:
+    config = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
+    survey = config["cohorts"][cohort].get("survey")
+    if not survey:
+        return []
+    raw = _raw(root, cohort)
+    files = [raw / (v if isinstance(v, str) else v["file"]) for v in survey["files"].values()]
+    return [p for p in files if p.suffix == suffix and p.is_file()]
+
+
 KINDS: dict[str, Kind] = {
     "responses": Kind(lambda root, c: [p for p in [_raw(root, c) / "responses.csv"] if p.is_file()],
                       BYTES + CSV + FOLDER, weight=3),
@@ -415,6 +530,12 @@ KINDS: dict[str, Kind] = {
                          BYTES + CSV + FOLDER + [m_reorder_codes], weight=2),
     "config": Kind(lambda root, c: [root / "config/config.yaml"], YAML, weight=2),
     "codebook": Kind(lambda root, c: [root / "config/codebook.yaml"], YAML),
+    "form export (csv)": Kind(lambda root, c: _survey_files(root, c, ".csv"), EXPORT_CSV, weight=2),
+    "form export (xlsx)": Kind(lambda root, c: _survey_files(root, c, ".xlsx"), SPREADSHEET, weight=2),
+    "coding workbook": Kind(lambda root, c: sorted((_raw(root, c) / "codes").glob("*.xlsx")),
+                            SPREADSHEET + [m_copy_over_other_coder], weight=2),
+    "adjudication workbook": Kind(lambda root, c: [p for p in [_raw(root, c) / "adjudication.xlsx"]
+                                                   if p.is_file()], SPREADSHEET),
 }
 
 
@@ -433,7 +554,8 @@ def pipeline(root: Path, cohort: str) -> dict:
                          timepoints=study["timepoints"], questions=study["questions"],
                          id_pattern=settings["privacy"]["participant_id_pattern"],
                          allow_similar_ids=settings["privacy"]["allow_similar_participant_ids"],
-                         survey=config["cohorts"][cohort].get("survey"))
+                         survey=config["cohorts"][cohort].get("survey"),
+                         coding_key=study_config.coding_settings(config, cohort)["coding_key"])
     derived = Path("data/derived") / cohort
     for name in ("responses", "codings", "adjudication", "coverage"):
         write_table(tables[name], derived / f"{name}.csv")
@@ -583,7 +705,12 @@ class Outcome:
     def line(self) -> str:
         return (f"seed {self.seed}: {self.status:<12} {self.baseline}/{self.kind} {self.file}: "
                 f"{self.mutation} (expect {self.expect})"
-                + (f"\n    {self.detail[:1500]}" if self.detail else ""))
+                + (f"\n    {_shorten(self.detail)}" if self.detail else ""))
+
+
+def _shorten(text: str) -> str:
+    """A long message or traceback: its start and its end (where the exception is)."""
+    return text if len(text) < 3000 else text[:1000] + "\n[...]\n" + text[-1500:]
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -622,8 +749,20 @@ def mutate(seed: int, root: Path, cohort: str) -> tuple[str, str, str, str, list
             touched or [str(path.relative_to(root))])
 
 
-def _names(result: dict) -> str:
-    return result.get("message", "")
+def _is_survey(root: Path, cohort: str) -> bool:
+    try:
+        config = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
+        return "survey" in config["cohorts"][cohort]
+    except Exception:  # noqa: BLE001 - a mutated config: not readable as a survey study
+        return (root / "data/raw" / cohort).is_dir() and not (root / "data/raw" / cohort /
+                                                              "responses.csv").exists()
+
+
+def _held(baseline: dict, root: Path, cohort: str, touched: list[str]) -> set[str]:
+    """The response ids the touched files held in the baseline (a mutation may unsettle any
+    of them): as :func:`_scope` when every row of those files is gone."""
+    empty = {table: {} for table in baseline}
+    return _scope(baseline, empty, root, cohort, touched)[0]
 
 
 def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohort: str,
@@ -648,6 +787,9 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
         if result["error"] == "UnresolvedDisagreements":
             if ref is not None and ref["unresolved"] == result["unresolved"]:
                 return "refused", message
+            if ref is None and set(result["unresolved"]) <= _held(baseline_tables, root, cohort,
+                                                                  touched):
+                return "refused", message
             return "unexpected", (f"unresolved {result['unresolved']} but the raw files leave "
                                   f"{ref and ref['unresolved']} unresolved:\n{message}")
         name = Path(mutated).name
@@ -656,6 +798,8 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
             related.add("/codes:")
         if Path(mutated).parent.name == "config":
             related |= {"config", "codebook", "cohorts."}
+        if _is_survey(root, cohort) and Path(mutated).parent.name != "codes":
+            related.add("responses that have since changed")  # the workbooks' own check
         if not any(n in message for n in related):
             return "unexpected", f"the message names neither {name} nor its folder:\n{message}"
         return "refused", message
@@ -666,6 +810,15 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
         return "identical", ""
     if expect == "same":
         return "unexpected", _difference(baseline_tables, tables, "baseline")
+    if ref is None and (expect == "scoped" or not (root / "config").is_dir()
+                        or _is_survey(root, cohort)):
+        outside = _outside_scope(baseline_tables, tables,
+                                 _scope(baseline_tables, tables, root, cohort, touched))
+        if outside:
+            return "unexpected", f"changed outside what {', '.join(touched)} holds: {outside}"
+        if result["warnings"] and any(Path(f).name in w for w in result["warnings"] for f in touched):
+            return "warned", "; ".join(result["warnings"])
+        return "changed", ""
     if ref is None:
         return "unexpected", f"accepted, but the raw files cannot be read: {why}"
     ref_tables = {k: ref[k] for k in tables}
@@ -674,6 +827,55 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
     if result["warnings"] and any(Path(mutated).name in w for w in result["warnings"]):
         return "warned", "; ".join(result["warnings"])
     return "changed", ""
+
+
+def _scope(baseline: dict, tables: dict, root: Path, cohort: str, touched: list[str]):
+    """Which response ids a mutation of ``touched`` may change, when no independent reading
+    of the files exists (spreadsheets, form exports): a coder's workbook only that coder's
+    codings (and the final codes of those responses), the adjudication workbook only the
+    adjudication (and those final codes), a form export only its time point's responses (and
+    everything of those responses). Returns (allowed ids, coder or None, tables allowed)."""
+    names = {Path(f).name for f in touched}
+    parents = {Path(f).parent.name for f in touched}
+    if "codes" in parents:
+        coders = {Path(f).stem for f in touched}
+        changed = {r for (r, c) in set(baseline["codings"]) | set(tables["codings"])
+                   if c in coders and baseline["codings"].get((r, c)) != tables["codings"].get((r, c))}
+        return changed, coders, {"codings", "final"}
+    if any(n.startswith("adjudication") for n in names):
+        changed = {r for r in set(baseline["adjudication"]) | set(tables["adjudication"])
+                   if baseline["adjudication"].get(r) != tables["adjudication"].get(r)}
+        return changed, None, {"adjudication", "final"}
+    if "config" in parents:
+        return set(baseline["final"]) | set(tables["final"]), None, {"final"}
+    try:
+        config = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
+        files = config["cohorts"][cohort]["survey"]["files"]
+        timepoints = {tp for tp, v in files.items()
+                      if Path(v if isinstance(v, str) else v["file"]).name in names}
+    except (KeyError, TypeError, OSError, yaml.YAMLError):
+        timepoints = set()
+    changed = {r for r, v in list(baseline["responses"].items()) + list(tables["responses"].items())
+               if v[1] in timepoints}
+    return changed, None, {"responses", "codings", "adjudication", "final"}
+
+
+def _outside_scope(baseline: dict, tables: dict, scope) -> str:
+    """The differences a mutation had no business making ('' when none)."""
+    ids, coders, allowed = scope
+    outside = []
+    for table in baseline:
+        a, b = baseline[table], tables[table]
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) == b.get(key):
+                continue
+            rid = key[0] if isinstance(key, tuple) else key
+            in_scope = table in allowed and rid in ids
+            if table == "codings" and coders is not None:
+                in_scope = in_scope and key[1] in coders
+            if not in_scope:
+                outside.append(f"{table} {key}: baseline {a.get(key)!r} / derived {b.get(key)!r}")
+    return "; ".join(outside[:3])
 
 
 def _difference(expected: dict, got: dict, what: str) -> str:
