@@ -370,3 +370,28 @@ def test_a_tick_under_a_code_the_codebook_no_longer_has_is_refused(tmp_path):
                 "the codebook (noticing_captivity, relating_with_intention, not_being_upset, "
                 "self_understanding, no_change, contingency_unclear); the workbook was made with another codebook: "
                 "restore the code in the codebook, or make new coding sheets") in messages
+
+
+def test_a_damaged_coding_workbook_is_refused_not_a_traceback(tmp_path, monkeypatch):
+    """Fuzzer seed 3155: one byte of coder_a.xlsx changed; the sheet's XML broke only when
+    its rows were read (read-only mode), as a ParseError traceback."""
+    from fuzz.fuzzer import build_survey
+    from alliance_pipeline.intake import IntakeError, read_cohort
+    cohort = build_survey(tmp_path)
+    path = tmp_path / "data/raw/pilot_survey/codes/coder_a.xlsx"
+    data = bytearray(path.read_bytes())
+    data[15564] = 0xda
+    path.write_bytes(bytes(data))
+    monkeypatch.chdir(tmp_path)
+    config, codebook = study_config.load_study("config/config.yaml")
+    study = study_config.study_settings(config, codebook)
+    with pytest.raises(IntakeError) as info:
+        read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
+                    timepoints=study["timepoints"], questions=study["questions"],
+                    id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
+                    survey=config["cohorts"][cohort]["survey"],
+                    coding_key=config["cohorts"][cohort]["coding_key"])
+    assert [str(p) for p in info.value.problems] == [
+        "data/raw/pilot_survey/codes/coder_a.xlsx: is damaged (ParseError: not well-formed "
+        "(invalid token): line 1, column 12415); save it as .xlsx (File > Save As > Excel "
+        "Workbook)"]

@@ -110,6 +110,8 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    from .workbooks import DAMAGED
+
     unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
                   "password-protected one, renamed?); open it and save it as 'Excel "
                   "Workbook (.xlsx)' without a password")
@@ -122,7 +124,7 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
                         f"is damaged ({type(err).__name__}: {str(err)[:100]}); {unreadable}")]
     try:
         return _read_sheet(book, export, wanted)
-    except Exception as err:  # noqa: BLE001 - read-only sheets are decompressed and parsed lazily
+    except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
         return [Problem(str(export.path), None, None, None,
                         f"is damaged ({type(err).__name__}: {str(err)[:100]}); open it and save "
                         "it as 'Excel Workbook (.xlsx)' again, or export the form's responses again")]

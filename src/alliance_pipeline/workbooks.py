@@ -29,8 +29,10 @@ import datetime
 import io
 import weakref
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -45,6 +47,9 @@ from openpyxl.xml.functions import tostring
 from . import blinding
 from .intake import Problem
 from .privacy import WITHHELD, withhold_identifying
+
+# What a damaged .xlsx raises while a read-only sheet is unzipped and parsed row by row.
+DAMAGED = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, EOFError)
 
 FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
 META_SHEET = "_pipeline"
@@ -477,6 +482,9 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
     try:
         return _read(wb, path, kind=kind, cohort=cohort, coder=coder, responses=responses,
                      questions=questions, coding_key=coding_key)
+    except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
+        return None, [Problem(file, None, None, None, f"is damaged ({type(err).__name__}: "
+                              f"{str(err)[:100]}); {SAVE_AS}")]
     finally:
         wb.close()
 
