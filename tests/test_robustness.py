@@ -313,7 +313,7 @@ def test_a_codebook_path_that_does_not_exist_names_the_config_key(tmp_path, monk
     with pytest.raises(study_config.ConfigError) as info:
         study_config.load_study("config.yaml")
     assert str(info.value) == (
-        f"config.yaml: 1 problem(s):\n  - codebook: 'config/codbook.yaml' does not exist "
+        f"config.yaml: 1 problem(s):\n  - codebook: 'config/codbook.yaml': file not found "
         f"(working directory: {tmp_path}); fix the path")
 
 

@@ -105,8 +105,8 @@ def load_yaml(path: str | Path) -> Any:
 def load_codebook(path: str, source: str) -> Any:
     """The codebook the config's ``codebook:`` key names; a missing one names the key."""
     if not Path(path).is_file():
-        why = not_a_file(Path(path)) or "does not exist"
-        raise ConfigError(source, [f"codebook: {path!r} {why} (working directory: "
+        why = not_a_file(Path(path)) or "file not found"
+        raise ConfigError(source, [f"codebook: {path!r}: {why} (working directory: "
                                    f"{Path.cwd()}); fix the path"])
     return load_yaml(path)
 
