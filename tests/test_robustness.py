@@ -395,3 +395,29 @@ def test_a_damaged_coding_workbook_is_refused_not_a_traceback(tmp_path, monkeypa
         "data/raw/pilot_survey/codes/coder_a.xlsx: is damaged (ParseError: not well-formed "
         "(invalid token): line 1, column 12415); save it as .xlsx (File > Save As > Excel "
         "Workbook)"]
+
+
+def test_a_code_renamed_in_the_codebook_points_to_the_codebook_not_the_workbook(tmp_path):
+    """Fuzzer seed 4275: one byte of the codebook changed a code id; the workbooks were then
+    blamed ("restore the header of the generated workbook") though the codebook changed."""
+    import copy
+    from test_intake import CODEBOOK, CODER_B
+    from test_workbooks import KEY, fill, make_sheet
+    from alliance_pipeline.intake import IntakeError, read_cohort
+    folder = tmp_path / "raw"
+    write(folder / "responses.csv", RESPONSES)
+    for coder, text in (("coder_a", CODER_A), ("coder_b", CODER_B)):
+        fill(make_sheet(folder / "codes" / f"{coder}.xlsx", coder), text)
+    renamed = copy.deepcopy(CODEBOOK)
+    codes = renamed["training_feedback"]["codes"]
+    codes[codes.index("mindful_pause")] = "mindful_pauses"
+    with pytest.raises(IntakeError) as info:
+        read_cohort(folder, cohort="pilot", encoding="utf-8", timepoints=["pre1", "pre2", "post"],
+                    questions=renamed, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$", coding_key=KEY)
+    assert [str(p) for p in info.value.problems][0] == (
+        f"{folder}/codes/coder_a.xlsx, sheet training_feedback, cell A1: header row 1 lacks "
+        "mindful_pauses (it has unit_id, text, noticing_captivity, relating_with_intention, "
+        "not_being_upset, mindful_pause, self_understanding, no_change, contingency_unclear); "
+        "the workbook has code column(s) mindful_pause that question training_feedback of the "
+        "codebook does not have: if the codebook changed, correct it or make new coding "
+        "sheets; otherwise restore the header of the generated workbook")

@@ -589,10 +589,15 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
     needed = ["unit_id", "text", *fills, *([RATIONALE] if kind == "adjudication" else [])]
     missing = [n for n in needed if n not in header]
     if missing:
+        extra = [h for h in header if h and h not in needed and not h.startswith("coder_")]
+        fix = "restore the header of the generated workbook"
+        if extra and set(missing) <= set(fills):
+            fix = (f"the workbook has code column(s) {', '.join(extra)} that question {qid} "
+                   "of the codebook does not have: if the codebook changed, correct it or make "
+                   f"new coding sheets; otherwise {fix}")
         return None, [_where(file, qid, "A1", None,
                              f"header row 1 lacks {', '.join(missing)} (it has "
-                             f"{', '.join(h for h in header if h) or 'nothing'}); restore the "
-                             "header of the generated workbook")]
+                             f"{', '.join(h for h in header if h) or 'nothing'}); {fix}")]
     at = {name: header.index(name) for name in needed}
     for index, name in enumerate(header):  # a tick under a code the codebook no longer has
         if not name or name in needed or name.startswith("coder_"):
