@@ -208,6 +208,21 @@ def test_study_report_shows_pooled_numbers_and_shared_codebook(study_run):
 
 
 @pytest.mark.workflow
+def test_study_report_tables_fit_the_pdf_text_block_one_line_per_row(study_run):
+    """Every row of every table of the study report (read from its HTML) lies on one line of
+    the PDF, inside the A4 text block (poppler's word positions): the per-cohort shares and
+    contrasts side by side wrapped their cells."""
+    from pdf_layout import html_rows, layout_problems
+
+    front = yaml.safe_load((REPO / "reports/study.qmd").read_text(encoding="utf-8").split("---\n")[1])
+    margin = front["format"]["typst"]["margin"]["x"]
+    rows = html_rows(study_run / "reports/study/report.html")
+    assert any(name.endswith("-contrasts") for name, _ in rows)
+    assert layout_problems(study_run / "reports/study/report.pdf", rows,
+                           float(margin.removesuffix("cm")) / 2.54 * 72) == []
+
+
+@pytest.mark.workflow
 def test_study_rules_only_with_two_or_more_cohorts(tmp_path):
     root = pilot_copy(tmp_path / "study")
     result = run_workflow(root, extra=("-n",))

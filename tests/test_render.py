@@ -27,7 +27,7 @@ from pypdf import PdfReader  # noqa: E402
 
 from alliance_pipeline import render, report  # noqa: E402
 from alliance_pipeline.render import RenderError  # noqa: E402
-from conftest import require_component  # noqa: E402
+from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 QMD = REPO / "reports" / "report.qmd"
@@ -545,73 +545,6 @@ def test_fallback_follows_tbl_colwidths_as_quarto_does():
         args({"tbl-colwidths": [40, 60]}, "typst")
 
 
-def squash(text: str) -> str:
-    """Text without whitespace, markup, soft hyphens, and with Typst's typography undone."""
-    import unicodedata
-
-    text = unicodedata.normalize("NFKC", text)
-    for typeset, plain in (("\u2212", "-"), ("\u2019", "'"), ("\u2018", "'"), ("\xad", "")):
-        text = text.replace(typeset, plain)
-    return re.sub(r"[\s*`\\]", "", text)
-
-
-def fragment_tables(fragments: Path) -> list[tuple[str, list[str]]]:
-    """(fragment, cells) for the header and every row of every pipe table in the fragments."""
-    rows = []
-    for path in sorted(fragments.glob("*.md")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        in_table = False
-        for i, line in enumerate(lines):
-            starts = (line.startswith("|") and i + 1 < len(lines)
-                      and re.fullmatch(r"\|[-:|]+\|", lines[i + 1]) is not None)
-            in_table = starts or (in_table and line.startswith("|"))
-            if in_table and not re.fullmatch(r"\|[-:|]+\|", line):
-                cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
-                rows.append((path.name, [c.replace("\\|", "|").strip() for c in cells]))
-    return rows
-
-
-def pdf_layout(pdf: Path) -> list[dict]:
-    """Per page: its width and its visual lines (words sharing a baseline, left to right),
-    from poppler's ``pdftotext -bbox`` word boxes."""
-    exe = require_component("pdftotext", "the PDF layout test (text positions)",
-                            "Debian: apt-get install poppler-utils")
-    out = subprocess.run([exe, "-bbox", str(pdf), "-"], capture_output=True, text=True,
-                         check=True).stdout
-    pages = []
-    for page in BeautifulSoup(out, "html.parser").find_all("page"):
-        words = [(float(w["xmin"]), float(w["ymin"]), float(w["xmax"]), float(w["ymax"]), w.get_text())
-                 for w in page.find_all("word")]
-        lines: list[list] = []
-        for word in sorted(words, key=lambda w: (w[1] + w[3]) / 2):
-            middle = (word[1] + word[3]) / 2
-            if lines and abs(middle - lines[-1][0]) <= 2.5:
-                lines[-1][1].append(word)
-            else:
-                lines.append([middle, [word]])
-        pages.append({"width": float(page["width"]), "words": words,
-                      "lines": [squash("".join(w[4] for w in sorted(ws))) for _, ws in lines]})
-    return pages
-
-
-def layout_problems(pdf: Path, fragments: Path, margin_pt: float) -> list[str]:
-    """Words outside the text block, and table rows (header included) not laid out on one
-    line: a wrapped cell splits its row over two lines of the page."""
-    pages = pdf_layout(pdf)
-    problems = []
-    overhang = 3.0  # Typst hangs a trailing comma, period or hyphen into the margin
-    for number, page in enumerate(pages, 1):
-        for x0, _, x1, _, text in page["words"]:
-            if x0 < margin_pt - overhang or x1 > page["width"] - margin_pt + overhang:
-                problems.append(f"page {number}: {text!r} outside the text block ({x0:.1f}-{x1:.1f} pt)")
-    lines = [line for page in pages for line in page["lines"]]
-    for name, cells in fragment_tables(fragments):
-        row = squash("".join(cells))
-        if not any(row in line for line in lines):
-            problems.append(f"{name}: row not on one line: {' | '.join(cells)}")
-    return problems
-
-
 def margin_pt(qmd: Path) -> float:
     margin = front_matter(qmd)["format"]["typst"]["margin"]["x"]
     assert margin.endswith("cm")
@@ -620,8 +553,9 @@ def margin_pt(qmd: Path) -> float:
 
 @pytest.mark.workflow
 def test_pilot_pdf_tables_fit_the_text_block_on_one_line_per_row(pilot):
-    problems = layout_problems(pilot["pdf"], pilot["root"] / "fragments", margin_pt(QMD))
-    assert problems == []
+    fragments = fragment_rows(pilot["root"] / "fragments")
+    assert len(fragments) == len(html_rows(pilot["html"])) > 50  # every table row of the report
+    assert layout_problems(pilot["pdf"], fragments, margin_pt(QMD)) == []
 
 
 @pytest.mark.workflow
@@ -637,7 +571,7 @@ def test_layout_check_sees_the_wrapped_tables_of_quarto_s_default_widths(pilot, 
     render.render_report(source / "report.qmd", pilot["root"] / "fragments", tmp_path / "report.html",
                          pdf, figures_dir=pilot["derived"] / "figures", work_dir=tmp_path / "work",
                          renderer="fallback")
-    problems = layout_problems(pdf, pilot["root"] / "fragments", margin_pt(QMD))
+    problems = layout_problems(pdf, fragment_rows(pilot["root"] / "fragments"), margin_pt(QMD))
     assert any(p.startswith("results.md: row not on one line: Code | Contrast") for p in problems), problems
 
 

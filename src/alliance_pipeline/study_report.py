@@ -170,22 +170,23 @@ def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: M
         for q, spec in study["questions"].items():
             tps = spec["timepoints"]
             applicable = [c for c, pair in study["contrasts"].items() if set(pair) <= set(tps)]
-            headers = ["Code"] + list(tps) + applicable
-            rows = []
+            caption = f"{esc(_cohort_label(cohorts, name))}: {esc(spec.get('prompt') or q)}"
+            shares, changes = [], []
             for code in spec["codes"]:
-                cells = [esc(_label(study, q, code))]
-                for tp in tps:
-                    hit = _select(props, cohort=name, question=q, code=code, timepoint=tp)
-                    cells.append(_pct_cell(hit))
-                for contrast in applicable:
-                    hit = _select(tests, cohort=name, question=q, code=code, test="mcnemar",
-                                  contrast=contrast, exclude_method="clustered")
-                    cells.append(_contrast_cell(hit))
-                rows.append(cells)
-            out.append(md_table(headers, rows, align="l" + "r" * (len(headers) - 1),
-                                caption=f"{esc(_cohort_label(cohorts, name))}: "
-                                        f"{esc(spec.get('prompt') or q)}",
+                label = esc(_label(study, q, code))
+                shares.append([label] + [_pct_cell(_select(props, cohort=name, question=q,
+                                                            code=code, timepoint=tp)) for tp in tps])
+                changes.append([label] + [_contrast_cell(_select(
+                    tests, cohort=name, question=q, code=code, test="mcnemar", contrast=contrast,
+                    exclude_method="clustered")) for contrast in applicable])
+            # shares and contrasts in two tables: side by side they are wider than the page
+            out.append(md_table(["Code"] + list(tps), shares, align="l" + "r" * len(tps),
+                                caption=caption + (" (shares)" if applicable else ""),
                                 label=f"tbl-{slug('cohort', name, q)}"))
+            if applicable:
+                out.append(md_table(["Code"] + applicable, changes, align="l" + "r" * len(applicable),
+                                    caption=caption + " (contrasts: RD [CI], adjusted p)",
+                                    label=f"tbl-{slug('cohort', name, q, 'contrasts')}"))
     return "\n".join(out)
 
 
@@ -246,11 +247,11 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
             continue
         spec = study["questions"][q]
         out.append(f"## {esc(spec.get('prompt') or q)}\n")
-        rows, het = [], []
+        rows, het, pairs = [], [], {}
         for _, r in sub.iterrows():
             label = esc(_label(study, q, r["code"]))
-            pair = esc(str(r["timepoints"])).replace("\\|", " → ")
-            rows.append([label, f"{esc(r['contrast'])} ({pair})", fmt_int(r["n"]), fmt_int(r["b"]),
+            pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))
+            rows.append([label, esc(r["contrast"]), fmt_int(r["n"]), fmt_int(r["b"]),
                          fmt_int(r["c"]), fmt_num(r["statistic"]), esc(r["method"]) or DASH,
                          fmt_p(r["p_value"]), fmt_p(r["p_adjusted"]),
                          f"{fmt_num(r['risk_difference'])} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}",
@@ -261,7 +262,8 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
         out.append(md_table(
             ["Code", "Contrast", "Pairs", "Σb", "Σc", "X²~MH~", "Method", "p", "p adj.",
              f"RD~MH~ [{conf} CI]", f"OR~MH~ [{conf} CI]"], rows, align="llrrrrlrrrr",
-            caption=f"Pooled contrasts over {len(cohorts)} cohorts: {esc(spec.get('prompt') or q)}",
+            caption=f"Pooled contrasts over {len(cohorts)} cohorts: {esc(spec.get('prompt') or q)} "
+                    "(" + "; ".join(f"{esc(c)}: {pair}" for c, pair in pairs.items()) + ")",
             label=f"tbl-{slug('pooled', q)}"))
         stem = f"forest_{q}"
         if figures is None or stem in figures:
