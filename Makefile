@@ -39,6 +39,8 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+	# through SLURM beside the local run, when a cluster answers (tests/cluster/start.sh)
+	$(BIN)/python benchmarks/slurm.py
 
 # A reviewer's check of a report against a rerun (README, "For reviewers"):
 #   make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv] [DATA=dir]
