@@ -30,7 +30,7 @@ def test_the_ci_budget_has_no_traceback_hang_or_unexplained_change(tmp_path):
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("seed", [FIRST_SEED + 3, FIRST_SEED + 7])
+@pytest.mark.parametrize("seed", [FIRST_SEED + 3, FIRST_SEED + 6])  # a pilot and a survey case
 def test_a_sample_agrees_with_the_whole_workflow(seed, tmp_path):
     outcome, problem = fuzzer.workflow_case(seed, tmp_path, SNAKEMAKE)
     assert not problem, outcome.line() + "\n" + problem

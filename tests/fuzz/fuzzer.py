@@ -250,6 +250,33 @@ def m_set_cell(rng, path, root):
     return f"row {r + 1}, column {name}: {old[:30]!r} -> {new[:30]!r}", "reference"
 
 
+def m_set_valid(rng, path, root):
+    """A plausible edit that should go through: a free text rewritten (any characters), or a
+    codes cell given another row's codes of the same question (from the same file)."""
+    rows = _rows(path)
+    header = [h.strip() for h in rows[0]]
+    free = [c for c in ("text", "rationale") if c in header]
+    r = rng.randrange(1, len(rows))
+    if free and (rng.random() < 0.6 or "codes" not in header):
+        c = header.index(rng.choice(free))
+        old = rows[r][c]
+        rows[r][c] = rng.choice(["", "ok", "相手に巻き込まれた。\n二行目", 'He said "no", then left;',
+                                 "=SUM(A1)", "x" * 300, " padded ", "emoji 😀 and \t tab"])
+    else:
+        c = header.index("codes")
+        responses = next((p / "responses.csv" for p in (path.parent, path.parent.parent)
+                          if (p / "responses.csv").is_file()), None)
+        question = ({row[0].strip(): row[3].strip() for row in _rows(responses)[1:] if len(row) > 3}
+                    if responses else {})
+        asked = question.get(rows[r][0].strip())
+        same = [row[c] for row in rows[1:] if row and question.get(row[0].strip()) == asked]
+        same = same or [rows[r][c]]
+        old = rows[r][c]
+        rows[r][c] = rng.choice(same)
+    _write_rows(path, rows)
+    return f"row {r + 1}, column {header[c]}: {old[:30]!r} -> {rows[r][c][:30]!r}", "reference"
+
+
 def m_reorder_codes(rng, path, root):
     rows = _rows(path)
     header = [h.strip() for h in rows[0]]
@@ -483,7 +510,7 @@ def m_xlsx_as_csv(rng, path, root):
 BYTES = [m_flip_byte, m_insert_bytes, m_delete_span, m_truncate, m_crlf, m_bom, m_reencode]
 CSV = [m_trailing_columns, m_blank_lines, m_duplicate_line, m_delete_line, m_swap_lines,
        m_shuffle_rows, m_pad_cells, m_set_cell, m_rename_column, m_drop_column, m_swap_columns,
-       m_delimiter, m_empty]
+       m_delimiter, m_empty, m_set_valid, m_set_valid]
 FOLDER = [m_remove, m_folder, m_broken_link, m_stray_files]
 YAML = [m_yaml_duplicate_block, m_yaml_set, m_yaml_known, m_yaml_tab, m_flip_byte,
         m_delete_line, m_truncate, m_crlf, m_bom]
