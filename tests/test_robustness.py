@@ -421,3 +421,14 @@ def test_a_code_renamed_in_the_codebook_points_to_the_codebook_not_the_workbook(
         "the workbook has code column(s) mindful_pause that question training_feedback of the "
         "codebook does not have: if the codebook changed, correct it or make new coding "
         "sheets; otherwise restore the header of the generated workbook")
+
+
+def test_a_utf16_file_full_of_emoji_is_read_with_encoding_utf16(raw):
+    emoji = "😀🙂🙃😅" * 300
+    for name, text in [("responses.csv", RESPONSES.replace("I stayed with her.", emoji)),
+                       ("codes/coder_a.csv", CODER_A)]:
+        write(raw / name, text.encode("utf-16"))
+    for name in ("codes/coder_b.csv", "adjudication.csv"):
+        write(raw / name, (raw / name).read_bytes().decode().encode("utf-16"))
+    texts = read(raw, encoding="utf-16")["responses"].set_index("response_id")["text"]
+    assert texts["R4"] == emoji

@@ -133,12 +133,17 @@ def _probably_utf8(data: bytes, codec: str) -> bool:
     return _plausible_share(as_utf8) > configured
 
 
-def _reads_as_csv(text: str) -> bool:
+def _reads_as_csv(text: str, plausible: bool = True) -> bool:
     """Whether decoded text looks like a comma-separated file (not mojibake): a comma in the
-    first line, no NUL characters, and non-ASCII characters from real scripts."""
+    first line, no NUL characters and (``plausible``) non-ASCII characters from real scripts.
+
+    UTF-8 bytes read as UTF-16 never give a comma (each character takes two bytes of text),
+    so for a configured UTF-16/32 the first two tests suffice and emoji-rich texts pass.
+    """
     head = text[:4000]
     first_line = head.split("\n", 1)[0]
-    return "," in first_line and "\x00" not in head and _plausible_share(head) >= 0.9
+    return ("," in first_line and "\x00" not in head
+            and (not plausible or _plausible_share(head) >= 0.9))
 
 
 def fitting_encoding(data: bytes) -> str | None:
@@ -165,7 +170,7 @@ def _misfit_encoding(data: bytes, path: str, encoding: str, codec: str) -> Probl
             text = data.decode(codec)
         except UnicodeDecodeError:
             text = data[:200].decode(codec, errors="replace")
-        if _reads_as_csv(text):
+        if _reads_as_csv(text, plausible=False):
             return None
     elif data.count(0) * 4 < len(data[:4000]) or b"\x00" not in data[:4000]:
         return None  # a stray NUL is reported where it is (row and column)
