@@ -107,6 +107,13 @@ def runs(tmp_path_factory) -> dict:
     reports), and locally (every derived table and figure), once per pytest run."""
     require_cluster()
 
+    node = subprocess.run(["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True,
+                          timeout=60).stdout.split()
+    if not node or int(node[0]) < NODE_CPUS or int(node[1]) < NODE_CPUS * JOB_MEM_MB:
+        pytest.fail(f"the test cluster's node ({node}: CPUs, MB) is smaller than the node the "
+                    f"profile states ({NODE_CPUS} CPUs, {NODE_CPUS * JOB_MEM_MB} MB): its group "
+                    f"job would wait forever")
+
     def build(root: Path) -> dict:
         local = pilot_copy(root / "local", cohorts={"replica": "replica"})
         result = run_workflow(local, *[t for c in COHORTS for t in derived_targets(local, c)],
