@@ -432,3 +432,20 @@ def test_a_utf16_file_full_of_emoji_is_read_with_encoding_utf16(raw):
         write(raw / name, (raw / name).read_bytes().decode().encode("utf-16"))
     texts = read(raw, encoding="utf-16")["responses"].set_index("response_id")["text"]
     assert texts["R4"] == emoji
+
+
+@pytest.mark.workflow
+def test_a_duplicate_key_in_a_configfile_given_on_the_command_line_is_refused(tmp_path):
+    from conftest import pilot_copy, run_workflow
+    root = pilot_copy(tmp_path / "study")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("analysis:\n  p_adjust: none\n  confidence: 0.9\n  p_adjust: holm\n",
+                     encoding="utf-8")
+    result = run_workflow(root, "data/derived/pilot/responses.csv",
+                          extra=(f"--configfile={extra}",))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (f"{extra}: 1 problem(s):\n  - line 4: the key 'p_adjust' appears a second time in "
+            "the same block (first at line 2); YAML would silently keep only the last one — "
+            "merge the two into one") in output
+    assert not (root / "data/derived/pilot/responses.csv").exists()
