@@ -171,6 +171,10 @@ def test_the_group_job_fits_the_stated_node(runs, log_text):
     # disagreements) + 30 (consensus) + 30 (change) minutes, as the profile's comment says
     assert (groups[0]["AllocCPUS"], groups[0]["ReqMem"], groups[0]["Timelimit"]) == (
         "2", "8000M", "03:00:00")
+    # the reports: 1 CPU, 3000 MB, 20 minutes each (set-resources)
+    reports = [job for job in jobs if re.match(r"rule_(render|study)_report", job["Comment"])]
+    assert [(j["AllocCPUS"], j["ReqMem"], j["Timelimit"]) for j in reports] == [
+        ("1", "3000M", "00:20:00")] * 3
     for job in jobs:
         assert int(job["AllocCPUS"]) <= NODE_CPUS
         assert int(job["ReqMem"].removesuffix("M")) <= NODE_CPUS * JOB_MEM_MB
