@@ -337,7 +337,7 @@ def test_a_damaged_xlsx_export_is_refused_not_a_traceback(tmp_path, monkeypatch)
                     survey=config["cohorts"][cohort]["survey"],
                     coding_key=config["cohorts"][cohort]["coding_key"])
     assert [str(p) for p in info.value.problems] == [
-        "data/raw/pilot_survey/pre2.xlsx: is damaged (error: Error -3 while decompressing data: "
+        "data/raw/pilot_survey/pre2.xlsx: is damaged (zlib.error: Error -3 while decompressing data: "
         "invalid literal/lengths set); is not a readable .xlsx workbook (an .xls or .ods file, "
         "or a password-protected one, renamed?); open it and save it as 'Excel Workbook "
         "(.xlsx)' without a password"]

@@ -110,7 +110,7 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    from .workbooks import DAMAGED
+    from .workbooks import DAMAGED, damage
 
     unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
                   "password-protected one, renamed?); open it and save it as 'Excel "
@@ -121,12 +121,12 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
         return [Problem(str(export.path), None, None, None, unreadable)]
     except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
         return [Problem(str(export.path), None, None, None,
-                        f"is damaged ({type(err).__name__}: {str(err)[:100]}); {unreadable}")]
+                        f"is damaged ({damage(err)}); {unreadable}")]
     try:
         return _read_sheet(book, export, wanted)
     except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
         return [Problem(str(export.path), None, None, None,
-                        f"is damaged ({type(err).__name__}: {str(err)[:100]}); open it and save "
+                        f"is damaged ({damage(err)}); open it and save "
                         "it as 'Excel Workbook (.xlsx)' again, or export the form's responses again")]
     finally:
         book.close()

@@ -51,6 +51,14 @@ from .privacy import WITHHELD, withhold_identifying
 # What a damaged .xlsx raises while a read-only sheet is unzipped and parsed row by row.
 DAMAGED = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, EOFError)
 
+
+def damage(err: Exception) -> str:
+    """``ParseError: not well-formed ...`` (``zlib.error: ...`` for zlib's bare ``error``)."""
+    name = type(err).__name__
+    if name == "error":
+        name = f"{type(err).__module__}.error"
+    return f"{name}: {str(err)[:100]}"
+
 FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
 META_SHEET = "_pipeline"
 CHOICES_SHEET = "_choices"
@@ -483,8 +491,7 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
         return _read(wb, path, kind=kind, cohort=cohort, coder=coder, responses=responses,
                      questions=questions, coding_key=coding_key)
     except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
-        return None, [Problem(file, None, None, None, f"is damaged ({type(err).__name__}: "
-                              f"{str(err)[:100]}); {SAVE_AS}")]
+        return None, [Problem(file, None, None, None, f"is damaged ({damage(err)}); {SAVE_AS}")]
     finally:
         wb.close()
 
