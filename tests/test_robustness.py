@@ -449,3 +449,30 @@ def test_a_duplicate_key_in_a_configfile_given_on_the_command_line_is_refused(tm
             "the same block (first at line 2); YAML would silently keep only the last one — "
             "merge the two into one") in output
     assert not (root / "data/derived/pilot/responses.csv").exists()
+
+
+def test_a_workbook_that_cannot_be_opened_gets_a_short_message(tmp_path, monkeypatch):
+    """Fuzzer seed 7409: a changed byte in a zip header made the message quote 20,000
+    characters of compressed data."""
+    from fuzz.fuzzer import build_survey
+    from alliance_pipeline.intake import IntakeError, read_cohort
+    cohort = build_survey(tmp_path)
+    path = tmp_path / "data/raw/pilot_survey/codes/coder_a.xlsx"
+    data = bytearray(path.read_bytes())
+    data[13253] = 0x73
+    path.write_bytes(bytes(data))
+    monkeypatch.chdir(tmp_path)
+    config, codebook = study_config.load_study("config/config.yaml")
+    study = study_config.study_settings(config, codebook)
+    with pytest.raises(IntakeError) as info:
+        read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
+                    timepoints=study["timepoints"], questions=study["questions"],
+                    id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
+                    survey=config["cohorts"][cohort]["survey"],
+                    coding_key=config["cohorts"][cohort]["coding_key"])
+    (message,) = [str(p) for p in info.value.problems]
+    assert message.startswith("data/raw/pilot_survey/codes/coder_a.xlsx: cannot be opened as "
+                              "an .xlsx workbook (BadZipFile: File name in directory "
+                              "'xl/worksheets/sheet4.xml' and header b'xl/worksheets/sheet4.xml")
+    assert message.endswith("); save it as .xlsx (File > Save As > Excel Workbook)")
+    assert len(message) < 300

@@ -486,7 +486,7 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
         wb = load_workbook(path, read_only=True, data_only=False)
     except Exception as err:  # openpyxl raises many kinds for a damaged file
         return None, [Problem(file, None, None, None, f"cannot be opened as an .xlsx workbook "
-                              f"({type(err).__name__}: {err}); {SAVE_AS}")]
+                              f"({damage(err)}); {SAVE_AS}")]
     try:
         return _read(wb, path, kind=kind, cohort=cohort, coder=coder, responses=responses,
                      questions=questions, coding_key=coding_key)
