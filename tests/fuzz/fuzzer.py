@@ -821,10 +821,10 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
                                   f"{ref and ref['unresolved']} unresolved:\n{message}")
         name = Path(mutated).name
         related = {name} | {Path(f).name for f in touched}
-        if Path(mutated).parent.name == "codes":  # "codes: has 1 coder file(s)"
-            related.add("/codes:")
-        if Path(mutated).parent.name == "config":
-            related |= {"config", "codebook", "cohorts."}
+        if Path(mutated).parent.name == "codes":  # "codes: has 1 coder file(s)", "(or correct a coder file)"
+            related |= {"/codes:", "coder file"}
+        if Path(mutated).parent.name == "config":  # a codebook's codes, questions, time points
+            related |= {"config", "codebook", "cohorts.", "of question", "time point"}
         if _is_survey(root, cohort) and Path(mutated).parent.name != "codes":
             related.add("responses that have since changed")  # the workbooks' own check
         if not any(n in message for n in related):
