@@ -14,6 +14,9 @@ on data generated into the folder (seeded, benchmarks/cohorts.py; the pilot is c
 5. ``workbooks``: blinded coding workbooks for 10,000 responses x 3 coders written and the
    filled ones read back (benchmarks/bench_workbooks.py; the filling is prepared first and
    not counted).
+6. ``startup``: each rule's start-up, the median wall time of a fresh interpreter importing
+   what its script imports (benchmarks/startup.py), beside the floor (Python and Snakemake's
+   script preamble alone).
 
 Wall time is measured around the snakemake process; peak memory is the largest resident set
 of any one process of the run (the snakemake process or one of its jobs), from ``wait4``.
@@ -22,7 +25,7 @@ the time goes. Targets on a 2-core machine (printed beside the results):
 no-op under 2x the floor; 50 cohorts under 180 s; the large cohort under 90 s and 2 GB;
 the workbooks under 30 s and 1 GB.
 
-Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large workbooks]
+Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large workbooks startup]
        [--participants 100000] [--cohorts 50] [--snakefile PATH] [--keep] [--json FILE]
 """
 from __future__ import annotations
@@ -47,6 +50,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "src"))
 
 from cohorts import bench_codebook, generate_cohort, write_study  # noqa: E402
+from startup import measure as measure_startup, print_startup  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TABLES = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]
@@ -208,8 +212,8 @@ def print_breakdown(run: Run) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--only", nargs="+", choices=["pilot", "noop", "cohorts", "large", "workbooks"],
-                        default=["pilot", "noop", "cohorts", "large", "workbooks"])
+    cases = ["pilot", "noop", "cohorts", "large", "workbooks", "startup"]
+    parser.add_argument("--only", nargs="+", choices=cases, default=cases)
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--cohorts", type=int, default=50)
     parser.add_argument("--snakefile", type=Path,
@@ -224,7 +228,10 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
           f"Snakemake {version}; --cores {args.cores}; Snakefile {args.snakefile}")
     results: dict[str, Run] = {}
+    startup = None
     try:
+        if "startup" in args.only:
+            startup = measure_startup(repeat=5, root=args.snakefile.parent)
         if {"pilot", "noop"} & set(args.only):
             folder = pilot_folder(root)
             results["pilot"] = run_case("pilot cold", folder, snakemake(folder, args.cores, args.snakefile))
@@ -295,8 +302,11 @@ def main() -> int:
         print(line.format("coding workbooks, 10,000 responses x 3 coders",
                           r.seconds, fmt_bytes(r.peak_bytes),
                           f"< {TARGETS['workbooks_seconds']:.0f} s and < 1 GB: {verdict(ok)}"))
+    if startup:
+        print_startup(startup)
     if args.json:
-        args.json.write_text(json.dumps({k: asdict(v) for k, v in results.items()}, indent=2))
+        out = {k: asdict(v) for k, v in results.items()}
+        args.json.write_text(json.dumps({**out, "startup": startup} if startup else out, indent=2))
     return 0 if all(r.returncode == 0 for r in results.values()) else 1
 
 

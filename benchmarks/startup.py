@@ -1,0 +1,128 @@
+"""Start-up of each rule's job: what its script imports before its step runs (``make bench``).
+
+A Snakemake ``script:`` job is a fresh Python process: Snakemake's preamble
+(``from snakemake import script``) and then the script's own top-level imports, before its
+step function is called. For every rule of ``rules/*.smk`` with a script, this runs those
+imports in a fresh interpreter (``python -c``), ``--repeat`` times, and prints the median wall
+time beside the floor (the interpreter and the preamble alone). ``-X importtime`` names the
+largest top-level packages a script pulls in, so an import its step does not need shows.
+
+What a step imports when it runs (for example statsmodels inside the agreement step) is
+counted in the job's own time, not here.
+
+Usage: python benchmarks/startup.py [--repeat 5] [--root CHECKOUT] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PREAMBLE = "from snakemake import script"
+RULE = re.compile(r"^rule (\w+):", re.M)
+SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"([^\"]+)\"", re.M)
+
+
+def rule_scripts(rules_dir: Path) -> dict[str, Path]:
+    """rule name -> its script, for every rule of ``rules/*.smk`` that runs a script."""
+    out = {}
+    for smk in sorted(rules_dir.glob("*.smk")):
+        text = smk.read_text(encoding="utf-8")
+        starts = [(m.start(), m.group(1)) for m in RULE.finditer(text)] + [(len(text), "")]
+        for (start, name), (end, _) in zip(starts, starts[1:]):
+            found = SCRIPT.search(text, start, end)
+            if found:
+                out[name] = (smk.parent / found.group(1)).resolve()
+    return out
+
+
+def script_imports(script: Path) -> str:
+    """The script's top-level import statements, as source."""
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    return "\n".join(ast.unparse(node) for node in tree.body
+                     if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def environment(root: Path) -> dict:
+    """The environment of a job of the workflow at ``root``: its ``src/`` first on the path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"),
+                                                                     os.getenv("PYTHONPATH")]))}
+
+
+def wall(code: str, repeat: int, root: Path = REPO) -> float:
+    """Median wall seconds of a fresh interpreter running ``code``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=environment(root))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def heaviest(code: str, top: int = 4, root: Path = REPO) -> list[tuple[str, float]]:
+    """The third-party packages taking longest to import (``-X importtime``, cumulative).
+
+    A package's time is its largest cumulative entry (``scipy.stats`` for scipy), including what
+    it imports itself (pandas includes numpy).
+    """
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], check=True, cwd=root,
+                         env=environment(root), capture_output=True, text=True).stderr
+    skip = set(sys.stdlib_module_names) | {"alliance_pipeline", "snakemake"}
+    totals: dict[str, float] = {}
+    for line in err.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        root = parts[2].strip().split(".")[0]
+        if not root.startswith("_") and root not in skip:      # scipy: its largest, scipy.stats
+            totals[root] = max(totals.get(root, 0.0), int(parts[1]) / 1e6)
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+
+
+def measure(repeat: int = 5, root: Path = REPO) -> dict:
+    """{'floor': s, 'rules': {rule: {'script', 'seconds', 'heaviest'}}} of the workflow at ``root``."""
+    root = root.resolve()
+    floor = wall(PREAMBLE, repeat, root)
+    rules = {}
+    for rule, script in rule_scripts(root / "rules").items():
+        code = PREAMBLE + "\n" + script_imports(script)
+        rules[rule] = {"script": script.relative_to(root).as_posix(),
+                       "seconds": round(wall(code, repeat, root), 3),
+                       "heaviest": [[p, round(s, 3)] for p, s in heaviest(code, root=root)]}
+    return {"floor": round(floor, 3), "rules": rules}
+
+
+def print_startup(result: dict) -> None:
+    rules = result["rules"]
+    print(f"\nstart-up per job (median wall time of the script's imports; floor: Python and "
+          f"Snakemake's preamble {result['floor']:.2f} s)")
+    for rule, entry in sorted(rules.items(), key=lambda kv: -kv[1]["seconds"]):
+        heavy = ", ".join(f"{p} {s:.2f}" for p, s in entry["heaviest"])
+        print(f"  {rule:<22} {entry['seconds']:>5.2f} s   ({heavy})")
+    print(f"  median over rules      {statistics.median(e['seconds'] for e in rules.values()):>5.2f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--root", type=Path, default=REPO,
+                        help="the checkout to measure (default: this one)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = parser.parse_args()
+    result = measure(args.repeat, args.root)
+    print_startup(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
