@@ -24,7 +24,8 @@ rule coding_sheets:
 rule coding_sheet:
     input:
         responses=lambda wildcards: study_config.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake", "survey", "workbooks", "blinding", "privacy", "tables", "runner"),
+        code=package("intake", "config", "survey", "workbooks", "blinding", "privacy", "tables",
+                     "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
     params:
@@ -45,7 +46,7 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("workbooks", "blinding", "privacy", "tables", "runner"),
+        code=package("workbooks", "intake", "config", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:
@@ -103,7 +104,7 @@ rule consensus:
 rule agreement:
     input:
         codings=f"{DERIVED}/codings.csv",
-        code=package("agreement", "seeds", "tables", "runner"),
+        code=package("agreement", "consensus", "seeds", "tables", "runner"),
     output:
         agreement=f"{DERIVED}/agreement.csv",
     params:

@@ -42,7 +42,7 @@ rule render_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("report", "config", "outputs", "render", "provenance", "manifest", "figures",
+        code=package("report", "config", "outputs", "render", "provenance", "manifest", "privacy",
                      "tables", "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),

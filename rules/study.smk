@@ -24,7 +24,7 @@ rule study_tables:
     localrule: True
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
-        code=package("pooling", "paired_tests", "seeds", "tables", "runner"),
+        code=package("pooling", "paired_tests", "proportions", "seeds", "tables", "runner"),
     output:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],

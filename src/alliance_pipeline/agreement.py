@@ -57,12 +57,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import krippendorff
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from statsmodels.stats import inter_rater
+
+if TYPE_CHECKING:  # scipy, statsmodels and krippendorff are imported where used (start-up)
+    import scipy.sparse
 
 from alliance_pipeline.consensus import parse_codes
 from alliance_pipeline.seeds import row_rng
@@ -146,6 +147,8 @@ def _cohen_from_table(table: np.ndarray) -> float:
     p_e = float((table.sum(axis=1) / total) @ (table.sum(axis=0) / total))
     if p_e >= 1.0 - 1e-15:  # both coders used one and the same category: 0/0
         return NAN
+    from statsmodels.stats import inter_rater  # imported where used: a slow import
+
     return float(inter_rater.cohens_kappa(table, return_results=False))
 
 
@@ -182,6 +185,8 @@ def fleiss_kappa(counts) -> float:
     p_cat = table.sum(axis=0) / table.sum()
     if float(p_cat @ p_cat) >= 1.0 - 1e-15:
         return NAN
+    from statsmodels.stats import inter_rater
+
     return float(inter_rater.fleiss_kappa(table, method="fleiss"))
 
 
@@ -267,7 +272,7 @@ class AlphaParts:
 
     distance: np.ndarray            # (V, V)
     pattern_do: np.ndarray          # (K,)
-    pattern_counts: sparse.csr_matrix  # (K, V) values of one unit of each pattern
+    pattern_counts: scipy.sparse.csr_matrix  # (K, V) values of one unit of each pattern
     multiplicity: np.ndarray        # (K,) units per pattern
     unit_pattern: np.ndarray        # (U,) pattern of each pairable unit, in input order
 
@@ -279,6 +284,8 @@ class AlphaParts:
 def alpha_parts(values: np.ndarray, distance: np.ndarray) -> AlphaParts:
     """Per-pattern contributions of coders x units integer data (-1 missing; values index
     ``distance``)."""
+    from scipy import sparse
+
     values = np.asarray(values, dtype=np.int64)
     distance = np.asarray(distance, dtype=float)
     n_values = distance.shape[0]
@@ -351,6 +358,8 @@ def krippendorff_alpha_nominal(reliability_data, value_domain: Sequence | None =
     used = np.unique(values[:, pairable][values[:, pairable] >= 0])
     if not pairable.any() or used.size < 2:
         return NAN
+    import krippendorff
+
     data = np.where(values >= 0, values, np.nan).astype(float)
     return float(krippendorff.alpha(reliability_data=data,
                                     value_domain=np.arange(max(len(cats), 2)),
@@ -471,6 +480,8 @@ def _statistics(values: np.ndarray, distance: np.ndarray, *, q: int | None, kapp
 
     parts = alpha_parts(values, distance)
     if library_alpha:
+        import krippendorff
+
         data = np.where(values >= 0, values, np.nan).astype(float)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 
@@ -138,7 +137,8 @@ def yaml_key_problems(node: Any, path: tuple = ()) -> list[str]:
     return problems
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def _schema_message(error) -> str:
+    """A ``jsonschema.ValidationError`` in the config's words."""
     if error.validator == "anyOf" and error.context:
         # the problem inside the branch of the value's own type (a published figure given
         # as {share, basis} is checked as that object, not reported as "not a number")
@@ -167,6 +167,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
 
 def schema_problems(instance: Any, schema: dict) -> list[str]:
     """All schema violations, sorted by key path, each naming its dotted key."""
+    import jsonschema  # imported where used: most jobs read no schema (start-up)
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
     return [_schema_message(e) for e in errors]
@@ -234,6 +236,8 @@ def fill_defaults(instance: dict, schema: dict) -> dict:
     Used where no Snakemake workflow runs (tests, benchmarks); the Snakefile uses
     ``snakemake.utils.validate`` itself.
     """
+    import jsonschema
+
     base = jsonschema.Draft202012Validator
     validate_properties = base.VALIDATORS["properties"]
 

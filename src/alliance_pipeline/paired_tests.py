@@ -75,10 +75,6 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.contingency_tables import cochrans_q, mcnemar
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
 
 from alliance_pipeline.proportions import (
     QuestionPlan,
@@ -138,6 +134,9 @@ def mcnemar_test(b: int, c: int, *, method: str = "auto", continuity: bool = Fal
     Returns NaN statistic and p when b + c = 0 (nothing to test). See the module docstring
     for what ``statistic`` holds per method.
     """
+    from scipy import stats  # scipy and statsmodels are imported where used (start-up)
+    from statsmodels.stats.contingency_tables import mcnemar
+
     b, c = int(b), int(c)
     used = resolve_mcnemar_method(b, c, method, continuity, exact_below)
     if b + c == 0:
@@ -179,6 +178,8 @@ def cochran_q_test(x: np.ndarray) -> TestResult:
     ``cochrans_q``; Q = (k−1)[k ΣC_j² − T²] / (k T − ΣR_i²), C_j column totals, R_i row
     totals, T the grand total.
     """
+    from statsmodels.stats.contingency_tables import cochrans_q
+
     x = np.asarray(x, dtype=np.int64)
     n_rows, k = x.shape
     row = x.sum(axis=1)
@@ -240,6 +241,8 @@ def clustered_mcnemar_test(b_k, c_k) -> TestResult:
     chi-square with 1 df. With one pair per cluster it is McNemar's (b − c)² / (b + c).
     NaN when every b_k = c_k (0/0).
     """
+    from scipy import stats
+
     d = np.asarray(b_k, dtype=float) - np.asarray(c_k, dtype=float)
     denominator = float((d ** 2).sum())
     if denominator == 0:
@@ -292,6 +295,8 @@ def cluster_rd(b_k, c_k, m_k, confidence: float = 0.95):
     1998). Interval RD ± z·sqrt(var), clipped to [−1, 1]; NaN bounds when K < 2 and NaN
     throughout when there are no pairs.
     """
+    from scipy import stats
+
     b_k, c_k, m_k = (np.asarray(v, dtype=float) for v in (b_k, c_k, m_k))
     total = m_k.sum()
     if total == 0:
@@ -316,6 +321,8 @@ def paired_odds_ratio(b: int, c: int, confidence: float = 0.95):
     π / (1 − π) gives the interval (Breslow & Day 1980; Agresti 2013, sec. 11.1). Returns
     ``(odds_ratio, low, high, note)``; infinite values are NaN (see module docstring).
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     b, c = int(b), int(c)
     if b + c == 0:
         return NAN, NAN, NAN, "odds ratio undefined (b = c = 0)"
@@ -336,6 +343,8 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
 
     NaN p-values stay NaN and are not counted in the family; ``none`` returns the input.
     """
+    from statsmodels.stats.multitest import multipletests
+
     if method not in P_ADJUST_METHODS:
         raise ValueError(f"p_adjust must be one of {', '.join(P_ADJUST_METHODS)}; got {method!r}")
     p = np.asarray(p_values, dtype=float)

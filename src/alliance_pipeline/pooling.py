@@ -65,7 +65,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from alliance_pipeline.paired_tests import (
     adjust_pvalues,
@@ -123,6 +122,8 @@ def mh_risk_difference(n, b, c, confidence: float = 0.95):
     RD_MH = Σ(c_k − b_k) / Σn_k; Var = Σ[(b_k + c_k) − (c_k − b_k)²/n_k] / N² over cohorts
     with n_k > 0. NaN throughout without pairs; NaN bounds when the variance is 0.
     """
+    from scipy import stats
+
     n, b, c = (np.asarray(v, dtype=float) for v in (n, b, c))
     use = n > 0
     total = n[use].sum()
@@ -148,6 +149,8 @@ def discordant_homogeneity(b, c):
 
     Cohorts without discordant pairs carry no information on the odds ratio and are left out.
     """
+    from scipy import stats
+
     b, c = np.asarray(b, dtype=float), np.asarray(c, dtype=float)
     m = b + c
     use = m > 0
@@ -168,6 +171,8 @@ def cochran_q(estimates, variances, labels: Sequence[str] | None = None):
     Estimates with a variance that is 0 or NaN are left out (named in the note). ``pooled`` is
     the inverse-variance (fixed-effect) estimate Σ w_k y_k / Σ w_k, w_k = 1 / v_k.
     """
+    from scipy import stats
+
     y, v = np.asarray(estimates, dtype=float), np.asarray(variances, dtype=float)
     labels = list(labels) if labels is not None else [str(i) for i in range(len(y))]
     use = (v > 0) & ~np.isnan(v) & ~np.isnan(y)

@@ -28,7 +28,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from alliance_pipeline.paired_tests import paired_counts
 
@@ -44,6 +43,8 @@ def connor_sample_size(p10: float, p01: float, *, alpha: float = 0.05, power: fl
     ``effect_scale`` multiplies δ = p01 − p10 and keeps ψ = p10 + p01. NaN when the scaled
     δ is 0 or the inputs are NaN.
     """
+    from scipy import stats
+
     psi = p10 + p01
     delta = effect_scale * (p01 - p10)
     if not (np.isfinite(psi) and np.isfinite(delta)) or delta == 0:

@@ -22,7 +22,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 AGGREGATE_RULES = ("any", "all", "majority")
 KEY_COLUMNS = ("participant_id", "timepoint", "question", "code")
@@ -180,6 +179,8 @@ def wilson_interval(k, n, confidence: float = 0.95):
     bounds at k = 0 and k = n are set to exactly 0 and 1 (they are so algebraically; the
     floating-point result can be off by ~1e-17), and all bounds clipped to [0, 1].
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     low = np.full(np.broadcast(k, n).shape, np.nan)

@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 
 from .config import PUBLISHED_BASES, published_figures
-from .outputs import is_repeated, repeated_questions
+from .outputs import figure_stems, is_repeated, repeated_questions
 
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "feedback",
              "quotes", "published", "power", "limitations", "reproducibility")
@@ -1406,8 +1406,6 @@ def reproducibility_md(provenance: Mapping | None) -> str:
 
 def conventional_figures(study: Mapping) -> set[str]:
     """File stems of the figures the pipeline makes for this codebook."""
-    from .figures import figure_stems
-
     return set(figure_stems(questions_of(study)))
 
 
