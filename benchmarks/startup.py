@@ -4,7 +4,7 @@ A Snakemake ``script:`` job is a fresh Python process: Snakemake's preamble
 (``from snakemake import script``) and then the script's own top-level imports, before its
 step function is called. For every rule of ``rules/*.smk`` with a script, this runs those
 imports in a fresh interpreter (``python -c``), ``--repeat`` times, and prints the median wall
-time beside the floor (the interpreter and the preamble alone). ``-X importtime`` names the
+and CPU time beside the floor (the interpreter and the preamble alone). ``-X importtime`` names the
 largest top-level packages a script pulls in, so an import its step does not need shows.
 
 What a step imports when it runs (for example statsmodels inside the agreement step) is
@@ -57,14 +57,22 @@ def environment(root: Path) -> dict:
                                                                      os.getenv("PYTHONPATH")]))}
 
 
-def wall(code: str, repeat: int, root: Path = REPO) -> float:
-    """Median wall seconds of a fresh interpreter running ``code``."""
-    times = []
+def timed(code: str, repeat: int, root: Path = REPO) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of a fresh interpreter running ``code``.
+
+    CPU time (user + system, from ``wait4``) barely moves when other work shares the cores;
+    wall time does.
+    """
+    walls, cpus = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=environment(root))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=environment(root))
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"failed: python -c {code!r}")
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def heaviest(code: str, top: int = 4, root: Path = REPO) -> list[tuple[str, float]]:
@@ -88,26 +96,31 @@ def heaviest(code: str, top: int = 4, root: Path = REPO) -> list[tuple[str, floa
 
 
 def measure(repeat: int = 5, root: Path = REPO) -> dict:
-    """{'floor': s, 'rules': {rule: {'script', 'seconds', 'heaviest'}}} of the workflow at ``root``."""
+    """{'floor': [wall, cpu], 'rules': {rule: {'script', 'seconds', 'cpu', 'heaviest'}}} of the
+    workflow at ``root``."""
     root = root.resolve()
-    floor = wall(PREAMBLE, repeat, root)
+    floor = timed(PREAMBLE, repeat, root)
     rules = {}
     for rule, script in rule_scripts(root / "rules").items():
         code = PREAMBLE + "\n" + script_imports(script)
+        seconds, cpu = timed(code, repeat, root)
         rules[rule] = {"script": script.relative_to(root).as_posix(),
-                       "seconds": round(wall(code, repeat, root), 3),
+                       "seconds": round(seconds, 3), "cpu": round(cpu, 3),
                        "heaviest": [[p, round(s, 3)] for p, s in heaviest(code, root=root)]}
-    return {"floor": round(floor, 3), "rules": rules}
+    return {"floor": [round(t, 3) for t in floor], "rules": rules}
 
 
 def print_startup(result: dict) -> None:
     rules = result["rules"]
-    print(f"\nstart-up per job (median wall time of the script's imports; floor: Python and "
-          f"Snakemake's preamble {result['floor']:.2f} s)")
-    for rule, entry in sorted(rules.items(), key=lambda kv: -kv[1]["seconds"]):
+    wall, cpu = result["floor"]
+    print(f"\nstart-up per job: the script's imports in a fresh interpreter (median; floor: Python "
+          f"and Snakemake's preamble, {wall:.2f} s wall, {cpu:.2f} s CPU)")
+    print(f"  {'rule':<22} {'wall':>7} {'CPU':>7}   slowest imports (s)")
+    for rule, entry in sorted(rules.items(), key=lambda kv: -kv[1]["cpu"]):
         heavy = ", ".join(f"{p} {s:.2f}" for p, s in entry["heaviest"])
-        print(f"  {rule:<22} {entry['seconds']:>5.2f} s   ({heavy})")
-    print(f"  median over rules      {statistics.median(e['seconds'] for e in rules.values()):>5.2f} s")
+        print(f"  {rule:<22} {entry['seconds']:>5.2f} s {entry['cpu']:>5.2f} s   {heavy}")
+    print(f"  {'median over rules':<22} {statistics.median(e['seconds'] for e in rules.values()):>5.2f} s "
+          f"{statistics.median(e['cpu'] for e in rules.values()):>5.2f} s")
 
 
 def main() -> int:
