@@ -265,7 +265,8 @@ def main() -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
 
-    print("\ncase                                         time        peak memory   target")
+    if results:
+        print("\ncase                                         time        peak memory   target")
     line = "{:<44} {:>7.1f} s   {:>10}   {}"
     if "pilot" in results:
         r = results["pilot"]
