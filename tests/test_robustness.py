@@ -317,15 +317,16 @@ def test_a_codebook_path_that_does_not_exist_names_the_config_key(tmp_path, monk
         f"(working directory: {tmp_path}); fix the path")
 
 
-def test_a_damaged_xlsx_export_is_refused_not_a_traceback(tmp_path, monkeypatch):
-    """Fuzzer seed 481: one byte of pre2.xlsx changed inside its compressed data; openpyxl
-    reads lazily, so zlib's error came out of the sheet's rows as a traceback."""
+def _survey_problems_after_one_byte(tmp_path, monkeypatch, raw_file: str, offset: int,
+                                    byte: int) -> list[str]:
+    """The survey example with one byte of ``raw_file`` (under its raw folder) changed, read
+    by intake as the workflow does; the located problems it refuses with."""
     from fuzz.fuzzer import build_survey
     from alliance_pipeline.intake import IntakeError, read_cohort
     cohort = build_survey(tmp_path)
-    path = tmp_path / "data/raw/pilot_survey/pre2.xlsx"
+    path = tmp_path / "data/raw/pilot_survey" / raw_file
     data = bytearray(path.read_bytes())
-    data[5395] = 0x47
+    data[offset] = byte
     path.write_bytes(bytes(data))
     monkeypatch.chdir(tmp_path)
     config, codebook = study_config.load_study("config/config.yaml")
@@ -336,7 +337,13 @@ def test_a_damaged_xlsx_export_is_refused_not_a_traceback(tmp_path, monkeypatch)
                     id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
                     survey=config["cohorts"][cohort]["survey"],
                     coding_key=config["cohorts"][cohort]["coding_key"])
-    assert [str(p) for p in info.value.problems] == [
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_damaged_xlsx_export_is_refused_not_a_traceback(tmp_path, monkeypatch):
+    """Fuzzer seed 481: one byte of pre2.xlsx changed inside its compressed data; openpyxl
+    reads lazily, so zlib's error came out of the sheet's rows as a traceback."""
+    assert _survey_problems_after_one_byte(tmp_path, monkeypatch, "pre2.xlsx", 5395, 0x47) == [
         "data/raw/pilot_survey/pre2.xlsx: is damaged (zlib.error: Error -3 while decompressing data: "
         "invalid literal/lengths set); is not a readable .xlsx workbook (an .xls or .ods file, "
         "or a password-protected one, renamed?); open it and save it as 'Excel Workbook "
@@ -375,23 +382,8 @@ def test_a_tick_under_a_code_the_codebook_no_longer_has_is_refused(tmp_path):
 def test_a_damaged_coding_workbook_is_refused_not_a_traceback(tmp_path, monkeypatch):
     """Fuzzer seed 3155: one byte of coder_a.xlsx changed; the sheet's XML broke only when
     its rows were read (read-only mode), as a ParseError traceback."""
-    from fuzz.fuzzer import build_survey
-    from alliance_pipeline.intake import IntakeError, read_cohort
-    cohort = build_survey(tmp_path)
-    path = tmp_path / "data/raw/pilot_survey/codes/coder_a.xlsx"
-    data = bytearray(path.read_bytes())
-    data[15564] = 0xda
-    path.write_bytes(bytes(data))
-    monkeypatch.chdir(tmp_path)
-    config, codebook = study_config.load_study("config/config.yaml")
-    study = study_config.study_settings(config, codebook)
-    with pytest.raises(IntakeError) as info:
-        read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
-                    timepoints=study["timepoints"], questions=study["questions"],
-                    id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
-                    survey=config["cohorts"][cohort]["survey"],
-                    coding_key=config["cohorts"][cohort]["coding_key"])
-    assert [str(p) for p in info.value.problems] == [
+    assert _survey_problems_after_one_byte(tmp_path, monkeypatch, "codes/coder_a.xlsx", 15564,
+                                           0xda) == [
         "data/raw/pilot_survey/codes/coder_a.xlsx: is damaged (ParseError: not well-formed "
         "(invalid token): line 1, column 12415); save it as .xlsx (File > Save As > Excel "
         "Workbook)"]
