@@ -279,6 +279,18 @@ def test_a_folder_or_broken_link_where_a_file_should_be(raw):
         f"{raw}/adjudication.csv: is a folder, not a file; put the file itself here"]
 
 
+def test_a_folder_named_like_a_coder_file_is_not_counted_as_a_returned_coder(raw):
+    """The workflow (config.coder_files, status) and intake agree: a folder codes/x.csv is
+    no coder file, and intake says why."""
+    from alliance_pipeline import status
+    (raw / "codes/coder_c.csv").mkdir()
+    assert status.returned_coders(raw) == ["coder_a", "coder_b"]
+    assert [Path(p).name for p in study_config.raw_files(raw)] == [
+        "responses.csv", "coder_a.csv", "coder_b.csv", "adjudication.csv"]
+    assert problems(raw) == [
+        f"{raw}/codes/coder_c.csv: is a folder, not a file; put the file itself here"]
+
+
 def test_responses_csv_as_a_folder(raw):
     (raw / "responses.csv").unlink()
     (raw / "responses.csv").mkdir()

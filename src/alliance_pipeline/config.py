@@ -538,10 +538,11 @@ def response_files(entry: dict | str | Path) -> list[str]:
 
 
 def coder_files(raw: str | Path) -> list[Path]:
-    """The coder files of a cohort's raw folder: codes/*.csv and codes/*.xlsx, editor lock
-    files (``~$name``, ``.~lock.name#``) and hidden files left out."""
+    """The coder files of a cohort's raw folder: the regular files (or links to them)
+    codes/*.csv and codes/*.xlsx, editor lock files (``~$name``, ``.~lock.name#``) and hidden
+    files left out. The one list both the workflow and intake read (intake reports the rest)."""
     return [p for p in sorted((Path(raw) / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
-            and not p.name.startswith(("~$", "."))]
+            and not p.name.startswith(("~$", ".")) and p.is_file()]
 
 
 def raw_files(entry: dict | str | Path) -> list[str]:

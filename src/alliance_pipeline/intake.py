@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import did_you_mean, not_a_file
+from .config import coder_files, did_you_mean, not_a_file
 from .privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -640,8 +640,9 @@ WORKBOOK_SUFFIX = ".xlsx"  # a filled coding workbook (alliance_pipeline.workboo
 
 
 def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """``codes/*.csv`` and ``codes/*.xlsx`` without editor lock files; other spreadsheets
-    (.xls, .ods, ...) and a coder with both a .csv and an .xlsx file are problems."""
+    """The coder files :func:`alliance_pipeline.config.coder_files` lists (so the workflow and
+    intake agree); other entries named *.csv / *.xlsx (folders, broken links), other
+    spreadsheets (.xls, .ods, ...) and a coder with both a .csv and an .xlsx file are problems."""
     from .workbooks import NOT_XLSX, file_problem
 
     why = not_a_file(codes_dir, "folder") if not codes_dir.is_dir() else None
@@ -650,17 +651,14 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
                             why or "is a file, not a folder; codes/ holds one <coder_id>.csv per coder")]
     if not codes_dir.is_dir():
         return [], []
-    paths, problems = [], []
+    paths, problems = coder_files(codes_dir.parent), []  # the same list the workflow reads
     for path in sorted(codes_dir.iterdir()):
-        if path.name.startswith(("~$", ".")):
-            continue  # Excel (~$name) and LibreOffice (.~lock.name#) lock files, hidden files
-        if path.suffix in (".csv", WORKBOOK_SUFFIX) and not path.is_file():
+        if path in paths or path.name.startswith(("~$", ".")):
+            continue  # read, or Excel (~$name) / LibreOffice (.~lock.name#) lock, hidden file
+        if path.suffix in (".csv", WORKBOOK_SUFFIX):  # not a regular file: a folder, broken link
             problems.append(Problem(str(path), None, None, None, not_a_file(path)))
+        elif not path.is_file():
             continue
-        if not path.is_file():
-            continue
-        if path.suffix in (".csv", WORKBOOK_SUFFIX):
-            paths.append(path)
         elif path.suffix.lower() in NOT_XLSX:
             problems.append(file_problem(path))
         elif path.suffix.lower() == ".csv" or path.suffix.lower() in SPREADSHEET_SUFFIXES:
