@@ -81,8 +81,7 @@ rule all:
         expand(FIGURES, cohort=CODED),
         expand(f"{DERIVED}/{{table}}.csv", cohort=CODED,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
-        expand(f"{DERIVED}/adjudication_sheet.xlsx",
-               cohort=[c for c in CODED if config["cohorts"][c].get("coding_key")]),
+        [sheet for c in CODED if (sheet := status.adjudication_sheet(c, config["cohorts"][c]))],
         # a cohort waiting for its coders: its responses and the coders' blinded workbooks
         expand(f"{DERIVED}/responses.csv", cohort=list(WAITING)),
         [status.coding_sheet(c, coder) for c in WAITING for coder in config["cohorts"][c].get("coders", [])],
@@ -91,11 +90,9 @@ rule all:
 
 
 onsuccess:
-    if WAITING:
-        print(status.next_steps(WAITING, config), file=sys.stderr)
+    print_next_steps()
 
 
 onerror:
-    if WAITING:
-        print(status.next_steps(WAITING, config), file=sys.stderr)
+    print_next_steps()
     print(status.run_summary(COHORTS, WAITING), file=sys.stderr)

@@ -2,12 +2,9 @@
 # the consensus codes and inter-coder agreement.
 # Package: alliance_pipeline.workbooks, .blinding, .consensus, .agreement, .privacy.
 
-# Cohorts that list coders get one blinded workbook per coder; cohorts with a coding_key an
-# adjudication workbook beside disagreements.csv.
-CODING_SHEETS = [f"data/derived/{name}/coding_sheets/{coder}.xlsx" for name in COHORTS
+# Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.status).
+CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS
                  for coder in config["cohorts"][name].get("coders", [])]
-ADJUDICATION_SHEETS = [f"data/derived/{name}/adjudication_sheet.xlsx" for name in COHORTS
-                       if config["cohorts"][name].get("coding_key")]
 
 wildcard_constraints:
     coder="[A-Za-z0-9][A-Za-z0-9_-]*",
@@ -91,8 +88,8 @@ rule consensus:
         cohort=cohort,
         questions=STUDY["questions"],
         # named in the message when disagreements are not settled yet
-        adjudication_sheet=lambda wildcards: (f"data/derived/{wildcards.cohort}/adjudication_sheet.xlsx"
-                                              if config["cohorts"][wildcards.cohort].get("coding_key") else ""),
+        adjudication_sheet=lambda wildcards: status.adjudication_sheet(
+            wildcards.cohort, config["cohorts"][wildcards.cohort]),
     log:
         f"{LOGS}/consensus.log",
     conda:

@@ -20,3 +20,10 @@ coding = lambda wildcards: study_config.coding_settings(config, wildcards.cohort
 # config with only this cohort's entries, so adding a cohort leaves the others' jobs alone.
 DESIGN = {key: value for key, value in STUDY.items() if key != "cohorts"}
 cohort_config = lambda wildcards: study_config.cohort_config(config, wildcards.cohort)
+
+
+# onsuccess/onerror (Snakefile): what the team does next for cohorts still waiting for coders.
+def print_next_steps():
+    """What the team does next for the cohorts still waiting for their coders (if any)."""
+    if WAITING:
+        print(status.next_steps(WAITING, config), file=sys.stderr)

@@ -8,6 +8,7 @@ the pilot's codes ticked in). --check compares with the committed files instead
 of writing, and fails on a difference.
 """
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -38,18 +39,18 @@ WHAT = {
 def survey_example(example: Path, pilot) -> dict[str, bytes]:
     """The survey example's raw files: the exports, then the filled workbooks made for the
     responses intake reads from them (with the example's config and codebook)."""
-    config = study_config.load_yaml(example / "config/config.yaml")
+    with contextlib.chdir(example):  # the config's paths are relative to its data folder
+        config, codebook = study_config.load_study("config/config.yaml")
     (cohort, entry), = config["cohorts"].items()
-    codebook = study_config.load_yaml(example / config["codebook"])
+    settings = study_config.cohort_settings(config, cohort)
     questions = study_config.questions_settings(codebook)
     files = survey_files(survey_exports(pilot))
     with tempfile.TemporaryDirectory() as folder:
         for name, data in files.items():
             (Path(folder) / name).write_bytes(data)
-        responses = read_responses(folder, cohort=cohort, encoding="utf-8",
+        responses = read_responses(folder, cohort=cohort, encoding=settings["encoding"],
                                    timepoints=config["study"]["timepoints"], questions=questions,
-                                   id_pattern=study_config.load_schema("config")["properties"]["privacy"]
-                                   ["properties"]["participant_id_pattern"]["default"],
+                                   id_pattern=settings["privacy"]["participant_id_pattern"],
                                    survey=entry["survey"])
     return {**files, **survey_coding_files(responses, pilot, cohort=cohort, questions=questions,
                                            coding_key=entry["coding_key"])}

@@ -466,6 +466,14 @@ def study_settings(config: dict, codebook: dict) -> dict:
     }
 
 
+def read_codebook(path: str | Path, source: str) -> dict:
+    """Read, check and default-fill the codebook at ``path`` (``source``: the config naming it)."""
+    codebook = load_codebook(str(path), source)
+    check_codebook(codebook, str(path))
+    fill_defaults(codebook, load_schema("codebook"))
+    return codebook
+
+
 def load_study(config_path: str | Path) -> tuple[dict, dict]:
     """Read, check and default-fill config and codebook outside Snakemake (tests, tools).
 
@@ -476,9 +484,7 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
     check_config(config, str(config_path))
     fill_defaults(config, load_schema("config"))
     codebook_path = config["codebook"]
-    codebook = load_codebook(codebook_path, str(config_path))
-    check_codebook(codebook, codebook_path)
-    fill_defaults(codebook, load_schema("codebook"))
+    codebook = read_codebook(codebook_path, str(config_path))
     problems = cross_reference_problems(config, codebook)
     if problems:
         raise ConfigError(f"{config_path} and {codebook_path}", problems)

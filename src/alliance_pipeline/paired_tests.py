@@ -170,6 +170,14 @@ def mcnemar_chi2(b, c, continuity: bool = False) -> float:
     return float(max(0, abs(b - c) - shift) ** 2 / (b + c))
 
 
+def _q_undefined(x: np.ndarray) -> bool:
+    """Cochran's Q is undefined (0/0): fewer than two rows or time points, or no row varies
+    (every R_i is 0 or k, so k·T − ΣR_i² = Σ R_i(k − R_i) = 0)."""
+    n_rows, k = x.shape
+    row = x.sum(axis=1)
+    return n_rows < 2 or k < 2 or int((row * (k - row)).sum()) == 0
+
+
 def cochran_q_test(x: np.ndarray) -> TestResult:
     """Cochran's Q for an N × k 0/1 matrix (rows: participants, columns: time points).
 
@@ -181,9 +189,8 @@ def cochran_q_test(x: np.ndarray) -> TestResult:
     from statsmodels.stats.contingency_tables import cochrans_q
 
     x = np.asarray(x, dtype=np.int64)
-    n_rows, k = x.shape
-    row = x.sum(axis=1)
-    if n_rows < 2 or k < 2 or int((row * (k - row)).sum()) == 0:
+    k = x.shape[1]
+    if _q_undefined(x):
         return TestResult(NAN, float(k - 1), NAN, "asymptotic")
     result = cochrans_q(x)
     return TestResult(float(result.statistic), float(result.df), float(result.pvalue), "asymptotic")
@@ -213,10 +220,10 @@ def cochran_q_permutation(x: np.ndarray, permutations: int = 10_000,
     when Q is undefined (see :func:`cochran_q_test`) or ``permutations`` is 0.
     """
     x = np.asarray(x, dtype=np.int64)
-    n_rows, k = x.shape
-    row = x.sum(axis=1)
-    if permutations <= 0 or n_rows < 2 or k < 2 or int((row * (k - row)).sum()) == 0:
+    if permutations <= 0 or _q_undefined(x):
         return PermutationResult(NAN, NAN, 0)
+    k = x.shape[1]
+    row = x.sum(axis=1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     observed = int((x.sum(axis=0) ** 2).sum())
     columns = np.full((permutations, k), int((row == k).sum()), dtype=np.int64)

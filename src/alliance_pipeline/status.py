@@ -36,6 +36,12 @@ def coding_sheet(cohort: str, coder: str) -> str:
     return f"{DERIVED}/{cohort}/coding_sheets/{coder}.xlsx"
 
 
+def adjudication_sheet(cohort: str, entry: dict) -> str:
+    """Where the blind adjudication workbook of a cohort is written: beside disagreements.csv,
+    for a cohort with a ``coding_key`` (its unit ids need the key); ``""`` for one without."""
+    return f"{DERIVED}/{cohort}/adjudication_sheet.xlsx" if entry.get("coding_key") else ""
+
+
 def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
     """What to do for each cohort still waiting for coders (``{cohort: waiting_for(...)}``)."""
     if not waiting:
@@ -55,7 +61,7 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
                 f"  2. save each filled workbook as {raw}/codes/<coder>.xlsx "
                 f"({', '.join(f'{raw}/codes/{c}.xlsx' for c in missing)});",
                 "  3. make run again: agreement and the disagreements worksheet follow; settle "
-                f"disagreements in {DERIVED}/{cohort}/adjudication_sheet.xlsx and save it as "
+                f"disagreements in {adjudication_sheet(cohort, entry)} and save it as "
                 f"{raw}/adjudication.xlsx (or {raw}/adjudication.csv)."]
         else:
             lines += [

@@ -40,8 +40,8 @@ import yaml
 
 from . import manifest as manifests
 from . import provenance
-from .config import ConfigError, check_codebook, cohort_config, cohort_settings, fill_defaults
-from .config import load_schema, load_study, load_yaml, study_settings
+from .config import ConfigError, cohort_config, cohort_settings, load_study, read_codebook
+from .config import study_settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 REL_TOL = 1e-12
@@ -328,9 +328,7 @@ def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir
     if codebook_path is None:
         return None, f"the codebook {config['codebook']} is not here"
     try:
-        codebook = load_yaml(codebook_path)
-        check_codebook(codebook, str(codebook_path))
-        fill_defaults(codebook, load_schema("codebook"))
+        codebook = read_codebook(codebook_path, "the report's config")
         config = manifests.plain(config)
         study = study_settings(config, codebook)
         cohort = manifest["cohorts"][0]
