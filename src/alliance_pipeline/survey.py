@@ -37,17 +37,6 @@ def response_id(participant_id: str, timepoint: str, question: str) -> str:
     return f"{safe}.{timepoint}.{question}"
 
 
-def _cell_text(value) -> str:
-    """A spreadsheet cell as text: empty for None, whole numbers without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 class _Export:
     """One export read into its header and the cells of the columns we take (nothing else)."""
 
@@ -134,6 +123,8 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
 
 def _read_sheet(book, export: _Export, wanted: list[str]) -> list[Problem]:
     """The export's sheet: its header row and the rows with answers (into ``export``)."""
+    from .workbooks import cell_text  # openpyxl only for .xlsx exports
+
     if export.sheet is None:
         sheet = book.worksheets[0]
         export.sheet = sheet.title
@@ -146,7 +137,7 @@ def _read_sheet(book, export: _Export, wanted: list[str]) -> list[Problem]:
                         "of this export in config/config.yaml")]
     header = None
     for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-        cells = [_cell_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if header is None:
             if any(c.strip() for c in cells):
                 header, export.header_row = [c.strip() for c in cells], number

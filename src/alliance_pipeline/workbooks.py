@@ -457,11 +457,15 @@ class _Sheet:
                         self.unsaved[coordinate] = self.formulas[coordinate]
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
+    """A spreadsheet cell as text: empty for None, whole numbers without ``.0``, dates and
+    times in ISO 8601 (the one reader of cells for coding workbooks and survey exports)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return str(value)
 
 
@@ -497,7 +501,7 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
 
 
 def _where(file, sheet, cell, value, message) -> Problem:
-    return Problem(file, None, None, None if value is None else _text(value), message,
+    return Problem(file, None, None, None if value is None else cell_text(value), message,
                    sheet=sheet, cell=cell)
 
 
@@ -591,7 +595,7 @@ def _value_at(rows, number: int, index: int):
 def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
     problems = []
     rows = sheet.rows
-    header = [_text(v).strip() for v in rows[0][1]] if rows and rows[0][0] == 1 else []
+    header = [cell_text(v).strip() for v in rows[0][1]] if rows and rows[0][0] == 1 else []
     fills = fill_columns(spec)
     needed = ["unit_id", "text", *fills, *([RATIONALE] if kind == "adjudication" else [])]
     missing = [n for n in needed if n not in header]
@@ -610,7 +614,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
         if not name or name in needed or name.startswith("coder_"):
             continue
         ticked = next((number for number, values in rows[1:]
-                       if index < len(values) and _text(values[index]).strip()), None)
+                       if index < len(values) and cell_text(values[index]).strip()), None)
         if ticked is not None:
             problems.append(_where(file, qid, f"{get_column_letter(index + 1)}{ticked}",
                                    _value_at(rows, ticked, index),
@@ -637,10 +641,10 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                                    "values), or type the value"))
         if unsaved:
             continue
-        unit = _text(get("unit_id")).strip()
-        text = _text(get("text"))
-        note = _text(get(RATIONALE)) if kind == "adjudication" else ""
-        if all(_text(v).strip() == "" for v in filled.values()) and not note.strip():
+        unit = cell_text(get("unit_id")).strip()
+        text = cell_text(get("text"))
+        note = cell_text(get(RATIONALE)) if kind == "adjudication" else ""
+        if all(cell_text(v).strip() == "" for v in filled.values()) and not note.strip():
             continue  # not coded (or no disagreement settled): coverage reports it
         if unit not in in_workbook:
             problems.append(_where(file, qid, cell_of("unit_id"), unit,
@@ -680,7 +684,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                   "sheet": qid, "cell": cell_of("unit_id")}
         if kind == "adjudication":
             record[RATIONALE] = note
-            if all(_text(v).strip() == "" for v in filled.values()):
+            if all(cell_text(v).strip() == "" for v in filled.values()):
                 problems.append(_where(file, qid, cell_of(fills[0]), None,
                                        "the row has a rationale but no agreed codes; fill in the "
                                        "codes (0 if no code applies)"))
@@ -699,7 +703,7 @@ def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of) -> tuple[str, lis
     if spec["multi_label"]:
         chosen, problems = [], []
         for code, value in filled.items():
-            shown = _text(value).strip()
+            shown = cell_text(value).strip()
             if shown.lower() in TICKS or value is True:
                 chosen.append(code)
             elif shown in ("", NOT_APPLY) or value is False:
@@ -709,7 +713,7 @@ def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of) -> tuple[str, lis
                                        f"is not a tick for code {code}: write 1 or x where the "
                                        "code applies, 0 or nothing where it does not"))
         return ";".join(c for c in codes if c in chosen), problems
-    value = _text(filled["code"]).strip()
+    value = cell_text(filled["code"]).strip()
     if value == NOT_APPLY:
         return "", []
     by_label = {spec["labels"].get(c, c): c for c in codes}
