@@ -467,6 +467,15 @@ def participant_key(participant_id: str) -> str:
     return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
 
 
+def similar_id_message(other: str, where: str) -> str:
+    """Why a participant id is refused that differs from ``other`` (found ``where``, e.g.
+    "row 4" or "in pre1.csv") only in case or zero-padding."""
+    return (f"differs from {other!r} ({where}) only in upper/lower case or leading zeros, so "
+            "the two would be taken as different people; write the same id for the same "
+            "person, or set privacy.allow_similar_participant_ids: true in config/config.yaml "
+            "if they really are different people")
+
+
 def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
     """Ids that differ only in case or zero-padding (P05, p05, P5) are probably one person."""
     first: dict[str, tuple[str, int]] = {}
@@ -481,12 +490,8 @@ def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
         elif first[key][0] != pid and pid not in reported:
             reported.add(pid)
             other, other_row = first[key]
-            problems.append(Problem(
-                path, row, "participant_id", pid,
-                f"differs from {other!r} (row {other_row}) only in upper/lower case or leading "
-                "zeros, so the two would be taken as different people; write the same id for "
-                "the same person, or set privacy.allow_similar_participant_ids: true in "
-                "config/config.yaml if they really are different people"))
+            problems.append(Problem(path, row, "participant_id", pid,
+                                    similar_id_message(other, f"row {other_row}")))
     return problems
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from .config import did_you_mean, survey_file
-from .intake import Problem, _parse_csv, _unfinished_last_line, decode, participant_key
+from .intake import (Problem, _parse_csv, _unfinished_last_line, decode, participant_key,
+                     similar_id_message)
 from .privacy import participant_id_problem
 
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
@@ -222,11 +223,7 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
                 other, other_export = first_seen[key]
                 problems.append(Problem(**export.where(
                     row, participant_column, value=pid,
-                    message=f"differs from {other!r} (in {other_export}) only in upper/lower case "
-                            "or leading zeros, so the two would be taken as different people; "
-                            "write the same id for the same person, or set "
-                            "privacy.allow_similar_participant_ids: true in config/config.yaml "
-                            "if they really are different people")))
+                    message=similar_id_message(other, f"in {other_export}"))))
                 continue
             first_seen.setdefault(key, (pid, str(export.path)))
             for qid, text in answers.items():
