@@ -1,5 +1,6 @@
 # Figures and the report of one cohort.
-# Package: alliance_pipeline.figures (PNG + SVG), .report (text fragments from the tables),
+# Package: alliance_pipeline.figures (PNG + SVG; style and saving in .figure_style, one
+# .figure_<family> module per kind of figure), .report (text fragments from the tables),
 # .render (Quarto, or the Pandoc + Typst fallback), .provenance (hashes, versions, commit),
 # .manifest (what the report was made from and its numbers, embedded in HTML and PDF).
 from alliance_pipeline.outputs import figure_stems
@@ -15,7 +16,8 @@ rule figures:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
-        code=package("figures", "config", "outputs", "tables", "runner"),
+        code=package("figures", "figure_style", "figure_agreement", "figure_shares", "figure_forest",
+                     "figure_flow", "figure_frequencies", "config", "outputs", "tables", "runner"),
     output:
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
                  if f.endswith(".png") else f for f in FIGURES],

@@ -44,7 +44,9 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study_report", "config", "outputs", "figures", "report", "tables", "runner"),
+        code=package("study_report", "config", "outputs", "figures", "figure_style", "figure_agreement",
+                     "figure_shares", "figure_forest", "figure_flow", "figure_frequencies", "report",
+                     "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
