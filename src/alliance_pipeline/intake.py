@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import hashlib
 import io
 import re
 import sys
@@ -874,10 +873,12 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 def _copied_coder_files(paths: list[Path]) -> list[Problem]:
     """Two coder files with the same bytes: probably one coder's file saved twice, which
     would show perfect agreement that never happened."""
+    from .provenance import sha256_file  # the project's one file hasher
+
     first: dict[str, Path] = {}
     warnings = []
     for path in paths:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
         if digest in first:
             warnings.append(Problem(str(path), None, None, None,
                                     f"is byte-for-byte the same file as {first[digest].name}; if "
