@@ -291,6 +291,19 @@ def test_a_folder_named_like_a_coder_file_is_not_counted_as_a_returned_coder(raw
         f"{raw}/codes/coder_c.csv: is a folder, not a file; put the file itself here"]
 
 
+def test_a_missing_responses_csv_is_named_alike_by_both_readers(raw):
+    from alliance_pipeline.intake import IntakeError, read_responses
+    from test_intake import CODEBOOK, ID_PATTERN, TIMEPOINTS
+    (raw / "responses.csv").unlink()
+    expected = [f"{raw}/responses.csv: is missing; every cohort needs responses.csv "
+                "(response_id, participant_id, timepoint, question, text)"]
+    assert problems(raw) == expected
+    with pytest.raises(IntakeError) as info:
+        read_responses(raw, cohort="pilot", encoding="utf-8", timepoints=TIMEPOINTS,
+                       questions=CODEBOOK, id_pattern=ID_PATTERN)
+    assert [str(p) for p in info.value.problems] == expected
+
+
 def test_responses_csv_as_a_folder(raw):
     (raw / "responses.csv").unlink()
     (raw / "responses.csv").mkdir()

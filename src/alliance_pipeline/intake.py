@@ -710,6 +710,14 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
     return responses, unanswered, []
 
 
+def _missing_responses(path: Path) -> Problem:
+    """responses.csv is not there as a file: a folder or broken link where it should be, or
+    missing."""
+    return Problem(str(path), None, None, None,
+                   not_a_file(path) or "is missing; every cohort needs responses.csv "
+                   "(response_id, participant_id, timepoint, question, text)")
+
+
 def read_responses(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: list[str],
                    questions: dict, id_pattern: str, allow_similar_ids: bool = False,
                    survey: dict | None = None) -> pd.DataFrame:
@@ -719,10 +727,7 @@ def read_responses(raw_dir: str | Path, *, cohort: str, encoding: str, timepoint
     raw_dir = Path(raw_dir)
     path = raw_dir / "responses.csv"
     if survey is None and not path.is_file():
-        raise IntakeError(cohort, [Problem(str(path), None, None, None,
-                                           not_a_file(path) or
-                                           "is missing; every cohort needs responses.csv "
-                                           "(response_id, participant_id, timepoint, question, text)")])
+        raise IntakeError(cohort, [_missing_responses(path)])
     responses, _, problems = _responses(raw_dir, survey, cohort=cohort, encoding=encoding,
                                         timepoints=timepoints, questions=questions,
                                         id_pattern=id_pattern, allow_similar_ids=allow_similar_ids)
@@ -760,10 +765,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     responses_path = raw_dir / "responses.csv"
     coder_paths, problems = _coder_files(raw_dir / "codes")
     if not responses_path.is_file() and survey is None:
-        problems.append(Problem(str(responses_path), None, None, None,
-                                not_a_file(responses_path) or
-                                "is missing; every cohort needs responses.csv "
-                                "(response_id, participant_id, timepoint, question, text)"))
+        problems.append(_missing_responses(responses_path))
     adjudication_path = raw_dir / "adjudication.csv"
     why = not_a_file(adjudication_path)
     if why:
