@@ -1,7 +1,8 @@
 # Figures and the report of one cohort.
 # Package: alliance_pipeline.figures (PNG + SVG; style and saving in .figure_style, one
 # .figure_<family> module per kind of figure), .report (text fragments from the tables),
-# .render (Quarto, or the Pandoc + Typst fallback), .provenance (hashes, versions, commit),
+# .render (Quarto in .render_quarto, or the Pandoc + Typst fallback in .render_markdown and
+# .render_fallback; shared metadata in .render_metadata), .provenance (hashes, versions, commit),
 # .manifest (what the report was made from and its numbers, embedded in HTML and PDF).
 from alliance_pipeline.outputs import figure_stems
 
@@ -44,8 +45,9 @@ rule render_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("report", "config", "outputs", "render", "provenance", "manifest", "privacy",
-                     "tables", "runner"),
+        code=package("report", "config", "outputs", "render", "render_metadata", "render_markdown",
+                     "render_fallback", "render_quarto", "provenance", "manifest", "privacy", "tables",
+                     "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",

@@ -76,7 +76,8 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("study_report", "config", "outputs", "report", "render", "provenance", "manifest",
+        code=package("study_report", "config", "outputs", "report", "render", "render_metadata",
+                     "render_markdown", "render_fallback", "render_quarto", "provenance", "manifest",
                      "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
