@@ -44,9 +44,9 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study_report", "config", "outputs", "figures", "figure_style", "figure_agreement",
-                     "figure_shares", "figure_forest", "figure_flow", "figure_frequencies", "report",
-                     "tables", "runner"),
+        code=package("study_report", "report_format", "report_reproducibility", "config", "outputs",
+                     "figures", "figure_style", "figure_agreement", "figure_shares", "figure_forest",
+                     "figure_flow", "figure_frequencies", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -76,9 +76,9 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("study_report", "config", "outputs", "report", "render", "render_metadata",
-                     "render_markdown", "render_fallback", "render_quarto", "provenance", "manifest",
-                     "tables", "runner"),
+        code=package("study_report", "report_format", "report_reproducibility", "config",
+                     "outputs", "render", "render_metadata", "render_markdown", "render_fallback",
+                     "render_quarto", "provenance", "manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],

@@ -13,7 +13,7 @@ Plain values: ``study`` (:func:`alliance_pipeline.config.study_settings`), ``coh
 ``analysis`` block: the pooling's settings) and ``provenance``
 (:mod:`alliance_pipeline.provenance`). Builders are pure; :func:`write_fragments` and
 :func:`write_study_figures` write files. Formatting helpers are those of the cohort report
-(:mod:`alliance_pipeline.report`), so both reports write numbers alike. No response text
+(:mod:`alliance_pipeline.report_format`), so both reports write numbers alike. No response text
 ever reaches this report.
 """
 from __future__ import annotations
@@ -26,10 +26,11 @@ import pandas as pd
 import yaml
 
 from .outputs import repeated_questions
-from .report import (
+from .report_format import (
     DASH, METHOD_NAMES, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_pct,
-    join_words, md_figure, md_table, reproducibility_md, slug,
+    join_words, md_figure, md_table, slug,
 )
+from .report_reproducibility import reproducibility_md
 
 FRAGMENTS = ("banner", "overview", "pooled", "cohorts", "agreement", "limitations",
              "reproducibility")
@@ -372,6 +373,63 @@ def write_fragments(tables: Mapping[str, pd.DataFrame], *, out_dir: str | Path,
         atomic_write_text(path, text)
         written.append(path)
     return written
+
+
+
+def render_study_report(*, source: str | Path, project: str | Path, pooled: str | Path,
+                        cohort_rows: str | Path, cohort_tables: Mapping[str, Sequence[str]],
+                        raw: Sequence[str], codebook: str | Path, lock: str | Path,
+                        settings: Mapping, study: Mapping, analysis: Mapping, config: Mapping,
+                        figures_dir: str | Path, repo_dir: Path, html: str, pdf: str,
+                        out_manifest: str | Path) -> str:
+    """The study report (HTML, PDF, manifest) from the study tables and each cohort's tables.
+
+    ``cohort_tables``: per name of :data:`COHORT_TABLES`, its file of each cohort in the order
+    of ``settings`` (``{cohort: cohort_settings}``). The template (``source``) is staged as
+    report.qmd beside the project's _quarto.yml (``project``), so the shared renderer (Quarto,
+    or its Pandoc + Typst fallback) treats it as it treats a cohort report; fragments go to a
+    scratch folder. Returns the renderer's description.
+    """
+    # imported here: the study_figures job imports this module too and renders nothing
+    import shutil
+    import tempfile
+
+    from .manifest import build_manifest, table_entry
+    from .provenance import collect_provenance, hash_files, sha256_file
+    from .render import render_report
+    from .tables import read_table
+
+    per_cohort = {name: {table: read_table(cohort_tables[table][i]) for table in COHORT_TABLES}
+                  for i, name in enumerate(settings)}
+    tables = stack_tables(per_cohort)
+    tables["pooled"] = read_table(pooled)
+    tables["cohort_rows"] = read_table(cohort_rows)
+    prov = collect_provenance(
+        raw_files=hash_files(raw), config=dict(config), codebook_version=study["codebook_version"],
+        lock_file=lock, repo_dir=repo_dir,
+        command=f"make run   (or: snakemake --cores all {html} {pdf})")
+    files = [("pooled", pooled), ("cohort_rows", cohort_rows)] + [
+        (table, cohort_tables[table][i]) for i in range(len(settings)) for table in COHORT_TABLES]
+    hashes = dict(hash_files(f for _, f in files))
+    frames = {pooled: tables["pooled"], cohort_rows: tables["cohort_rows"],
+              **{cohort_tables[t][i]: per_cohort[name][t] for i, name in enumerate(settings)
+                 for t in COHORT_TABLES}}
+    contents = build_manifest(
+        report="study", cohorts=list(settings), provenance=prov, config=config,
+        codebook=(codebook, sha256_file(codebook)), lock=("requirements.lock", sha256_file(lock)),
+        tables=[table_entry("cohorts" if name == "cohort_rows" else name, f,
+                            hashes[Path(f).as_posix()], frames[f]) for name, f in files])
+    with tempfile.TemporaryDirectory(prefix="study-report-") as tmp:
+        tmp = Path(tmp)
+        staged = tmp / "source"
+        staged.mkdir()
+        shutil.copyfile(source, staged / "report.qmd")
+        shutil.copyfile(project, staged / "_quarto.yml")
+        write_fragments(tables, out_dir=tmp / "fragments", figures_dir=figures_dir, study=study,
+                        cohorts=settings, analysis=analysis, provenance=prov)
+        return render_report(staged / "report.qmd", tmp / "fragments", Path(html), Path(pdf),
+                             figures_dir=Path(figures_dir), work_dir=tmp / "work",
+                             manifest=contents, out_manifest=Path(out_manifest))
 
 
 # ---------------------------------------------------------------- the forest figure
