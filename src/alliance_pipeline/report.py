@@ -24,9 +24,10 @@ Inputs, all plain values:
 Cross-reference labels are ``fig-<slug>`` and ``tbl-<slug>``; figures are referenced without
 extension (``figures/flow``) so each output format picks its own (PNG for HTML, SVG for PDF).
 
-One module per section or small group of sections, each importing only
-:mod:`~alliance_pipeline.report_format` (numbers, Markdown) and
-:mod:`~alliance_pipeline.report_lookup` (settings, table rows), never this module:
+One module per section or small group of sections, each importing
+:mod:`~alliance_pipeline.report_format` (numbers, Markdown),
+:mod:`~alliance_pipeline.report_lookup` (settings, table rows) and at most an earlier
+section's helper (the flow, a contrast in words, share rows), never this module:
 report_summary (meta, banner, summary), report_design (design, flow), report_coding
 (reliability), report_results, report_feedback (feedback, quotes), report_published,
 report_limitations (power, limitations), report_reproducibility. This module assembles them
