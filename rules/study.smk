@@ -45,8 +45,7 @@ rule study_figures:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
         code=package("study_report", "report_format", "report_reproducibility", "config", "outputs",
-                     "figures", "figure_style", "figure_agreement", "figure_shares", "figure_forest",
-                     "figure_flow", "figure_frequencies", "tables", "runner"),
+                     "figure_style", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:

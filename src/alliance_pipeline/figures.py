@@ -20,10 +20,9 @@ from alliance_pipeline.figure_flow import flow_figure, flow_from_proportions
 from alliance_pipeline.figure_forest import forest_figure
 from alliance_pipeline.figure_frequencies import frequencies_figure
 from alliance_pipeline.figure_shares import shares_figure
-from alliance_pipeline.figure_style import (  # noqa: F401 (re-exported; study_report draws with them)
-    DOUBLE_COLUMN, FONT_FAMILY, OKABE_ITO, PALETTE, SINGLE_COLUMN, STYLE, _codes_of, _figure, _finish,
-    _merge_labels, _note, _ordered_timepoints, _row_axis, _side_header, _side_text, register_fonts,
-    render_figure, save_figure, style,
+from alliance_pipeline.figure_style import (  # noqa: F401 (public names re-exported)
+    DOUBLE_COLUMN, FONT_FAMILY, OKABE_ITO, PALETTE, SINGLE_COLUMN, STYLE, _codes_of,
+    _merge_labels, _ordered_timepoints, register_fonts, render_figure, save_figure, style,
 )
 from alliance_pipeline.outputs import figure_paths, figure_stems, is_repeated  # noqa: F401 (re-exported)
 

@@ -442,7 +442,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
     import matplotlib.collections
     from matplotlib.patches import Polygon
 
-    from . import figures as F
+    from . import figure_style as F
 
     spec = study["questions"][question]
     with F.style():
@@ -516,7 +516,7 @@ def write_study_figures(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, stud
                         cohorts: Sequence[str], out_dir: str | Path,
                         confidence: float = 0.95) -> list[Path]:
     """``forest_<question>.png`` and ``.svg`` per repeated question under ``out_dir``."""
-    from .figures import save_figure
+    from .figure_style import save_figure
 
     written = []
     contrast = forest_contrast(study)
