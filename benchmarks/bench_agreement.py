@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.agreement import agreement_table
+from alliance_pipeline.coding.agreement import agreement_table
 
 TARGET_SECONDS = 60.0
 TARGET_BYTES = 2 * 1024**3

@@ -23,9 +23,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.paired_tests import tests_table
-from alliance_pipeline.power import power_table
-from alliance_pipeline.proportions import proportions_table
+from alliance_pipeline.change.paired_tests import tests_table
+from alliance_pipeline.change.power import power_table
+from alliance_pipeline.change.proportions import proportions_table
 
 TIME_TARGET_S = 30.0
 MEMORY_TARGET_MB = 2048.0

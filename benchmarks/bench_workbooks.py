@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from alliance_pipeline import workbooks  # noqa: E402
+from alliance_pipeline.coding import workbooks  # noqa: E402
 
 CODERS = ["coder_a", "coder_b", "coder_c"]
 KEY = "benchmark key"

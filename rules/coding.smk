@@ -1,6 +1,6 @@
 # Coding: the blinded coding workbooks, the consensus worksheet and adjudication workbook,
 # the consensus codes and inter-coder agreement.
-# Package: alliance_pipeline.workbooks, .blinding, .consensus, .agreement, .privacy.
+# Package: alliance_pipeline.coding.workbooks, .blinding, .consensus, .agreement, .privacy.
 
 # Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.status).
 CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS
@@ -21,7 +21,7 @@ rule coding_sheets:
 rule coding_sheet:
     input:
         responses=lambda wildcards: study_config.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake", "config", "survey", "workbooks", "blinding", "privacy", "tables",
+        code=package("intake.cohort", "config", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
                      "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
@@ -43,7 +43,7 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("workbooks", "intake", "config", "blinding", "privacy", "tables", "runner"),
+        code=package("coding.workbooks", "intake.cohort", "config", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:
@@ -62,7 +62,7 @@ rule disagreements:
         responses=f"{DERIVED}/responses.csv",
         codings=f"{DERIVED}/codings.csv",
         adjudication=f"{DERIVED}/adjudication.csv",
-        code=package("consensus", "privacy", "tables", "runner"),
+        code=package("coding.consensus", "privacy", "tables", "runner"),
     output:
         worksheet=f"{DERIVED}/disagreements.csv",
     params:
@@ -81,7 +81,7 @@ rule consensus:
         codings=f"{DERIVED}/codings.csv",
         adjudication=f"{DERIVED}/adjudication.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("consensus", "tables", "runner"),
+        code=package("coding.consensus", "tables", "runner"),
     output:
         final_codes=f"{DERIVED}/final_codes.csv",
     params:
@@ -101,7 +101,7 @@ rule consensus:
 rule agreement:
     input:
         codings=f"{DERIVED}/codings.csv",
-        code=package("agreement", "consensus", "seeds", "tables", "runner"),
+        code=package("coding.agreement", "coding.consensus", "seeds", "tables", "runner"),
     output:
         agreement=f"{DERIVED}/agreement.csv",
     params:

@@ -4,8 +4,14 @@ DERIVED = "data/derived/{cohort}"
 LOGS = "logs/{cohort}"
 ENV = "../environment.yml"  # relative to the rule files
 
-# Package modules a rule runs, declared as its inputs so editing one reruns that rule.
-package = lambda *modules: [str(SRC / "alliance_pipeline" / f"{m}.py") for m in ("__init__", *modules)]
+# Package modules a rule runs, declared as its inputs so editing one reruns that rule. Each is
+# a dotted name under alliance_pipeline ("change.paired_tests") and brings the __init__.py of
+# every package on its way ("change/__init__"), which Python runs too.
+package = lambda *modules: [str(path) for path in dict.fromkeys(
+    [SRC / "alliance_pipeline" / "__init__.py"]
+    + [SRC.joinpath("alliance_pipeline", *m.split(".")[:depth], "__init__.py") if depth <= m.count(".")
+       else SRC.joinpath("alliance_pipeline", *m.split(".")).with_suffix(".py")
+       for m in modules for depth in range(1, m.count(".") + 2)])]
 
 # The cohort's raw files (responses, coder files, adjudication if present).
 raw_inputs = lambda wildcards: study_config.raw_files(config["cohorts"][wildcards.cohort])

@@ -1,12 +1,12 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
-# Package: alliance_pipeline.intake (checks), .survey (form exports), .workbooks and
+# Package: alliance_pipeline.intake.cohort (checks), .survey (form exports), .workbooks and
 # .blinding (filled coding workbooks), .privacy (pseudonymity), .tables (writing),
 # .provenance (hashing coder files to spot a copied one).
 
 rule intake:
     input:
         raw=raw_inputs,
-        code=package("config", "intake", "survey", "workbooks", "blinding", "privacy", "tables",
+        code=package("config", "intake.cohort", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
                      "provenance", "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",

@@ -1,5 +1,5 @@
 # Figures and the report of one cohort.
-# Package: alliance_pipeline.figures (PNG + SVG; style and saving in .figure_style, one
+# Package: alliance_pipeline.report.figures.cohort_figures (PNG + SVG; style and saving in .figure_style, one
 # .figure_<family> module per kind of figure), .report (text fragments from the tables),
 # .render (Quarto in .render_quarto, or the Pandoc + Typst fallback in .render_markdown and
 # .render_fallback; shared metadata in .render_metadata), .provenance (hashes, versions, commit),
@@ -17,8 +17,8 @@ rule figures:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
-        code=package("figures", "figure_style", "figure_agreement", "figure_shares", "figure_forest",
-                     "figure_flow", "figure_frequencies", "config", "outputs", "tables", "runner"),
+        code=package("report.figures.cohort_figures", "report.figures.style", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
+                     "report.figures.flow", "report.figures.frequencies", "config", "outputs", "tables", "runner"),
     output:
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
                  if f.endswith(".png") else f for f in FIGURES],
@@ -45,11 +45,11 @@ rule render_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("report", "report_format", "report_lookup", "report_summary", "report_design",
-                     "report_coding", "report_results", "report_feedback", "report_published",
-                     "report_limitations", "report_reproducibility", "config", "outputs", "render",
-                     "render_metadata", "render_markdown", "render_fallback", "render_quarto",
-                     "provenance", "manifest", "privacy", "tables", "runner"),
+        code=package("report.cohort_report", "report.format", "report.lookup", "report.sections.summary", "report.sections.design",
+                     "report.sections.coding", "report.sections.results", "report.sections.feedback", "report.sections.published",
+                     "report.sections.limitations", "report.sections.reproducibility", "config", "outputs", "report.render.renderer",
+                     "report.render.metadata", "report.render.markdown", "report.render.fallback", "report.render.quarto",
+                     "provenance", "report.manifest", "privacy", "tables", "runner"),
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",

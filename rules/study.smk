@@ -1,6 +1,6 @@
 # The study across cohorts (reports/study/, built when two or more cohorts are configured):
 # pooled tables, a forest figure per repeated question and the cross-cohort report.
-# Package: alliance_pipeline.pooling (statistics), .study_report (fragments, forest figure),
+# Package: alliance_pipeline.study.pooling (statistics), .study_report (fragments, forest figure),
 # .render (the cohort reports' renderer).
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
@@ -24,7 +24,7 @@ rule study_tables:
     localrule: True
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
-        code=package("pooling", "paired_tests", "proportions", "seeds", "tables", "runner"),
+        code=package("study.pooling", "change.paired_tests", "change.proportions", "seeds", "tables", "runner"),
     output:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
@@ -44,8 +44,8 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study_report", "report_format", "report_reproducibility", "config", "outputs",
-                     "figure_style", "tables", "runner"),
+        code=package("study.study_report", "report.format", "report.sections.reproducibility", "config", "outputs",
+                     "report.figures.style", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -75,9 +75,9 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("study_report", "report_format", "report_reproducibility", "config",
-                     "outputs", "render", "render_metadata", "render_markdown", "render_fallback",
-                     "render_quarto", "provenance", "manifest", "tables", "runner"),
+        code=package("study.study_report", "report.format", "report.sections.reproducibility", "config",
+                     "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
+                     "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],

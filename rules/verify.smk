@@ -4,12 +4,12 @@
 #   snakemake verify --cores 1              every cohort's report here (and the study report)
 #   snakemake verify --cores 1 --config verify_report=reports/pilot/report.html \
 #       verify_final_codes=path/to/final_codes.csv
-# Package: alliance_pipeline.verify (the checks), .manifest, .change (the change-step rerun).
+# Package: alliance_pipeline.verify.check (the checks), .manifest, .change (the change-step rerun).
 
 rule verify:
     localrule: True
     input:
-        code=package("verify", "manifest", "change", "provenance", "config", "tables", "runner"),
+        code=package("verify.check", "report.manifest", "change.cohort_tables", "provenance", "config", "tables", "runner"),
     params:
         reports=[VERIFY["verify_report"]] if "verify_report" in VERIFY else
                 expand("reports/{cohort}/report.html", cohort=COHORTS) + STUDY_REPORT[:1 if len(COHORTS) >= 2 else 0],

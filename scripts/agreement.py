@@ -1,5 +1,5 @@
-"""Snakemake adapter: rule agreement -> alliance_pipeline.agreement.agreement_table."""
-from alliance_pipeline.agreement import agreement_table
+"""Snakemake adapter: rule agreement -> alliance_pipeline.coding.agreement.agreement_table."""
+from alliance_pipeline.coding.agreement import agreement_table
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table, write_table
 

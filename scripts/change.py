@@ -1,5 +1,5 @@
-"""Snakemake adapter: rule change -> alliance_pipeline.change.change_tables."""
-from alliance_pipeline.change import change_tables
+"""Snakemake adapter: rule change -> alliance_pipeline.change.cohort_tables.change_tables."""
+from alliance_pipeline.change.cohort_tables import change_tables
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table, write_table
 

@@ -1,5 +1,5 @@
-"""Snakemake adapter: rule consensus -> alliance_pipeline.consensus.final_codes."""
-from alliance_pipeline.consensus import UnresolvedDisagreements, final_codes
+"""Snakemake adapter: rule consensus -> alliance_pipeline.coding.consensus.final_codes."""
+from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table, write_table
 

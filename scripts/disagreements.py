@@ -1,5 +1,5 @@
-"""Snakemake adapter: rule disagreements -> alliance_pipeline.consensus.disagreements."""
-from alliance_pipeline.consensus import disagreements
+"""Snakemake adapter: rule disagreements -> alliance_pipeline.coding.consensus.disagreements."""
+from alliance_pipeline.coding.consensus import disagreements
 from alliance_pipeline.privacy import withhold_identifying
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table, write_table

@@ -1,7 +1,7 @@
-"""Snakemake adapter: rule figures -> alliance_pipeline.figures.write_cohort_figures."""
+"""Snakemake adapter: rule figures -> alliance_pipeline.report.figures.cohort_figures.write_cohort_figures."""
 from pathlib import Path
 
-from alliance_pipeline.figures import write_cohort_figures
+from alliance_pipeline.report.figures.cohort_figures import write_cohort_figures
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table
 

@@ -1,5 +1,5 @@
-"""Snakemake adapter: rule intake -> alliance_pipeline.intake.read_cohort."""
-from alliance_pipeline.intake import read_cohort
+"""Snakemake adapter: rule intake -> alliance_pipeline.intake.cohort.read_cohort."""
+from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import write_table
 

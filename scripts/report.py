@@ -1,7 +1,7 @@
-"""Snakemake adapter: rule render_report -> alliance_pipeline.report.render_cohort_report."""
+"""Snakemake adapter: rule render_report -> alliance_pipeline.report.cohort_report.render_cohort_report."""
 from pathlib import Path
 
-from alliance_pipeline.report import render_cohort_report
+from alliance_pipeline.report.cohort_report import render_cohort_report
 from alliance_pipeline.runner import checkout, run
 
 

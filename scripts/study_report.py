@@ -1,6 +1,6 @@
-"""Snakemake adapter: rule study_report -> alliance_pipeline.study_report.render_study_report."""
+"""Snakemake adapter: rule study_report -> alliance_pipeline.study.study_report.render_study_report."""
 from alliance_pipeline.runner import checkout, run
-from alliance_pipeline.study_report import COHORT_TABLES, render_study_report
+from alliance_pipeline.study.study_report import COHORT_TABLES, render_study_report
 
 
 def step(smk, log):

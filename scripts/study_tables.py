@@ -1,7 +1,7 @@
-"""Snakemake adapter: rule study_tables -> alliance_pipeline.pooling (pooled.csv, cohorts.csv)."""
+"""Snakemake adapter: rule study_tables -> alliance_pipeline.study.pooling (pooled.csv, cohorts.csv)."""
 import pandas as pd
 
-from alliance_pipeline.pooling import cohort_table, pooled_table
+from alliance_pipeline.study.pooling import cohort_table, pooled_table
 from alliance_pipeline.runner import run
 from alliance_pipeline.tables import read_table, write_table
 

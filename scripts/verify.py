@@ -1,6 +1,6 @@
-"""Snakemake adapter: rule verify -> alliance_pipeline.verify.verify, one report after another."""
+"""Snakemake adapter: rule verify -> alliance_pipeline.verify.check.verify, one report after another."""
 from alliance_pipeline.runner import run
-from alliance_pipeline.verify import verify
+from alliance_pipeline.verify.check import verify
 
 
 def step(smk, log):

@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.agreement against published examples and hand computations."""
+"""Tests of alliance_pipeline.coding.agreement against published examples and hand computations."""
 from __future__ import annotations
 
 import math
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats import inter_rater
 
-from alliance_pipeline import agreement as ag
+from alliance_pipeline.coding import agreement as ag
 from alliance_pipeline.seeds import row_rng
-from alliance_pipeline.agreement import (
+from alliance_pipeline.coding.agreement import (
     COLUMNS, agreement_table, alpha_bootstrap, alpha_from_weights, alpha_parts,
     alpha_with_distance, cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha_nominal,
     masi_distance, masi_distance_matrix, nominal_distance, percent_agreement)

@@ -234,7 +234,7 @@ def test_study_rules_only_with_two_or_more_cohorts(tmp_path):
 # ------------------------------------------------------------------ study report builders (fast)
 
 def test_banner_names_the_synthetic_cohorts():
-    from alliance_pipeline.study_report import banner_md
+    from alliance_pipeline.study.study_report import banner_md
 
     assert banner_md(cohorts={"a": {"synthetic": False}, "b": {"synthetic": False}}) == ""
     text = banner_md(cohorts={"a": {"synthetic": True, "label": "Pilot"}, "b": {"synthetic": False}})
@@ -244,7 +244,7 @@ def test_banner_names_the_synthetic_cohorts():
 
 
 def test_agreement_side_by_side_turns_to_rows_with_many_cohorts():
-    from alliance_pipeline.study_report import WIDE_COHORTS, agreement_md
+    from alliance_pipeline.study.study_report import WIDE_COHORTS, agreement_md
 
     study = {"questions": {"q": {"prompt": "Q", "timepoints": ["pre1", "post"], "codes": ["x"],
                                  "labels": {"x": "Code X"}}}}
@@ -266,8 +266,8 @@ def test_study_report_carries_its_manifest_and_verifies(study_run):
 
     from pypdf import PdfReader
 
-    from alliance_pipeline.manifest import problems, read_html
-    from alliance_pipeline.verify import verify
+    from alliance_pipeline.report.manifest import problems, read_html
+    from alliance_pipeline.verify.check import verify
 
     found = json.loads((study_run / "reports/study/manifest.json").read_text(encoding="utf-8"))
     assert problems(found) == []

@@ -1,10 +1,10 @@
-"""Tests of alliance_pipeline.consensus: worksheet, final codes, sources."""
+"""Tests of alliance_pipeline.coding.consensus: worksheet, final codes, sources."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from alliance_pipeline.consensus import (
+from alliance_pipeline.coding.consensus import (
     FINAL_COLUMNS, UnresolvedDisagreements, disagreements, final_codes, parse_codes,
     source_counts)
 

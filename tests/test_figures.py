@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.figures.
+"""Tests of alliance_pipeline.report.figures.cohort_figures.
 
 The tables are small and hand-made; every expected value is read from the table the
 figure was drawn from (a figure must show exactly what the table says), so each expected
@@ -18,7 +18,7 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 
-from alliance_pipeline import figures as F
+from alliance_pipeline.report.figures import cohort_figures as F
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"],

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from alliance_pipeline import config as study_config
-from alliance_pipeline.intake import IntakeError, read_cohort, read_csv_text
+from alliance_pipeline.intake.cohort import IntakeError, read_cohort, read_csv_text
 
 REPO = Path(__file__).resolve().parents[1]
 CODEBOOK = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))

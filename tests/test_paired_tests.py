@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.paired_tests.
+"""Tests of alliance_pipeline.change.paired_tests.
 
 Every expected number names its source: a published example (with where it is printed) or
 a hand computation written out next to it. z = 1.959964 (97.5 % normal quantile).
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
-from alliance_pipeline import paired_tests
-from alliance_pipeline.paired_tests import (
+from alliance_pipeline.change import paired_tests
+from alliance_pipeline.change.paired_tests import (
     TESTS_COLUMNS,
     adjust_pvalues,
     cluster_rd,

@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.pooling against hand computation.
+"""Tests of alliance_pipeline.study.pooling against hand computation.
 
 The running example: three cohorts, one code, the training contrast (pre2 -> post).
 
@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from alliance_pipeline.paired_tests import mcnemar_test
-from alliance_pipeline.pooling import (
+from alliance_pipeline.change.paired_tests import mcnemar_test
+from alliance_pipeline.study.pooling import (
     COHORT_COLUMNS,
     POOLED_COLUMNS,
     cochran_q,

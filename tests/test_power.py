@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.power (Connor 1987 sample size for McNemar's test).
+"""Tests of alliance_pipeline.change.power (Connor 1987 sample size for McNemar's test).
 
 Every expected number names its source. Normal quantiles used in the hand computations:
 z_0.975 = 1.959964, z_0.80 = 0.841621, z_0.90 = 1.281552.
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_pipeline.power import POWER_COLUMNS, connor_sample_size, power_table
+from alliance_pipeline.change.power import POWER_COLUMNS, connor_sample_size, power_table
 from conftest import make_final_codes
 
 TIMEPOINTS = ["pre1", "pre2", "post"]

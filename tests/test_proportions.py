@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.proportions.
+"""Tests of alliance_pipeline.change.proportions.
 
 Every expected number names its source: a published example or a hand computation
 written out next to it. z = 1.959964 (the 97.5 % normal quantile), z² = 3.841459.
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_pipeline.proportions import (
+from alliance_pipeline.change.proportions import (
     FLOW_COLUMNS,
     PROPORTIONS_COLUMNS,
     participant_codes,

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_pipeline import paired_tests
-from alliance_pipeline.agreement import agreement_table
-from alliance_pipeline.proportions import proportions_table
+from alliance_pipeline.change import paired_tests
+from alliance_pipeline.coding.agreement import agreement_table
+from alliance_pipeline.change.proportions import proportions_table
 from conftest import DERIVED_HEADERS, in_ci, require_component
 
 pytestmark = pytest.mark.r_differential

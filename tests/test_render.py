@@ -25,8 +25,9 @@ import yaml  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from alliance_pipeline import render, report  # noqa: E402
-from alliance_pipeline.render import RenderError  # noqa: E402
+from alliance_pipeline.report.render import renderer as render  # noqa: E402
+from alliance_pipeline.report import cohort_report as report
+from alliance_pipeline.report.render.renderer import RenderError  # noqa: E402
 from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -346,7 +347,8 @@ CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     """A copy of the checkout after the workflow ran, with the pilot report rendered from it."""
-    from alliance_pipeline import config as study_config, provenance
+    from alliance_pipeline import config as study_config
+    from alliance_pipeline import provenance
 
     root = tmp_path_factory.mktemp("pilot")
     for part in CHECKOUT_PARTS:

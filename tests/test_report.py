@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from alliance_pipeline import provenance, report
+from alliance_pipeline import provenance
+from alliance_pipeline.report import cohort_report as report
 
 NAN = float("nan")
 SECRET = "SECRET FREE TEXT THAT MUST NOT LEAK"

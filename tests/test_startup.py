@@ -48,7 +48,10 @@ def declared_modules() -> dict[str, set[str]]:
         for (start, name), (end, _) in zip(starts, starts[1:]):
             found = re.search(r"package\(([^)]*)\)", text[start:end])
             if found:
-                out[name] = set(re.findall(r'"([\w/]+)"', found.group(1)))
+                names = re.findall(r'"([\w.]+)"', found.group(1))
+                # a dotted name declares its packages' __init__ too (rules/common.smk)
+                out[name] = {".".join(n.split(".")[:depth]) for n in names
+                             for depth in range(1, n.count(".") + 2)}
     return out
 
 

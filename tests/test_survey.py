@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from alliance_pipeline import config as study_config
-from alliance_pipeline.intake import IntakeError, read_cohort
-from alliance_pipeline.survey import response_id
+from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+from alliance_pipeline.intake.survey import response_id
 
 REPO = Path(__file__).resolve().parents[1]
 CODEBOOK = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))

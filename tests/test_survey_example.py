@@ -136,7 +136,7 @@ def test_the_examples_filled_workbooks_read_as_the_round_trips(runs, monkeypatch
     import yaml
 
     from alliance_pipeline import config as study_config
-    from alliance_pipeline.intake import read_cohort
+    from alliance_pipeline.intake.cohort import read_cohort
     from alliance_pipeline.tables import read_table
 
     entry = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))["cohorts"][COHORT]

@@ -4,7 +4,7 @@ One workflow run of a pilot copy (shared by the tests of this module) makes the 
 test then verifies it, or a copy of its data folder or of the checkout with one thing edited.
 Expected values come from the run's own CSV files read with the csv module, from the raw files
 (which response was edited) and from hand formulas (Bonferroni: 3 × p for three contrasts;
-Wilson's interval written out), never from alliance_pipeline.manifest itself.
+Wilson's interval written out), never from alliance_pipeline.report.manifest itself.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from conftest import once_per_session, pilot_copy, run_workflow, sha256_tree
-from alliance_pipeline import manifest as manifests
-from alliance_pipeline.verify import compare_numbers, config_differences, verify
+from alliance_pipeline.report import manifest as manifests
+from alliance_pipeline.verify.check import compare_numbers, config_differences, verify
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = "1767225600"  # 2026-01-01
@@ -194,7 +194,7 @@ def test_an_edited_package_function_fails_naming_the_numbers(study, tmp_path):
         else:
             (checkout / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, checkout / part)
-    module = checkout / "src/alliance_pipeline/change.py"
+    module = checkout / "src/alliance_pipeline/change/cohort_tables.py"
     text = module.read_text(encoding="utf-8")
     edited = text.replace('proportions_table(codes, cohort=cohort["cohort"], confidence=analysis["confidence"],',
                           'proportions_table(codes, cohort=cohort["cohort"], confidence=0.90,')
@@ -221,7 +221,7 @@ def test_final_codes_alone_verify_the_change_numbers(study, tmp_path):
     shutil.copytree(study / "config", data / "config")  # the code's config; no raw files
     final_codes = tmp_path / "final_codes.csv"
     shutil.copyfile(study / "data/derived/pilot/final_codes.csv", final_codes)
-    done = subprocess.run([sys.executable, "-m", "alliance_pipeline.verify",
+    done = subprocess.run([sys.executable, "-m", "alliance_pipeline.verify.check",
                            str(study / "reports/pilot/report.html"), "--final-codes", str(final_codes),
                            "--data-dir", str(data)], capture_output=True, text=True)
     output = done.stdout
@@ -299,7 +299,7 @@ def test_html_embedding_survives_a_closing_script_tag_in_a_value():
 
 
 def test_installed_versions_other_than_the_reports_are_named():
-    from alliance_pipeline.verify import installed_differences
+    from alliance_pipeline.verify.check import installed_differences
 
     assert installed_differences({"pyyaml": yaml.__version__, "not-a-package-here": "1.0"}) == []
     assert installed_differences({"pyyaml": "0.0.1"}) == [f"pyyaml: report 0.0.1, installed {yaml.__version__}"]
@@ -315,7 +315,7 @@ def test_the_manifest_withholds_a_coding_key():
 
 
 def test_another_commit_is_a_warning_counting_the_files_that_differ(study):
-    from alliance_pipeline.verify import check_code
+    from alliance_pipeline.verify.check import check_code
 
     found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
     parent = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD~1"], capture_output=True, text=True)
@@ -333,7 +333,7 @@ def test_another_commit_is_a_warning_counting_the_files_that_differ(study):
 
 
 def test_another_lock_fails_naming_the_package_versions(study):
-    from alliance_pipeline.verify import check_code
+    from alliance_pipeline.verify.check import check_code
 
     found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
     found["code"]["lock"]["sha256"] = "0" * 64

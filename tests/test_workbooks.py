@@ -19,9 +19,9 @@ from openpyxl import load_workbook
 from conftest import pilot_copy, require_component, run_workflow, tick_workbook
 from test_intake import CODER_A, CODER_B, CODEBOOK, RESPONSES, read, write
 
-from alliance_pipeline import workbooks
+from alliance_pipeline.coding import workbooks
 from alliance_pipeline.blinding import unit_id
-from alliance_pipeline.intake import IntakeError, read_cohort
+from alliance_pipeline.intake.cohort import IntakeError, read_cohort
 
 KEY = "a key the team keeps"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -240,7 +240,7 @@ def test_an_adjudication_workbook_reads_as_adjudication_csv_does(tmp_path):
     write(folder / "codes/coder_a.csv", CODER_A)
     write(folder / "codes/coder_b.csv", CODER_B)
     tables = read(folder)
-    from alliance_pipeline.consensus import disagreements
+    from alliance_pipeline.coding.consensus import disagreements
     sheet = disagreements(tables["responses"], tables["codings"], None, ["coder_a", "coder_b"])
     path = folder / "adjudication.xlsx"
     path.write_bytes(workbooks.adjudication_workbook(tables["responses"], sheet, cohort="pilot",
@@ -420,7 +420,7 @@ def test_snakemake_coding_sheets_works_before_any_code_file_exists(tmp_path):
 def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind_workbook():
     from test_report import cohort_settings, study_settings, tables
 
-    from alliance_pipeline import report
+    from alliance_pipeline.report import cohort_report as report
     blind = pd.DataFrame({"coder": ["coder_a", "coder_b"], "file": ["coder_a.xlsx", "coder_b.xlsx"],
                           "blind": ["yes", "yes"]})
     mixed = blind.assign(file=["coder_a.xlsx", "coder_b.csv"], blind=["yes", "no"])

@@ -105,13 +105,13 @@ def jobs_after_editing(root: Path, module: str) -> dict[str, int]:
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules_and_dependents(ran_checkout):
-    jobs = jobs_after_editing(ran_checkout, "agreement.py")
-    # agreement.py is run by the agreement rule; figures and the report read its table
+    jobs = jobs_after_editing(ran_checkout, "coding/agreement.py")
+    # coding/agreement.py is run by the agreement rule; figures and the report read its table
     assert set(jobs) == {"agreement", "figures", "render_report", "all"}, jobs
 
 
 def test_editing_the_intake_module_reruns_the_whole_chain(ran_checkout):
-    jobs = jobs_after_editing(ran_checkout, "intake.py")
+    jobs = jobs_after_editing(ran_checkout, "intake/cohort.py")
     assert {"intake", "disagreements", "consensus", "agreement", "change", "figures"} <= set(jobs)
 
 

@@ -1,6 +1,6 @@
 """Names of the files the pipeline writes, without the code that writes them.
 
-Kept apart from :mod:`alliance_pipeline.figures` so the Snakefile can declare a rule's
+Kept apart from :mod:`alliance_pipeline.report.figures.cohort_figures` so the Snakefile can declare a rule's
 outputs without importing matplotlib (a no-op rerun must stay quick).
 """
 from __future__ import annotations

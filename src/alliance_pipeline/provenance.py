@@ -7,7 +7,7 @@ The report's reproducibility appendix is built from one plain dict (see
      "packages": [(name, version), ...], "git_commit": str, "git_dirty": bool,
      "command": str}
 
-The functions here do the file and git I/O; :mod:`alliance_pipeline.report` only formats
+The functions here do the file and git I/O; :mod:`alliance_pipeline.report.cohort_report` only formats
 the dict, so it can be tested with hand-made values.
 """
 from __future__ import annotations

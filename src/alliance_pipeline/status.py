@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import coder_files
+from alliance_pipeline.config import coder_files
 
 DERIVED = "data/derived"
 

@@ -52,8 +52,8 @@ sys.path.insert(0, str(REPO / "src"))
 # imported once here, so that each forked case starts with the package loaded
 from alliance_pipeline import config as study_config  # noqa: E402
 from alliance_pipeline.config import ConfigError  # noqa: E402
-from alliance_pipeline.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
-from alliance_pipeline.intake import IntakeError, read_cohort  # noqa: E402
+from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
+from alliance_pipeline.intake.cohort import IntakeError, read_cohort  # noqa: E402
 from alliance_pipeline.tables import write_table  # noqa: E402
 
 FAILURES = ("unexpected", "traceback", "hang", "raw-written", "half-written")

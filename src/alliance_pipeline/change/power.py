@@ -1,0 +1,90 @@
+"""Sample size a follow-up study would need to detect the observed change (``power.csv``).
+
+Per question asked at two or more time points, code and contrast, the observed discordant
+shares p10 = b/n (code at the first time point only) and p01 = c/n (second only) over the
+n participant pairs of that contrast (items combined by the ``aggregate`` rule) give the
+number of pairs a two-sided McNemar test at level alpha needs for the target power, by
+Connor (1987, Biometrics 43:207-211):
+
+    n = [z_{1-α/2} √ψ + z_{1-β} √(ψ − δ²)]² / δ²,   ψ = p10 + p01,  δ = p01 − p10,
+
+rounded up (``method = "connor1987"``). ``effect_scale`` s shrinks the change while keeping
+the share of participants who change: δ → s·δ with ψ unchanged (so the assumed shares are
+p10' = (ψ − sδ)/2, p01' = (ψ + sδ)/2). The ``p10`` and ``p01`` columns always hold the
+observed shares; the extra columns ``psi`` and ``delta`` hold the values that entered the
+formula (``delta`` already scaled). With s = 0.5 the required n is roughly four times the
+n for s = 1 (exactly so when ψ ≫ δ²).
+
+Columns: ``cohort, question, code, contrast, p10, p01, alpha, power, effect_scale,
+n_required, method`` (the contract's) then ``n_pairs, psi, delta, note``. n_required is empty
+with a note when δ = 0 (no change observed: no sample size detects it) or when the
+contrast has no pairs. Rows: questions and codes in codebook order, contrasts in config
+order, then effect scales and targets in the order given.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from alliance_pipeline.change.paired_tests import paired_counts
+
+POWER_COLUMNS = ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
+                 "effect_scale", "n_required", "method", "n_pairs", "psi", "delta", "note"]
+NAN = float("nan")
+
+
+def connor_sample_size(p10: float, p01: float, *, alpha: float = 0.05, power: float = 0.8,
+                       effect_scale: float = 1.0) -> float:
+    """Pairs needed for a two-sided McNemar test (Connor 1987), rounded up.
+
+    ``effect_scale`` multiplies δ = p01 − p10 and keeps ψ = p10 + p01. NaN when the scaled
+    δ is 0 or the inputs are NaN.
+    """
+    from scipy import stats
+
+    psi = p10 + p01
+    delta = effect_scale * (p01 - p10)
+    if not (np.isfinite(psi) and np.isfinite(delta)) or delta == 0:
+        return NAN
+    z_alpha = stats.norm.ppf(1 - alpha / 2)
+    z_beta = stats.norm.ppf(power)
+    n = (z_alpha * math.sqrt(psi) + z_beta * math.sqrt(max(0.0, psi - delta ** 2))) ** 2 / delta ** 2
+    # guard against 58.0000000001-style float noise before rounding up
+    return float(math.ceil(round(n, 9)))
+
+
+def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[str, Mapping],
+                timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
+                alpha: float = 0.05, targets: Sequence[float] = (0.8, 0.9),
+                effect_scales: Sequence[float] = (1.0, 0.5), aggregate: str = "any") -> pd.DataFrame:
+    """The contract's ``power.csv`` for one cohort (see the module docstring)."""
+    counts = paired_counts(final_codes, questions=questions, timepoints=timepoints,
+                           contrasts=contrasts, aggregate=aggregate)
+    rows = []
+    for rec in counts.itertuples(index=False):
+        n = int(rec.n)
+        p10 = rec.b / n if n else NAN
+        p01 = rec.c / n if n else NAN
+        for scale in effect_scales:
+            psi = p10 + p01
+            delta = float(scale) * (p01 - p10)
+            if n == 0:
+                note = "no pairs: sample size not estimable"
+            elif delta == 0:
+                note = "no change observed (p01 = p10): sample size undefined"
+            else:
+                note = ""
+            for target in targets:
+                n_required = (NAN if note else
+                              connor_sample_size(p10, p01, alpha=alpha, power=float(target),
+                                                 effect_scale=float(scale)))
+                rows.append((cohort, rec.question, rec.code, rec.contrast, p10, p01, float(alpha),
+                             float(target), float(scale), n_required, "connor1987", n, psi,
+                             delta, note))
+    frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
+    frame["n_required"] = pd.array(frame["n_required"].round(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
+    frame["n_pairs"] = frame["n_pairs"].astype("int64")
+    return frame

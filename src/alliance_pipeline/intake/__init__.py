@@ -1,0 +1,3 @@
+"""The intake step (rules/intake.smk): reading and checking a cohort's raw files.
+
+Kept free of imports: a job loads only the modules its step uses."""

@@ -1,0 +1,120 @@
+"""The forest figure of a repeated question: the McNemar contrasts' risk differences with
+their CIs (``tests.csv`` in, a matplotlib Figure out)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.collections
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from alliance_pipeline.report.figures.style import (
+    DOUBLE_COLUMN, PALETTE, _MARKERS, _cohorts, _dodge, _figure, _finish, _finish_empty, _fmt,
+    _fmt_ci, _fmt_p, _label, _note, _numeric_column, _of_cohort, _row_axis, _side_header,
+    _side_text, style,
+)
+
+
+def _contrast_items(contrasts) -> list[tuple[str, tuple]]:
+    if isinstance(contrasts, Mapping):
+        return [(str(name), tuple(tps or ())) for name, tps in contrasts.items()]
+    return [(str(name), ()) for name in contrasts]
+
+
+def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
+                  labels: Mapping, contrasts, confidence: float = 0.95) -> Figure:
+    """Forest plot of the McNemar contrasts' risk differences with their CIs.
+
+    Uses the rows of ``tests`` with test ``mcnemar`` and a method other than
+    ``clustered``. Rows are grouped by code (``codes`` order); within a code, one row per
+    contrast in ``contrasts`` order (a mapping name -> [first, second] as in the config, or
+    a list of names). The values and adjusted p are written at the right. A contrast with
+    no row says "not tested"; one with an undefined risk difference says "undefined".
+    """
+    with style():
+        codes = list(codes)
+        items = _contrast_items(contrasts)
+        frame = tests
+        needed = {"test", "question", "code", "contrast"}
+        if needed <= set(frame.columns):
+            method = frame["method"].astype(str) if "method" in frame else ""
+            frame = frame[(frame["test"] == "mcnemar") & (method != "clustered")
+                          & (frame["question"] == question)]
+        else:
+            frame = frame.iloc[0:0]
+        cohorts = _cohorts(frame)
+
+        rows: list[tuple[str, str]] = []
+        keys: list[tuple[str, str] | None] = []
+        for code in codes:
+            rows.append(("header", _label(labels, question, code)))
+            keys.append(None)
+            for name, tps in items:
+                arrow = f" ({tps[0]} \u2192 {tps[1]})" if len(tps) == 2 else ""
+                rows.append(("row", f"{name}{arrow}"))
+                keys.append((code, name))
+
+        height = max(1.6, 0.2 * len(rows) + 0.9)
+        fig = _figure(DOUBLE_COLUMN, height)
+        ax = fig.add_subplot()
+        if not codes or not items:
+            return _finish_empty(fig, ax, "no contrasts to show")
+        ys = _row_axis(ax, rows)
+
+        rd = _numeric_column(frame, "risk_difference")
+        low = _numeric_column(frame, "rd_ci_low")
+        high = _numeric_column(frame, "rd_ci_high")
+        padj = _numeric_column(frame, "p_adjusted")
+        finite = pd.concat([rd, low, high]).dropna()
+        reach = max([0.25] + [abs(float(v)) for v in finite])
+        reach = min(1.0, reach) + 0.08
+        ax.set_xlim(-reach, reach)
+
+        code_index = {code: i for i, code in enumerate(codes)}
+        for cindex, cohort in enumerate(cohorts):
+            sub = _of_cohort(frame, cohort)
+            xs, yv, colours, segments = [], [], [], []
+            for key, y in zip(keys, ys):
+                if key is None:
+                    continue
+                code, name = key
+                match = sub[(sub["code"].astype(str) == str(code))
+                            & (sub["contrast"].astype(str) == name)] if len(sub) else sub
+                y = y + _dodge(cindex, len(cohorts))
+                suffix = f" ({cohort})" if len(cohorts) > 1 else ""
+                if match.empty:
+                    _note(ax, y, "not tested" + suffix)
+                    continue
+                i = match.index[0]
+                value, lo, hi = rd[i], low[i], high[i]
+                if not np.isfinite(value):
+                    note = str(match.at[i, "note"]) if "note" in match.columns else ""
+                    note = "" if note in ("", "nan", "None") else f": {note[:60]}"
+                    _note(ax, y, f"undefined{note}{suffix}")
+                    continue
+                xs.append(value)
+                yv.append(y)
+                colours.append(PALETTE[code_index[code] % len(PALETTE)])
+                if np.isfinite(lo) and np.isfinite(hi):
+                    segments.append(((lo, y), (hi, y)))
+                if len(cohorts) == 1:
+                    _side_text(ax, y, f"{_fmt(value, sign=True)} "
+                                      f"{_fmt_ci(lo, hi, sign=True)}   {_fmt_p(padj[i])}")
+            if segments:
+                ax.add_collection(matplotlib.collections.LineCollection(
+                    segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
+            if xs:
+                ax.scatter(xs, yv, c=colours, marker=_MARKERS[cindex % len(_MARKERS)], s=24,
+                           zorder=3, edgecolors="black", linewidths=0.4, gid="estimate")
+        if len(cohorts) == 1:
+            _side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+        ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
+        ax.set_xlabel(f"Risk difference, later \u2212 earlier time point ({confidence:.0%} CI)")
+        if len(cohorts) > 1:
+            fig.legend(handles=[Line2D([], [], linestyle="none", color="black",
+                                       marker=_MARKERS[i % len(_MARKERS)], label=str(c))
+                                for i, c in enumerate(cohorts)],
+                       loc="outside lower center", ncols=len(cohorts))
+        return _finish(fig)

@@ -1,0 +1,77 @@
+"""The frequencies figure of a question asked once: share of participants with each code,
+with Wilson CIs (``proportions.csv`` in, a matplotlib Figure out)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.collections
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from alliance_pipeline.report.figures.style import (
+    DOUBLE_COLUMN, OKABE_ITO, SMALL, _cohorts, _figure, _finish, _finish_empty, _label, _note, _num,
+    _numeric_column, _row_axis, style,
+)
+
+
+def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[str],
+                       labels: Mapping, confidence: float = 0.95) -> Figure:
+    """Share of participants with each code of a question asked once, with Wilson CIs.
+
+    Horizontal bars sorted by share (largest on top; ties in ``codes`` order, undefined
+    last), each annotated "k/n (share)". Rows of several time points or cohorts get the
+    time point / cohort added to their label.
+    """
+    with style():
+        codes = list(codes)
+        data = proportions
+        if "question" in data.columns:
+            data = data[(data["question"] == question)
+                        & data["code"].astype(str).isin([str(c) for c in codes])]
+        else:
+            data = data.iloc[0:0]
+        data = data.copy()
+        data["_order"] = data["code"].astype(str).map({str(c): i for i, c in enumerate(codes)})
+        data["_share"] = _numeric_column(data, "proportion")
+        data = data.sort_values(["_share", "_order"], ascending=[False, True],
+                                na_position="last", kind="stable")
+        several_tp = "timepoint" in data and data["timepoint"].nunique() > 1
+        several_cohorts = len(_cohorts(data)) > 1
+        height = max(1.4, 0.28 * len(data) + 0.8)
+        fig = _figure(DOUBLE_COLUMN, height)
+        ax = fig.add_subplot()
+        if data.empty:
+            return _finish_empty(fig, ax, f"no frequencies for {question}")
+        rows = []
+        for _, row in data.iterrows():
+            text = _label(labels, question, row["code"])
+            if several_tp:
+                text += f" ({row['timepoint']})"
+            if several_cohorts:
+                text += f" [{row['cohort']}]"
+            rows.append(("row", text))
+        ys = _row_axis(ax, rows)
+        shares = data["_share"].to_numpy(dtype=float)
+        ax.barh(ys, np.nan_to_num(shares), height=0.6, color=OKABE_ITO["sky_blue"], gid="share")
+        segments = []
+        for y, (_, row), share in zip(ys, data.iterrows(), shares):
+            lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
+            k, n = _num(row.get("k")), _num(row.get("n"))
+            if np.isfinite(lo) and np.isfinite(hi):
+                segments.append(((lo, y), (hi, y)))
+            count = f"{int(k)}/{int(n)}" if np.isfinite(k) and np.isfinite(n) else "?"
+            if np.isfinite(share):
+                right = max(share, hi if np.isfinite(hi) else share)
+                ax.text(right + 0.015, y, f"{count} ({share:.0%})", ha="left", va="center",
+                        fontsize=SMALL, gid="value")
+            else:
+                _note(ax, y, f"undefined ({count})")
+        if segments:
+            ax.add_collection(matplotlib.collections.LineCollection(
+                segments, colors="black", linewidths=0.8, gid="ci", zorder=3))
+        ax.set_xlim(0, 1.0)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.set_xlabel(f"Participants with code ({confidence:.0%} CI)")
+        return _finish(fig)

@@ -1,0 +1,164 @@
+"""Number and Markdown formatting shared by the cohort report and the study report.
+
+Numbers: ``fmt_*`` (``—`` for an undefined value, :data:`DASH`), :func:`round_half_up`;
+Markdown: :func:`esc` (escapes Pandoc/Quarto syntax), :func:`slug` (cross-reference labels),
+:func:`md_table`, :func:`md_figure`, :func:`md_code`, :func:`join_words`. Both reports write
+numbers alike because both use these (:mod:`alliance_pipeline.report.cohort_report`,
+:mod:`alliance_pipeline.study.study_report`). Imports nothing of the report's sections.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, ROUND_HALF_UP
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+
+DASH = "—"  # shown for an undefined value
+
+METHOD_NAMES = {"exact": "exact binomial", "midp": "mid-p", "asymptotic": "asymptotic χ²",
+                "asymptotic_cc": "asymptotic χ² with continuity correction",
+                "clustered": "clustered (Obuchowski)"}
+
+
+def _missing(x) -> bool:
+    """Undefined: None, NaN or an empty cell (read_table keeps all-empty columns as '')."""
+    if x is None:
+        return True
+    if isinstance(x, str):
+        return not x.strip()
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; ``—`` when undefined."""
+    if _missing(x):
+        return DASH
+    return f"{float(x):.{digits}f}"
+
+
+def fmt_pct(x, digits: int = 1) -> str:
+    """A share 0..1 as a percentage (``64.7%``); ``—`` when undefined."""
+    if _missing(x):
+        return DASH
+    return f"{float(x) * 100:.{digits}f}%"
+
+
+def fmt_p(p) -> str:
+    """A p-value: three decimals, ``< 0.001`` below that; ``—`` when undefined."""
+    if _missing(p):
+        return DASH
+    p = float(p)
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_p_eq(p) -> str:
+    """``p`` for running text: ``= 0.031`` or ``< 0.001``."""
+    text = fmt_p(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def fmt_ci(lo, hi, digits: int = 2, pct: bool = False) -> str:
+    """``[lo, hi]``; ``—`` when either bound is undefined."""
+    if _missing(lo) or _missing(hi):
+        return DASH
+    if pct:
+        return f"[{float(lo) * 100:.{digits}f}, {float(hi) * 100:.{digits}f}]"
+    return f"[{float(lo):.{digits}f}, {float(hi):.{digits}f}]"
+
+
+def fmt_int(x) -> str:
+    if _missing(x):
+        return DASH
+    return str(int(round(float(x))))
+
+
+def round_half_up(x: float, digits: int = 2) -> float:
+    """Round as people do (0.125 -> 0.13), on the decimal written form of the float."""
+    quantum = Decimal(1).scaleb(-digits)
+    return float(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^])")
+
+
+def esc(text) -> str:
+    """Escape text from the config or codebook so Markdown shows it literally."""
+    text = "" if _missing(text) else str(text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def slug(*parts: str) -> str:
+    """A cross-reference-safe id part: lower case, letters/digits joined by hyphens."""
+    text = "-".join(str(p) for p in parts)
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, align: str | None = None,
+             caption: str | None = None, label: str | None = None) -> str:
+    """A pipe table; ``align`` one letter per column (l, r, c); caption with ``{#tbl-...}``."""
+    rows = [[_PIPE.sub(r"\\|", str(c).replace("\n", " ")) for c in row] for row in rows]
+    headers = [_PIPE.sub(r"\\|", str(h)) for h in headers]
+    align = align or "l" * len(headers)
+    widths = [max([len(headers[i])] + [len(r[i]) for r in rows] + [3]) for i in range(len(headers))]
+    seps = []
+    for a, w in zip(align, widths):
+        dashes = "-" * max(3, min(w, 40))
+        seps.append({"l": ":" + dashes[1:], "r": dashes[1:] + ":", "c": ":" + dashes[2:] + ":"}.get(a, dashes))
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(seps) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if caption:
+        lines += ["", f": {caption}" + (f" {{#{label}}}" if label else "")]
+    return "\n".join(lines) + "\n"
+
+
+def md_figure(stem: str, caption: str, label: str, *, width: str | None = None) -> str:
+    """An image paragraph with a cross-reference id; path without extension (format picks)."""
+    attrs = f"#{label}" + (f" width={width}" if width else "")
+    return f"![{caption}](figures/{stem}){{{attrs}}}\n"
+
+
+def md_code(text: str, lang: str = "") -> str:
+    """A fenced code block; shortcode openers in the text are defused."""
+    text = text.replace("{{<", "{{\u200b<").rstrip("\n")
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}{lang}\n{text}\n{fence}\n"
+
+
+def join_words(items: Sequence[str], conj: str = "and") -> str:
+    items = list(items)
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
+
+
+def _val(row, column):
+    if row is None or column not in row.index:
+        return float("nan")
+    return row[column]
+
+
+def fmt_odds_ratio(row) -> str:
+    """Paired odds ratio with its interval; ``∞`` when b = 0 < c (only the lower bound exists)."""
+    odds, lo, hi = _val(row, "odds_ratio"), _val(row, "or_ci_low"), _val(row, "or_ci_high")
+    b, c = _val(row, "b"), _val(row, "c")
+    infinite = _missing(odds) and not _missing(b) and not _missing(c) and float(b) == 0 and float(c) > 0
+    if infinite:
+        return f"∞ [{fmt_num(lo)}, ∞]" if not _missing(lo) else "∞"
+    if _missing(odds):
+        return DASH
+    if _missing(lo) and _missing(hi):
+        return fmt_num(odds)
+    return f"{fmt_num(odds)} [{fmt_num(lo)}, {fmt_num(hi)}]"

@@ -1,0 +1,92 @@
+"""The training-feedback section (single-time-point questions) and the allowed quotes.
+
+:func:`select_quotes` takes only the responses the config allows (``report.quotes``).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from alliance_pipeline.report.format import DASH, esc, fmt_int, join_words, md_figure, md_table, slug
+from alliance_pipeline.report.lookup import _conf_label, _rows, _single, _table, _tp_order, questions_of
+from alliance_pipeline.report.sections.results import _share_rows
+
+
+def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
+                figures: set[str] | None = None) -> str:
+    questions = questions_of(study)
+    props = _table(tables, "proportions")
+    order = _tp_order(study)
+    conf = _conf_label(cohort)
+    single = _single(questions)
+    if not single:
+        return "No question was asked at a single time point.\n"
+    out = []
+    for q in single:
+        spec = questions[q]
+        s = slug(q)
+        tp = spec["timepoints"][0]
+        out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
+        rows = _share_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
+        if not rows:
+            out.append("No shares were available for this question.\n")
+            continue
+        refs = [f"@tbl-frequencies-{s}"]
+        fig = figures is None or f"frequencies_{q}" in figures
+        if fig:
+            refs.append(f"@fig-frequencies-{s}")
+        given = _rows(props, question=q, timepoint=tp)
+        total = int(pd.to_numeric(given["k"], errors="coerce").fillna(0).sum()) if len(given) else 0
+        out.append(f"Asked only at *{esc(tp)}*; {join_words(refs)} show how often each code was "
+                   "given, most frequent first.\n")
+        answered = fmt_int(given["n"].iloc[0]) if len(given) else DASH
+        out.append(f"Each code is shown on two bases: *Share* is the share of the {answered} "
+                   f"participants who answered that gave the code (one may give several, so "
+                   f"these add up to more than 100%), while *Of codes* is the code's share of "
+                   f"all {total} codes given (these add up to 100%), the basis on which "
+                   f"feedback figures are often published.\n")
+        out.append(md_table(["Code", "Time point", "k/n", "Share", f"{conf} (%)", "Of codes"],
+                            rows, align="llrrrr",
+                            caption=f"Frequencies of the codes of {esc(q)}, most frequent first. "
+                                    f"Share: of participants (k/n); of codes: k of the {total} "
+                                    "codes given.",
+                            label=f"tbl-frequencies-{s}"))
+        if fig:
+            out.append(md_figure(f"frequencies_{q}", f"Share of participants giving each code "
+                                 f"({esc(q)}, {esc(tp)}), with {conf}.", f"fig-frequencies-{s}"))
+    return "\n".join(out)
+
+
+def select_quotes(responses: pd.DataFrame, allowed_ids: Sequence[str]) -> list[dict]:
+    """The responses whose ids the config allows (``report.quotes``), in the config's order."""
+    if not allowed_ids or responses is None or responses.empty:
+        return []
+    by_id = {str(r["response_id"]): r for _, r in responses.iterrows()}
+    out = []
+    for rid in allowed_ids:
+        r = by_id.get(str(rid))
+        if r is None:
+            continue
+        out.append({"response_id": str(rid), "question": str(r.get("question", "")),
+                    "timepoint": str(r.get("timepoint", "")), "text": str(r.get("text", ""))})
+    return out
+
+
+def quotes_md(quotes: Sequence | None) -> str:
+    """Allowed quotes only (none by default); plain strings or dicts with ``text``."""
+    if not quotes:
+        return ""
+    out = ["The configuration allows these responses to be quoted (report.quotes); no other "
+           "response text appears in this report.\n"]
+    for item in quotes:
+        if isinstance(item, Mapping):
+            text, where = str(item.get("text", "")), []
+            for key in ("response_id", "question", "timepoint"):
+                if item.get(key):
+                    where.append(esc(item[key]))
+            source = f" — {', '.join(where)}" if where else ""
+        else:
+            text, source = str(item), ""
+        out.append(f"> {esc(text)}{source}\n")
+    return "\n".join(out)

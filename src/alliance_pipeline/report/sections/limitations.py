@@ -1,0 +1,211 @@
+"""The Power section and the Limitations the data themselves show (small n, wide CIs...)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from alliance_pipeline.report.sections.design import _complete_cases, normalise_flow
+from alliance_pipeline.report.format import (
+    DASH, METHOD_NAMES, _missing, esc, fmt_int, fmt_num, join_words, md_table,
+)
+from alliance_pipeline.report.lookup import (
+    _analysis, _codes_in, _conf_label, _rows, _table, code_label, questions_of,
+)
+
+
+SMALL_N = 30
+
+WIDE_CI = 0.30
+
+POWER_METHODS = {"connor1987": "Connor (1987), Biometrics 43:207-211, for McNemar's test; "
+                               "effect halved at a fixed discordant share"}
+
+
+def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
+    questions = questions_of(study)
+    power = _table(tables, "power")
+    if power is None or power.empty:
+        return "The sample-size table was not available for this report.\n"
+    power = power.copy()
+    for c in ("power", "effect_scale", "n_required", "p10", "p01", "alpha"):
+        if c in power.columns:
+            power[c] = pd.to_numeric(power[c], errors="coerce")
+    combos = (power[["power", "effect_scale"]].drop_duplicates()
+              .sort_values(["effect_scale", "power"], ascending=[False, True]))
+    combos = [(float(a), float(b)) for a, b in combos.itertuples(index=False)]
+    contrasts = list(study.get("contrasts") or {})
+    c_order = {c: i for i, c in enumerate(contrasts)}
+    # short headers (one line in the PDF and the browser); the caption gives the key
+    headers = ["Question", "Code", "Contrast", "p10", "p01"] + [
+        f"{pw * 100:g}%" + ("" if es == 1 else f" ×{es:g}") for pw, es in combos]
+    rows = []
+    notes = []
+    keys = power[["question", "code", "contrast"]].drop_duplicates().copy()
+    q_order = {q: i for i, q in enumerate(questions)}
+    keys["_q"] = keys["question"].astype(str).map(q_order).fillna(len(q_order))
+    keys["_c"] = keys["contrast"].astype(str).map(c_order).fillna(len(c_order))
+    keys["_code"] = [(_codes_in(power, questions, q) + [c]).index(c) for q, c in
+                     zip(keys["question"].astype(str), keys["code"].astype(str))]
+    keys = keys.sort_values(["_q", "_code", "_c"])
+    highlights = []
+    alpha = None
+    for _, k in keys.iterrows():
+        sub = power[(power["question"] == k["question"]) & (power["code"] == k["code"])
+                    & (power["contrast"] == k["contrast"])]
+        first = sub.iloc[0]
+        if alpha is None and "alpha" in sub.columns:
+            alpha = first["alpha"]
+        cells = [esc(k["question"]), esc(code_label(questions, k["question"], k["code"])),
+                 esc(k["contrast"]), fmt_num(first.get("p10"), 3), fmt_num(first.get("p01"), 3)]
+        ns = {}
+        for pw, es in combos:
+            hit = sub[(sub["power"].round(6) == round(pw, 6)) & (sub["effect_scale"].round(6) == round(es, 6))]
+            n = hit["n_required"].iloc[0] if len(hit) else float("nan")
+            ns[(pw, es)] = n
+            cells.append(fmt_int(n))
+            if len(hit) and "note" in hit.columns and not _missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
+                notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
+                             f"{esc(k['contrast'])}*: {esc(hit['note'].iloc[0])}")
+        if str(k["contrast"]) == highlight:
+            cells = [f"**{c}**" if c and c != DASH else c for c in cells]
+            highlights.append((k, ns))
+        rows.append(cells)
+    method = ", ".join(POWER_METHODS.get(m, m) for m in sorted(set(power["method"].dropna().astype(str)))
+                       ) if "method" in power.columns else ""
+    powers = join_words([f"{pw * 100:g}%" for pw in dict.fromkeys(pw for pw, _ in combos)])
+    scales = [f"×{es:g}: at {es:g} times that effect" for es in dict.fromkeys(es for _, es in combos)
+              if es != 1]
+    caption = ("Participants (pairs) required per code and contrast. "
+               + "; ".join([f"{powers}: pairs for that power at the effect observed here"] + scales)
+               + ".")
+    alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not _missing(alpha) else "the configured α"
+    out = [f"Pairs a follow-up trial would need to detect each change with McNemar's test at "
+           f"{alpha_text}, for the effect observed here and for half of it (formula: "
+           f"{esc(method) or 'see power.csv'}). p10 and p01 are the shares of pairs with the code "
+           f"at the first time point only and at the second only. The {esc(highlight)} contrast, "
+           "the one a follow-up trial of the programme would test, is in bold.\n",
+           md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
+                    caption=caption, label="tbl-power")]
+    sentences = []
+    for k, ns in highlights:
+        obs = [(pw, n) for (pw, es), n in ns.items() if es == 1 and not _missing(n)]
+        half = [(pw, n) for (pw, es), n in ns.items() if es != 1 and not _missing(n)]
+        if not obs:
+            continue
+        pw, n = min(obs)
+        text = (f"To detect the {esc(highlight)} change in *{esc(code_label(questions, k['question'], k['code']))}* "
+                f"as observed with {pw * 100:g}% power, a follow-up needs {fmt_int(n)} pairs")
+        if half:
+            pw2, n2 = min(half)
+            text += f" ({fmt_int(n2)} if the effect is half as large)"
+        sentences.append(text + ".")
+    if sentences:
+        out.append(" ".join(sentences) + "\n")
+    if notes:
+        out.append("Notes: " + "; ".join(dict.fromkeys(notes)) + ".\n")
+    return "\n".join(out)
+
+
+def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tuple[str, str]]:
+    """``[(key, markdown)]``: the authors' own limitations, then those the data raise."""
+    questions = questions_of(study)
+    analysis = _analysis(cohort)
+    conf = _conf_label(cohort)
+    items = [
+        ("awareness_not_objective", "Awareness frequency was not measured objectively "
+         "(a limitation the study's authors name)."),
+        ("social_desirability", "Social desirability bias may have shaped the self-reported "
+         "feedback (named by the authors)."),
+        ("self_report", "All outcomes are coded from the trainees' own free-text descriptions "
+         "(self-report)."),
+    ]
+    props = _table(tables, "proportions")
+    if props is not None and not props.empty:
+        n_max = pd.to_numeric(props["n"], errors="coerce").max()
+        widths = pd.to_numeric(props["ci_high"], errors="coerce") - pd.to_numeric(props["ci_low"], errors="coerce")
+        w_max = widths.max()
+        if (not _missing(n_max) and n_max < SMALL_N) or (not _missing(w_max) and w_max > WIDE_CI):
+            at = props.loc[widths.idxmax()] if not _missing(w_max) else None
+            text = f"The sample is small (at most {fmt_int(n_max)} participants at a time point)"
+            if at is not None:
+                text += (f" and the intervals are wide: the widest {conf} spans "
+                         f"{w_max * 100:.1f} percentage points (*{esc(code_label(questions, at['question'], at['code']))}* "
+                         f"at {esc(at['timepoint'])})")
+            items.append(("small_sample", text + "; estimates are imprecise and only large "
+                          "changes can be detected."))
+    tests = _table(tables, "tests")
+    mc = _rows(tests, test="mcnemar")
+    if not mc.empty and "method" in mc.columns:
+        mc = mc[mc["method"].astype(str) != "clustered"]
+    if not mc.empty and "method" in mc.columns:
+        exact = mc["method"].astype(str).isin(["exact", "midp"])
+        if exact.any():
+            below = (analysis.get("mcnemar", {}) or {}).get("exact_below", 25)
+            methods = join_words(sorted({METHOD_NAMES.get(m, m) for m in mc.loc[exact, "method"].astype(str)}))
+            items.append(("exact_tests", f"Discordant pairs were few, so {int(exact.sum())} of "
+                          f"{len(mc)} McNemar tests used {methods} tests (b + c < {below}); these "
+                          "are conservative and have little power."))
+    agreement = _table(tables, "agreement")
+    if agreement is not None and not agreement.empty and "verdict" in agreement.columns:
+        below = agreement[agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
+        if not below.empty:
+            listed = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({esc(r['question'])}: "
+                      f"{esc(r['verdict'])}, α = {fmt_num(r.get('krippendorff_alpha'))})"
+                      for _, r in below.iterrows()]
+            items.append(("agreement_below_good", "Inter-coder agreement was below good for "
+                          f"{join_words(listed)}; findings about these codes rest on less "
+                          "reliable coding."))
+    missing = _missing_summary(tables, study)
+    if missing:
+        items.append(("missing_timepoints", missing))
+    contrasts = dict(study.get("contrasts") or {})
+    if "baseline" in contrasts:
+        t1, t2 = contrasts["baseline"]
+        items.append(("no_control_group", f"There is no control group: the only comparison "
+                      f"without training is the {esc(t1)}→{esc(t2)} baseline, so changes across "
+                      "the training may also reflect repeated measurement, maturation or "
+                      "expectation."))
+    else:
+        items.append(("no_control_group", "There is no control group and no measured period "
+                      "without training."))
+    site = cohort.get("site")
+    items.append(("convenience_sample", f"Participants are a single-site convenience sample"
+                  f"{f' ({esc(site)})' if site else ''} of clinical-psychology graduate students; "
+                  "results may not generalise."))
+    if not cohort.get("coders_blind", False):
+        items.append(("coders_not_blind", "Coders were not documented as blind to the time point "
+                      "of a response."))
+    if cohort.get("synthetic"):
+        items.append(("synthetic", "The data are synthetic (a reconstruction of published "
+                      "shares), so no conclusion about the training can be drawn from them."))
+    return items
+
+
+def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
+    flow = normalise_flow(_table(tables, "flow"), study)
+    tests = _table(tables, "tests")
+    parts = []
+    for q in dict.fromkeys(flow["question"].astype(str)):
+        rows = flow[(flow["question"].astype(str) == q) & (flow["step"] == "timepoint")]
+        if len(rows) < 2:
+            continue
+        complete = _complete_cases(flow, tests, q)
+        gaps = rows[rows["n_excluded"].fillna(0) > 0]
+        if gaps.empty and (complete is None or complete >= rows["n"].max()):
+            continue
+        per_tp = join_words([f"{fmt_int(r['n'])} at {esc(r['name'])}" for _, r in rows.iterrows()])
+        text = f"*{esc(q)}* was answered by {per_tp}"
+        if complete is not None:
+            text += f", by {complete} at every time point"
+        parts.append(text)
+    if not parts:
+        return None
+    return ("Not every participant answered at every time point: " + "; ".join(parts) + ". "
+            "Cochran's Q uses complete cases and each McNemar test the pairs of its contrast "
+            "(complete-case analysis), which assumes that missing answers are unrelated to the "
+            "outcome.")
+
+
+def limitations_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
+    return "\n".join(f"- {text}" for _, text in limitations(tables, study=study, cohort=cohort)) + "\n"

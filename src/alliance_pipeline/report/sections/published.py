@@ -1,0 +1,81 @@
+"""The comparison with the published shares (``published`` in the cohort's config)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from alliance_pipeline.config import PUBLISHED_BASES, published_figures
+from alliance_pipeline.report.format import DASH, _missing, _val, esc, fmt_num, md_table, round_half_up
+from alliance_pipeline.report.lookup import _first, _table, code_label, questions_of
+
+
+PUBLISHED_TOLERANCE = 0.005
+
+BASIS_WORDS = {"participants": "participants", "codes": "codes"}  # the table's Basis column
+
+
+def published_comparison(proportions: pd.DataFrame | None, published: Mapping | None,
+                         *, tolerance: float = PUBLISHED_TOLERANCE) -> pd.DataFrame:
+    """Each published share beside the reproduced one on the same basis.
+
+    Basis (:data:`alliance_pipeline.config.PUBLISHED_BASES`): ``participants`` compares with
+    ``proportion`` (k / n), ``codes`` with ``share_of_codes`` (k / all codes given for the
+    question at that time point). Rule: the reproduced share is rounded half up to 2
+    decimals (as published figures are); a pair is flagged when ``|rounded - published| >
+    tolerance`` (0.005), i.e. when they differ by more than rounding. A published share with
+    no reproduced one is flagged too.
+    """
+    columns = ["question", "code", "timepoint", "basis", "published", "reproduced",
+               "reproduced_rounded", "difference", "flagged"]
+    out = []
+    for fig in published_figures(dict(published or {})):
+        row = _first(proportions, question=fig["question"], code=fig["code"],
+                     timepoint=fig["timepoint"])
+        rep = _val(row, PUBLISHED_BASES[fig["basis"]])
+        head = [fig["question"], fig["code"], fig["timepoint"], fig["basis"], fig["share"]]
+        if _missing(rep):
+            out.append(head + [float("nan"), float("nan"), float("nan"), True])
+            continue
+        rounded = round_half_up(float(rep), 2)
+        diff = round(rounded - fig["share"], 10)
+        out.append(head + [float(rep), rounded, diff, abs(diff) > tolerance + 1e-12])
+    return pd.DataFrame(out, columns=columns)
+
+
+def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
+    questions = questions_of(study)
+    published = cohort.get("published") or {}
+    if not published:
+        return "No published figures are configured for this cohort.\n"
+    cmp = published_comparison(_table(tables, "proportions"), published)
+    rows = []
+    for _, r in cmp.iterrows():
+        flag = "**differs**" if r["flagged"] else "matches"
+        if _missing(r["reproduced"]):
+            flag = "**not reproduced**"
+        diff = DASH if _missing(r["difference"]) else f"{r['difference']:+.2f}"
+        rows.append([esc(r["question"]), esc(code_label(questions, r["question"], r["code"])),
+                     esc(r["timepoint"]), BASIS_WORDS[r["basis"]], fmt_num(r["published"]),
+                     fmt_num(r["reproduced"], 3), fmt_num(r["reproduced_rounded"]), diff, flag])
+    n_flag = int(cmp["flagged"].sum())
+    bases = set(cmp["basis"])
+    basis_text = ("Each is compared on its own basis: *participants*, the share of the "
+                  "participants who answered that carry the code; *codes*, the code's share of "
+                  "all codes given for the question at that time point. "
+                  if "codes" in bases else
+                  "All are shares of participants (those who answered that carry the code). ")
+    out = [f"Each share the paper published is set beside the share this pipeline reproduces. "
+           + basis_text +
+           f"Rule: the reproduced share is rounded half up to two decimals, as the published "
+           f"figures are, and flagged when it differs from the published one by more than "
+           f"rounding, i.e. |rounded − published| > {PUBLISHED_TOLERANCE}. "
+           + (f"All {len(cmp)} published shares are reproduced."
+              if n_flag == 0 else f"{n_flag} of {len(cmp)} published shares differ.") + "\n",
+           md_table(["Question", "Code", "Time", "Basis", "Published", "Reproduced",
+                     "Rounded", "Diff.", "Check"], rows, align="llllrrrrl",
+                    caption="Published versus reproduced shares, each on its basis "
+                            "(participants or codes). Time: time point; Rounded: the "
+                            "reproduced share rounded half up to two decimals; Diff.: rounded "
+                            "minus published.", label="tbl-published")]
+    return "\n".join(out)

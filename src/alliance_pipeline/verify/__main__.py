@@ -1,0 +1,6 @@
+"""``python -m alliance_pipeline.verify REPORT``: see :mod:`alliance_pipeline.verify.check.check`."""
+import sys
+
+from alliance_pipeline.verify.check.check import main
+
+sys.exit(main())
