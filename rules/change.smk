@@ -1,11 +1,14 @@
 # Change across time points: shares with Wilson intervals, Cochran's Q, McNemar contrasts
 # with effect sizes, the follow-up trial's sample size and the participant flow.
-# Package: alliance_pipeline.change.cohort_tables (the step), .proportions, .paired_tests, .power.
+# Package: alliance_pipeline.change.cohort_tables (the step), .proportions, .paired_tests (with
+# .mcnemar, .cochran_q, .effect_sizes, .multiplicity, .paired_counts), .power.
 
 rule change:
     input:
         final_codes=f"{DERIVED}/final_codes.csv",
-        code=package("change.cohort_tables", "change.proportions", "change.paired_tests", "seeds", "change.power", "tables", "runner"),
+        code=package("change.cohort_tables", "change.proportions", "change.paired_tests", "change.mcnemar",
+                     "change.cochran_q", "change.effect_sizes", "change.multiplicity",
+                     "change.paired_counts", "seeds", "change.power", "tables", "runner"),
     output:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",

@@ -24,7 +24,8 @@ rule study_tables:
     localrule: True
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
-        code=package("study.pooling", "change.paired_tests", "change.proportions", "seeds", "tables", "runner"),
+        code=package("study.pooling", "change.mcnemar", "change.effect_sizes", "change.multiplicity",
+                     "change.proportions", "tables", "runner"),
     output:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],

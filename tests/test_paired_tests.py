@@ -17,17 +17,12 @@ from hypothesis import strategies as st
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from alliance_pipeline.change import paired_tests
-from alliance_pipeline.change.paired_tests import (
-    TESTS_COLUMNS,
-    adjust_pvalues,
-    cluster_rd,
-    clustered_mcnemar_test,
-    cochran_q_test,
-    mcnemar_test,
-    newcombe_paired_rd,
-    paired_counts,
-    paired_odds_ratio,
-)
+from alliance_pipeline.change.cochran_q import cochran_q_test
+from alliance_pipeline.change.effect_sizes import cluster_rd, newcombe_paired_rd, paired_odds_ratio
+from alliance_pipeline.change.mcnemar import clustered_mcnemar_test, mcnemar_test
+from alliance_pipeline.change.multiplicity import adjust_pvalues
+from alliance_pipeline.change.paired_counts import paired_counts
+from alliance_pipeline.change.paired_tests import TESTS_COLUMNS
 from conftest import make_final_codes
 
 # bound to a name pytest does not collect (a module-level "tests_table" looks like a test)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from alliance_pipeline.change.paired_tests import mcnemar_test
+from alliance_pipeline.change.mcnemar import mcnemar_test
 from alliance_pipeline.study.pooling import (
     COHORT_COLUMNS,
     POOLED_COLUMNS,

@@ -29,7 +29,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.paired_tests import paired_counts
+from alliance_pipeline.change.paired_counts import paired_counts
 
 POWER_COLUMNS = ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
                  "effect_scale", "n_required", "method", "n_pairs", "psi", "delta", "note"]

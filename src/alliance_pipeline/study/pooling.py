@@ -21,15 +21,15 @@ cohorts. Under H0 and given the discordant counts m_k = b_k + c_k, c_k ~ Bin(m_k
 independently, so Σc_k ~ Bin(Σm_k, 1/2): the exact (and mid-p) version is the binomial test
 on the pooled discordant counts. The method follows the study's ``analysis.mcnemar`` settings
 as for one cohort (``auto``: exact when Σm_k < exact_below), computed by
-:func:`alliance_pipeline.change.paired_tests.mcnemar_test`; ``statistic`` is always X²_MH (with
+:func:`alliance_pipeline.change.mcnemar.mcnemar_test`; ``statistic`` is always X²_MH (with
 ``asymptotic_cc`` the continuity-corrected max(0, |Σb − Σc| − 1)² / Σm, Edwards' correction
-never past zero, by :func:`alliance_pipeline.change.paired_tests.mcnemar_chi2`), ``df`` 1.
+never past zero, by :func:`alliance_pipeline.change.mcnemar.mcnemar_chi2`), ``df`` 1.
 
 **Pooled paired odds ratio**: the Mantel–Haenszel estimator over the pair-strata,
 OR_MH = Σ_k c_k / Σ_k b_k (each discordant pair adds 1/2 to its numerator or denominator),
 with the exact conditional interval of the pooled discordant counts (Clopper–Pearson for
 π = Σc / Σm mapped by π / (1 − π); valid under a common odds ratio), as
-:func:`alliance_pipeline.change.paired_tests.paired_odds_ratio` gives it for one cohort.
+:func:`alliance_pipeline.change.effect_sizes.paired_odds_ratio` gives it for one cohort.
 
 **Pooled risk difference: Mantel–Haenszel weighted** (weights n_k, i.e. the MH risk-difference
 estimator over pair-strata, each pair weighing 1/2):
@@ -66,13 +66,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.paired_tests import (
-    adjust_pvalues,
-    mcnemar_chi2,
-    mcnemar_test,
-    paired_odds_ratio,
-    resolve_mcnemar_method,
-)
+from alliance_pipeline.change.effect_sizes import paired_odds_ratio
+from alliance_pipeline.change.mcnemar import mcnemar_chi2, mcnemar_test, resolve_mcnemar_method
+from alliance_pipeline.change.multiplicity import adjust_pvalues
 
 NAN = float("nan")
 KEYS = ["question", "code", "contrast"]

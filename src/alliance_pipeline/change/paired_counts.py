@@ -1,0 +1,166 @@
+"""Who answered both time points of a contrast, and the 2×2 counts of their codes.
+
+Per question asked at two or more time points and per applicable contrast (config order),
+the participants who answered at both time points (pairs) and those who answered at only
+one (excluded), with every code's cells a = present at both, b = first only, c = second
+only, d = neither (all codes at once, vectorised). Participant-level counts combine a
+participant's item responses by the ``aggregate`` rule of
+:func:`alliance_pipeline.change.proportions.participant_codes`; the clustered counts
+(:func:`cluster_counts`) keep the responses (participant and item) apart, participants as
+clusters. :func:`paired_counts` is the participant-level table the sample size uses
+(:mod:`alliance_pipeline.change.power`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+
+from alliance_pipeline.change.proportions import (
+    QuestionPlan,
+    ResponseArrays,
+    contrast_applies,
+    participant_codes,
+    question_plans,
+    response_arrays,
+)
+
+PAIRED_COUNTS_COLUMNS = ["question", "code", "contrast", "first", "second", "n", "a", "b", "c",
+                         "d", "n_excluded", "no_responses"]
+
+
+@dataclass
+class ContrastCounts:
+    """Participant-level 2×2 counts of one contrast: the cells a, b, c, d are arrays over codes."""
+
+    name: str
+    first: str
+    second: str
+    n: int
+    n_excluded: int
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    no_responses: tuple[str, ...]
+
+
+class _ContrastPairs(NamedTuple):
+    name: str
+    first: str
+    second: str
+    i1: int                  # index of the first time point in plan.timepoints
+    i2: int
+    both: np.ndarray         # (rows,) bool: answered at both time points
+    one_only: np.ndarray     # (rows,) bool: answered at exactly one of them
+    x1: np.ndarray           # (pairs, C) bool: code present at the first (rows in both)
+    x2: np.ndarray           # (pairs, C) bool: code present at the second
+
+
+def _contrast_pairs(arrays: ResponseArrays, plan: QuestionPlan,
+                    contrasts: Mapping[str, Sequence[str]]):
+    """The pairs of every applicable contrast, in config order: who answered both time points
+    and their codes at each (all codes at once), for the participant-level and the clustered
+    counts alike."""
+    t_index = {t: i for i, t in enumerate(plan.timepoints)}
+    for name, pair in contrasts.items():
+        if not contrast_applies(pair, plan):
+            continue
+        i1, i2 = t_index[pair[0]], t_index[pair[1]]
+        r1, r2 = arrays.responded[:, i1], arrays.responded[:, i2]
+        both = r1 & r2
+        yield _ContrastPairs(name, pair[0], pair[1], i1, i2, both, r1 ^ r2,
+                             arrays.present[both, i1, :].astype(bool),
+                             arrays.present[both, i2, :].astype(bool))
+
+
+def contrast_counts(arrays: ResponseArrays, plan: QuestionPlan,
+                     contrasts: Mapping[str, Sequence[str]]) -> list[ContrastCounts]:
+    """2×2 counts of every applicable contrast, all codes at once (vectorised)."""
+    answered = arrays.responded.sum(axis=0)
+    out = []
+    for p in _contrast_pairs(arrays, plan, contrasts):
+        x1, x2 = p.x1, p.x2
+        out.append(ContrastCounts(
+            str(p.name), p.first, p.second, int(p.both.sum()), int(p.one_only.sum()),
+            (x1 & x2).sum(axis=0), (x1 & ~x2).sum(axis=0), (~x1 & x2).sum(axis=0),
+            (~x1 & ~x2).sum(axis=0),
+            tuple(t for t, i in ((p.first, p.i1), (p.second, p.i2)) if answered[i] == 0)))
+    return out
+
+
+def paired_counts(final_codes: pd.DataFrame, *, questions: Mapping[str, Mapping],
+                  timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
+                  aggregate: str = "any") -> pd.DataFrame:
+    """Participant-level 2×2 counts per question (asked at ≥ 2 time points), code, contrast.
+
+    Columns ``question, code, contrast, first, second, n, a, b, c, d, n_excluded,
+    no_responses``: n pairs; a both, b first only, c second only, d neither; n_excluded
+    answered at only one of the two; no_responses the contrast's time points nobody
+    answered (``|``-joined). Rows in codebook order of questions and codes, contrasts in
+    config order.
+    """
+    pc = participant_codes(final_codes, aggregate=aggregate)
+    rows = []
+    for plan in question_plans(questions, timepoints):
+        if len(plan.timepoints) < 2:
+            continue
+        arrays = response_arrays(pc, plan)
+        counts = contrast_counts(arrays, plan, contrasts)
+        for j, code in enumerate(plan.codes):
+            for cc in counts:
+                rows.append((plan.question, code, cc.name, cc.first, cc.second, cc.n,
+                             int(cc.a[j]), int(cc.b[j]), int(cc.c[j]), int(cc.d[j]),
+                             cc.n_excluded, "|".join(cc.no_responses)))
+    frame = pd.DataFrame(rows, columns=PAIRED_COUNTS_COLUMNS)
+    for column in ("n", "a", "b", "c", "d", "n_excluded"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+@dataclass
+class ClusterCounts:
+    """Response pairs of one contrast for the clustered test: which participant (cluster) each
+    pair belongs to, and per pair and code whether it is discordant (b or c)."""
+
+    n: int
+    n_excluded: int
+    cluster: np.ndarray      # (pairs,) cluster index of each response pair
+    n_clusters_total: int
+    b: np.ndarray            # (pairs, C) bool: first only
+    c: np.ndarray            # (pairs, C) bool: second only
+
+
+def has_items(final_codes: pd.DataFrame, question: str) -> bool:
+    """Whether the question has items (several responses per participant and time point)."""
+    if "item" not in final_codes.columns:
+        return False
+    items = final_codes.loc[final_codes["question"] == question, "item"]
+    return bool((items.fillna("").astype(str) != "").any())
+
+
+def _unit_arrays(final_codes: pd.DataFrame, plan: QuestionPlan):
+    """Response-level arrays of one question: units are (participant, item) pairs."""
+    sub = final_codes[final_codes["question"] == plan.question]
+    participant = sub["participant_id"].astype(str)
+    unit = participant + "\x1f" + sub["item"].fillna("").astype(str)
+    units = sub.assign(participant_id=unit)
+    pc_units = participant_codes(units, aggregate="any")  # one response per unit and time
+    arrays = response_arrays(pc_units, plan)
+    cluster_names = pd.Series(arrays.participants).str.split("\x1f", n=1).str[0]
+    cluster, _ = pd.factorize(cluster_names, sort=True)
+    return arrays, np.asarray(cluster)
+
+
+def cluster_counts(final_codes: pd.DataFrame, plan: QuestionPlan,
+                    contrasts: Mapping[str, Sequence[str]]) -> dict[str, ClusterCounts]:
+    arrays, cluster = _unit_arrays(final_codes, plan)
+    out = {}
+    for p in _contrast_pairs(arrays, plan, contrasts):
+        out[str(p.name)] = ClusterCounts(int(p.both.sum()), int(p.one_only.sum()),
+                                          cluster[p.both],
+                                          int(cluster.max() + 1) if len(cluster) else 0,
+                                          p.x1 & ~p.x2, ~p.x1 & p.x2)
+    return out
