@@ -19,6 +19,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 
 from alliance_pipeline.report.figures import cohort_figures as F
+from alliance_pipeline.report.figures.style import merge_labels
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"],
@@ -497,5 +498,5 @@ def test_labels_from_questions_and_override():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
         "q", "Override A", "whole question (nominal)"]
     fig = F.frequencies_figure(table, question="q", codes=["a", "b"],
-                               labels=F._merge_labels(questions, {}))
+                               labels=merge_labels(questions, {}))
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Label B", "Label A"]

@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from alliance_pipeline.report.render import renderer as render  # noqa: E402
+from alliance_pipeline.report.render.fallback import column_widths  # noqa: E402
 from alliance_pipeline.report import cohort_report as report
 from alliance_pipeline.report.render.renderer import RenderError  # noqa: E402
 from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
@@ -537,7 +538,7 @@ def test_quarto_options_turn_format_links_off_and_size_table_columns_to_content(
 
 
 def test_fallback_follows_tbl_colwidths_as_quarto_does():
-    args = render._column_widths
+    args = column_widths
     assert args({}, "typst") == [] and args({"tbl-colwidths": True}, "html") == []
     assert args({"tbl-colwidths": "auto"}, "html") == []
     assert args({"tbl-colwidths": False}, "typst") == ["--columns=100000"]

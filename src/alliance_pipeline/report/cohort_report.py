@@ -27,7 +27,7 @@ extension (``figures/flow``) so each output format picks its own (PNG for HTML, 
 One module per section or small group of sections, each importing
 :mod:`~alliance_pipeline.report.format` (numbers, Markdown),
 :mod:`~alliance_pipeline.report.lookup` (settings, table rows) and at most an earlier
-section's helper (the flow, a contrast in words, share rows), never this module:
+section's helper (the flow, a contrast in words), never this module:
 report_summary (meta, banner, summary), report_design (design, flow), report_coding
 (reliability), report_results, report_feedback (feedback, quotes), report_published,
 report_limitations (power, limitations), report_reproducibility. This module assembles them

@@ -22,7 +22,7 @@ METHOD_NAMES = {"exact": "exact binomial", "midp": "mid-p", "asymptotic": "asymp
                 "clustered": "clustered (Obuchowski)"}
 
 
-def _missing(x) -> bool:
+def is_missing(x) -> bool:
     """Undefined: None, NaN or an empty cell (read_table keeps all-empty columns as '')."""
     if x is None:
         return True
@@ -36,21 +36,21 @@ def _missing(x) -> bool:
 
 def fmt_num(x, digits: int = 2) -> str:
     """A number with ``digits`` decimals; ``—`` when undefined."""
-    if _missing(x):
+    if is_missing(x):
         return DASH
     return f"{float(x):.{digits}f}"
 
 
 def fmt_pct(x, digits: int = 1) -> str:
     """A share 0..1 as a percentage (``64.7%``); ``—`` when undefined."""
-    if _missing(x):
+    if is_missing(x):
         return DASH
     return f"{float(x) * 100:.{digits}f}%"
 
 
 def fmt_p(p) -> str:
     """A p-value: three decimals, ``< 0.001`` below that; ``—`` when undefined."""
-    if _missing(p):
+    if is_missing(p):
         return DASH
     p = float(p)
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
@@ -64,7 +64,7 @@ def fmt_p_eq(p) -> str:
 
 def fmt_ci(lo, hi, digits: int = 2, pct: bool = False) -> str:
     """``[lo, hi]``; ``—`` when either bound is undefined."""
-    if _missing(lo) or _missing(hi):
+    if is_missing(lo) or is_missing(hi):
         return DASH
     if pct:
         return f"[{float(lo) * 100:.{digits}f}, {float(hi) * 100:.{digits}f}]"
@@ -72,7 +72,7 @@ def fmt_ci(lo, hi, digits: int = 2, pct: bool = False) -> str:
 
 
 def fmt_int(x) -> str:
-    if _missing(x):
+    if is_missing(x):
         return DASH
     return str(int(round(float(x))))
 
@@ -88,7 +88,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^])")
 
 def esc(text) -> str:
     """Escape text from the config or codebook so Markdown shows it literally."""
-    text = "" if _missing(text) else str(text)
+    text = "" if is_missing(text) else str(text)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -144,7 +144,7 @@ def join_words(items: Sequence[str], conj: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {conj} " + items[-1]
 
 
-def _val(row, column):
+def row_value(row, column):
     if row is None or column not in row.index:
         return float("nan")
     return row[column]
@@ -152,13 +152,13 @@ def _val(row, column):
 
 def fmt_odds_ratio(row) -> str:
     """Paired odds ratio with its interval; ``∞`` when b = 0 < c (only the lower bound exists)."""
-    odds, lo, hi = _val(row, "odds_ratio"), _val(row, "or_ci_low"), _val(row, "or_ci_high")
-    b, c = _val(row, "b"), _val(row, "c")
-    infinite = _missing(odds) and not _missing(b) and not _missing(c) and float(b) == 0 and float(c) > 0
+    odds, lo, hi = row_value(row, "odds_ratio"), row_value(row, "or_ci_low"), row_value(row, "or_ci_high")
+    b, c = row_value(row, "b"), row_value(row, "c")
+    infinite = is_missing(odds) and not is_missing(b) and not is_missing(c) and float(b) == 0 and float(c) > 0
     if infinite:
-        return f"∞ [{fmt_num(lo)}, ∞]" if not _missing(lo) else "∞"
-    if _missing(odds):
+        return f"∞ [{fmt_num(lo)}, ∞]" if not is_missing(lo) else "∞"
+    if is_missing(odds):
         return DASH
-    if _missing(lo) and _missing(hi):
+    if is_missing(lo) and is_missing(hi):
         return fmt_num(odds)
     return f"{fmt_num(odds)} [{fmt_num(lo)}, {fmt_num(hi)}]"

@@ -1,8 +1,9 @@
 """Settings and derived-table look-ups the cohort report's sections share.
 
 The study's questions (:func:`questions_of`, :func:`code_label`), the cohort's analysis
-settings (confidence, alpha, p adjustment), rows of a derived table (``_table``, ``_rows``,
-``_first``) and of the tests table (McNemar rows, the p a sentence reports).
+settings (confidence, alpha, p adjustment), rows of a derived table (``table_of``, ``rows_where``,
+``first_row``), of the tests table (McNemar rows, the p a sentence reports) and of the shares
+tables of the Results and feedback sections (:func:`share_table_rows`).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Mapping
 import pandas as pd
 
 from alliance_pipeline.outputs import is_repeated
-from alliance_pipeline.report.format import _missing, _val
+from alliance_pipeline.report.format import esc, fmt_ci, fmt_int, fmt_pct, is_missing, row_value
 
 
 CONTRAST_GLOSS = {  # how a contrast of a known name reads in a sentence
@@ -57,38 +58,38 @@ def code_label(questions: Mapping, question: str, code: str) -> str:
     return str(questions.get(question, {}).get("labels", {}).get(code, code))
 
 
-def _analysis(cohort: Mapping) -> dict:
+def analysis_settings(cohort: Mapping) -> dict:
     return dict(cohort.get("analysis") or {})
 
 
-def _confidence(cohort: Mapping) -> float:
-    return float(_analysis(cohort).get("confidence", 0.95))
+def confidence_level(cohort: Mapping) -> float:
+    return float(analysis_settings(cohort).get("confidence", 0.95))
 
 
-def _alpha(cohort: Mapping) -> float:
-    return round(1.0 - _confidence(cohort), 10)
+def significance_level(cohort: Mapping) -> float:
+    return round(1.0 - confidence_level(cohort), 10)
 
 
-def _conf_label(cohort: Mapping) -> str:
-    return f"{_confidence(cohort) * 100:g}% CI"
+def conf_label(cohort: Mapping) -> str:
+    return f"{confidence_level(cohort) * 100:g}% CI"
 
 
-def _adjust_name(cohort: Mapping) -> str:
-    return ADJUST_NAMES.get(str(_analysis(cohort).get("p_adjust", "holm")), "adjusted")
+def adjust_name(cohort: Mapping) -> str:
+    return ADJUST_NAMES.get(str(analysis_settings(cohort).get("p_adjust", "holm")), "adjusted")
 
 
-def _tp_order(study: Mapping) -> dict[str, int]:
+def timepoint_order(study: Mapping) -> dict[str, int]:
     return {t: i for i, t in enumerate(study.get("timepoints", []))}
 
 
-def _table(tables: Mapping, name: str) -> pd.DataFrame | None:
+def table_of(tables: Mapping, name: str) -> pd.DataFrame | None:
     frame = tables.get(name) if tables else None
     if frame is None or not isinstance(frame, pd.DataFrame):
         return None
     return frame
 
 
-def _rows(frame: pd.DataFrame | None, **where) -> pd.DataFrame:
+def rows_where(frame: pd.DataFrame | None, **where) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame()
     mask = pd.Series(True, index=frame.index)
@@ -99,12 +100,12 @@ def _rows(frame: pd.DataFrame | None, **where) -> pd.DataFrame:
     return frame[mask]
 
 
-def _first(frame: pd.DataFrame | None, **where):
-    rows = _rows(frame, **where)
+def first_row(frame: pd.DataFrame | None, **where):
+    rows = rows_where(frame, **where)
     return None if rows.empty else rows.iloc[0]
 
 
-def _cochran_how(analysis: Mapping) -> str:
+def cochran_how(analysis: Mapping) -> str:
     """How Cochran's Q p-values are got, for the methods paragraph."""
     draws = int((analysis.get("cochran", {}) or {}).get("permutations", 0) or 0)
     if draws <= 0:
@@ -113,7 +114,7 @@ def _cochran_how(analysis: Mapping) -> str:
             f"time points within each participant)")
 
 
-def _permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
+def permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
     """The Cochran table's caption key for its permutation p column; '' when no row has one."""
     if tests is None or "p_permutation" not in tests.columns:
         return ""
@@ -129,30 +130,30 @@ def _permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
             f"error at most {mcse:.4f})")
 
 
-def _mcnemar_rows(tests: pd.DataFrame | None, question: str, code: str, contrast: str) -> pd.DataFrame:
+def mcnemar_rows(tests: pd.DataFrame | None, question: str, code: str, contrast: str) -> pd.DataFrame:
     """McNemar rows of one code and contrast, the participant-level one first.
 
     A cohort with several responses per participant and time point (items) has a second,
     item-level row with method ``clustered``.
     """
-    rows = _rows(tests, question=question, code=code, test="mcnemar", contrast=contrast)
+    rows = rows_where(tests, question=question, code=code, test="mcnemar", contrast=contrast)
     if rows.empty or "method" not in rows.columns:
         return rows
     return rows.assign(_clustered=rows["method"].astype(str) == "clustered").sort_values(
         "_clustered", kind="stable").drop(columns="_clustered")
 
 
-def _primary(tests: pd.DataFrame | None, question: str, code: str, contrast: str):
-    rows = _mcnemar_rows(tests, question, code, contrast)
+def primary_mcnemar(tests: pd.DataFrame | None, question: str, code: str, contrast: str):
+    rows = mcnemar_rows(tests, question, code, contrast)
     return None if rows.empty else rows.iloc[0]
 
 
-def _single(questions: Mapping) -> list[str]:
+def single_questions(questions: Mapping) -> list[str]:
     return [q for q, s in questions.items() if not is_repeated(s)]
 
 
-def _codes_in(frame: pd.DataFrame | None, questions: Mapping, question: str,
-              include_star: bool = False) -> list[str]:
+def codes_in(frame: pd.DataFrame | None, questions: Mapping, question: str,
+             include_star: bool = False) -> list[str]:
     """Codes of ``question`` in codebook order, then any others the table holds."""
     listed = list(questions.get(question, {}).get("codes", []))
     present = []
@@ -166,17 +167,43 @@ def _codes_in(frame: pd.DataFrame | None, questions: Mapping, question: str,
     return codes
 
 
-def _p_of(row) -> tuple[float, bool]:
+def share_table_rows(props: pd.DataFrame | None, questions: Mapping, q: str, order: Mapping,
+                     sort_by_share: bool = False, of_codes: bool = False) -> list[list[str]]:
+    """Code, time point, k/n, share of participants, interval (and, with ``of_codes``, the
+    code's share of all codes given: ``share_of_codes`` of proportions.csv)."""
+    rows = rows_where(props, question=q)
+    if rows.empty:
+        return []
+    rows = rows.copy()
+    code_order = {c: i for i, c in enumerate(codes_in(props, questions, q))}
+    rows["_c"] = rows["code"].astype(str).map(code_order)
+    rows["_t"] = rows["timepoint"].astype(str).map(order).fillna(len(order))
+    if sort_by_share:
+        rows = rows.sort_values(["proportion", "_c"], ascending=[False, True])
+    else:
+        rows = rows.sort_values(["_c", "_t"])
+    out = []
+    for _, r in rows.iterrows():
+        cells = [esc(code_label(questions, q, r["code"])), esc(r["timepoint"]),
+                 f"{fmt_int(r['k'])}/{fmt_int(r['n'])}", fmt_pct(r["proportion"]),
+                 fmt_ci(r["ci_low"], r["ci_high"], digits=1, pct=True)]
+        if of_codes:
+            cells.append(fmt_pct(r.get("share_of_codes", float("nan"))))
+        out.append(cells)
+    return out
+
+
+def p_of(row) -> tuple[float, bool]:
     """(p, adjusted?) of a test row: the adjusted p when defined, else the raw one."""
-    p_adj = _val(row, "p_adjusted")
-    if not _missing(p_adj):
+    p_adj = row_value(row, "p_adjusted")
+    if not is_missing(p_adj):
         return float(p_adj), True
-    p = _val(row, "p_value")
-    return (float("nan"), False) if _missing(p) else (float(p), False)
+    p = row_value(row, "p_value")
+    return (float("nan"), False) if is_missing(p) else (float(p), False)
 
 
 def significance_word(p: float, alpha: float) -> str:
     """``significant`` / ``not significant`` at ``alpha``; ``not testable`` when p is undefined."""
-    if _missing(p):
+    if is_missing(p):
         return "not testable"
     return "significant" if p < alpha else "not significant"

@@ -455,9 +455,9 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
                 keys.append((code, name))
             rows.append(("row", "pooled (MH)"))
             keys.append((code, None))
-        fig = F._figure(F.DOUBLE_COLUMN, max(1.6, 0.2 * len(rows) + 0.9))
+        fig = F.new_figure(F.DOUBLE_COLUMN, max(1.6, 0.2 * len(rows) + 0.9))
         ax = fig.add_subplot()
-        ys = F._row_axis(ax, rows)
+        ys = F.row_axis(ax, rows)
         mine = cohort_rows[(cohort_rows["question"] == question) & (cohort_rows["contrast"] == contrast)]
         summary = pooled[(pooled["question"] == question) & (pooled["contrast"] == contrast)]
         values = pd.concat([pd.to_numeric(mine[c], errors="coerce") for c in ("rd_ci_low", "rd_ci_high")]
@@ -475,7 +475,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
                 hit = summary[summary["code"] == code]
                 r = hit.iloc[0] if len(hit) else None
                 if r is None or not np.isfinite(r["risk_difference"]):
-                    F._note(ax, y, "pooled estimate undefined")
+                    F.row_note(ax, y, "pooled estimate undefined")
                     continue
                 lo, hi, mid = r["rd_ci_low"], r["rd_ci_high"], r["risk_difference"]
                 if np.isfinite(lo) and np.isfinite(hi):
@@ -485,31 +485,31 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
                 else:
                     ax.scatter([mid], [y], marker="D", c=[colour], edgecolors="black", s=30, zorder=3)
                 i2 = r["het_rd_i2"]
-                F._side_text(ax, y, f"{mid:+.2f} {fmt_ci(lo, hi)}  I² {fmt_pct(i2, 0)}")
+                F.side_text(ax, y, f"{mid:+.2f} {fmt_ci(lo, hi)}  I² {fmt_pct(i2, 0)}")
                 continue
             hit = mine[(mine["code"] == code) & (mine["cohort"] == name)]
             r = hit.iloc[0] if len(hit) else None
             if r is None or not np.isfinite(r["risk_difference"]):
-                F._note(ax, y, "not tested" if r is None else "undefined")
+                F.row_note(ax, y, "not tested" if r is None else "undefined")
                 continue
             xs.append(r["risk_difference"])
             yv.append(y)
             colours.append(colour)
             if np.isfinite(r["rd_ci_low"]) and np.isfinite(r["rd_ci_high"]):
                 segments.append(((r["rd_ci_low"], y), (r["rd_ci_high"], y)))
-            F._side_text(ax, y, f"{r['risk_difference']:+.2f} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}"
-                                f"  n {int(r['n'])}")
+            F.side_text(ax, y, f"{r['risk_difference']:+.2f} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}"
+                               f"  n {int(r['n'])}")
         if segments:
             ax.add_collection(matplotlib.collections.LineCollection(
                 segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
         if xs:
             ax.scatter(xs, yv, c=colours, marker="s", s=20, zorder=3, edgecolors="black",
                        linewidths=0.4, gid="estimate")
-        F._side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+        F.side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
         ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
         first, second = study["contrasts"][contrast]
         ax.set_xlabel(f"Risk difference {second} \u2212 {first} ({contrast}), {confidence:.0%} CI")
-        return F._finish(fig)
+        return F.finish_figure(fig)
 
 
 def write_study_figures(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Mapping,

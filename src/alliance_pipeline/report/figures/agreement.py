@@ -11,9 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, GREY, VERDICT_COLOURS, _MARKERS, _codes_of, _cohorts, _dodge, _figure, _finish,
-    _finish_empty, _fmt, _fmt_ci, _label, _merge_labels, _note, _numeric_column, _of_cohort,
-    _row_axis, _side_header, _side_text, style,
+    DOUBLE_COLUMN, GREY, MARKERS, VERDICT_COLOURS, codes_of, cohorts_of, display_label, dodge,
+    finish_empty, finish_figure, fmt_interval, fmt_value, merge_labels, new_figure, numeric_column,
+    of_cohort, row_axis, row_note, side_header, side_text, style,
 )
 
 
@@ -36,7 +36,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
             if column not in frame.columns:
                 frame[column] = ""
         frame["code"] = frame["code"].astype(str)
-        labels = _merge_labels(questions, labels)
+        labels = merge_labels(questions, labels)
         questions = questions or {}
         question_labels = question_labels or {}
 
@@ -47,7 +47,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
             + frame["question"].tolist()))
         for question in question_order:
             in_table = [code for q, code in present if q == question]
-            codebook = _codes_of(questions[question]) if question in questions else []
+            codebook = codes_of(questions[question]) if question in questions else []
             codes = [c for c in codebook if c in in_table] + [
                 c for c in in_table if c not in codebook and c != "*"]
             if "*" in in_table:
@@ -62,35 +62,35 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
             for q, code in order:
                 if q == question:
                     positions[(q, code)] = len(rows)
-                    rows.append(("row", _label(labels, q, code, multi)))
+                    rows.append(("row", display_label(labels, q, code, multi)))
 
-        cohorts = _cohorts(frame)
+        cohorts = cohorts_of(frame)
         height = max(1.8, 0.2 * len(rows) + 1.1)
-        fig = _figure(DOUBLE_COLUMN, height)
+        fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not rows:
-            return _finish_empty(fig, ax, "no agreement statistics")
-        ys = _row_axis(ax, rows)
+            return finish_empty(fig, ax, "no agreement statistics")
+        ys = row_axis(ax, rows)
 
-        alpha = _numeric_column(frame, "krippendorff_alpha")
-        low = _numeric_column(frame, "alpha_ci_low")
-        high = _numeric_column(frame, "alpha_ci_high")
+        alpha = numeric_column(frame, "krippendorff_alpha")
+        low = numeric_column(frame, "alpha_ci_low")
+        high = numeric_column(frame, "alpha_ci_high")
         finite = pd.concat([alpha, low, high]).dropna()
         left = min(0.0, float(finite.min()) if len(finite) else 0.0) - 0.05
         ax.set_xlim(left, 1.05)
 
         for index, cohort in enumerate(cohorts):
-            sub = _of_cohort(frame, cohort)
-            marker = _MARKERS[index % len(_MARKERS)] if len(cohorts) > 1 else "o"
+            sub = of_cohort(frame, cohort)
+            marker = MARKERS[index % len(MARKERS)] if len(cohorts) > 1 else "o"
             xs, yv, colours, ci = [], [], [], []
             for row_index in sub.index:
                 key = (frame.at[row_index, "question"], frame.at[row_index, "code"])
                 if key not in positions:
                     continue
-                y = ys[positions[key]] + _dodge(index, len(cohorts))
+                y = ys[positions[key]] + dodge(index, len(cohorts))
                 a, lo, hi = alpha[row_index], low[row_index], high[row_index]
                 if not np.isfinite(a):
-                    _note(ax, y, "undefined" if len(cohorts) == 1 else f"undefined ({cohort})")
+                    row_note(ax, y, "undefined" if len(cohorts) == 1 else f"undefined ({cohort})")
                     continue
                 verdict = str(frame.at[row_index, "verdict"]) if "verdict" in frame else ""
                 xs.append(a)
@@ -99,7 +99,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
                 if np.isfinite(lo) and np.isfinite(hi):
                     ci.append(((lo, y), (hi, y)))
                 if len(cohorts) == 1:
-                    _side_text(ax, y, f"{_fmt(a)} {_fmt_ci(lo, hi)}")
+                    side_text(ax, y, f"{fmt_value(a)} {fmt_interval(lo, hi)}")
             if ci:
                 ax.add_collection(matplotlib.collections.LineCollection(
                     ci, colors="black", linewidths=0.8, gid="ci", zorder=2))
@@ -108,7 +108,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
                            edgecolors="black", linewidths=0.4, gid="estimate")
 
         if len(cohorts) == 1:
-            _side_header(ax, ys[0], f"\u03b1 [{confidence:.0%} CI]")
+            side_header(ax, ys[0], f"\u03b1 [{confidence:.0%} CI]")
         ax.axvline(acceptable, color="black", linestyle="--", linewidth=0.7, zorder=1,
                    label=f"acceptable {acceptable:.3f}", gid="threshold")
         ax.axvline(good, color="black", linestyle=":", linewidth=0.9, zorder=1,
@@ -125,7 +125,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
                     markeredgecolor="black", markeredgewidth=0.4, label=f"verdict: {name}")
              for name, colour in VERDICT_COLOURS.items()]
         if len(cohorts) > 1:
-            handles += [Line2D([], [], linestyle="none", marker=_MARKERS[i % len(_MARKERS)],
+            handles += [Line2D([], [], linestyle="none", marker=MARKERS[i % len(MARKERS)],
                                color="black", label=str(c)) for i, c in enumerate(cohorts)]
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
-        return _finish(fig)
+        return finish_figure(fig)

@@ -21,8 +21,8 @@ from alliance_pipeline.report.figures.forest import forest_figure
 from alliance_pipeline.report.figures.frequencies import frequencies_figure
 from alliance_pipeline.report.figures.shares import shares_figure
 from alliance_pipeline.report.figures.style import (  # noqa: F401 (public names re-exported)
-    DOUBLE_COLUMN, FONT_FAMILY, OKABE_ITO, PALETTE, SINGLE_COLUMN, STYLE, _codes_of,
-    _merge_labels, _ordered_timepoints, register_fonts, render_figure, save_figure, style,
+    DOUBLE_COLUMN, FONT_FAMILY, OKABE_ITO, PALETTE, SINGLE_COLUMN, STYLE, codes_of,
+    merge_labels, ordered_timepoints, register_fonts, render_figure, save_figure, style,
 )
 from alliance_pipeline.outputs import figure_paths, figure_stems, is_repeated  # noqa: F401 (re-exported)
 
@@ -63,7 +63,7 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     Returns the written paths in the order of :func:`figure_paths`.
     """
     out_dir = Path(out_dir)
-    labels = _merge_labels(questions, labels)
+    labels = merge_labels(questions, labels)
     of_participants: dict = {}
     for fig in published_figures(dict(published or {})):
         if fig["basis"] == "participants":
@@ -90,8 +90,8 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
                                     question_labels=question_labels),
     }
     for qid, spec in questions.items():
-        asked = _ordered_timepoints(timepoints, spec.get("timepoints", []))
-        codes = _codes_of(spec)
+        asked = ordered_timepoints(timepoints, spec.get("timepoints", []))
+        codes = codes_of(spec)
         if is_repeated(spec):
             applicable = {name: tps for name, tps in (contrasts or {}).items()
                           if all(tp in asked for tp in tps)}

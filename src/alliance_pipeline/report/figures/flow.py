@@ -12,8 +12,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from alliance_pipeline.report.figures.style import (
-    PALETTE, SINGLE_COLUMN, SMALL, _dodge, _figure, _finish, _finish_empty, _ordered_timepoints,
-    style,
+    PALETTE, SINGLE_COLUMN, SMALL, dodge, finish_empty, finish_figure, new_figure,
+    ordered_timepoints, style,
 )
 
 
@@ -74,11 +74,11 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
         frame = _flow_long(flow, timepoints)
         question_labels = question_labels or {}
         questions = list(dict.fromkeys(frame["question"].tolist()))
-        fig = _figure(SINGLE_COLUMN, 2.8)
+        fig = new_figure(SINGLE_COLUMN, 2.8)
         ax = fig.add_subplot()
         if frame.empty or not questions:
-            return _finish_empty(fig, ax, "no participant counts")
-        order = _ordered_timepoints(timepoints, frame["timepoint"].tolist())
+            return finish_empty(fig, ax, "no participant counts")
+        order = ordered_timepoints(timepoints, frame["timepoint"].tolist())
         width = 0.8 / len(questions)
         complete_handles: list[Line2D] = []
         missing_explained = False
@@ -92,7 +92,7 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
                 row = sub[sub["timepoint"] == tp]
                 if row.empty:
                     continue
-                xs.append(order.index(tp) + _dodge(qi, len(questions), 0.8))
+                xs.append(order.index(tp) + dodge(qi, len(questions), 0.8))
                 ns.append(float(row["n_participants"].iloc[0]))
             if not xs:
                 continue
@@ -134,7 +134,7 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
             handles.append(Patch(facecolor="none", edgecolor="none",
                                  label=f"(\u2212k): missing vs. {against}"))
         fig.legend(handles=handles, loc="outside lower center", ncols=1)
-        return _finish(fig)
+        return finish_figure(fig)
 
 
 def flow_from_proportions(proportions: pd.DataFrame) -> pd.DataFrame:

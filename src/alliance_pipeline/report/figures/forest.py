@@ -11,9 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, PALETTE, _MARKERS, _cohorts, _dodge, _figure, _finish, _finish_empty, _fmt,
-    _fmt_ci, _fmt_p, _label, _note, _numeric_column, _of_cohort, _row_axis, _side_header,
-    _side_text, style,
+    DOUBLE_COLUMN, MARKERS, PALETTE, cohorts_of, display_label, dodge, finish_empty, finish_figure,
+    fmt_interval, fmt_p_adjusted, fmt_value, new_figure, numeric_column, of_cohort, row_axis,
+    row_note, side_header, side_text, style,
 )
 
 
@@ -44,12 +44,12 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                           & (frame["question"] == question)]
         else:
             frame = frame.iloc[0:0]
-        cohorts = _cohorts(frame)
+        cohorts = cohorts_of(frame)
 
         rows: list[tuple[str, str]] = []
         keys: list[tuple[str, str] | None] = []
         for code in codes:
-            rows.append(("header", _label(labels, question, code)))
+            rows.append(("header", display_label(labels, question, code)))
             keys.append(None)
             for name, tps in items:
                 arrow = f" ({tps[0]} \u2192 {tps[1]})" if len(tps) == 2 else ""
@@ -57,16 +57,16 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                 keys.append((code, name))
 
         height = max(1.6, 0.2 * len(rows) + 0.9)
-        fig = _figure(DOUBLE_COLUMN, height)
+        fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not codes or not items:
-            return _finish_empty(fig, ax, "no contrasts to show")
-        ys = _row_axis(ax, rows)
+            return finish_empty(fig, ax, "no contrasts to show")
+        ys = row_axis(ax, rows)
 
-        rd = _numeric_column(frame, "risk_difference")
-        low = _numeric_column(frame, "rd_ci_low")
-        high = _numeric_column(frame, "rd_ci_high")
-        padj = _numeric_column(frame, "p_adjusted")
+        rd = numeric_column(frame, "risk_difference")
+        low = numeric_column(frame, "rd_ci_low")
+        high = numeric_column(frame, "rd_ci_high")
+        padj = numeric_column(frame, "p_adjusted")
         finite = pd.concat([rd, low, high]).dropna()
         reach = max([0.25] + [abs(float(v)) for v in finite])
         reach = min(1.0, reach) + 0.08
@@ -74,7 +74,7 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
 
         code_index = {code: i for i, code in enumerate(codes)}
         for cindex, cohort in enumerate(cohorts):
-            sub = _of_cohort(frame, cohort)
+            sub = of_cohort(frame, cohort)
             xs, yv, colours, segments = [], [], [], []
             for key, y in zip(keys, ys):
                 if key is None:
@@ -82,17 +82,17 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                 code, name = key
                 match = sub[(sub["code"].astype(str) == str(code))
                             & (sub["contrast"].astype(str) == name)] if len(sub) else sub
-                y = y + _dodge(cindex, len(cohorts))
+                y = y + dodge(cindex, len(cohorts))
                 suffix = f" ({cohort})" if len(cohorts) > 1 else ""
                 if match.empty:
-                    _note(ax, y, "not tested" + suffix)
+                    row_note(ax, y, "not tested" + suffix)
                     continue
                 i = match.index[0]
                 value, lo, hi = rd[i], low[i], high[i]
                 if not np.isfinite(value):
                     note = str(match.at[i, "note"]) if "note" in match.columns else ""
                     note = "" if note in ("", "nan", "None") else f": {note[:60]}"
-                    _note(ax, y, f"undefined{note}{suffix}")
+                    row_note(ax, y, f"undefined{note}{suffix}")
                     continue
                 xs.append(value)
                 yv.append(y)
@@ -100,21 +100,21 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                 if np.isfinite(lo) and np.isfinite(hi):
                     segments.append(((lo, y), (hi, y)))
                 if len(cohorts) == 1:
-                    _side_text(ax, y, f"{_fmt(value, sign=True)} "
-                                      f"{_fmt_ci(lo, hi, sign=True)}   {_fmt_p(padj[i])}")
+                    side_text(ax, y, f"{fmt_value(value, sign=True)} "
+                                      f"{fmt_interval(lo, hi, sign=True)}   {fmt_p_adjusted(padj[i])}")
             if segments:
                 ax.add_collection(matplotlib.collections.LineCollection(
                     segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
             if xs:
-                ax.scatter(xs, yv, c=colours, marker=_MARKERS[cindex % len(_MARKERS)], s=24,
+                ax.scatter(xs, yv, c=colours, marker=MARKERS[cindex % len(MARKERS)], s=24,
                            zorder=3, edgecolors="black", linewidths=0.4, gid="estimate")
         if len(cohorts) == 1:
-            _side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+            side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
         ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
         ax.set_xlabel(f"Risk difference, later \u2212 earlier time point ({confidence:.0%} CI)")
         if len(cohorts) > 1:
             fig.legend(handles=[Line2D([], [], linestyle="none", color="black",
-                                       marker=_MARKERS[i % len(_MARKERS)], label=str(c))
+                                       marker=MARKERS[i % len(MARKERS)], label=str(c))
                                 for i, c in enumerate(cohorts)],
                        loc="outside lower center", ncols=len(cohorts))
-        return _finish(fig)
+        return finish_figure(fig)

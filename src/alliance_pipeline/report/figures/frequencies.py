@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, OKABE_ITO, SMALL, _cohorts, _figure, _finish, _finish_empty, _label, _note, _num,
-    _numeric_column, _row_axis, style,
+    DOUBLE_COLUMN, OKABE_ITO, SMALL, as_float, cohorts_of, display_label, finish_empty,
+    finish_figure, new_figure, numeric_column, row_axis, row_note, style,
 )
 
 
@@ -34,31 +34,31 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
             data = data.iloc[0:0]
         data = data.copy()
         data["_order"] = data["code"].astype(str).map({str(c): i for i, c in enumerate(codes)})
-        data["_share"] = _numeric_column(data, "proportion")
+        data["_share"] = numeric_column(data, "proportion")
         data = data.sort_values(["_share", "_order"], ascending=[False, True],
                                 na_position="last", kind="stable")
         several_tp = "timepoint" in data and data["timepoint"].nunique() > 1
-        several_cohorts = len(_cohorts(data)) > 1
+        several_cohorts = len(cohorts_of(data)) > 1
         height = max(1.4, 0.28 * len(data) + 0.8)
-        fig = _figure(DOUBLE_COLUMN, height)
+        fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if data.empty:
-            return _finish_empty(fig, ax, f"no frequencies for {question}")
+            return finish_empty(fig, ax, f"no frequencies for {question}")
         rows = []
         for _, row in data.iterrows():
-            text = _label(labels, question, row["code"])
+            text = display_label(labels, question, row["code"])
             if several_tp:
                 text += f" ({row['timepoint']})"
             if several_cohorts:
                 text += f" [{row['cohort']}]"
             rows.append(("row", text))
-        ys = _row_axis(ax, rows)
+        ys = row_axis(ax, rows)
         shares = data["_share"].to_numpy(dtype=float)
         ax.barh(ys, np.nan_to_num(shares), height=0.6, color=OKABE_ITO["sky_blue"], gid="share")
         segments = []
         for y, (_, row), share in zip(ys, data.iterrows(), shares):
-            lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
-            k, n = _num(row.get("k")), _num(row.get("n"))
+            lo, hi = as_float(row.get("ci_low")), as_float(row.get("ci_high"))
+            k, n = as_float(row.get("k")), as_float(row.get("n"))
             if np.isfinite(lo) and np.isfinite(hi):
                 segments.append(((lo, y), (hi, y)))
             count = f"{int(k)}/{int(n)}" if np.isfinite(k) and np.isfinite(n) else "?"
@@ -67,11 +67,11 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
                 ax.text(right + 0.015, y, f"{count} ({share:.0%})", ha="left", va="center",
                         fontsize=SMALL, gid="value")
             else:
-                _note(ax, y, f"undefined ({count})")
+                row_note(ax, y, f"undefined ({count})")
         if segments:
             ax.add_collection(matplotlib.collections.LineCollection(
                 segments, colors="black", linewidths=0.8, gid="ci", zorder=3))
         ax.set_xlim(0, 1.0)
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
         ax.set_xlabel(f"Participants with code ({confidence:.0%} CI)")
-        return _finish(fig)
+        return finish_figure(fig)

@@ -13,8 +13,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, GREY, PALETTE, SINGLE_COLUMN, SMALL, _MARKERS, _cohorts, _dodge, _figure,
-    _finish, _finish_empty, _label, _num, _of_cohort, style,
+    DOUBLE_COLUMN, GREY, MARKERS, PALETTE, SINGLE_COLUMN, SMALL, as_float, cohorts_of,
+    display_label, dodge, finish_empty, finish_figure, new_figure, of_cohort, style,
 )
 
 
@@ -35,15 +35,15 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         timepoints = list(timepoints)
         data = proportions[proportions["question"] == question] if "question" in \
             proportions.columns else proportions.iloc[0:0]
-        cohorts = _cohorts(data)
+        cohorts = cohorts_of(data)
         ncols = max(1, min(len(codes), 3))
         nrows = max(1, math.ceil(len(codes) / ncols))
         width = SINGLE_COLUMN if ncols == 1 else DOUBLE_COLUMN
         extra = 0.35 if (published or len(cohorts) > 1) else 0.0
-        fig = _figure(width, 2.3 * nrows + extra)
+        fig = new_figure(width, 2.3 * nrows + extra)
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
         if not codes:
-            return _finish_empty(fig, axes[0], f"no codes for {question}")
+            return finish_empty(fig, axes[0], f"no codes for {question}")
         positions = {tp: float(i) for i, tp in enumerate(timepoints)}
         span = None
         if training_contrast and len(training_contrast) == 2 and all(
@@ -53,7 +53,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         for ax in axes[len(codes):]:
             ax.set_axis_off()
         for panel, (ax, code) in enumerate(zip(axes, codes)):
-            ax.set_title(_label(labels, question, code))
+            ax.set_title(display_label(labels, question, code))
             ax.set_xlim(-0.4, max(len(timepoints) - 1, 0) + 0.4)
             ax.set_ylim(-0.02, 1.12)
             ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -69,7 +69,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
             colour = PALETTE[panel % len(PALETTE)]
             sub_code = data[data["code"].astype(str) == str(code)]
             for index, cohort in enumerate(cohorts):
-                sub = _of_cohort(sub_code, cohort)
+                sub = of_cohort(sub_code, cohort)
                 series_colour = PALETTE[index % len(PALETTE)] if len(cohorts) > 1 else colour
                 rows = [(tp, sub[sub["timepoint"] == tp]) for tp in timepoints]
                 xs, ps, segments = [], [], []
@@ -77,9 +77,9 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                     if row.empty:
                         continue
                     row = row.iloc[0]
-                    x = positions[tp] + _dodge(index, len(cohorts), 0.3)
-                    p, lo, hi = (_num(row.get("proportion")), _num(row.get("ci_low")),
-                                 _num(row.get("ci_high")))
+                    x = positions[tp] + dodge(index, len(cohorts), 0.3)
+                    p, lo, hi = (as_float(row.get("proportion")), as_float(row.get("ci_low")),
+                                 as_float(row.get("ci_high")))
                     xs.append(x)
                     ps.append(p)
                     if np.isfinite(lo) and np.isfinite(hi):
@@ -87,18 +87,18 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                     if not np.isfinite(p):
                         ax.text(x, 0.5, "undefined", rotation=90, ha="center", va="center",
                                 fontsize=SMALL, style="italic", color=GREY, gid="undefined")
-                    n = _num(row.get("n"))
+                    n = as_float(row.get("n"))
                     if np.isfinite(n) and len(cohorts) == 1:
                         n_by_tp[tp] = n
                 if segments:
                     ax.add_collection(matplotlib.collections.LineCollection(
                         segments, colors=series_colour, linewidths=1.0, gid="ci", zorder=2))
-                ax.plot(xs, ps, marker=_MARKERS[index % len(_MARKERS)], color=series_colour,
+                ax.plot(xs, ps, marker=MARKERS[index % len(MARKERS)], color=series_colour,
                         zorder=3, gid="estimate",
                         label=str(cohort) if len(cohorts) > 1 else "this cohort")
             if published and code in published:
                 values = published[code] or {}
-                pub = [(positions[tp], _num(v)) for tp, v in values.items() if tp in positions]
+                pub = [(positions[tp], as_float(v)) for tp, v in values.items() if tp in positions]
                 if pub:
                     ax.plot([x for x, _ in pub], [v for _, v in pub], linestyle="none",
                             marker="D", markerfacecolor="none", markeredgecolor="black",
@@ -114,7 +114,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         handles = []
         if len(cohorts) > 1:
             handles += [Line2D([], [], color=PALETTE[i % len(PALETTE)],
-                               marker=_MARKERS[i % len(_MARKERS)], label=str(c))
+                               marker=MARKERS[i % len(MARKERS)], label=str(c))
                         for i, c in enumerate(cohorts)]
         if published:
             handles.append(Line2D([], [], linestyle="none", marker="D",
@@ -122,4 +122,4 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                                   label="published"))
         if handles:
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-        return _finish(fig)
+        return finish_figure(fig)

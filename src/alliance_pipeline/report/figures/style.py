@@ -188,8 +188,8 @@ def save_figure(fig: Figure, stem: str | os.PathLike) -> list[Path]:
 
 # --------------------------------------------------------------------------- helpers
 
-def _label(labels: Mapping | None, question: str | None, code: str,
-           multi_label: bool | None = None) -> str:
+def display_label(labels: Mapping | None, question: str | None, code: str,
+                  multi_label: bool | None = None) -> str:
     """Display label of ``code``: labels[(question, code)], labels[question][code],
     labels[code], else the code id; ``*`` is the question as a whole."""
     labels = labels or {}
@@ -227,7 +227,7 @@ def _codebook_labels(questions: Mapping | None) -> dict:
     return found
 
 
-def _merge_labels(questions: Mapping | None, labels: Mapping | None) -> dict:
+def merge_labels(questions: Mapping | None, labels: Mapping | None) -> dict:
     """``labels`` plus the codebook's labels for codes ``labels`` does not name."""
     merged = dict(labels or {})
     for (question, code), label in _codebook_labels(questions).items():
@@ -236,7 +236,7 @@ def _merge_labels(questions: Mapping | None, labels: Mapping | None) -> dict:
     return merged
 
 
-def _num(value) -> float:
+def as_float(value) -> float:
     """A float, NaN for anything missing or non-numeric."""
     try:
         out = float(value)
@@ -245,14 +245,14 @@ def _num(value) -> float:
     return out
 
 
-def _fmt(value: float, digits: int = 2, sign: bool = False) -> str:
+def fmt_value(value: float, digits: int = 2, sign: bool = False) -> str:
     if not np.isfinite(value):
         return "–"
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return text.replace("-", "\u2212")
 
 
-def _fmt_p(value: float) -> str:
+def fmt_p_adjusted(value: float) -> str:
     if not np.isfinite(value):
         return "p(adj) –"
     if value < 0.001:
@@ -260,11 +260,11 @@ def _fmt_p(value: float) -> str:
     return f"p(adj) = {value:.3f}"
 
 
-def _fmt_ci(low: float, high: float, digits: int = 2, sign: bool = False) -> str:
-    return f"[{_fmt(low, digits, sign)}, {_fmt(high, digits, sign)}]"
+def fmt_interval(low: float, high: float, digits: int = 2, sign: bool = False) -> str:
+    return f"[{fmt_value(low, digits, sign)}, {fmt_value(high, digits, sign)}]"
 
 
-def _numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
+def numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
     """``frame[name]`` as numbers: NaN for values that are not numbers, all NaN when the
     column is missing."""
     column = frame[name] if name in frame.columns else pd.Series(
@@ -272,28 +272,28 @@ def _numeric_column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(column, errors="coerce")
 
 
-def _cohorts(frame: pd.DataFrame) -> list:
+def cohorts_of(frame: pd.DataFrame) -> list:
     if "cohort" not in frame.columns or frame.empty:
         return [None]
     return list(dict.fromkeys(frame["cohort"].tolist()))
 
 
-def _of_cohort(frame: pd.DataFrame, cohort) -> pd.DataFrame:
+def of_cohort(frame: pd.DataFrame, cohort) -> pd.DataFrame:
     if cohort is None or "cohort" not in frame.columns:
         return frame
     return frame[frame["cohort"] == cohort]
 
 
-def _dodge(index: int, count: int, width: float = 0.5) -> float:
+def dodge(index: int, count: int, width: float = 0.5) -> float:
     if count <= 1:
         return 0.0
     return (index - (count - 1) / 2) * (width / count)
 
 
-_MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 
 
-def _row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
+def row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     """Lay out rows top to bottom: ``("header", text)`` rows in bold, ``("row", text)``
     rows as plain tick labels. Returns the y position of each row."""
     ys = [float(len(rows) - 1 - i) for i in range(len(rows))]
@@ -310,37 +310,37 @@ def _row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     return ys
 
 
-def _note(ax, y: float, text: str, x: float = 0.01) -> None:
+def row_note(ax, y: float, text: str, x: float = 0.01) -> None:
     """Grey italic text at the left of a row, for values that are not drawn."""
     ax.text(x, y, text, transform=blended_transform_factory(ax.transAxes, ax.transData),
             ha="left", va="center", fontsize=SMALL, style="italic", color=GREY,
             gid="undefined")
 
 
-def _side_text(ax, y: float, text: str) -> None:
+def side_text(ax, y: float, text: str) -> None:
     """Value column to the right of the axes."""
     ax.text(1.02, y, text, transform=blended_transform_factory(ax.transAxes, ax.transData),
             ha="left", va="center", fontsize=SMALL, gid="value")
 
 
-def _side_header(ax, y: float, text: str) -> None:
+def side_header(ax, y: float, text: str) -> None:
     ax.text(1.02, y, text, transform=blended_transform_factory(ax.transAxes, ax.transData),
             ha="left", va="center", fontsize=SMALL, color="#404040", gid="value-header")
 
 
-def _finish_empty(fig: Figure, ax, text: str) -> Figure:
+def finish_empty(fig: Figure, ax, text: str) -> Figure:
     """The finished figure for no data: ``ax`` blank but for ``text``."""
     ax.set_axis_off()
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
             fontsize=BASE, color=GREY, gid="undefined")
-    return _finish(fig)
+    return finish_figure(fig)
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def _finish(fig: Figure) -> Figure:
+def finish_figure(fig: Figure) -> Figure:
     """Lay the figure out once, at the PNG resolution and with the style active, then
     freeze the layout.
 
@@ -356,12 +356,12 @@ def _finish(fig: Figure) -> Figure:
     return fig
 
 
-def _codes_of(spec: Mapping) -> list[str]:
+def codes_of(spec: Mapping) -> list[str]:
     codes = spec.get("codes", [])
     return list(codes.keys()) if isinstance(codes, Mapping) else list(codes)
 
 
-def _ordered_timepoints(study: Sequence[str], asked: Iterable[str]) -> list[str]:
+def ordered_timepoints(study: Sequence[str], asked: Iterable[str]) -> list[str]:
     asked = list(asked)
     return [tp for tp in study if tp in asked] + [tp for tp in asked if tp not in study]
 

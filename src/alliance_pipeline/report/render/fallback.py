@@ -12,8 +12,8 @@ from typing import Mapping
 import yaml
 
 from alliance_pipeline.tables import atomic_write_bytes
-from alliance_pipeline.report.render.markdown import _format_options, preprocess
-from alliance_pipeline.report.render.metadata import RenderError, font_dir, meta_text
+from alliance_pipeline.report.render.markdown import preprocess
+from alliance_pipeline.report.render.metadata import RenderError, font_dir, format_options, meta_text
 
 LATIN_FONT = "Libertinus Serif"  # embedded in Typst
 CJK_FONT = "IPAexGothic"          # shipped by matplotlib-fontja
@@ -82,7 +82,7 @@ TYPST_HEADER = f"""// fallback: figures and tables are numbered in the text ("Fi
 _TEMPLATE_OPTIONS = ("papersize", "margin", "fontsize", "mainfont", "linestretch", "section-numbering")
 
 
-def _column_widths(meta: Mapping, fmt: str) -> list[str]:
+def column_widths(meta: Mapping, fmt: str) -> list[str]:
     """Pandoc's ``--columns`` for Quarto's ``tbl-colwidths`` (format option over top level).
 
     ``false``: no source line counts as long, so pipe tables keep natural column widths
@@ -91,7 +91,7 @@ def _column_widths(meta: Mapping, fmt: str) -> list[str]:
     gets column widths proportional to its separator dashes. Explicit width lists are
     refused (the fallback does not apply them).
     """
-    opts = _format_options(meta, fmt)
+    opts = format_options(meta, fmt)
     value = opts.get("tbl-colwidths", meta.get("tbl-colwidths", True))
     if value is False:
         return ["--columns=100000"]
@@ -102,10 +102,10 @@ def _column_widths(meta: Mapping, fmt: str) -> list[str]:
 
 
 def _pandoc_args(meta: Mapping, fmt: str, work: Path, header: Path) -> list[str]:
-    opts = _format_options(meta, fmt)
+    opts = format_options(meta, fmt)
     # --wrap=none: output lines are never broken, so a sentence stays whole in the HTML source
     args = ["--standalone", f"--resource-path={work}", f"--include-in-header={header}",
-            "--wrap=none", *_column_widths(meta, fmt)]
+            "--wrap=none", *column_widths(meta, fmt)]
     if opts.get("toc"):
         args += ["--toc", f"--toc-depth={int(opts.get('toc-depth', 3))}"]
     if opts.get("number-sections"):
@@ -117,7 +117,7 @@ def _pandoc_args(meta: Mapping, fmt: str, work: Path, header: Path) -> list[str]
 
 def _pandoc_meta(meta: Mapping, fmt: str) -> dict:
     """Document metadata plus the format's template options (papersize, margin, ...)."""
-    opts = _format_options(meta, fmt)
+    opts = format_options(meta, fmt)
     out = dict(meta)
     if fmt == "typst":
         out.update({k: opts[k] for k in _TEMPLATE_OPTIONS if k in opts})

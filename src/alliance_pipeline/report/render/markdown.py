@@ -22,8 +22,8 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from alliance_pipeline.report.render.metadata import (RenderError, load_metadata, meta_lookup, meta_text, split_front_matter,
-                              truthy)
+from alliance_pipeline.report.render.metadata import (RenderError, format_options, load_metadata, meta_lookup, meta_text,
+                              split_front_matter, truthy)
 
 CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
                   "caution": "Caution"}
@@ -332,14 +332,6 @@ def resolve_images(text: str, base: Path, fmt: str, default_ext: str | None = No
 
 # ---------------------------------------------------------------- fallback pipeline
 
-def _format_options(meta: Mapping, fmt: str) -> dict:
-    formats = meta.get("format") or {}
-    if isinstance(formats, str):
-        return {}
-    opts = formats.get(fmt) or {}
-    return dict(opts) if isinstance(opts, Mapping) else {}
-
-
 def preprocess(qmd: Path, fmt: str, *, extra_meta: Mapping | None = None) -> tuple[dict, str]:
     """Quarto source -> (Pandoc metadata, plain Pandoc markdown body) for ``fmt`` (html|typst)."""
     qmd = Path(qmd)
@@ -349,6 +341,6 @@ def preprocess(qmd: Path, fmt: str, *, extra_meta: Mapping | None = None) -> tup
     meta = expand_meta_strings(meta, meta, fmt)
     body = "\n".join(render_blocks(parse_blocks(body), meta, fmt))
     body = resolve_crossrefs(body)
-    opts = _format_options(meta, fmt)
+    opts = format_options(meta, fmt)
     body = resolve_images(body, qmd.parent, fmt, opts.get("default-image-extension"))
     return meta, body

@@ -98,3 +98,11 @@ def truthy(meta: Mapping, key: str) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "no", "0")
     return bool(value)
+
+
+def format_options(meta: Mapping, fmt: str) -> dict:
+    formats = meta.get("format") or {}
+    if isinstance(formats, str):
+        return {}
+    opts = formats.get(fmt) or {}
+    return dict(opts) if isinstance(opts, Mapping) else {}

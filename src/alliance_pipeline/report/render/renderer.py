@@ -30,7 +30,7 @@ import yaml
 
 from alliance_pipeline.config import deep_merge
 from alliance_pipeline.tables import atomic_write_bytes
-from alliance_pipeline.report.render.fallback import _column_widths, fallback_description, render_fallback  # noqa: F401 (re-exported)
+from alliance_pipeline.report.render.fallback import fallback_description, render_fallback  # noqa: F401 (re-exported)
 from alliance_pipeline.report.render.markdown import preprocess  # noqa: F401 (re-exported)
 from alliance_pipeline.report.render.metadata import FONT_DIR_ENV, RenderError, font_dir, load_metadata  # noqa: F401 (re-exported)
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto

@@ -6,10 +6,11 @@ from typing import Mapping
 import pandas as pd
 
 from alliance_pipeline.report.format import (
-    DASH, _missing, _val, esc, fmt_ci, fmt_int, fmt_num, fmt_pct, join_words, md_figure, md_table,
+    DASH, esc, fmt_ci, fmt_int, fmt_num, fmt_pct, is_missing, join_words, md_figure, md_table,
+    row_value,
 )
 from alliance_pipeline.report.lookup import (
-    _analysis, _codes_in, _conf_label, _first, _table, code_label, questions_of,
+    analysis_settings, code_label, codes_in, conf_label, first_row, questions_of, table_of,
 )
 
 
@@ -40,10 +41,10 @@ def response_sources(final_codes: pd.DataFrame | None) -> pd.DataFrame:
 def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                    figures: set[str] | None = None) -> str:
     questions = questions_of(study)
-    agreement = _table(tables, "agreement")
-    analysis = _analysis(cohort)
+    agreement = table_of(tables, "agreement")
+    analysis = analysis_settings(cohort)
     ag = analysis.get("agreement", {}) or {}
-    conf = _conf_label(cohort)
+    conf = conf_label(cohort)
     out = []
     if agreement is None or agreement.empty:
         out.append("The agreement table was not available for this report.\n")
@@ -51,23 +52,23 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         rows = []
         notes = []
         for q in questions if questions else dict.fromkeys(agreement["question"].astype(str)):
-            for code in _codes_in(agreement, questions, q, include_star=True):
-                r = _first(agreement, question=q, code=code)
-                n_coders = _val(r, "n_coders")
-                kappa = _val(r, "cohen_kappa")
-                if _missing(kappa) or (not _missing(n_coders) and int(n_coders) > 2):
-                    kappa = _val(r, "fleiss_kappa")
-                note = _val(r, "note")
+            for code in codes_in(agreement, questions, q, include_star=True):
+                r = first_row(agreement, question=q, code=code)
+                n_coders = row_value(r, "n_coders")
+                kappa = row_value(r, "cohen_kappa")
+                if is_missing(kappa) or (not is_missing(n_coders) and int(n_coders) > 2):
+                    kappa = row_value(r, "fleiss_kappa")
+                note = row_value(r, "note")
                 label = esc(code_label(questions, q, code))
-                if not _missing(note) and str(note).strip():
+                if not is_missing(note) and str(note).strip():
                     notes.append(f"*{esc(q)} / {label}*: {esc(note)}")
-                rows.append([esc(q), label, fmt_int(_val(r, "n_units")), fmt_int(n_coders),
-                             fmt_pct(_val(r, "percent_agreement")),
+                rows.append([esc(q), label, fmt_int(row_value(r, "n_units")), fmt_int(n_coders),
+                             fmt_pct(row_value(r, "percent_agreement")),
                              fmt_num(kappa),
-                             fmt_num(_val(r, "krippendorff_alpha")),
-                             fmt_ci(_val(r, "alpha_ci_low"), _val(r, "alpha_ci_high")),
-                             fmt_num(_val(r, "gwet_ac1")),
-                             esc(_val(r, "verdict")) if not _missing(_val(r, "verdict")) and str(_val(r, "verdict")) else DASH])
+                             fmt_num(row_value(r, "krippendorff_alpha")),
+                             fmt_ci(row_value(r, "alpha_ci_low"), row_value(r, "alpha_ci_high")),
+                             fmt_num(row_value(r, "gwet_ac1")),
+                             esc(row_value(r, "verdict")) if not is_missing(row_value(r, "verdict")) and str(row_value(r, "verdict")) else DASH])
         out.append(md_table(
             ["Question", "Code", "Units", "Coders", "% agree", "κ", "α", f"α {conf}", "AC1", "Verdict"],
             rows, align="llrrrrrrrl",
@@ -108,7 +109,7 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     else:
         settle += " Every disagreement had to be settled; the pipeline stops on an unresolved one."
     out.append(settle + "\n")
-    sources = response_sources(_table(tables, "final_codes"))
+    sources = response_sources(table_of(tables, "final_codes"))
     if not sources.empty:
         rows = [[esc(r["question"]), str(r["unanimous"]), str(r["adjudicated"]), str(r["majority"]),
                  str(r["total"])] for _, r in sources.iterrows()]

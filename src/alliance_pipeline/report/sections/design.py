@@ -6,17 +6,17 @@ from typing import Mapping
 import pandas as pd
 
 from alliance_pipeline.report.format import (
-    DASH, METHOD_NAMES, _missing, esc, fmt_int, join_words, md_figure, md_table,
+    DASH, METHOD_NAMES, esc, fmt_int, is_missing, join_words, md_figure, md_table,
 )
 from alliance_pipeline.report.lookup import (
-    CONTRAST_READING, _adjust_name, _analysis, _cochran_how, _confidence, _rows, _table,
-    questions_of,
+    CONTRAST_READING, adjust_name, analysis_settings, cochran_how, confidence_level, questions_of,
+    table_of,
 )
 
 
 def design_md(*, study: Mapping, cohort: Mapping) -> str:
     questions = questions_of(study)
-    analysis = _analysis(cohort)
+    analysis = analysis_settings(cohort)
     tps = list(study.get("timepoints", []))
     contrasts = dict(study.get("contrasts") or {})
     out = [f"Participants were measured at {len(tps)} time points, in order: "
@@ -39,10 +39,10 @@ def design_md(*, study: Mapping, cohort: Mapping) -> str:
     ag = analysis.get("agreement", {}) or {}
     out.append(
         f"Shares are k of n participants with a code at a time point, with "
-        f"{_confidence(cohort) * 100:g}% Wilson score intervals. Change across all time points "
-        f"is tested with Cochran's Q on complete cases{_cochran_how(analysis)}; each contrast "
+        f"{confidence_level(cohort) * 100:g}% Wilson score intervals. Change across all time points "
+        f"is tested with Cochran's Q on complete cases{cochran_how(analysis)}; each contrast "
         f"with McNemar's test "
-        f"({how}), p-values {_adjust_name(cohort)} across the contrasts of one code. "
+        f"({how}), p-values {adjust_name(cohort)} across the contrasts of one code. "
         f"Effect sizes are the risk difference (share at the second time point minus the "
         f"first) and the paired odds ratio c / b. Agreement is judged good at Krippendorff's "
         f"α ≥ {float(ag.get('good', 0.8)):.3f} and tentative at α ≥ "
@@ -108,7 +108,7 @@ def _ids(text: str) -> str:
 
 def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None) -> str:
     questions = questions_of(study)
-    flow = normalise_flow(_table(tables, "flow"), study)
+    flow = normalise_flow(table_of(tables, "flow"), study)
     out = []
     if figures is None or "flow" in figures:
         out.append("@fig-flow shows how many participants answered at each time point and how "
@@ -134,7 +134,7 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
                         label="tbl-flow"))
     sentences = []
     n_cohort = pd.to_numeric(flow["n_cohort"], errors="coerce").max()
-    if not _missing(n_cohort):
+    if not is_missing(n_cohort):
         sentences.append(f"The cohort has {fmt_int(n_cohort)} participants.")
     for q in dict.fromkeys(flow["question"].astype(str)):
         rows_q = flow[flow["question"].astype(str) == q]
@@ -152,7 +152,7 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
         if len(tp_rows) >= 2 and not complete.empty:
             c = complete.iloc[0]
             text += f"; {fmt_int(c['n'])} answered at every time point (complete cases)"
-            if not _missing(c["n_excluded"]) and c["n_excluded"] > 0:
+            if not is_missing(c["n_excluded"]) and c["n_excluded"] > 0:
                 text += (f" and {fmt_int(c['n_excluded'])} who answered only some of them "
                          f"({_ids(c['missing'])}) are left out of Cochran's Q")
         sentences.append(text + ".")
@@ -160,14 +160,3 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
         out.append(" ".join(sentences) + "\n")
     return "\n".join(out)
 
-
-def _complete_cases(flow: pd.DataFrame, tests: pd.DataFrame | None, question: str) -> int | None:
-    rows = flow[(flow["question"].astype(str) == question) & (flow["step"] == "complete")]
-    if not rows.empty and not _missing(rows["n"].iloc[0]):
-        return int(rows["n"].iloc[0])
-    rows = _rows(tests, question=question, test="cochran_q")
-    if not rows.empty:
-        values = pd.to_numeric(rows["n"], errors="coerce").dropna()
-        if len(values):
-            return int(values.max())
-    return None

@@ -8,18 +8,22 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from alliance_pipeline.report.format import DASH, esc, fmt_int, join_words, md_figure, md_table, slug
-from alliance_pipeline.report.lookup import _conf_label, _rows, _single, _table, _tp_order, questions_of
-from alliance_pipeline.report.sections.results import _share_rows
+from alliance_pipeline.report.format import (
+    DASH, esc, fmt_int, join_words, md_figure, md_table, slug,
+)
+from alliance_pipeline.report.lookup import (
+    conf_label, questions_of, rows_where, share_table_rows, single_questions, table_of,
+    timepoint_order,
+)
 
 
 def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                 figures: set[str] | None = None) -> str:
     questions = questions_of(study)
-    props = _table(tables, "proportions")
-    order = _tp_order(study)
-    conf = _conf_label(cohort)
-    single = _single(questions)
+    props = table_of(tables, "proportions")
+    order = timepoint_order(study)
+    conf = conf_label(cohort)
+    single = single_questions(questions)
     if not single:
         return "No question was asked at a single time point.\n"
     out = []
@@ -28,7 +32,7 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         s = slug(q)
         tp = spec["timepoints"][0]
         out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
-        rows = _share_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
+        rows = share_table_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
         if not rows:
             out.append("No shares were available for this question.\n")
             continue
@@ -36,7 +40,7 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         fig = figures is None or f"frequencies_{q}" in figures
         if fig:
             refs.append(f"@fig-frequencies-{s}")
-        given = _rows(props, question=q, timepoint=tp)
+        given = rows_where(props, question=q, timepoint=tp)
         total = int(pd.to_numeric(given["k"], errors="coerce").fillna(0).sum()) if len(given) else 0
         out.append(f"Asked only at *{esc(tp)}*; {join_words(refs)} show how often each code was "
                    "given, most frequent first.\n")

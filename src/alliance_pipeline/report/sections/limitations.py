@@ -5,12 +5,12 @@ from typing import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.report.sections.design import _complete_cases, normalise_flow
+from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.format import (
-    DASH, METHOD_NAMES, _missing, esc, fmt_int, fmt_num, join_words, md_table,
+    DASH, METHOD_NAMES, esc, fmt_int, fmt_num, is_missing, join_words, md_table,
 )
 from alliance_pipeline.report.lookup import (
-    _analysis, _codes_in, _conf_label, _rows, _table, code_label, questions_of,
+    analysis_settings, code_label, codes_in, conf_label, questions_of, rows_where, table_of,
 )
 
 
@@ -24,7 +24,7 @@ POWER_METHODS = {"connor1987": "Connor (1987), Biometrics 43:207-211, for McNema
 
 def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
     questions = questions_of(study)
-    power = _table(tables, "power")
+    power = table_of(tables, "power")
     if power is None or power.empty:
         return "The sample-size table was not available for this report.\n"
     power = power.copy()
@@ -45,7 +45,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     q_order = {q: i for i, q in enumerate(questions)}
     keys["_q"] = keys["question"].astype(str).map(q_order).fillna(len(q_order))
     keys["_c"] = keys["contrast"].astype(str).map(c_order).fillna(len(c_order))
-    keys["_code"] = [(_codes_in(power, questions, q) + [c]).index(c) for q, c in
+    keys["_code"] = [(codes_in(power, questions, q) + [c]).index(c) for q, c in
                      zip(keys["question"].astype(str), keys["code"].astype(str))]
     keys = keys.sort_values(["_q", "_code", "_c"])
     highlights = []
@@ -64,7 +64,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             n = hit["n_required"].iloc[0] if len(hit) else float("nan")
             ns[(pw, es)] = n
             cells.append(fmt_int(n))
-            if len(hit) and "note" in hit.columns and not _missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
+            if len(hit) and "note" in hit.columns and not is_missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
                 notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
                              f"{esc(k['contrast'])}*: {esc(hit['note'].iloc[0])}")
         if str(k["contrast"]) == highlight:
@@ -79,7 +79,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     caption = ("Participants (pairs) required per code and contrast. "
                + "; ".join([f"{powers}: pairs for that power at the effect observed here"] + scales)
                + ".")
-    alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not _missing(alpha) else "the configured α"
+    alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not is_missing(alpha) else "the configured α"
     out = [f"Pairs a follow-up trial would need to detect each change with McNemar's test at "
            f"{alpha_text}, for the effect observed here and for half of it (formula: "
            f"{esc(method) or 'see power.csv'}). p10 and p01 are the shares of pairs with the code "
@@ -89,8 +89,8 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
                     caption=caption, label="tbl-power")]
     sentences = []
     for k, ns in highlights:
-        obs = [(pw, n) for (pw, es), n in ns.items() if es == 1 and not _missing(n)]
-        half = [(pw, n) for (pw, es), n in ns.items() if es != 1 and not _missing(n)]
+        obs = [(pw, n) for (pw, es), n in ns.items() if es == 1 and not is_missing(n)]
+        half = [(pw, n) for (pw, es), n in ns.items() if es != 1 and not is_missing(n)]
         if not obs:
             continue
         pw, n = min(obs)
@@ -110,8 +110,8 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
 def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tuple[str, str]]:
     """``[(key, markdown)]``: the authors' own limitations, then those the data raise."""
     questions = questions_of(study)
-    analysis = _analysis(cohort)
-    conf = _conf_label(cohort)
+    analysis = analysis_settings(cohort)
+    conf = conf_label(cohort)
     items = [
         ("awareness_not_objective", "Awareness frequency was not measured objectively "
          "(a limitation the study's authors name)."),
@@ -120,13 +120,13 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         ("self_report", "All outcomes are coded from the trainees' own free-text descriptions "
          "(self-report)."),
     ]
-    props = _table(tables, "proportions")
+    props = table_of(tables, "proportions")
     if props is not None and not props.empty:
         n_max = pd.to_numeric(props["n"], errors="coerce").max()
         widths = pd.to_numeric(props["ci_high"], errors="coerce") - pd.to_numeric(props["ci_low"], errors="coerce")
         w_max = widths.max()
-        if (not _missing(n_max) and n_max < SMALL_N) or (not _missing(w_max) and w_max > WIDE_CI):
-            at = props.loc[widths.idxmax()] if not _missing(w_max) else None
+        if (not is_missing(n_max) and n_max < SMALL_N) or (not is_missing(w_max) and w_max > WIDE_CI):
+            at = props.loc[widths.idxmax()] if not is_missing(w_max) else None
             text = f"The sample is small (at most {fmt_int(n_max)} participants at a time point)"
             if at is not None:
                 text += (f" and the intervals are wide: the widest {conf} spans "
@@ -134,8 +134,8 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
                          f"at {esc(at['timepoint'])})")
             items.append(("small_sample", text + "; estimates are imprecise and only large "
                           "changes can be detected."))
-    tests = _table(tables, "tests")
-    mc = _rows(tests, test="mcnemar")
+    tests = table_of(tables, "tests")
+    mc = rows_where(tests, test="mcnemar")
     if not mc.empty and "method" in mc.columns:
         mc = mc[mc["method"].astype(str) != "clustered"]
     if not mc.empty and "method" in mc.columns:
@@ -146,7 +146,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
             items.append(("exact_tests", f"Discordant pairs were few, so {int(exact.sum())} of "
                           f"{len(mc)} McNemar tests used {methods} tests (b + c < {below}); these "
                           "are conservative and have little power."))
-    agreement = _table(tables, "agreement")
+    agreement = table_of(tables, "agreement")
     if agreement is not None and not agreement.empty and "verdict" in agreement.columns:
         below = agreement[agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
         if not below.empty:
@@ -182,9 +182,21 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
     return items
 
 
+def _complete_cases(flow: pd.DataFrame, tests: pd.DataFrame | None, question: str) -> int | None:
+    rows = flow[(flow["question"].astype(str) == question) & (flow["step"] == "complete")]
+    if not rows.empty and not is_missing(rows["n"].iloc[0]):
+        return int(rows["n"].iloc[0])
+    rows = rows_where(tests, question=question, test="cochran_q")
+    if not rows.empty:
+        values = pd.to_numeric(rows["n"], errors="coerce").dropna()
+        if len(values):
+            return int(values.max())
+    return None
+
+
 def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
-    flow = normalise_flow(_table(tables, "flow"), study)
-    tests = _table(tables, "tests")
+    flow = normalise_flow(table_of(tables, "flow"), study)
+    tests = table_of(tables, "tests")
     parts = []
     for q in dict.fromkeys(flow["question"].astype(str)):
         rows = flow[(flow["question"].astype(str) == q) & (flow["step"] == "timepoint")]

@@ -6,8 +6,10 @@ from typing import Mapping
 import pandas as pd
 
 from alliance_pipeline.config import PUBLISHED_BASES, published_figures
-from alliance_pipeline.report.format import DASH, _missing, _val, esc, fmt_num, md_table, round_half_up
-from alliance_pipeline.report.lookup import _first, _table, code_label, questions_of
+from alliance_pipeline.report.format import (
+    DASH, esc, fmt_num, is_missing, md_table, round_half_up, row_value,
+)
+from alliance_pipeline.report.lookup import code_label, first_row, questions_of, table_of
 
 
 PUBLISHED_TOLERANCE = 0.005
@@ -30,11 +32,11 @@ def published_comparison(proportions: pd.DataFrame | None, published: Mapping | 
                "reproduced_rounded", "difference", "flagged"]
     out = []
     for fig in published_figures(dict(published or {})):
-        row = _first(proportions, question=fig["question"], code=fig["code"],
-                     timepoint=fig["timepoint"])
-        rep = _val(row, PUBLISHED_BASES[fig["basis"]])
+        row = first_row(proportions, question=fig["question"], code=fig["code"],
+                        timepoint=fig["timepoint"])
+        rep = row_value(row, PUBLISHED_BASES[fig["basis"]])
         head = [fig["question"], fig["code"], fig["timepoint"], fig["basis"], fig["share"]]
-        if _missing(rep):
+        if is_missing(rep):
             out.append(head + [float("nan"), float("nan"), float("nan"), True])
             continue
         rounded = round_half_up(float(rep), 2)
@@ -48,13 +50,13 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     published = cohort.get("published") or {}
     if not published:
         return "No published figures are configured for this cohort.\n"
-    cmp = published_comparison(_table(tables, "proportions"), published)
+    cmp = published_comparison(table_of(tables, "proportions"), published)
     rows = []
     for _, r in cmp.iterrows():
         flag = "**differs**" if r["flagged"] else "matches"
-        if _missing(r["reproduced"]):
+        if is_missing(r["reproduced"]):
             flag = "**not reproduced**"
-        diff = DASH if _missing(r["difference"]) else f"{r['difference']:+.2f}"
+        diff = DASH if is_missing(r["difference"]) else f"{r['difference']:+.2f}"
         rows.append([esc(r["question"]), esc(code_label(questions, r["question"], r["code"])),
                      esc(r["timepoint"]), BASIS_WORDS[r["basis"]], fmt_num(r["published"]),
                      fmt_num(r["reproduced"], 3), fmt_num(r["reproduced_rounded"]), diff, flag])

@@ -7,46 +7,21 @@ import pandas as pd
 
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.format import (
-    DASH, _missing, _val, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_p_eq, fmt_pct,
-    join_words, md_figure, md_table, slug,
+    DASH, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_p_eq, is_missing, join_words,
+    md_figure, md_table, row_value, slug,
 )
 from alliance_pipeline.report.lookup import (
-    _adjust_name, _alpha, _codes_in, _conf_label, _first, _mcnemar_rows, _permutation_caption,
-    _primary, _rows, _table, _tp_order, code_label, questions_of,
+    adjust_name, code_label, codes_in, conf_label, first_row, mcnemar_rows, permutation_caption,
+    primary_mcnemar, questions_of, rows_where, share_table_rows, significance_level, table_of,
+    timepoint_order,
 )
 from alliance_pipeline.report.sections.summary import change_clause
 
 
-def _share_rows(props: pd.DataFrame | None, questions: Mapping, q: str, order: Mapping,
-                sort_by_share: bool = False, of_codes: bool = False) -> list[list[str]]:
-    """Code, time point, k/n, share of participants, interval (and, with ``of_codes``, the
-    code's share of all codes given: ``share_of_codes`` of proportions.csv)."""
-    rows = _rows(props, question=q)
-    if rows.empty:
-        return []
-    rows = rows.copy()
-    code_order = {c: i for i, c in enumerate(_codes_in(props, questions, q))}
-    rows["_c"] = rows["code"].astype(str).map(code_order)
-    rows["_t"] = rows["timepoint"].astype(str).map(order).fillna(len(order))
-    if sort_by_share:
-        rows = rows.sort_values(["proportion", "_c"], ascending=[False, True])
-    else:
-        rows = rows.sort_values(["_c", "_t"])
-    out = []
-    for _, r in rows.iterrows():
-        cells = [esc(code_label(questions, q, r["code"])), esc(r["timepoint"]),
-                 f"{fmt_int(r['k'])}/{fmt_int(r['n'])}", fmt_pct(r["proportion"]),
-                 fmt_ci(r["ci_low"], r["ci_high"], digits=1, pct=True)]
-        if of_codes:
-            cells.append(fmt_pct(r.get("share_of_codes", float("nan"))))
-        out.append(cells)
-    return out
-
-
 def test_note(row) -> str:
     """A test row's note without the routine ``auto: ...`` method choice (shown as Method)."""
-    note = _val(row, "note")
-    if _missing(note):
+    note = row_value(row, "note")
+    if is_missing(note):
         return ""
     parts = [p.strip() for p in str(note).split(";") if p.strip() and not p.strip().startswith("auto:")]
     return esc("; ".join(parts))
@@ -64,25 +39,25 @@ def _ci_methods(rows: pd.DataFrame) -> str:
 
 def _mcnemar_cells(r, questions: Mapping, q: str, code: str, name: str, pairs: str) -> list[str]:
     return [esc(code_label(questions, q, code)), esc(name),
-            esc(_val(r, "timepoints")).replace("\\|", " → "),
-            pairs, fmt_int(_val(r, "b")), fmt_int(_val(r, "c")),
-            esc(_val(r, "method")) if not _missing(_val(r, "method")) else DASH,
-            fmt_p(_val(r, "p_value")), fmt_p(_val(r, "p_adjusted")),
-            f"{fmt_num(_val(r, 'risk_difference'))} "
-            f"{fmt_ci(_val(r, 'rd_ci_low'), _val(r, 'rd_ci_high'))}",
+            esc(row_value(r, "timepoints")).replace("\\|", " → "),
+            pairs, fmt_int(row_value(r, "b")), fmt_int(row_value(r, "c")),
+            esc(row_value(r, "method")) if not is_missing(row_value(r, "method")) else DASH,
+            fmt_p(row_value(r, "p_value")), fmt_p(row_value(r, "p_adjusted")),
+            f"{fmt_num(row_value(r, 'risk_difference'))} "
+            f"{fmt_ci(row_value(r, 'rd_ci_low'), row_value(r, 'rd_ci_high'))}",
             fmt_odds_ratio(r)]
 
 
 def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                figures: set[str] | None = None) -> str:
     questions = questions_of(study)
-    props = _table(tables, "proportions")
-    tests = _table(tables, "tests")
-    order = _tp_order(study)
+    props = table_of(tables, "proportions")
+    tests = table_of(tables, "tests")
+    order = timepoint_order(study)
     contrasts = dict(study.get("contrasts") or {})
-    conf = _conf_label(cohort)
-    alpha = _alpha(cohort)
-    adjust = _adjust_name(cohort)
+    conf = conf_label(cohort)
+    alpha = significance_level(cohort)
+    adjust = adjust_name(cohort)
     out = []
     multi = repeated_questions(questions)
     if not multi:
@@ -91,7 +66,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         spec = questions[q]
         s = slug(q)
         out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
-        share_rows = _share_rows(props, questions, q, order)
+        share_rows = share_table_rows(props, questions, q, order)
         if not share_rows:
             out.append("No shares were available for this question.\n")
             continue
@@ -109,16 +84,16 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
             out.append(md_figure(f"shares_{q}", f"Share of participants with each code at each "
                                  f"time point, with {conf} ({esc(q)}).", f"fig-shares-{s}"))
         # Cochran's Q
-        q_rows, perm = [], _permutation_caption(tests, q)
-        for code in _codes_in(props, questions, q):
-            r = _first(tests, question=q, code=code, test="cochran_q")
+        q_rows, perm = [], permutation_caption(tests, q)
+        for code in codes_in(props, questions, q):
+            r = first_row(tests, question=q, code=code, test="cochran_q")
             if r is None:
                 continue
-            q_rows.append([esc(code_label(questions, q, code)), esc(_val(r, "timepoints")).replace("\\|", ", "),
-                           fmt_int(_val(r, "n")), fmt_num(_val(r, "statistic")), fmt_int(_val(r, "df")),
-                           fmt_p(_val(r, "p_value"))]
-                          + ([fmt_p(_val(r, "p_permutation"))] if perm else [])
-                          + [esc(_val(r, "note")) if not _missing(_val(r, "note")) else ""])
+            q_rows.append([esc(code_label(questions, q, code)), esc(row_value(r, "timepoints")).replace("\\|", ", "),
+                           fmt_int(row_value(r, "n")), fmt_num(row_value(r, "statistic")), fmt_int(row_value(r, "df")),
+                           fmt_p(row_value(r, "p_value"))]
+                          + ([fmt_p(row_value(r, "p_permutation"))] if perm else [])
+                          + [esc(row_value(r, "note")) if not is_missing(row_value(r, "note")) else ""])
         if q_rows:
             out.append(md_table(["Code", "Time points", "Complete cases", "Q", "df", "p"]
                                 + (["p perm."] if perm else []) + ["Note"],
@@ -129,13 +104,13 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         # McNemar
         m_rows = []
         m_notes = []
-        for code in _codes_in(props, questions, q):
+        for code in codes_in(props, questions, q):
             for name in contrasts:
-                for _, r in _mcnemar_rows(tests, q, code, name).iterrows():
-                    clustered = str(_val(r, "method")) == "clustered"
-                    pairs = fmt_int(_val(r, "n"))
-                    if clustered and not _missing(_val(r, "n_clusters")):
-                        pairs += f" ({fmt_int(_val(r, 'n_clusters'))} clusters)"
+                for _, r in mcnemar_rows(tests, q, code, name).iterrows():
+                    clustered = str(row_value(r, "method")) == "clustered"
+                    pairs = fmt_int(row_value(r, "n"))
+                    if clustered and not is_missing(row_value(r, "n_clusters")):
+                        pairs += f" ({fmt_int(row_value(r, 'n_clusters'))} clusters)"
                     m_rows.append(_mcnemar_cells(r, questions, q, code, name, pairs))
                     note = test_note(r)
                     if note:
@@ -143,7 +118,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                                        f"{' (clustered)' if clustered else ''}*: {note}")
         if m_rows:
             forest = figures is None or f"forest_{q}" in figures
-            q_tests = _rows(tests, question=q, test="mcnemar")
+            q_tests = rows_where(tests, question=q, test="mcnemar")
             methods = _ci_methods(q_tests)
             clustered_text = ""
             if "method" in q_tests.columns and (q_tests["method"].astype(str) == "clustered").any():
@@ -168,30 +143,30 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                                      f"contrast ({esc(q)}).", f"fig-forest-{s}"))
         # interpretation
         paragraphs = []
-        for code in _codes_in(props, questions, q):
+        for code in codes_in(props, questions, q):
             label = esc(code_label(questions, q, code))
             parts = []
-            rq = _first(tests, question=q, code=code, test="cochran_q")
+            rq = first_row(tests, question=q, code=code, test="cochran_q")
             if rq is not None:
-                pq = _val(rq, "p_value")
-                if _missing(pq):
-                    note = _val(rq, "note")
+                pq = row_value(rq, "p_value")
+                if is_missing(pq):
+                    note = row_value(rq, "note")
                     parts.append("Cochran's Q could not be computed"
-                                 + (f" ({esc(note)})" if not _missing(note) and str(note) else ""))
+                                 + (f" ({esc(note)})" if not is_missing(note) and str(note) else ""))
                 else:
                     parts.append(f"across all time points the shares differ "
                                  f"{'significantly' if pq < alpha else 'not significantly'} "
-                                 f"(Cochran's Q = {fmt_num(_val(rq, 'statistic'))}, df = "
-                                 f"{fmt_int(_val(rq, 'df'))}, n = {fmt_int(_val(rq, 'n'))}, p {fmt_p_eq(pq)})")
+                                 f"(Cochran's Q = {fmt_num(row_value(rq, 'statistic'))}, df = "
+                                 f"{fmt_int(row_value(rq, 'df'))}, n = {fmt_int(row_value(rq, 'n'))}, p {fmt_p_eq(pq)})")
             for name, (t1, t2) in contrasts.items():
-                r = _primary(tests, q, code, name)
+                r = primary_mcnemar(tests, q, code, name)
                 if r is None:
                     continue
                 clause = change_clause(r, first=t1, second=t2, contrast=name, cohort=cohort)
                 effects = []
-                if not _missing(_val(r, "risk_difference")):
-                    effects.append(f"RD = {fmt_num(_val(r, 'risk_difference'))}, {conf} "
-                                   f"{fmt_ci(_val(r, 'rd_ci_low'), _val(r, 'rd_ci_high'))}")
+                if not is_missing(row_value(r, "risk_difference")):
+                    effects.append(f"RD = {fmt_num(row_value(r, 'risk_difference'))}, {conf} "
+                                   f"{fmt_ci(row_value(r, 'rd_ci_low'), row_value(r, 'rd_ci_high'))}")
                 odds = fmt_odds_ratio(r)
                 if odds != DASH:
                     effects.append(f"paired OR = {odds.replace(' [', f', {conf} [', 1)}")

@@ -12,11 +12,11 @@ import yaml
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.format import (
-    _missing, _val, esc, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_p_eq, fmt_pct, join_words,
+    esc, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_p_eq, fmt_pct, is_missing, join_words, row_value,
 )
 from alliance_pipeline.report.lookup import (
-    CONTRAST_GLOSS, _adjust_name, _alpha, _codes_in, _conf_label, _p_of, _primary, _rows, _single,
-    _table, code_label, questions_of, significance_word,
+    CONTRAST_GLOSS, adjust_name, code_label, codes_in, conf_label, p_of, primary_mcnemar,
+    questions_of, rows_where, significance_level, significance_word, single_questions, table_of,
 )
 
 
@@ -46,13 +46,13 @@ def banner_md(*, cohort: Mapping) -> str:
 
 
 def _participants(tables: Mapping, study: Mapping | None = None) -> int | None:
-    flow = normalise_flow(_table(tables, "flow"), study or {})
+    flow = normalise_flow(table_of(tables, "flow"), study or {})
     if not flow.empty and flow["n_cohort"].notna().any():
         return int(flow["n_cohort"].max())
-    final_codes = _table(tables, "final_codes")
+    final_codes = table_of(tables, "final_codes")
     if final_codes is not None and "participant_id" in final_codes.columns and len(final_codes):
         return int(final_codes["participant_id"].astype(str).nunique())
-    props = _table(tables, "proportions")
+    props = table_of(tables, "proportions")
     if props is not None and "n" in props.columns and len(props):
         return int(pd.to_numeric(props["n"], errors="coerce").max())
     return None
@@ -61,31 +61,31 @@ def _participants(tables: Mapping, study: Mapping | None = None) -> int | None:
 def change_clause(row, *, first: str, second: str, contrast: str, cohort: Mapping,
                   share_first=None, share_second=None) -> str:
     """One contrast in words that follow its numbers (direction, size, significance)."""
-    alpha = _alpha(cohort)
+    alpha = significance_level(cohort)
     gloss = CONTRAST_GLOSS.get(contrast, f"in the {esc(contrast)} contrast")
     head = f"{gloss} ({esc(first)} → {esc(second)})"
-    rd = _val(row, "risk_difference")
-    if _missing(rd) and not (_missing(share_first) or _missing(share_second)):
+    rd = row_value(row, "risk_difference")
+    if is_missing(rd) and not (is_missing(share_first) or is_missing(share_second)):
         rd = float(share_second) - float(share_first)
-    if _missing(rd):
+    if is_missing(rd):
         move = "the change could not be estimated"
     elif abs(float(rd)) < 5e-4:
         move = "the share did not change"
     else:
         move = (f"the share {'rose' if float(rd) > 0 else 'fell'} by "
                 f"{abs(float(rd)) * 100:.1f} percentage points")
-    pairs = _val(row, "n") if row is not None else float("nan")
-    if not _missing(pairs) and not _missing(rd):
+    pairs = row_value(row, "n") if row is not None else float("nan")
+    if not is_missing(pairs) and not is_missing(rd):
         move += f" ({fmt_int(pairs)} pairs)"
-    p, adjusted = _p_of(row)
+    p, adjusted = p_of(row)
     if row is None:
         return f"{head} {move}, but no test is available"
-    if _missing(p):
-        note = _val(row, "note")
-        why = f" ({esc(note)})" if not _missing(note) and str(note).strip() else ""
+    if is_missing(p):
+        note = row_value(row, "note")
+        why = f" ({esc(note)})" if not is_missing(note) and str(note).strip() else ""
         return f"{head} {move}, but the change could not be tested{why}"
     word = significance_word(p, alpha)
-    pname = f"{_adjust_name(cohort)} p" if adjusted else "p"
+    pname = f"{adjust_name(cohort)} p" if adjusted else "p"
     return f"{head} {move}, which is {word} at α = {alpha:g} ({pname} {fmt_p_eq(p)})"
 
 
@@ -95,13 +95,13 @@ SUMMARY_WORDS = 150  # the summary a reviewer reads in one pass; per-contrast te
 def _effect(row, cohort: Mapping) -> str:
     """``RD −0.32, 95% CI [−0.50, −0.09], Holm-adjusted p = 0.031`` of a McNemar row."""
     parts = []
-    rd = _val(row, "risk_difference")
-    if not _missing(rd):
-        parts.append(f"RD {fmt_num(rd)}, {_conf_label(cohort)} "
-                     f"{fmt_ci(_val(row, 'rd_ci_low'), _val(row, 'rd_ci_high'))}")
-    p, adjusted = _p_of(row)
-    if not _missing(p):
-        parts.append(f"{_adjust_name(cohort) + ' ' if adjusted else ''}p {fmt_p_eq(p)}")
+    rd = row_value(row, "risk_difference")
+    if not is_missing(rd):
+        parts.append(f"RD {fmt_num(rd)}, {conf_label(cohort)} "
+                     f"{fmt_ci(row_value(row, 'rd_ci_low'), row_value(row, 'rd_ci_high'))}")
+    p, adjusted = p_of(row)
+    if not is_missing(p):
+        parts.append(f"{adjust_name(cohort) + ' ' if adjusted else ''}p {fmt_p_eq(p)}")
     return ", ".join(parts)
 
 
@@ -116,11 +116,11 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     whether the baseline changed; the three most frequent feedback codes; the range of
     Krippendorff's α; the synthetic-data caveat. Every contrast in words is in Results."""
     questions = questions_of(study)
-    props = _table(tables, "proportions")
-    tests = _table(tables, "tests")
-    agreement = _table(tables, "agreement")
+    props = table_of(tables, "proportions")
+    tests = table_of(tables, "tests")
+    agreement = table_of(tables, "agreement")
     contrasts = dict(study.get("contrasts") or {})
-    alpha = _alpha(cohort)
+    alpha = significance_level(cohort)
     names = list(contrasts)
     training = "training" if "training" in contrasts else (names[-1] if names else None)
     baseline = "baseline" if "baseline" in contrasts and training != "baseline" else None
@@ -141,19 +141,19 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         t1, t2 = contrasts[name]
         for q in repeated:
             if t1 in questions[q]["timepoints"] and t2 in questions[q]["timepoints"]:
-                for code in _codes_in(props, questions, q):
-                    yield q, code, _primary(tests, q, code, name)
+                for code in codes_in(props, questions, q):
+                    yield q, code, primary_mcnemar(tests, q, code, name)
 
     if training:
         t1, t2 = contrasts[training]
         items = []
         for q, code, row in rows_of(training):
-            rd = _val(row, "risk_difference")
-            p, _ = _p_of(row)
-            if row is None or _missing(p):
+            rd = row_value(row, "risk_difference")
+            p, _ = p_of(row)
+            if row is None or is_missing(p):
                 items.append(f"{_code_name(questions, q, code, several)} could not be tested")
                 continue
-            direction = ("did not change" if _missing(rd) or abs(float(rd)) < 5e-4
+            direction = ("did not change" if is_missing(rd) or abs(float(rd)) < 5e-4
                          else "rose" if float(rd) > 0 else "fell")
             if direction != "did not change":
                 direction += "" if p < alpha else " non-significantly"
@@ -165,8 +165,8 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     if baseline:
         t1, t2 = contrasts[baseline]
         rows = list(rows_of(baseline))
-        tested = [(q, code, row, _p_of(row)[0]) for q, code, row in rows
-                  if row is not None and not _missing(_p_of(row)[0])]
+        tested = [(q, code, row, p_of(row)[0]) for q, code, row in rows
+                  if row is not None and not is_missing(p_of(row)[0])]
         changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
         head = f"Over the baseline without training ({t1} → {t2})"
         if changed:
@@ -174,14 +174,14 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                              + (", the other codes did not." if len(changed) < len(tested) else "."))
         elif tested:
             lowest = min(p for *_, p in tested)
-            adjusted = any(_p_of(row)[1] for *_, row, _ in tested)
+            adjusted = any(p_of(row)[1] for *_, row, _ in tested)
             pname = "adjusted p" if adjusted else "p"
             sentences.append(f"{head}, no code changed significantly (every {pname} ≥ "
                              f"{fmt_p(lowest)}).")
         if len(tested) < len(rows):
             sentences.append(f"{len(rows) - len(tested)} baseline contrast(s) could not be tested.")
-    for q in _single(questions):
-        rows = _rows(props, question=q)
+    for q in single_questions(questions):
+        rows = rows_where(props, question=q)
         if rows.empty:
             continue
         top = rows.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
