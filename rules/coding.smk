@@ -101,7 +101,8 @@ rule consensus:
 rule agreement:
     input:
         codings=f"{DERIVED}/codings.csv",
-        code=package("coding.agreement", "coding.consensus", "seeds", "tables", "runner"),
+        code=package("coding.agreement", "coding.coefficients", "coding.krippendorff_alpha",
+                     "coding.reliability_data", "coding.consensus", "seeds", "tables", "runner"),
     output:
         agreement=f"{DERIVED}/agreement.csv",
     params:

@@ -13,10 +13,12 @@ from statsmodels.stats import inter_rater
 
 from alliance_pipeline.coding import agreement as ag
 from alliance_pipeline.seeds import row_rng
-from alliance_pipeline.coding.agreement import (
-    COLUMNS, agreement_table, alpha_bootstrap, alpha_from_weights, alpha_parts,
-    alpha_with_distance, cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha_nominal,
-    masi_distance, masi_distance_matrix, nominal_distance, percent_agreement)
+from alliance_pipeline.coding.agreement import COLUMNS, agreement_table, alpha_bootstrap
+from alliance_pipeline.coding.coefficients import (
+    cohen_kappa, fleiss_kappa, gwet_ac1, percent_agreement)
+from alliance_pipeline.coding.krippendorff_alpha import (
+    alpha_from_weights, alpha_parts, alpha_with_distance, krippendorff_alpha_nominal,
+    masi_distance, masi_distance_matrix, nominal_distance)
 
 nan = np.nan
 
