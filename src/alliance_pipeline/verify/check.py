@@ -43,7 +43,7 @@ from alliance_pipeline import provenance
 from alliance_pipeline.config import ConfigError, cohort_config, cohort_settings, load_study, read_codebook
 from alliance_pipeline.config import study_settings
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[3]  # src/alliance_pipeline/verify/check.py
 REL_TOL = 1e-12
 SHOWN = 20  # config values and package versions listed (the count says how many differ)
 CHANGE_TABLES = ("proportions", "tests", "power", "flow")
