@@ -29,6 +29,7 @@ sys.path.insert(0, str(SRC))
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.getenv("PYTHONPATH")])))
 
 from alliance_pipeline import config as study_config  # noqa: E402
+from alliance_pipeline import cohort_files, settings  # noqa: E402
 
 # Snakemake's own loader would only say "not valid JSON or YAML" and keeps the last of a key
 # given twice; this names line and column, and refuses duplicate keys (also in --configfile).
@@ -51,9 +52,9 @@ validate(CODEBOOK, "schemas/codebook.schema.yaml")
 _problems = study_config.cross_reference_problems(config, CODEBOOK)
 if _problems:
     raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
-STUDY = study_config.study_settings(config, CODEBOOK)
+STUDY = settings.study_settings(config, CODEBOOK)
 COHORTS = STUDY["cohorts"]
-study_config.check_cohort_folders(config)
+cohort_files.check_cohort_folders(config)
 
 # Cohorts still waiting for their coders get only intake (and the coding workbooks); the
 # run ends with what to do next instead of failing (alliance_pipeline.status).

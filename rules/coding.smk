@@ -20,8 +20,8 @@ rule coding_sheets:
 
 rule coding_sheet:
     input:
-        responses=lambda wildcards: study_config.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake.cohort", "config", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
+        responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
+        code=package("intake.cohort", "config", "cohort_files", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
                      "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
@@ -43,7 +43,7 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("coding.workbooks", "intake.cohort", "config", "blinding", "privacy", "tables", "runner"),
+        code=package("coding.workbooks", "intake.cohort", "config", "cohort_files", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:

@@ -14,18 +14,18 @@ package = lambda *modules: [str(path) for path in dict.fromkeys(
        for m in modules for depth in range(1, m.count(".") + 2)])]
 
 # The cohort's raw files (responses, coder files, adjudication if present).
-raw_inputs = lambda wildcards: study_config.raw_files(config["cohorts"][wildcards.cohort])
+raw_inputs = lambda wildcards: cohort_files.raw_files(config["cohorts"][wildcards.cohort])
 
 # The cohort's settings as plain values (analysis with the cohort's overrides applied).
-cohort = lambda wildcards: study_config.cohort_settings(config, wildcards.cohort)
+cohort = lambda wildcards: settings.cohort_settings(config, wildcards.cohort)
 
 # The cohort's coders and coding_key (only for the rules that make or read coding workbooks).
-coding = lambda wildcards: study_config.coding_settings(config, wildcards.cohort)
+coding = lambda wildcards: settings.coding_settings(config, wildcards.cohort)
 
 # What a cohort's own jobs may depend on: the design without the list of cohorts, and the
 # config with only this cohort's entries, so adding a cohort leaves the others' jobs alone.
 DESIGN = {key: value for key, value in STUDY.items() if key != "cohorts"}
-cohort_config = lambda wildcards: study_config.cohort_config(config, wildcards.cohort)
+cohort_config = lambda wildcards: settings.cohort_config(config, wildcards.cohort)
 
 
 # onsuccess/onerror (Snakefile): what the team does next for cohorts still waiting for coders.

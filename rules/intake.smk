@@ -6,7 +6,7 @@
 rule intake:
     input:
         raw=raw_inputs,
-        code=package("config", "intake.cohort", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
+        code=package("config", "cohort_files", "intake.cohort", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
                      "provenance", "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",

@@ -18,7 +18,7 @@ rule figures:
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
         code=package("report.figures.cohort_figures", "report.figures.style", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
-                     "report.figures.flow", "report.figures.frequencies", "config", "outputs", "tables", "runner"),
+                     "report.figures.flow", "report.figures.frequencies", "settings", "outputs", "tables", "runner"),
     output:
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
                  if f.endswith(".png") else f for f in FIGURES],
@@ -47,7 +47,8 @@ rule render_report:
         codebook=config["codebook"],
         code=package("report.cohort_report", "report.format", "report.lookup", "report.sections.summary", "report.sections.design",
                      "report.sections.coding", "report.sections.results", "report.sections.feedback", "report.sections.published",
-                     "report.sections.limitations", "report.sections.reproducibility", "config", "outputs", "report.render.renderer",
+                     "report.sections.limitations", "report.sections.reproducibility", "config", "cohort_files", "settings", "outputs",
+                     "report.render.renderer",
                      "report.render.metadata", "report.render.markdown", "report.render.fallback", "report.render.quarto",
                      "provenance", "report.manifest", "privacy", "tables", "runner"),
     output:

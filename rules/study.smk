@@ -71,20 +71,20 @@ rule study_report:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
         agreement=expand(f"{DERIVED}/agreement.csv", cohort=COHORTS),
         flow=expand(f"{DERIVED}/flow.csv", cohort=COHORTS),
-        raw=[f for name in COHORTS for f in study_config.raw_files(config["cohorts"][name])],
+        raw=[f for name in COHORTS for f in cohort_files.raw_files(config["cohorts"][name])],
         source=workflow.source_path("../reports/study.qmd"),
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
         code=package("study.study_report", "report.format", "report.sections.reproducibility", "config",
-                     "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
+                     "cohort_files", "settings", "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
                      "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],
         manifest=f"{STUDY_DIR}/manifest.json",
     params:
-        settings={name: study_config.cohort_settings(config, name) for name in COHORTS},  # in order
+        settings={name: settings.cohort_settings(config, name) for name in COHORTS},  # in order
         study=STUDY,
         analysis=config["analysis"],
         config=config,

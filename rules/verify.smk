@@ -9,7 +9,8 @@
 rule verify:
     localrule: True
     input:
-        code=package("verify.check", "report.manifest", "change.cohort_tables", "provenance", "config", "tables", "runner"),
+        code=package("verify.check", "report.manifest", "change.cohort_tables", "provenance", "config", "cohort_files",
+                     "settings", "tables", "runner"),
     params:
         reports=[VERIFY["verify_report"]] if "verify_report" in VERIFY else
                 expand("reports/{cohort}/report.html", cohort=COHORTS) + STUDY_REPORT[:1 if len(COHORTS) >= 2 else 0],

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from alliance_pipeline import config as study_config
 from alliance_pipeline.intake.cohort import read_responses
+from alliance_pipeline.settings import cohort_settings, questions_settings
 from alliance_pipeline.synthetic import (items_cohort, pilot_cohort, survey_coding_files,
                                          survey_exports, survey_files, to_csv_bytes)
 from alliance_pipeline.tables import atomic_write_bytes
@@ -42,8 +43,8 @@ def survey_example(example: Path, pilot) -> dict[str, bytes]:
     with contextlib.chdir(example):  # the config's paths are relative to its data folder
         config, codebook = study_config.load_study("config/config.yaml")
     (cohort, entry), = config["cohorts"].items()
-    settings = study_config.cohort_settings(config, cohort)
-    questions = study_config.questions_settings(codebook)
+    settings = cohort_settings(config, cohort)
+    questions = questions_settings(codebook)
     files = survey_files(survey_exports(pilot))
     with tempfile.TemporaryDirectory() as folder:
         for name, data in files.items():

@@ -123,10 +123,11 @@ def workflow_rules(workdir: Path) -> dict[str, dict]:
 def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     """Every derived table and figure of one cohort (the default target without the reports)."""
     from alliance_pipeline import config as study_config
+    from alliance_pipeline import settings
     from alliance_pipeline.report.figures.cohort_figures import figure_stems
 
     codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
-    stems = figure_stems(study_config.questions_settings(codebook))
+    stems = figure_stems(settings.questions_settings(codebook))
     base = f"data/derived/{cohort}"
     tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow"]
     return ([f"{base}/{t}.csv" for t in tables]

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from alliance_pipeline import config as study_config
+from alliance_pipeline import cohort_files, settings
 from alliance_pipeline.tables import read_table
 from conftest import REPO, derived_targets, pilot_copy, run_workflow
 
@@ -40,7 +41,7 @@ GENERATED_PUBLISHED = {"session_experience": {"hooked": {"pre1": 0.55, "post": 0
 
 
 def generated_frames():
-    questions = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+    questions = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
     return generate_cohort(40, questions=questions, shares=GENERATED_SHARES, seed=6, missing=0.05,
                            stability=0.3, prefix="G")
 
@@ -65,7 +66,7 @@ def test_missing_or_empty_cohort_folder_names_the_cohort(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = {"cohorts": {"absent": {"raw": "data/raw/absent"}, "empty": {"raw": "data/raw/empty"}}}
     with pytest.raises(study_config.ConfigError) as err:
-        study_config.check_cohort_folders(config)
+        cohort_files.check_cohort_folders(config)
     message = str(err.value)
     assert "cohorts.absent.raw: folder data/raw/absent does not exist" in message
     assert "cohorts.empty.raw: folder data/raw/empty is empty" in message
@@ -200,7 +201,7 @@ def test_study_report_shows_pooled_numbers_and_shared_codebook(study_run):
     assert (study_run / "reports/study/report.pdf").read_bytes()[:5] == b"%PDF-"
     from alliance_pipeline.outputs import study_figure_stems
 
-    questions = study_config.questions_settings(
+    questions = settings.questions_settings(
         study_config.load_yaml(study_run / "config/codebook.yaml"))
     figures = sorted(p.name for p in (study_run / "reports/study/figures").iterdir())
     assert figures == sorted(f"{stem}.{ext}" for stem in study_figure_stems(questions)

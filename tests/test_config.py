@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from alliance_pipeline import config as study_config
+from alliance_pipeline import cohort_files
+from alliance_pipeline.settings import cohort_settings, published_figures
 
 REPO_CONFIG = "config/config.yaml"
 REPO = Path(__file__).resolve().parents[1]
@@ -115,7 +117,7 @@ def test_cohort_analysis_override_is_laid_over_the_study_settings(raw_config):
     raw_config["cohorts"]["pilot"]["analysis"] = {"mcnemar": {"method": "midp"}}
     study_config.check_config(raw_config)
     study_config.fill_defaults(raw_config, study_config.load_schema("config"))
-    settings = study_config.cohort_settings(raw_config, "pilot")
+    settings = cohort_settings(raw_config, "pilot")
     assert settings["analysis"]["mcnemar"] == {"method": "midp", "continuity": False, "exact_below": 25}
     assert raw_config["analysis"]["mcnemar"]["method"] == "auto"  # the study value is untouched
 
@@ -126,7 +128,7 @@ def test_missing_cohort_folder_names_the_cohort(tmp_path, monkeypatch, raw_confi
     (tmp_path / "data/raw/pilot").mkdir(parents=True)
     (tmp_path / "data/raw/pilot/responses.csv").write_text("x")
     with pytest.raises(study_config.ConfigError) as info:
-        study_config.check_cohort_folders(raw_config)
+        cohort_files.check_cohort_folders(raw_config)
     assert info.value.problems[0].startswith("cohorts.site_b.raw: folder data/raw/site_b does not exist")
 
 
@@ -203,7 +205,7 @@ def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch,
         (raw / name).write_bytes(b"x")
     raw_config["cohorts"]["pilot"]["survey"] = survey_block()
     with pytest.raises(study_config.ConfigError) as info:
-        study_config.check_cohort_folders(raw_config)
+        cohort_files.check_cohort_folders(raw_config)
     assert info.value.problems == [
         "cohorts.pilot.survey.files.post: data/raw/pilot/post.csv does not exist (exports in "
         "data/raw/pilot: Post.csv, pre1.xlsx, pre2.xlsx) (did you mean 'Post.csv'?); put the "
@@ -211,8 +213,8 @@ def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch,
     (raw / "Post.csv").rename(raw / "post.csv")
     (raw / "codes").mkdir()
     (raw / "codes/coder_a.csv").write_bytes(b"x")
-    study_config.check_cohort_folders(raw_config)  # responses.csv is not needed
-    assert study_config.raw_files(raw_config["cohorts"]["pilot"]) == [
+    cohort_files.check_cohort_folders(raw_config)  # responses.csv is not needed
+    assert cohort_files.raw_files(raw_config["cohorts"]["pilot"]) == [
         "data/raw/pilot/pre1.xlsx", "data/raw/pilot/pre2.xlsx", "data/raw/pilot/post.csv",
         "data/raw/pilot/codes/coder_a.csv"]
 
@@ -223,14 +225,14 @@ def test_published_figures_may_name_their_basis(raw_config):
     feedback = raw_config["published"]["pilot"]["training_feedback"]
     assert feedback["noticing_captivity"] == {"post": {"share": 0.24, "basis": "codes"}}
     study_config.check_config(raw_config)
-    rows = study_config.published_figures(raw_config["published"]["pilot"])
+    rows = published_figures(raw_config["published"]["pilot"])
     assert len(rows) == 9
     assert rows[0] == {"question": "session_experience", "code": "hooked", "timepoint": "pre1",
                        "share": 0.65, "basis": "participants"}
     assert [(r["code"], r["share"], r["basis"]) for r in rows[6:]] == [
         ("noticing_captivity", 0.24, "codes"), ("relating_with_intention", 0.21, "codes"),
         ("not_being_upset", 0.14, "codes")]
-    assert study_config.published_figures({"q": {"c": {"t": {"share": 0.5}}}})[0]["basis"] == "participants"
+    assert published_figures({"q": {"c": {"t": {"share": 0.5}}}})[0]["basis"] == "participants"
 
 
 WHERE = "published.pilot.training_feedback.not_being_upset.post"

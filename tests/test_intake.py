@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from alliance_pipeline import config as study_config
+from alliance_pipeline import settings
 from alliance_pipeline.intake.cohort import IntakeError, read_cohort, read_csv_text
 
 REPO = Path(__file__).resolve().parents[1]
-CODEBOOK = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+CODEBOOK = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
 TIMEPOINTS = ["pre1", "pre2", "post"]
 ID_PATTERN = "^[A-Za-z][A-Za-z0-9_-]{0,31}$"
 SE_CODES = "hooked, engaged_well, anxious"

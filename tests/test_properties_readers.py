@@ -15,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance_pipeline import config as study_config
+from alliance_pipeline.settings import questions_settings
 from alliance_pipeline.intake.cohort import read_cohort, read_csv_text
 from alliance_pipeline.tables import neutralise_formula, read_table, write_table
 
 REPO = Path(__file__).resolve().parents[1]
-QUESTIONS = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+QUESTIONS = questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 

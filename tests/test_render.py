@@ -349,6 +349,7 @@ CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "
 def pilot(tmp_path_factory):
     """A copy of the checkout after the workflow ran, with the pilot report rendered from it."""
     from alliance_pipeline import config as study_config
+    from alliance_pipeline import settings
     from alliance_pipeline import provenance
 
     root = tmp_path_factory.mktemp("pilot")
@@ -370,8 +371,8 @@ def pilot(tmp_path_factory):
         config, codebook = study_config.load_study("config/config.yaml")
     finally:
         os.chdir(cwd)
-    st = study_config.study_settings(config, codebook)
-    co = study_config.cohort_settings(config, "pilot")
+    st = settings.study_settings(config, codebook)
+    co = settings.cohort_settings(config, "pilot")
     prov = provenance.collect_provenance(
         raw_files=provenance.raw_file_hashes(root / co["raw"], base=root), config=config,
         codebook_version=st["codebook_version"], lock_file=root / "requirements.lock", repo_dir=REPO,

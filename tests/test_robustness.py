@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from alliance_pipeline import config as study_config
+from alliance_pipeline import cohort_files, settings
 from test_intake import ADJUDICATION, CODER_A, RESPONSES, problems, raw, read, replace, write  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -285,7 +286,7 @@ def test_a_folder_named_like_a_coder_file_is_not_counted_as_a_returned_coder(raw
     from alliance_pipeline import status
     (raw / "codes/coder_c.csv").mkdir()
     assert status.returned_coders(raw) == ["coder_a", "coder_b"]
-    assert [Path(p).name for p in study_config.raw_files(raw)] == [
+    assert [Path(p).name for p in cohort_files.raw_files(raw)] == [
         "responses.csv", "coder_a.csv", "coder_b.csv", "adjudication.csv"]
     assert problems(raw) == [
         f"{raw}/codes/coder_c.csv: is a folder, not a file; put the file itself here"]
@@ -355,7 +356,7 @@ def _survey_problems_after_one_byte(tmp_path, monkeypatch, raw_file: str, offset
     path.write_bytes(bytes(data))
     monkeypatch.chdir(tmp_path)
     config, codebook = study_config.load_study("config/config.yaml")
-    study = study_config.study_settings(config, codebook)
+    study = settings.study_settings(config, codebook)
     with pytest.raises(IntakeError) as info:
         read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
                     timepoints=study["timepoints"], questions=study["questions"],
@@ -480,7 +481,7 @@ def test_a_workbook_that_cannot_be_opened_gets_a_short_message(tmp_path, monkeyp
     path.write_bytes(bytes(data))
     monkeypatch.chdir(tmp_path)
     config, codebook = study_config.load_study("config/config.yaml")
-    study = study_config.study_settings(config, codebook)
+    study = settings.study_settings(config, codebook)
     with pytest.raises(IntakeError) as info:
         read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
                     timepoints=study["timepoints"], questions=study["questions"],

@@ -136,11 +136,12 @@ def test_the_examples_filled_workbooks_read_as_the_round_trips(runs, monkeypatch
     import yaml
 
     from alliance_pipeline import config as study_config
+    from alliance_pipeline import settings
     from alliance_pipeline.intake.cohort import read_cohort
     from alliance_pipeline.tables import read_table
 
     entry = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))["cohorts"][COHORT]
-    questions = study_config.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+    questions = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
     monkeypatch.chdir(EXAMPLE)
     tables = read_cohort(RAW, cohort=COHORT, encoding="utf-8", timepoints=["pre1", "pre2", "post"],
                          questions=questions, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",

@@ -2,7 +2,8 @@
 
 The Snakefile reads config/config.yaml (Snakemake's ``configfile``) and the codebook once,
 checks both here, lets ``snakemake.utils.validate`` fill in the schemas' defaults, and
-passes plain values (:func:`study_settings`, :func:`cohort_settings`) to every rule.
+passes plain values (:mod:`alliance_pipeline.settings`) to every rule; the cohorts' raw
+folders are checked by :func:`alliance_pipeline.cohort_files.check_cohort_folders`.
 
 Checks, in order, each listing every problem at once:
 1. YAML pitfalls: keys that YAML 1.1 reads as booleans or numbers (``no``, ``on``, ``yes``,
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import copy
 import difflib
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_file
 
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -303,16 +305,6 @@ def did_you_mean(value: str, options) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
-SURVEY_SUFFIXES = (".csv", ".xlsx")
-
-
-def survey_file(value: str | dict) -> tuple[str, str | None]:
-    """``(file, sheet)`` of a ``survey.files`` entry: ``name.csv`` or ``{file: ..., sheet: ...}``."""
-    if isinstance(value, dict):
-        return value["file"], value.get("sheet")
-    return value, None
-
-
 def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions: dict) -> list[str]:
     """What the schema cannot check in a cohort's ``survey:`` block (see docs/data-contract.md).
 
@@ -365,107 +357,6 @@ def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions:
     return problems
 
 
-def deep_merge(base: dict, override: dict) -> dict:
-    """``base`` with ``override``'s keys laid over it, recursively (neither is changed)."""
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def questions_settings(codebook: dict) -> dict:
-    """Plain per-question values: ``{qid: {prompt, timepoints, multi_label, codes, labels, definitions}}``."""
-    out = {}
-    for qid, q in codebook["questions"].items():
-        out[qid] = {
-            "prompt": q.get("prompt", ""),
-            "timepoints": list(q["timepoints"]),
-            "multi_label": bool(q.get("multi_label", True)),
-            "codes": list(q["codes"]),
-            "labels": {c: spec["label"] for c, spec in q["codes"].items()},
-            "definitions": {c: spec.get("definition", "") for c, spec in q["codes"].items()},
-        }
-    return out
-
-
-# What a published share is a share of -> the proportions.csv column that reproduces it.
-PUBLISHED_BASES = {
-    "participants": "proportion",   # k / n: participants with the code (the default)
-    "codes": "share_of_codes",      # k / all codes given for the question at that time point
-}
-
-
-def published_figures(published: dict | None) -> list[dict]:
-    """One cohort's ``published`` entry as rows ``{question, code, timepoint, share, basis}``,
-    in config order.
-
-    A figure is either a number (a share of participants, ``basis: participants``) or
-    ``{share: number, basis: participants | codes}``.
-    """
-    rows = []
-    for question, codes in (published or {}).items():
-        for code, figures in (codes or {}).items():
-            for timepoint, figure in (figures or {}).items():
-                if isinstance(figure, dict):
-                    share, basis = figure["share"], figure.get("basis", "participants")
-                else:
-                    share, basis = figure, "participants"
-                rows.append({"question": question, "code": code, "timepoint": timepoint,
-                             "share": float(share), "basis": basis})
-    return rows
-
-
-def cohort_settings(config: dict, cohort: str) -> dict:
-    """Everything one cohort's jobs need, as plain values.
-
-    ``analysis`` is the study's analysis block with the cohort's own ``analysis`` laid over
-    it; ``published`` is the cohort's entry of the top-level ``published`` block.
-    """
-    entry = config["cohorts"][cohort]
-    return {
-        "cohort": cohort,
-        "raw": entry["raw"],
-        "label": entry.get("label", cohort),
-        "synthetic": bool(entry.get("synthetic", False)),
-        "encoding": entry.get("encoding", "utf-8"),
-        "site": entry.get("site", ""),
-        "analysis": deep_merge(config["analysis"], entry.get("analysis", {})),
-        "published": config.get("published", {}).get(cohort, {}),
-        "privacy": config["privacy"],
-        "report": config["report"],
-    }
-
-
-def coding_settings(config: dict, cohort: str) -> dict:
-    """The cohort's coding workbooks: ``{"coders": [...], "coding_key": "..."}`` ([] and ""
-    when the cohort has none). Kept apart from :func:`cohort_settings` so that only the
-    rules that make or read workbooks see the key."""
-    entry = config["cohorts"][cohort]
-    return {"coders": list(entry.get("coders", [])), "coding_key": entry.get("coding_key", "")}
-
-
-def cohort_config(config: dict, cohort: str) -> dict:
-    """The config one cohort's jobs depend on: only that cohort's ``cohorts`` and ``published``
-    entries, so adding a cohort leaves the others' jobs (and their reports' manifests) alone."""
-    return {**config, "cohorts": {cohort: config["cohorts"][cohort]},
-            "published": {k: v for k, v in config.get("published", {}).items() if k == cohort}}
-
-
-def study_settings(config: dict, codebook: dict) -> dict:
-    """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
-    return {
-        "title": config["study"]["title"],
-        "timepoints": list(config["study"]["timepoints"]),
-        "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
-        "questions": questions_settings(codebook),
-        "codebook_version": str(codebook.get("version", "unversioned")),
-        "cohorts": list(config["cohorts"]),
-    }
-
-
 def read_codebook(path: str | Path, source: str) -> dict:
     """Read, check and default-fill the codebook at ``path`` (``source``: the config naming it)."""
     codebook = load_codebook(str(path), source)
@@ -489,73 +380,3 @@ def load_study(config_path: str | Path) -> tuple[dict, dict]:
     if problems:
         raise ConfigError(f"{config_path} and {codebook_path}", problems)
     return config, codebook
-
-
-def not_a_file(path: Path, what: str = "file") -> str | None:
-    """Why ``path`` exists but cannot be read as a file (a folder, a broken link), or None."""
-    if path.is_symlink() and not path.exists():
-        return (f"is a link to {os.readlink(path)}, which does not exist; put the {what} "
-                "itself here (or fix the link)")
-    if path.is_dir():
-        return f"is a folder, not a {what}; put the {what} itself here"
-    if path.exists() and not path.is_file():
-        return f"is not a regular {what}; put the {what} itself here"
-    return None
-
-
-def check_cohort_folders(config: dict) -> None:
-    """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
-    ``survey:`` block names (checked at start-up)."""
-    problems = []
-    for name, entry in config["cohorts"].items():
-        raw = Path(entry["raw"])
-        if not raw.is_dir():
-            problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
-                            f"{Path.cwd()}); create it or fix the path")
-        elif "survey" in entry:
-            for tp, value in entry["survey"]["files"].items():
-                path = raw / survey_file(value)[0]
-                if not path.is_file():
-                    present = sorted(p.name for p in raw.iterdir() if p.is_file()
-                                     and p.suffix.lower() in SURVEY_SUFFIXES)
-                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
-                                    f"(exports in {raw}: {', '.join(present) or 'none'})"
-                                    f"{did_you_mean(path.name, present)}; put the export there "
-                                    "or fix the file name")
-        elif not any(raw.iterdir()):
-            problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
-                            "and codes/<coder>.csv")
-        elif not (raw / "responses.csv").is_file():
-            why = not_a_file(raw / "responses.csv") or "is missing"
-            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
-    if problems:
-        raise ConfigError("config cohorts", problems)
-
-
-def response_files(entry: dict | str | Path) -> list[str]:
-    """A cohort's responses: responses.csv, or the survey exports of its ``survey:`` block.
-    ``entry`` is the cohort's config entry (or its raw folder)."""
-    if not isinstance(entry, dict):
-        entry = {"raw": entry}
-    raw = Path(entry["raw"])
-    if "survey" in entry:
-        return [str(raw / survey_file(value)[0]) for value in entry["survey"]["files"].values()]
-    return [str(raw / "responses.csv")]
-
-
-def coder_files(raw: str | Path) -> list[Path]:
-    """The coder files of a cohort's raw folder: the regular files (or links to them)
-    codes/*.csv and codes/*.xlsx, editor lock files (``~$name``, ``.~lock.name#``) and hidden
-    files left out. The one list both the workflow and intake read (intake reports the rest)."""
-    return [p for p in sorted((Path(raw) / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
-            and not p.name.startswith(("~$", ".")) and p.is_file()]
-
-
-def raw_files(entry: dict | str | Path) -> list[str]:
-    """A cohort's raw input files: its :func:`response_files`, codes/*.csv and codes/*.xlsx
-    (editor lock files left out), adjudication.csv or adjudication.xlsx if present."""
-    raw = Path(entry["raw"] if isinstance(entry, dict) else entry)
-    codes = coder_files(raw)
-    adjudication = [raw / f"adjudication{suffix}" for suffix in (".csv", ".xlsx")
-                    if (raw / f"adjudication{suffix}").is_file()]
-    return [*response_files(entry), *map(str, codes), *map(str, adjudication)]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alliance_pipeline.config import coder_files
+from alliance_pipeline.cohort_files import coder_files
 
 DERIVED = "data/derived"
 
 
 def returned_coders(raw: str | Path) -> list[str]:
     """Coder ids of the files in ``<raw>/codes/`` (``<coder>.xlsx`` or ``<coder>.csv``; editor
-    lock files and hidden files skipped: :func:`alliance_pipeline.config.coder_files`)."""
+    lock files and hidden files skipped: :func:`alliance_pipeline.cohort_files.coder_files`)."""
     return sorted({p.stem for p in coder_files(raw)})
 
 

@@ -52,6 +52,8 @@ sys.path.insert(0, str(REPO / "src"))
 # imported once here, so that each forked case starts with the package loaded
 from alliance_pipeline import config as study_config  # noqa: E402
 from alliance_pipeline.config import ConfigError  # noqa: E402
+from alliance_pipeline import cohort_files  # noqa: E402
+from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
 from alliance_pipeline.intake.cohort import IntakeError, read_cohort  # noqa: E402
 from alliance_pipeline.tables import write_table  # noqa: E402
@@ -574,15 +576,15 @@ def pipeline(root: Path, cohort: str) -> dict:
     Returns {"tables": {...}, "warnings": [...]} or raises what the pipeline raises.
     """
     config, codebook = study_config.load_study("config/config.yaml")
-    study_config.check_cohort_folders(config)
-    study = study_config.study_settings(config, codebook)
-    settings = study_config.cohort_settings(config, cohort)
+    cohort_files.check_cohort_folders(config)
+    study = study_settings(config, codebook)
+    settings = cohort_settings(config, cohort)
     tables = read_cohort(settings["raw"], cohort=cohort, encoding=settings["encoding"],
                          timepoints=study["timepoints"], questions=study["questions"],
                          id_pattern=settings["privacy"]["participant_id_pattern"],
                          allow_similar_ids=settings["privacy"]["allow_similar_participant_ids"],
                          survey=config["cohorts"][cohort].get("survey"),
-                         coding_key=study_config.coding_settings(config, cohort)["coding_key"])
+                         coding_key=coding_settings(config, cohort)["coding_key"])
     derived = Path("data/derived") / cohort
     for name in ("responses", "codings", "adjudication", "coverage"):
         write_table(tables[name], derived / f"{name}.csv")

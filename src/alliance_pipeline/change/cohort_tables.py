@@ -23,7 +23,7 @@ def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
                   timepoints: list, contrasts: Mapping) -> dict[str, pd.DataFrame]:
     """``{"proportions", "tests", "power", "flow"}`` -> table, from final codes.
 
-    ``cohort``: :func:`alliance_pipeline.config.cohort_settings` (its ``analysis`` block
+    ``cohort``: :func:`alliance_pipeline.settings.cohort_settings` (its ``analysis`` block
     holds every setting used here).
     """
     analysis = cohort["analysis"]

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.config import coder_files, did_you_mean, not_a_file
+from alliance_pipeline.cohort_files import coder_files, not_a_file
+from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -644,7 +645,7 @@ WORKBOOK_SUFFIX = ".xlsx"  # a filled coding workbook (alliance_pipeline.coding.
 
 
 def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """The coder files :func:`alliance_pipeline.config.coder_files` lists (so the workflow and
+    """The coder files :func:`alliance_pipeline.cohort_files.coder_files` lists (so the workflow and
     intake agree); other entries named *.csv / *.xlsx (folders, broken links), other
     spreadsheets (.xls, .ods, ...) and a coder with both a .csv and an .xlsx file are problems."""
     from alliance_pipeline.coding.workbooks import NOT_XLSX, file_problem

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.config import did_you_mean, survey_file
+from alliance_pipeline.cohort_files import survey_file
+from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.cohort import (Problem, _parse_csv, _unfinished_last_line, decode, participant_key,
                      similar_id_message)
 from alliance_pipeline.privacy import participant_id_problem

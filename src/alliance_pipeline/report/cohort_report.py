@@ -12,9 +12,9 @@ Inputs, all plain values:
   DataFrame, as in the data contract; ``flow`` as written by
   :func:`alliance_pipeline.change.proportions.participant_flow` (a minimal question, timepoint,
   n_participants table also works). A missing table gives a section that says so.
-- ``study``: :func:`alliance_pipeline.config.study_settings` (title, timepoints, contrasts,
+- ``study``: :func:`alliance_pipeline.settings.study_settings` (title, timepoints, contrasts,
   questions, codebook_version).
-- ``cohort``: :func:`alliance_pipeline.config.cohort_settings` (cohort, label, synthetic,
+- ``cohort``: :func:`alliance_pipeline.settings.cohort_settings` (cohort, label, synthetic,
   site, analysis, published).
 - ``provenance``: see :mod:`alliance_pipeline.provenance`.
 - ``quotes``: response texts the config explicitly allows (``report.quotes``); none by

@@ -33,7 +33,7 @@ ADJUST_NAMES = {"holm": "Holm-adjusted", "bonferroni": "Bonferroni-adjusted", "n
 def questions_of(study: Mapping) -> dict[str, dict]:
     """Per question: prompt, timepoints, codes (list), labels, definitions.
 
-    Accepts :func:`alliance_pipeline.config.questions_settings` output or a raw codebook's
+    Accepts :func:`alliance_pipeline.settings.questions_settings` output or a raw codebook's
     ``questions`` block (codes as ``{id: {label, definition}}``).
     """
     out = {}

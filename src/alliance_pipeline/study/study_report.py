@@ -8,7 +8,7 @@ data comes from the fragments built here from derived tables:
 - the study tables of :mod:`alliance_pipeline.study.pooling`: ``pooled`` (``pooled.csv``) and
   ``cohort_rows`` (``cohorts.csv``).
 
-Plain values: ``study`` (:func:`alliance_pipeline.config.study_settings`), ``cohorts``
+Plain values: ``study`` (:func:`alliance_pipeline.settings.study_settings`), ``cohorts``
 (``{name: cohort_settings(config, name)}`` in config order), ``analysis`` (the study's own
 ``analysis`` block: the pooling's settings) and ``provenance``
 (:mod:`alliance_pipeline.provenance`). Builders are pure; :func:`write_fragments` and

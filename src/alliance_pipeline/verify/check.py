@@ -40,8 +40,8 @@ import yaml
 
 from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline import provenance
-from alliance_pipeline.config import ConfigError, cohort_config, cohort_settings, load_study, read_codebook
-from alliance_pipeline.config import study_settings
+from alliance_pipeline.config import ConfigError, load_study, read_codebook
+from alliance_pipeline.settings import cohort_config, cohort_settings, study_settings
 
 CHECKOUT = Path(__file__).resolve().parents[3]  # src/alliance_pipeline/verify/check.py
 REL_TOL = 1e-12

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.config import published_figures
+from alliance_pipeline.settings import published_figures
 from alliance_pipeline.report.figures.agreement import agreement_figure
 from alliance_pipeline.report.figures.flow import flow_figure, flow_from_proportions
 from alliance_pipeline.report.figures.forest import forest_figure
@@ -58,7 +58,7 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     {"timepoints", "codes", "multi_label"[, "labels"]} (codebook shape accepted: codes as a
     mapping with labels); ``labels`` (code -> label) take precedence; ``contrasts``: the
     config's name -> [first, second]; ``published``: the config's entry for this cohort
-    (question -> code -> {timepoint: figure}, see :func:`~alliance_pipeline.config.published_figures`); the shares
+    (question -> code -> {timepoint: figure}, see :func:`~alliance_pipeline.settings.published_figures`); the shares
     figures, which show shares of participants, mark the figures on that basis only.
     Returns the written paths in the order of :func:`figure_paths`.
     """

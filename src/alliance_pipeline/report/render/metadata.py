@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from alliance_pipeline.config import deep_merge
+from alliance_pipeline.settings import deep_merge
 
 FONT_DIR_ENV = "ALLIANCE_REPORT_FONT_DIR"
 

@@ -28,7 +28,7 @@ from typing import Mapping
 
 import yaml
 
-from alliance_pipeline.config import deep_merge
+from alliance_pipeline.settings import deep_merge
 from alliance_pipeline.tables import atomic_write_bytes
 from alliance_pipeline.report.render.fallback import fallback_description, render_fallback  # noqa: F401 (re-exported)
 from alliance_pipeline.report.render.markdown import preprocess  # noqa: F401 (re-exported)

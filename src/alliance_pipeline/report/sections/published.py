@@ -5,7 +5,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.config import PUBLISHED_BASES, published_figures
+from alliance_pipeline.settings import PUBLISHED_BASES, published_figures
 from alliance_pipeline.report.format import (
     DASH, esc, fmt_num, is_missing, md_table, round_half_up, row_value,
 )
@@ -21,7 +21,7 @@ def published_comparison(proportions: pd.DataFrame | None, published: Mapping | 
                          *, tolerance: float = PUBLISHED_TOLERANCE) -> pd.DataFrame:
     """Each published share beside the reproduced one on the same basis.
 
-    Basis (:data:`alliance_pipeline.config.PUBLISHED_BASES`): ``participants`` compares with
+    Basis (:data:`alliance_pipeline.settings.PUBLISHED_BASES`): ``participants`` compares with
     ``proportion`` (k / n), ``codes`` with ``share_of_codes`` (k / all codes given for the
     question at that time point). Rule: the reproduced share is rounded half up to 2
     decimals (as published figures are); a pair is flagged when ``|rounded - published| >

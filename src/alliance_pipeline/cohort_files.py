@@ -1,0 +1,96 @@
+"""A cohort's raw files: which files its raw folder holds and the start-up check that they are there.
+
+- :func:`response_files`: responses.csv, or the survey exports of the cohort's ``survey:``
+  block (:func:`survey_file` reads one ``survey.files`` entry; :data:`SURVEY_SUFFIXES`);
+- :func:`coder_files`: codes/*.csv and codes/*.xlsx, editor lock files and hidden files left out;
+- :func:`raw_files`: all of a cohort's raw inputs (responses, coder files, adjudication);
+- :func:`check_cohort_folders`: every configured cohort's raw folder exists and holds its
+  responses (checked at start-up); :func:`not_a_file`: why a path cannot be read as a file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+SURVEY_SUFFIXES = (".csv", ".xlsx")
+
+
+def survey_file(value: str | dict) -> tuple[str, str | None]:
+    """``(file, sheet)`` of a ``survey.files`` entry: ``name.csv`` or ``{file: ..., sheet: ...}``."""
+    if isinstance(value, dict):
+        return value["file"], value.get("sheet")
+    return value, None
+
+
+def not_a_file(path: Path, what: str = "file") -> str | None:
+    """Why ``path`` exists but cannot be read as a file (a folder, a broken link), or None."""
+    if path.is_symlink() and not path.exists():
+        return (f"is a link to {os.readlink(path)}, which does not exist; put the {what} "
+                "itself here (or fix the link)")
+    if path.is_dir():
+        return f"is a folder, not a {what}; put the {what} itself here"
+    if path.exists() and not path.is_file():
+        return f"is not a regular {what}; put the {what} itself here"
+    return None
+
+
+def check_cohort_folders(config: dict) -> None:
+    """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
+    ``survey:`` block names (checked at start-up)."""
+    # imported here, not at the top: config imports this module (survey_file, not_a_file)
+    from alliance_pipeline.config import ConfigError, did_you_mean
+
+    problems = []
+    for name, entry in config["cohorts"].items():
+        raw = Path(entry["raw"])
+        if not raw.is_dir():
+            problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
+                            f"{Path.cwd()}); create it or fix the path")
+        elif "survey" in entry:
+            for tp, value in entry["survey"]["files"].items():
+                path = raw / survey_file(value)[0]
+                if not path.is_file():
+                    present = sorted(p.name for p in raw.iterdir() if p.is_file()
+                                     and p.suffix.lower() in SURVEY_SUFFIXES)
+                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
+                                    f"(exports in {raw}: {', '.join(present) or 'none'})"
+                                    f"{did_you_mean(path.name, present)}; put the export there "
+                                    "or fix the file name")
+        elif not any(raw.iterdir()):
+            problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
+                            "and codes/<coder>.csv")
+        elif not (raw / "responses.csv").is_file():
+            why = not_a_file(raw / "responses.csv") or "is missing"
+            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
+    if problems:
+        raise ConfigError("config cohorts", problems)
+
+
+def response_files(entry: dict | str | Path) -> list[str]:
+    """A cohort's responses: responses.csv, or the survey exports of its ``survey:`` block.
+    ``entry`` is the cohort's config entry (or its raw folder)."""
+    if not isinstance(entry, dict):
+        entry = {"raw": entry}
+    raw = Path(entry["raw"])
+    if "survey" in entry:
+        return [str(raw / survey_file(value)[0]) for value in entry["survey"]["files"].values()]
+    return [str(raw / "responses.csv")]
+
+
+def coder_files(raw: str | Path) -> list[Path]:
+    """The coder files of a cohort's raw folder: the regular files (or links to them)
+    codes/*.csv and codes/*.xlsx, editor lock files (``~$name``, ``.~lock.name#``) and hidden
+    files left out. The one list both the workflow and intake read (intake reports the rest)."""
+    return [p for p in sorted((Path(raw) / "codes").glob("*")) if p.suffix in (".csv", ".xlsx")
+            and not p.name.startswith(("~$", ".")) and p.is_file()]
+
+
+def raw_files(entry: dict | str | Path) -> list[str]:
+    """A cohort's raw input files: its :func:`response_files`, codes/*.csv and codes/*.xlsx
+    (editor lock files left out), adjudication.csv or adjudication.xlsx if present."""
+    raw = Path(entry["raw"] if isinstance(entry, dict) else entry)
+    codes = coder_files(raw)
+    adjudication = [raw / f"adjudication{suffix}" for suffix in (".csv", ".xlsx")
+                    if (raw / f"adjudication{suffix}").is_file()]
+    return [*response_files(entry), *map(str, codes), *map(str, adjudication)]
