@@ -1,7 +1,7 @@
 # The study across cohorts (reports/study/, built when two or more cohorts are configured):
 # pooled tables, a forest figure per repeated question and the cross-cohort report.
-# Package: alliance_pipeline.study.pooling (statistics), .study_report (fragments, forest figure),
-# .render (the cohort reports' renderer).
+# Package: alliance_pipeline.study.pooling (statistics), .study_figures (forest figure), .fragments
+# (the report's tables and text), .study_report (rendering, with the cohort reports' renderer).
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).
@@ -45,8 +45,7 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study.study_report", "report.format", "report.sections.reproducibility", "config", "outputs",
-                     "report.figures.style", "tables", "runner"),
+        code=package("study.study_figures", "report.format", "outputs", "report.figures.style", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -76,8 +75,9 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("study.study_report", "report.format", "report.sections.reproducibility", "config",
-                     "cohort_files", "settings", "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
+        code=package("study.study_report", "study.fragments", "study.study_figures", "report.format",
+                     "report.sections.reproducibility", "config", "cohort_files", "settings",
+                     "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
                      "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],

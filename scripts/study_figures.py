@@ -1,6 +1,6 @@
-"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.study_report.write_study_figures."""
+"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.study_figures.write_study_figures."""
 from alliance_pipeline.runner import run
-from alliance_pipeline.study.study_report import write_study_figures
+from alliance_pipeline.study.study_figures import write_study_figures
 from alliance_pipeline.tables import read_table
 
 

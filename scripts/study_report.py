@@ -1,6 +1,7 @@
 """Snakemake adapter: rule study_report -> alliance_pipeline.study.study_report.render_study_report."""
 from alliance_pipeline.runner import checkout, run
-from alliance_pipeline.study.study_report import COHORT_TABLES, render_study_report
+from alliance_pipeline.study.fragments import COHORT_TABLES
+from alliance_pipeline.study.study_report import render_study_report
 
 
 def step(smk, log):

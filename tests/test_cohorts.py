@@ -235,7 +235,7 @@ def test_study_rules_only_with_two_or_more_cohorts(tmp_path):
 # ------------------------------------------------------------------ study report builders (fast)
 
 def test_banner_names_the_synthetic_cohorts():
-    from alliance_pipeline.study.study_report import banner_md
+    from alliance_pipeline.study.fragments import banner_md
 
     assert banner_md(cohorts={"a": {"synthetic": False}, "b": {"synthetic": False}}) == ""
     text = banner_md(cohorts={"a": {"synthetic": True, "label": "Pilot"}, "b": {"synthetic": False}})
@@ -245,7 +245,7 @@ def test_banner_names_the_synthetic_cohorts():
 
 
 def test_agreement_side_by_side_turns_to_rows_with_many_cohorts():
-    from alliance_pipeline.study.study_report import WIDE_COHORTS, agreement_md
+    from alliance_pipeline.study.fragments import WIDE_COHORTS, agreement_md
 
     study = {"questions": {"q": {"prompt": "Q", "timepoints": ["pre1", "post"], "codes": ["x"],
                                  "labels": {"x": "Code X"}}}}

@@ -4,7 +4,7 @@ Numbers: ``fmt_*`` (``—`` for an undefined value, :data:`DASH`), :func:`round_
 Markdown: :func:`esc` (escapes Pandoc/Quarto syntax), :func:`slug` (cross-reference labels),
 :func:`md_table`, :func:`md_figure`, :func:`md_code`, :func:`join_words`. Both reports write
 numbers alike because both use these (:mod:`alliance_pipeline.report.cohort_report`,
-:mod:`alliance_pipeline.study.study_report`). Imports nothing of the report's sections.
+:mod:`alliance_pipeline.study.fragments`). Imports nothing of the report's sections.
 """
 from __future__ import annotations
 
