@@ -4,12 +4,14 @@
 #   snakemake verify --cores 1              every cohort's report here (and the study report)
 #   snakemake verify --cores 1 --config verify_report=reports/pilot/report.html \
 #       verify_final_codes=path/to/final_codes.csv
-# Package: alliance_pipeline.verify.check (the checks), .manifest, .change (the change-step rerun).
+# Package: alliance_pipeline.verify.check (the whole check), .levels, .rerun, .compare, .report_file;
+# report.manifest, change.cohort_tables (the change-step rerun).
 
 rule verify:
     localrule: True
     input:
-        code=package("verify.check", "report.manifest", "change.cohort_tables", "provenance", "config", "cohort_files",
+        code=package("verify.check", "verify.levels", "verify.rerun", "verify.compare", "verify.report_file",
+                     "report.manifest", "change.cohort_tables", "provenance", "config", "cohort_files",
                      "settings", "tables", "runner"),
     params:
         reports=[VERIFY["verify_report"]] if "verify_report" in VERIFY else

@@ -26,7 +26,8 @@ import yaml
 
 from conftest import once_per_session, pilot_copy, run_workflow, sha256_tree
 from alliance_pipeline.report import manifest as manifests
-from alliance_pipeline.verify.check import compare_numbers, config_differences, verify
+from alliance_pipeline.verify.check import verify
+from alliance_pipeline.verify.compare import compare_numbers, config_differences
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = "1767225600"  # 2026-01-01
@@ -299,7 +300,7 @@ def test_html_embedding_survives_a_closing_script_tag_in_a_value():
 
 
 def test_installed_versions_other_than_the_reports_are_named():
-    from alliance_pipeline.verify.check import installed_differences
+    from alliance_pipeline.verify.levels import installed_differences
 
     assert installed_differences({"pyyaml": yaml.__version__, "not-a-package-here": "1.0"}) == []
     assert installed_differences({"pyyaml": "0.0.1"}) == [f"pyyaml: report 0.0.1, installed {yaml.__version__}"]
@@ -315,7 +316,7 @@ def test_the_manifest_withholds_a_coding_key():
 
 
 def test_another_commit_is_a_warning_counting_the_files_that_differ(study):
-    from alliance_pipeline.verify.check import check_code
+    from alliance_pipeline.verify.levels import check_code
 
     found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
     parent = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD~1"], capture_output=True, text=True)
@@ -333,7 +334,7 @@ def test_another_commit_is_a_warning_counting_the_files_that_differ(study):
 
 
 def test_another_lock_fails_naming_the_package_versions(study):
-    from alliance_pipeline.verify.check import check_code
+    from alliance_pipeline.verify.levels import check_code
 
     found = json.loads((study / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
     found["code"]["lock"]["sha256"] = "0" * 64

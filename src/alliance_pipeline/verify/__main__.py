@@ -1,6 +1,6 @@
-"""``python -m alliance_pipeline.verify REPORT``: see :mod:`alliance_pipeline.verify.check.check`."""
+"""``python -m alliance_pipeline.verify REPORT``: see :mod:`alliance_pipeline.verify.check`."""
 import sys
 
-from alliance_pipeline.verify.check.check import main
+from alliance_pipeline.verify.check import main
 
 sys.exit(main())

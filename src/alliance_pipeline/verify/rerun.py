@@ -1,0 +1,75 @@
+"""Rerunning in a temporary folder what a report was written from: this checkout's workflow
+on the raw files here (:func:`rerun_from_raw`), or the change step alone from a
+``final_codes.csv`` (:func:`rerun_change`, :func:`alliance_pipeline.change.cohort_tables.change_tables`).
+The data directory is only read."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from alliance_pipeline.report import manifest as manifests
+from alliance_pipeline.config import ConfigError, read_codebook
+from alliance_pipeline.settings import cohort_settings, study_settings
+
+
+def _codebook(config: Mapping, data_dir: Path) -> Path | None:
+    path = data_dir / config["codebook"]
+    return path if path.is_file() else None
+
+
+def rerun_from_raw(manifest: Mapping, config: Mapping, data_dir: Path, checkout: Path,
+                   scratch: Path) -> tuple[Path | None, str | None]:
+    """Run this checkout's workflow for the manifest's tables in ``scratch``; (folder, error)."""
+    codebook = _codebook(config, data_dir)
+    if codebook is None:
+        return None, f"the codebook {config['codebook']} is not here"
+    config = manifests.plain(config)
+    work = scratch / "rerun"
+    (work / "config").mkdir(parents=True)
+    shutil.copyfile(codebook, work / "config" / "codebook.yaml")
+    config["codebook"] = "config/codebook.yaml"
+    for name in manifest["cohorts"]:
+        source = data_dir / config["cohorts"][name]["raw"]
+        shutil.copytree(source, work / "data" / "raw" / name)
+        config["cohorts"][name]["raw"] = f"data/raw/{name}"
+    (work / "config" / "config.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    snakemake = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
+    targets = [t["file"] for t in manifest["tables"]]
+    done = subprocess.run([snakemake, *targets, "-s", str(checkout / "Snakefile"), "-d", str(work),
+                           "--cores", "1", "--quiet", "all"], capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])
+        return None, f"the workflow failed on the raw files here:\n{tail}"
+    return work, None
+
+
+def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir: Path,
+                 scratch: Path) -> tuple[Path | None, str | None]:
+    """The change step from ``final_codes`` alone, tables written as the workflow writes them."""
+    from alliance_pipeline.change.cohort_tables import change_tables
+    from alliance_pipeline.tables import read_table, write_table
+
+    codebook_path = _codebook(config, data_dir)
+    if codebook_path is None:
+        return None, f"the codebook {config['codebook']} is not here"
+    try:
+        codebook = read_codebook(codebook_path, "the report's config")
+        config = manifests.plain(config)
+        study = study_settings(config, codebook)
+        cohort = manifest["cohorts"][0]
+        tables = change_tables(read_table(final_codes), cohort=cohort_settings(config, cohort),
+                               questions=study["questions"], timepoints=study["timepoints"],
+                               contrasts=study["contrasts"])
+    except (ConfigError, ValueError, KeyError) as err:
+        return None, f"the change step failed on {final_codes}: {err}"
+    work = scratch / "change"
+    for entry in manifest["tables"]:
+        if entry["table"] in tables:
+            write_table(tables[entry["table"]], work / entry["file"])
+    return work, None
