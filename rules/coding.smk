@@ -21,8 +21,9 @@ rule coding_sheets:
 rule coding_sheet:
     input:
         responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake.cohort", "config", "cohort_files", "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
-                     "runner"),
+        code=package("intake.cohort", "intake.problems", "intake.decoding", "intake.csv_parser",
+                     "intake.responses", "intake.codes", "config", "cohort_files", "intake.survey",
+                     "coding.workbooks", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
     params:
@@ -43,7 +44,8 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("coding.workbooks", "intake.cohort", "config", "cohort_files", "blinding", "privacy", "tables", "runner"),
+        code=package("coding.workbooks", "intake.problems", "config", "cohort_files", "blinding", "privacy",
+                     "tables", "runner"),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:

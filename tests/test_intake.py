@@ -12,7 +12,9 @@ import pytest
 
 from alliance_pipeline import config as study_config
 from alliance_pipeline import settings
-from alliance_pipeline.intake.cohort import IntakeError, read_cohort, read_csv_text
+from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.intake.csv_parser import read_csv_text
+from alliance_pipeline.intake.problems import IntakeError
 
 REPO = Path(__file__).resolve().parents[1]
 CODEBOOK = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))

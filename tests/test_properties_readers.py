@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from alliance_pipeline import config as study_config
 from alliance_pipeline.settings import questions_settings
-from alliance_pipeline.intake.cohort import read_cohort, read_csv_text
+from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.intake.csv_parser import read_csv_text
 from alliance_pipeline.tables import neutralise_formula, read_table, write_table
 
 REPO = Path(__file__).resolve().parents[1]

@@ -77,7 +77,7 @@ def test_same_key_in_different_blocks_and_merge_keys_are_not_duplicates(tmp_path
 @pytest.mark.parametrize("pid, key", [("P05", "p5"), ("p05", "p5"), ("P5", "p5"), ("P50", "p50"),
                                       ("P100", "p100"), ("S-007a", "s-7a"), ("P0", "p0")])
 def test_participant_key_by_hand(pid, key):
-    from alliance_pipeline.intake.cohort import participant_key
+    from alliance_pipeline.intake.responses import participant_key
     assert participant_key(pid) == key
 
 
@@ -293,7 +293,8 @@ def test_a_folder_named_like_a_coder_file_is_not_counted_as_a_returned_coder(raw
 
 
 def test_a_missing_responses_csv_is_named_alike_by_both_readers(raw):
-    from alliance_pipeline.intake.cohort import IntakeError, read_responses
+    from alliance_pipeline.intake.cohort import read_responses
+    from alliance_pipeline.intake.problems import IntakeError
     from test_intake import CODEBOOK, ID_PATTERN, TIMEPOINTS
     (raw / "responses.csv").unlink()
     expected = [f"{raw}/responses.csv: is missing; every cohort needs responses.csv "
@@ -348,7 +349,8 @@ def _survey_problems_after_one_byte(tmp_path, monkeypatch, raw_file: str, offset
     """The survey example with one byte of ``raw_file`` (under its raw folder) changed, read
     by intake as the workflow does; the located problems it refuses with."""
     from fuzz.fuzzer import build_survey
-    from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+    from alliance_pipeline.intake.cohort import read_cohort
+    from alliance_pipeline.intake.problems import IntakeError
     cohort = build_survey(tmp_path)
     path = tmp_path / "data/raw/pilot_survey" / raw_file
     data = bytearray(path.read_bytes())
@@ -389,8 +391,8 @@ def test_a_tick_under_a_code_the_codebook_no_longer_has_is_refused(tmp_path):
     from test_intake import CODEBOOK
     fewer = copy.deepcopy(CODEBOOK)
     fewer["training_feedback"]["codes"].remove("mindful_pause")
-    from alliance_pipeline.intake.cohort import IntakeError
     from alliance_pipeline.intake.cohort import read_cohort
+    from alliance_pipeline.intake.problems import IntakeError
     with pytest.raises(IntakeError) as info:
         read_cohort(folder, cohort="pilot", encoding="utf-8", timepoints=["pre1", "pre2", "post"],
                     questions=fewer, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$", coding_key=KEY)
@@ -421,7 +423,8 @@ def test_a_code_renamed_in_the_codebook_points_to_the_codebook_not_the_workbook(
     import copy
     from test_intake import CODEBOOK, CODER_B
     from test_workbooks import KEY, fill, make_sheet
-    from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+    from alliance_pipeline.intake.cohort import read_cohort
+    from alliance_pipeline.intake.problems import IntakeError
     folder = tmp_path / "raw"
     write(folder / "responses.csv", RESPONSES)
     for coder, text in (("coder_a", CODER_A), ("coder_b", CODER_B)):
@@ -473,7 +476,8 @@ def test_a_workbook_that_cannot_be_opened_gets_a_short_message(tmp_path, monkeyp
     """Fuzzer seed 7409: a changed byte in a zip header made the message quote 20,000
     characters of compressed data."""
     from fuzz.fuzzer import build_survey
-    from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+    from alliance_pipeline.intake.cohort import read_cohort
+    from alliance_pipeline.intake.problems import IntakeError
     cohort = build_survey(tmp_path)
     path = tmp_path / "data/raw/pilot_survey/codes/coder_a.xlsx"
     data = bytearray(path.read_bytes())

@@ -11,7 +11,8 @@ import pytest
 
 from alliance_pipeline import config as study_config
 from alliance_pipeline import settings
-from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.intake.problems import IntakeError
 from alliance_pipeline.intake.survey import response_id
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ from test_intake import CODER_A, CODER_B, CODEBOOK, RESPONSES, read, write
 
 from alliance_pipeline.coding import workbooks
 from alliance_pipeline.blinding import unit_id
-from alliance_pipeline.intake.cohort import IntakeError, read_cohort
+from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.intake.problems import IntakeError
 
 KEY = "a key the team keeps"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

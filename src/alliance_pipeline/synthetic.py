@@ -353,7 +353,7 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
     pilot response ids are mapped to survey ids through (participant, time point, question).
     """
     from alliance_pipeline.coding.consensus import disagreements
-    from alliance_pipeline.intake.cohort import normalise_codes
+    from alliance_pipeline.intake.codes import normalise_codes
     from alliance_pipeline.privacy import scan_texts, withhold_identifying
     from alliance_pipeline.intake.survey import response_id
     from alliance_pipeline.coding.workbooks import adjudication_workbook, coding_workbook, fill_workbook

@@ -55,7 +55,8 @@ from alliance_pipeline.config import ConfigError  # noqa: E402
 from alliance_pipeline import cohort_files  # noqa: E402
 from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
-from alliance_pipeline.intake.cohort import IntakeError, read_cohort  # noqa: E402
+from alliance_pipeline.intake.cohort import read_cohort  # noqa: E402
+from alliance_pipeline.intake.problems import IntakeError  # noqa: E402
 from alliance_pipeline.tables import write_table  # noqa: E402
 
 FAILURES = ("unexpected", "traceback", "hang", "raw-written", "half-written")

@@ -45,7 +45,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.xml.functions import tostring
 
 from alliance_pipeline import blinding
-from alliance_pipeline.intake.cohort import Problem
+from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.privacy import WITHHELD, withhold_identifying
 
 # What a damaged .xlsx raises while a read-only sheet is unzipped and parsed row by row.

@@ -24,8 +24,10 @@ import pandas as pd
 
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.config import did_you_mean
-from alliance_pipeline.intake.cohort import (Problem, _parse_csv, _unfinished_last_line, decode, participant_key,
-                     similar_id_message)
+from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
+from alliance_pipeline.intake.decoding import decode
+from alliance_pipeline.intake.problems import Problem
+from alliance_pipeline.intake.responses import participant_key, similar_id_message
 from alliance_pipeline.privacy import participant_id_problem
 
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
@@ -86,11 +88,11 @@ def _read_csv(export: _Export, encoding: str, wanted: list[str], warnings: list[
     text, problems = decode(data, str(export.path), encoding)
     if text is None:
         return problems
-    frame, problems = _parse_csv(text, str(export.path), [], wanted, allow_no_rows=True, only_kept=True)
+    frame, problems = parse_csv(text, str(export.path), [], wanted, allow_no_rows=True, only_kept=True)
     if frame is None:
         return problems
     export.header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
-    warnings += _unfinished_last_line(text, str(export.path), frame) if len(frame) else []
+    warnings += unfinished_last_line(text, str(export.path), frame) if len(frame) else []
     kept = [c for c in wanted if c in frame.columns]
     export.rows = [(int(row), dict(zip(kept, values)))
                    for row, *values in frame[["spreadsheet_row", *kept]].itertuples(index=False)]
