@@ -14,7 +14,7 @@ This module finds a cohort's files and assembles its tables (:func:`read_cohort`
 :func:`read_responses`); the rest of the intake step is beside it: ``problems`` (located
 problems, :class:`IntakeError`), ``decoding`` (bytes to text), ``csv_parser`` (text to
 frames), ``responses`` (checks of responses.csv), ``codes`` (checks of coder files and
-adjudication, normalised codes), ``survey`` (form exports).
+adjudication, normalised codes), ``survey`` (form exports), ``log_lines`` (the step's log).
 """
 from __future__ import annotations
 
