@@ -6,8 +6,8 @@ second alone:
 * ``prepare FOLDER``: seeded responses (one multi-label question, 10 codes) and each coder's
   workbook filled as a coder would (about 30 % of the cells ticked, 2 % of rows left
   empty), saved as FOLDER/filled/<coder>.xlsx; not measured;
-* ``run FOLDER``: writes the 3 blinded coding workbooks (``workbooks.coding_workbook``) and
-  reads the 3 filled ones back (``workbooks.read_workbook``), checking every read code
+* ``run FOLDER``: writes the 3 blinded coding workbooks (``coding.sheets.coding_workbook``) and
+  reads the 3 filled ones back (``intake.workbooks.read_workbook``), checking every read code
   against what was filled in. This is what is timed.
 
 Target on 2 cores: under 30 s and 1 GB for 10,000 responses x 3 coders.
@@ -26,7 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from alliance_pipeline.coding import workbooks  # noqa: E402
+from alliance_pipeline.coding.sheets import coding_workbook, fill_workbook  # noqa: E402
+from alliance_pipeline.intake import workbooks  # noqa: E402
 
 CODERS = ["coder_a", "coder_b", "coder_c"]
 KEY = "benchmark key"
@@ -68,9 +69,9 @@ def prepare(folder: Path, n: int) -> None:
     frame.to_csv(folder / "responses.csv", index=False)
     for coder in CODERS:
         blank = folder / f"blank_{coder}.xlsx"
-        blank.write_bytes(workbooks.coding_workbook(frame, cohort="bench", coder=coder,
-                                                    questions=questions, coding_key=KEY))
-        (folder / "filled" / f"{coder}.xlsx").write_bytes(workbooks.fill_workbook(
+        blank.write_bytes(coding_workbook(frame, cohort="bench", coder=coder,
+                                          questions=questions, coding_key=KEY))
+        (folder / "filled" / f"{coder}.xlsx").write_bytes(fill_workbook(
             blank, codes_of(frame, coder, questions), questions=questions, coding_key=KEY))
 
 
@@ -80,7 +81,7 @@ def run(folder: Path) -> int:
     start = time.perf_counter()
     for coder in CODERS:
         (folder / "out").mkdir(exist_ok=True)
-        (folder / "out" / f"{coder}.xlsx").write_bytes(workbooks.coding_workbook(
+        (folder / "out" / f"{coder}.xlsx").write_bytes(coding_workbook(
             frame, cohort="bench", coder=coder, questions=questions, coding_key=KEY))
     written = time.perf_counter() - start
     for coder in CODERS:

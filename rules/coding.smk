@@ -1,6 +1,7 @@
 # Coding: the blinded coding workbooks, the consensus worksheet and adjudication workbook,
 # the consensus codes and inter-coder agreement.
-# Package: alliance_pipeline.coding.workbooks, .blinding, .consensus, .agreement, .privacy.
+# Package: alliance_pipeline.coding.sheets (with intake.workbook_layout), .blinding, .consensus,
+# .agreement, .privacy.
 
 # Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.status).
 CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS
@@ -23,7 +24,8 @@ rule coding_sheet:
         responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
         code=package("intake.cohort", "intake.problems", "intake.decoding", "intake.csv_parser",
                      "intake.responses", "intake.codes", "config", "cohort_files", "intake.survey",
-                     "coding.workbooks", "blinding", "privacy", "tables", "runner"),
+                     "intake.xlsx", "coding.sheets", "intake.workbook_layout", "blinding", "privacy",
+                     "tables", "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
     params:
@@ -44,8 +46,7 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("coding.workbooks", "intake.problems", "config", "cohort_files", "blinding", "privacy",
-                     "tables", "runner"),
+        code=package("coding.sheets", "intake.workbook_layout", "blinding", "privacy", "tables", "runner"),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:

@@ -1,15 +1,17 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
 # Package: alliance_pipeline.intake.cohort (assembles the tables) with .problems, .decoding,
 # .csv_parser, .responses and .codes (the checks), .log_lines (the log), .survey (form
-# exports), .workbooks and .blinding (filled coding workbooks), .privacy (pseudonymity),
-# .tables (writing), .provenance (hashing coder files to spot a copied one).
+# exports), .xlsx (any .xlsx handed in), .workbooks, .workbook_layout and .blinding (filled
+# coding workbooks), .privacy (pseudonymity), .tables (writing), .provenance (hashing coder
+# files to spot a copied one).
 
 rule intake:
     input:
         raw=raw_inputs,
         code=package("config", "cohort_files", "intake.cohort", "intake.problems", "intake.decoding",
                      "intake.csv_parser", "intake.responses", "intake.codes", "intake.log_lines",
-                     "intake.survey", "coding.workbooks", "blinding", "privacy", "tables",
+                     "intake.survey", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
+                     "blinding", "privacy", "tables",
                      "provenance", "runner"),
     output:
         responses=f"{DERIVED}/responses.csv",

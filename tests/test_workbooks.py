@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 from conftest import pilot_copy, require_component, run_workflow, tick_workbook
 from test_intake import CODER_A, CODER_B, CODEBOOK, RESPONSES, read, write
 
-from alliance_pipeline.coding import workbooks
+from alliance_pipeline.coding.sheets import adjudication_workbook, coding_workbook, fill_workbook
+from alliance_pipeline.intake import workbooks
 from alliance_pipeline.blinding import unit_id
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.problems import IntakeError
@@ -43,8 +44,8 @@ def responses_frame(text: str = RESPONSES) -> pd.DataFrame:
 
 def make_sheet(path: Path, coder: str, text: str = RESPONSES, questions=CODEBOOK, cohort="pilot") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(workbooks.coding_workbook(responses_frame(text), cohort=cohort, coder=coder,
-                                               questions=questions, coding_key=KEY))
+    path.write_bytes(coding_workbook(responses_frame(text), cohort=cohort, coder=coder,
+                                     questions=questions, coding_key=KEY))
     return path
 
 
@@ -209,7 +210,7 @@ def test_fill_workbook_for_the_generator_ticks_what_the_csv_says(tmp_path):
     path = make_sheet(tmp_path / "coder_a.xlsx", "coder_a")
     codes = responses_frame(CODER_A)
     filled = tmp_path / "filled.xlsx"
-    filled.write_bytes(workbooks.fill_workbook(path, codes, questions=CODEBOOK, coding_key=KEY))
+    filled.write_bytes(fill_workbook(path, codes, questions=CODEBOOK, coding_key=KEY))
     ws = load_workbook(filled)["session_experience"]
     ticks = {row[0]: [c for c, v in zip(SE, row[2:]) if v == 1]
              for row in ws.iter_rows(min_row=2, values_only=True)}
@@ -244,8 +245,8 @@ def test_an_adjudication_workbook_reads_as_adjudication_csv_does(tmp_path):
     from alliance_pipeline.coding.consensus import disagreements
     sheet = disagreements(tables["responses"], tables["codings"], None, ["coder_a", "coder_b"])
     path = folder / "adjudication.xlsx"
-    path.write_bytes(workbooks.adjudication_workbook(tables["responses"], sheet, cohort="pilot",
-                                                     questions=CODEBOOK, coding_key=KEY))
+    path.write_bytes(adjudication_workbook(tables["responses"], sheet, cohort="pilot",
+                                           questions=CODEBOOK, coding_key=KEY))
     wb = load_workbook(path)
     ws = wb["session_experience"]
     assert [c.value for c in ws[1]] == ["unit_id", "text", "coder_coder_a", "coder_coder_b", *SE,

@@ -313,10 +313,10 @@ def survey_exports(pilot: dict[str, pd.DataFrame] | None = None, seed: int = SEE
 
 def xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
     """A workbook with the given sheets (first = active), the same bytes on every run
-    (:func:`alliance_pipeline.coding.workbooks.deterministic_xlsx`)."""
+    (:func:`alliance_pipeline.coding.sheets.deterministic_xlsx`)."""
     from openpyxl import Workbook
 
-    from alliance_pipeline.coding.workbooks import deterministic_xlsx
+    from alliance_pipeline.coding.sheets import deterministic_xlsx
 
     book = Workbook()
     book.remove(book.active)
@@ -349,14 +349,14 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
 
     Each is the blinded workbook the workflow writes (``coding_sheets/<coder>.xlsx``,
     ``adjudication_sheet.xlsx``) for ``responses`` (the exports read by intake), with the
-    pilot's codes, agreed codes and rationales ticked in (:func:`workbooks.fill_workbook`);
+    pilot's codes, agreed codes and rationales ticked in (:func:`sheets.fill_workbook`);
     pilot response ids are mapped to survey ids through (participant, time point, question).
     """
     from alliance_pipeline.coding.consensus import disagreements
     from alliance_pipeline.intake.codes import normalise_codes
     from alliance_pipeline.privacy import scan_texts, withhold_identifying
     from alliance_pipeline.intake.survey import response_id
-    from alliance_pipeline.coding.workbooks import adjudication_workbook, coding_workbook, fill_workbook
+    from alliance_pipeline.coding.sheets import adjudication_workbook, coding_workbook, fill_workbook
 
     pilot = pilot_cohort() if pilot is None else pilot
     ids = {r.response_id: response_id(r.participant_id, r.timepoint, r.question)

@@ -42,7 +42,7 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
     """The coder files :func:`alliance_pipeline.cohort_files.coder_files` lists (so the workflow and
     intake agree); other entries named *.csv / *.xlsx (folders, broken links), other
     spreadsheets (.xls, .ods, ...) and a coder with both a .csv and an .xlsx file are problems."""
-    from alliance_pipeline.coding.workbooks import NOT_XLSX, file_problem
+    from alliance_pipeline.intake.xlsx import NOT_XLSX, file_problem
 
     why = not_a_file(codes_dir, "folder") if not codes_dir.is_dir() else None
     if why or codes_dir.is_file():
@@ -273,7 +273,8 @@ CODER_FILE_COLUMNS = ["coder", "file", "blind"]
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,
                    questions: dict, coding_key: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     """A filled coding or adjudication workbook (:func:`alliance_pipeline.coding.workbooks.read_workbook`)."""
-    from alliance_pipeline.coding.workbooks import file_problem, read_workbook
+    from alliance_pipeline.intake.workbooks import read_workbook
+    from alliance_pipeline.intake.xlsx import file_problem
 
     if not coding_key:
         problem = file_problem(path)

@@ -103,7 +103,7 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    from alliance_pipeline.coding.workbooks import DAMAGED, damage
+    from alliance_pipeline.intake.xlsx import DAMAGED, damage
 
     unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
                   "password-protected one, renamed?); open it and save it as 'Excel "
@@ -127,7 +127,7 @@ def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
 
 def _read_sheet(book, export: _Export, wanted: list[str]) -> list[Problem]:
     """The export's sheet: its header row and the rows with answers (into ``export``)."""
-    from alliance_pipeline.coding.workbooks import cell_text  # openpyxl only for .xlsx exports
+    from alliance_pipeline.intake.xlsx import cell_text
 
     if export.sheet is None:
         sheet = book.worksheets[0]
