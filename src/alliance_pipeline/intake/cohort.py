@@ -6,7 +6,7 @@ column, the value and what to do. Raw files are opened read-only and never writt
 
 Files: ``responses.csv``; ``codes/<coder>.csv`` or the filled coding workbook
 ``codes/<coder>.xlsx`` (two or more coders; workbooks are read by
-:mod:`alliance_pipeline.coding.workbooks`, problems then name sheet and A1 cell); optional
+:mod:`alliance_pipeline.intake.workbooks`, problems then name sheet and A1 cell); optional
 ``adjudication.csv`` or ``adjudication.xlsx``. Output: normalised frames (see
 docs/development.md).
 
@@ -35,7 +35,7 @@ CODING_COLUMNS = ["response_id", "codes"]
 ADJUDICATION_COLUMNS = ["response_id", "codes", "rationale"]
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".tsv", ".txt"}
-WORKBOOK_SUFFIX = ".xlsx"  # a filled coding workbook (alliance_pipeline.coding.workbooks)
+WORKBOOK_SUFFIX = ".xlsx"  # a filled coding workbook (alliance_pipeline.intake.workbooks)
 
 
 def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
@@ -272,7 +272,7 @@ CODER_FILE_COLUMNS = ["coder", "file", "blind"]
 
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,
                    questions: dict, coding_key: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """A filled coding or adjudication workbook (:func:`alliance_pipeline.coding.workbooks.read_workbook`)."""
+    """A filled coding or adjudication workbook (:func:`alliance_pipeline.intake.workbooks.read_workbook`)."""
     from alliance_pipeline.intake.workbooks import read_workbook
     from alliance_pipeline.intake.xlsx import file_problem
 
