@@ -28,9 +28,9 @@ One module per section or small group of sections, each importing
 :mod:`~alliance_pipeline.report.format` (numbers, Markdown),
 :mod:`~alliance_pipeline.report.lookup` (settings, table rows) and at most an earlier
 section's helper (the flow, a contrast in words), never this module:
-report_summary (meta, banner, summary), report_design (design, flow), report_coding
-(reliability), report_results, report_feedback (feedback, quotes), report_published,
-report_limitations (power, limitations), report_reproducibility. This module assembles them
+report/sections/: summary (meta, banner, summary), design (design, flow), coding
+(reliability), results, feedback (feedback, quotes), published, limitations (power,
+limitations), reproducibility. This module assembles them
 and re-exports the names the tests use (``# noqa: F401``).
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The agreement figure: Krippendorff's alpha per code with its CI, grouped by question
-(``agreement.csv`` in, a matplotlib Figure out; style and helpers in :mod:`.figure_style`)."""
+(``agreement.csv`` in, a matplotlib Figure out; style and helpers in :mod:`.style`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,10 +1,10 @@
 """A cohort's figures: :func:`write_cohort_figures` draws and saves every figure of one cohort.
 
-The figures themselves are in one module per family (figure_agreement, figure_shares,
-figure_forest, figure_flow, figure_frequencies), their shared style, fonts and saving in
-figure_style; the names are re-exported here, so ``alliance_pipeline.report.figures.cohort_figures.<name>`` keeps
-working. The design decisions (Figure without pyplot, style in ``rc_context``, fonts,
-Okabe-Ito colours, journal sizes, byte-reproducible output) are in figure_style's docstring.
+The figures themselves are in one module per family beside this one (agreement, shares,
+forest, flow, frequencies), their shared style, fonts and saving in :mod:`.style`; the
+figure functions are re-exported here, so ``cohort_figures.<name>`` keeps working. The design
+decisions (Figure without pyplot, style in ``rc_context``, fonts, Okabe-Ito colours, journal
+sizes, byte-reproducible output) are in :mod:`.style`'s docstring.
 """
 from __future__ import annotations
 

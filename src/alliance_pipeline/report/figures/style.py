@@ -1,6 +1,6 @@
 """The figures' shared style, fonts, saving and drawing helpers (one module per figure family
-beside it: figure_agreement, figure_shares, figure_forest, figure_flow, figure_frequencies;
-:mod:`.figures` draws a cohort's set). Derived tables in, matplotlib Figures out.
+beside it: agreement, shares, forest, flow, frequencies; :mod:`.cohort_figures` draws a
+cohort's set). Derived tables in, matplotlib Figures out.
 
 Every figure function takes the derived tables of the data contract (``agreement.csv``,
 ``proportions.csv``, ``tests.csv``, the flow table) as data frames plus plain values from

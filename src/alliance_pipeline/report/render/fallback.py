@@ -1,4 +1,4 @@
-"""The fallback renderer (no quarto CLI): the Pandoc markdown of :mod:`.render_markdown` to
+"""The fallback renderer (no quarto CLI): the Pandoc markdown of :mod:`.markdown` to
 standalone HTML by Pandoc 3 (pypandoc; images embedded as data URIs, math as MathML) and to
 Typst source, compiled to PDF by the ``typst`` package with IPAexGothic on its font path."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Quarto markdown -> plain Pandoc markdown that reads the same, for the fallback renderer
-(:func:`preprocess`; :mod:`.render_fallback` renders its output).
+(:func:`preprocess`; :mod:`.fallback` renders its output).
 
 The fallback supports: YAML front matter with ``metadata-files`` (and the project's
 ``_quarto.yml``); ``{{< include file >}}`` (recursive, paths relative to the including file,

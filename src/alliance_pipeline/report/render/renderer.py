@@ -11,10 +11,10 @@
   (``--embed-resources``; math as MathML, nothing fetched) and Typst source, which the
   ``typst`` package compiles to PDF with IPAexGothic on its font path.
 
-Modules: this one chooses the renderer and prepares the work folder; ``render_quarto`` runs
-the ``quarto`` CLI; ``render_markdown`` turns the Quarto source into plain Pandoc markdown
-and ``render_fallback`` writes HTML (Pandoc) and PDF (Typst) from it; ``render_metadata``
-holds what they share (front matter and metadata, fonts, :class:`RenderError`). Their public
+Modules of report/render/: this one chooses the renderer and prepares the work folder;
+:mod:`.quarto` runs the ``quarto`` CLI; :mod:`.markdown` turns the Quarto source into plain
+Pandoc markdown and :mod:`.fallback` writes HTML (Pandoc) and PDF (Typst) from it;
+:mod:`.metadata` holds what they share (front matter and metadata, fonts, :class:`RenderError`). Their public
 names are re-exported here.
 """
 from __future__ import annotations
