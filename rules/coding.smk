@@ -1,7 +1,8 @@
 # Coding: the blinded coding workbooks, the consensus worksheet and adjudication workbook,
 # the consensus codes and inter-coder agreement.
-# Package: alliance_pipeline.coding.sheets (with intake.workbook_layout), .blinding, .consensus,
-# .agreement, .privacy.
+# Package: alliance_pipeline.coding: sheets (the workbooks, with intake.workbook_layout and
+# blinding), consensus, agreement (with reliability_data, coefficients, krippendorff_alpha);
+# privacy.
 
 # Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.status).
 CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS

@@ -1,9 +1,10 @@
 # Figures and the report of one cohort.
-# Package: alliance_pipeline.report.figures.cohort_figures (PNG + SVG; style and saving in .figure_style, one
-# .figure_<family> module per kind of figure), .report (text fragments from the tables),
-# .render (Quarto in .render_quarto, or the Pandoc + Typst fallback in .render_markdown and
-# .render_fallback; shared metadata in .render_metadata), .provenance (hashes, versions, commit),
-# .manifest (what the report was made from and its numbers, embedded in HTML and PDF).
+# Package: alliance_pipeline.report (beside this file's name): figures/cohort_figures (PNG +
+# SVG; style and saving in figures/style, one figures/<family> module per kind of figure),
+# cohort_report (text fragments from the tables, one sections/<section> module each),
+# render/renderer (Quarto in render/quarto, or the Pandoc + Typst fallback in render/markdown
+# and render/fallback; shared metadata in render/metadata), manifest (what the report was
+# made from and its numbers, embedded in HTML and PDF); provenance (hashes, versions, commit).
 from alliance_pipeline.outputs import figure_stems
 
 FIGURES = [f"{DERIVED}/figures/{stem}.{ext}" for stem in figure_stems(STUDY["questions"])
