@@ -223,7 +223,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
 
+    t = time.perf_counter()
     version = subprocess.run([SNAKEMAKE, "--version"], capture_output=True, text=True).stdout.strip()
+    if time.perf_counter() - t > 5 and shutil.which("scontrol"):
+        print("note: `snakemake --version` took over 5 s: the SLURM executor plugin asks `scontrol show "
+              "config` whenever Snakemake starts, and waits up to 10 s when Slurm's client is installed "
+              "but no controller answers. Every run below includes that wait; start the controller "
+              "(tests/cluster/start.sh here) to measure without it.")
     root = Path(tempfile.mkdtemp(prefix="alliance-bench-"))
     args.snakefile = args.snakefile or snapshot(root)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
