@@ -475,24 +475,8 @@ def test_a_duplicate_key_in_a_configfile_given_on_the_command_line_is_refused(tm
 def test_a_workbook_that_cannot_be_opened_gets_a_short_message(tmp_path, monkeypatch):
     """Fuzzer seed 7409: a changed byte in a zip header made the message quote 20,000
     characters of compressed data."""
-    from fuzz.fuzzer import build_survey
-    from alliance_pipeline.intake.cohort import read_cohort
-    from alliance_pipeline.intake.problems import IntakeError
-    cohort = build_survey(tmp_path)
-    path = tmp_path / "data/raw/pilot_survey/codes/coder_a.xlsx"
-    data = bytearray(path.read_bytes())
-    data[13253] = 0x73
-    path.write_bytes(bytes(data))
-    monkeypatch.chdir(tmp_path)
-    config, codebook = study_config.load_study("config/config.yaml")
-    study = settings.study_settings(config, codebook)
-    with pytest.raises(IntakeError) as info:
-        read_cohort(f"data/raw/{cohort}", cohort=cohort, encoding="utf-8",
-                    timepoints=study["timepoints"], questions=study["questions"],
-                    id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$",
-                    survey=config["cohorts"][cohort]["survey"],
-                    coding_key=config["cohorts"][cohort]["coding_key"])
-    (message,) = [str(p) for p in info.value.problems]
+    (message,) = _survey_problems_after_one_byte(tmp_path, monkeypatch, "codes/coder_a.xlsx",
+                                                 13253, 0x73)
     assert message.startswith("data/raw/pilot_survey/codes/coder_a.xlsx: cannot be opened as "
                               "an .xlsx workbook (BadZipFile: File name in directory "
                               "'xl/worksheets/sheet4.xml' and header b'xl/worksheets/sheet4.xml")
