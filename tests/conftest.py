@@ -124,7 +124,7 @@ def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     """Every derived table and figure of one cohort (the default target without the reports)."""
     from alliance_pipeline import config as study_config
     from alliance_pipeline import settings
-    from alliance_pipeline.report.figures.cohort_figures import figure_stems
+    from alliance_pipeline.outputs import figure_stems
 
     codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
     stems = figure_stems(settings.questions_settings(codebook))

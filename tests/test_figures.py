@@ -1,4 +1,4 @@
-"""Tests of alliance_pipeline.report.figures.cohort_figures.
+"""Tests of alliance_pipeline.report.figures: the figure modules and cohort_figures.
 
 The tables are small and hand-made; every expected value is read from the table the
 figure was drawn from (a figure must show exactly what the table says), so each expected
@@ -18,8 +18,16 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 
-from alliance_pipeline.report.figures import cohort_figures as F
-from alliance_pipeline.report.figures.style import merge_labels
+from alliance_pipeline.outputs import figure_paths, figure_stems
+from alliance_pipeline.report.figures.agreement import agreement_figure
+from alliance_pipeline.report.figures.cohort_figures import write_cohort_figures
+from alliance_pipeline.report.figures.flow import flow_figure
+from alliance_pipeline.report.figures.forest import forest_figure
+from alliance_pipeline.report.figures.frequencies import frequencies_figure
+from alliance_pipeline.report.figures.shares import shares_figure
+from alliance_pipeline.report.figures.style import (
+    DOUBLE_COLUMN, SINGLE_COLUMN, merge_labels, register_fonts, save_figure,
+)
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"],
@@ -128,19 +136,19 @@ def visible_axes(fig):
 # --------------------------------------------------------------------------- saving
 
 def test_save_is_deterministic_and_dateless(tmp_path):
-    fig = F.shares_figure(proportions_table(), question="session_experience",
-                          codes=["hooked", "engaged_well"], labels=LABELS,
-                          timepoints=TIMEPOINTS)
-    first = F.save_figure(fig, tmp_path / "a" / "shares")
-    second = F.save_figure(fig, tmp_path / "b" / "shares")
+    fig = shares_figure(proportions_table(), question="session_experience",
+                        codes=["hooked", "engaged_well"], labels=LABELS,
+                        timepoints=TIMEPOINTS)
+    first = save_figure(fig, tmp_path / "a" / "shares")
+    second = save_figure(fig, tmp_path / "b" / "shares")
     assert [p.name for p in first] == ["shares.png", "shares.svg"]
     for one, two in zip(first, second):
         assert one.read_bytes() == two.read_bytes()
     # a fresh figure from the same table gives the same bytes too
-    again = F.shares_figure(proportions_table(), question="session_experience",
-                            codes=["hooked", "engaged_well"], labels=LABELS,
-                            timepoints=TIMEPOINTS)
-    third = F.save_figure(again, tmp_path / "c" / "shares")
+    again = shares_figure(proportions_table(), question="session_experience",
+                          codes=["hooked", "engaged_well"], labels=LABELS,
+                          timepoints=TIMEPOINTS)
+    third = save_figure(again, tmp_path / "c" / "shares")
     assert [p.read_bytes() for p in third] == [p.read_bytes() for p in first]
 
     png, svg = (p.read_bytes() for p in first)
@@ -157,42 +165,42 @@ def test_save_is_deterministic_and_dateless(tmp_path):
 
 
 def test_png_is_300_dpi(tmp_path):
-    fig = F.flow_figure(flow_table(), timepoints=TIMEPOINTS)
-    png, _ = F.save_figure(fig, tmp_path / "flow")
+    fig = flow_figure(flow_table(), timepoints=TIMEPOINTS)
+    png, _ = save_figure(fig, tmp_path / "flow")
     from PIL import Image
     with Image.open(png) as image:
         assert round(image.info["dpi"][0]) == 300
         width_in = image.size[0] / 300
-    assert width_in == pytest.approx(F.SINGLE_COLUMN, abs=0.02)
+    assert width_in == pytest.approx(SINGLE_COLUMN, abs=0.02)
 
 
 def test_stem_with_dot_keeps_its_name(tmp_path):
-    fig = F.flow_figure(flow_table(), timepoints=TIMEPOINTS)
-    paths = F.save_figure(fig, tmp_path / "flow.v2")
+    fig = flow_figure(flow_table(), timepoints=TIMEPOINTS)
+    paths = save_figure(fig, tmp_path / "flow.v2")
     assert [p.name for p in paths] == ["flow.v2.png", "flow.v2.svg"]
 
 
 def test_style_does_not_leak_into_global_rcparams():
     before = dict(matplotlib.rcParams)
-    F.agreement_figure(agreement_table(), labels=LABELS, acceptable=0.667, good=0.8)
+    agreement_figure(agreement_table(), labels=LABELS, acceptable=0.667, good=0.8)
     assert matplotlib.rcParams["font.family"] == before["font.family"]
     assert matplotlib.rcParams["svg.hashsalt"] == before["svg.hashsalt"]
 
 
 def test_no_text_below_7_pt():
     figs = [
-        F.agreement_figure(agreement_table(), labels=LABELS, acceptable=0.667, good=0.8),
-        F.shares_figure(proportions_table(), question="session_experience",
-                        codes=["hooked", "engaged_well"], labels=LABELS,
-                        timepoints=TIMEPOINTS),
-        F.forest_figure(mcnemar_table(), question="session_experience",
-                        codes=["hooked", "engaged_well"], labels=LABELS, contrasts=CONTRASTS),
-        F.flow_figure(flow_table(), timepoints=TIMEPOINTS),
-        F.frequencies_figure(proportions_table(), question="training_feedback",
-                             codes=QUESTIONS["training_feedback"]["codes"], labels=LABELS),
+        agreement_figure(agreement_table(), labels=LABELS, acceptable=0.667, good=0.8),
+        shares_figure(proportions_table(), question="session_experience",
+                      codes=["hooked", "engaged_well"], labels=LABELS,
+                      timepoints=TIMEPOINTS),
+        forest_figure(mcnemar_table(), question="session_experience",
+                      codes=["hooked", "engaged_well"], labels=LABELS, contrasts=CONTRASTS),
+        flow_figure(flow_table(), timepoints=TIMEPOINTS),
+        frequencies_figure(proportions_table(), question="training_feedback",
+                           codes=QUESTIONS["training_feedback"]["codes"], labels=LABELS),
     ]
     for fig in figs:
-        assert fig.get_figwidth() in (F.SINGLE_COLUMN, F.DOUBLE_COLUMN)
+        assert fig.get_figwidth() in (SINGLE_COLUMN, DOUBLE_COLUMN)
         sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
         assert sizes and min(sizes) >= 7
 
@@ -205,14 +213,14 @@ def test_japanese_label_renders_without_missing_glyphs(tmp_path, caplog):
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG,
                                                                          "matplotlib"):
         warnings.simplefilter("always")
-        fig = F.shares_figure(table, question="session_experience",
-                              codes=["hooked", "engaged_well"], labels=labels,
-                              timepoints=TIMEPOINTS)
-        F.save_figure(fig, tmp_path / "ja")
-        agreement = F.agreement_figure(agreement_table(), labels=labels, acceptable=0.667,
-                                       good=0.8, questions=QUESTIONS,
-                                       question_labels={"session_experience": "面接体験"})
-        F.save_figure(agreement, tmp_path / "ja_agreement")
+        fig = shares_figure(table, question="session_experience",
+                            codes=["hooked", "engaged_well"], labels=labels,
+                            timepoints=TIMEPOINTS)
+        save_figure(fig, tmp_path / "ja")
+        agreement = agreement_figure(agreement_table(), labels=labels, acceptable=0.667,
+                                     good=0.8, questions=QUESTIONS,
+                                     question_labels={"session_experience": "面接体験"})
+        save_figure(agreement, tmp_path / "ja_agreement")
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "Glyph" in m or "missing" in m.lower()], messages
     assert not [r for r in caplog.records
@@ -221,11 +229,11 @@ def test_japanese_label_renders_without_missing_glyphs(tmp_path, caplog):
 
 
 def test_ipaexgothic_is_registered():
-    path = F.register_fonts()
+    path = register_fonts()
     assert path is not None and path.name == "ipaexg.ttf"
     names = {entry.name for entry in matplotlib.font_manager.fontManager.ttflist}
     assert "IPAexGothic" in names
-    F.register_fonts()  # idempotent
+    register_fonts()  # idempotent
     count = sum(e.name == "IPAexGothic" for e in matplotlib.font_manager.fontManager.ttflist)
     assert count == 1
 
@@ -234,8 +242,8 @@ def test_ipaexgothic_is_registered():
 
 def test_agreement_points_cis_and_thresholds():
     table = agreement_table()
-    fig = F.agreement_figure(table, labels=LABELS, acceptable=0.667, good=0.8,
-                             questions=QUESTIONS)
+    fig = agreement_figure(table, labels=LABELS, acceptable=0.667, good=0.8,
+                           questions=QUESTIONS)
     (points,) = by_gid(fig, "estimate", PathCollection)
     defined = table.dropna(subset=["krippendorff_alpha"])
     # row order: codebook order within question, '*' last; NaN row not drawn
@@ -265,8 +273,8 @@ def test_agreement_points_cis_and_thresholds():
 def test_agreement_without_questions_and_with_two_cohorts():
     table = agreement_table()
     other = table.assign(cohort="replication", krippendorff_alpha=0.9)
-    fig = F.agreement_figure(pd.concat([table, other], ignore_index=True), labels=LABELS,
-                             acceptable=0.667, good=0.8)
+    fig = agreement_figure(pd.concat([table, other], ignore_index=True), labels=LABELS,
+                           acceptable=0.667, good=0.8)
     points = by_gid(fig, "estimate", PathCollection)
     assert [len(p.get_offsets()) for p in points] == [6, 7]
     assert "whole question" in [t.get_text() for t in fig.axes[0].get_yticklabels()]
@@ -276,9 +284,9 @@ def test_agreement_without_questions_and_with_two_cohorts():
 
 def test_shares_panels_points_and_wilson_cis():
     table = proportions_table()
-    fig = F.shares_figure(table, question="session_experience",
-                          codes=["hooked", "engaged_well"], labels=LABELS,
-                          timepoints=TIMEPOINTS)
+    fig = shares_figure(table, question="session_experience",
+                        codes=["hooked", "engaged_well"], labels=LABELS,
+                        timepoints=TIMEPOINTS)
     axes = visible_axes(fig)
     assert len(axes) == 2
     assert [ax.get_title() for ax in axes] == ["Hooked", "Engaged well"]
@@ -300,9 +308,9 @@ def test_shares_panels_points_and_wilson_cis():
 
 def test_shares_published_overlay_and_wrapping():
     published = {"hooked": {"pre1": 0.65, "pre2": 0.50, "post": 0.17}}
-    fig = F.shares_figure(proportions_table(), question="session_experience",
-                          codes=["hooked", "engaged_well", "absent", "also_absent"],
-                          labels=LABELS, timepoints=TIMEPOINTS, published=published)
+    fig = shares_figure(proportions_table(), question="session_experience",
+                        codes=["hooked", "engaged_well", "absent", "also_absent"],
+                        labels=LABELS, timepoints=TIMEPOINTS, published=published)
     assert len(visible_axes(fig)) == 4          # 3 + 1 panels, the sixth slot hidden
     (pub,) = by_gid(fig, "published", Line2D)
     assert list(pub.get_ydata()) == [0.65, 0.50, 0.17]
@@ -310,20 +318,20 @@ def test_shares_published_overlay_and_wrapping():
 
 
 def test_shares_without_training_timepoints_has_no_span():
-    fig = F.shares_figure(proportions_table(), question="session_experience",
-                          codes=["hooked"], labels=LABELS, timepoints=["pre1", "pre2"],
-                          training_contrast=("pre2", "post"))
+    fig = shares_figure(proportions_table(), question="session_experience",
+                        codes=["hooked"], labels=LABELS, timepoints=["pre1", "pre2"],
+                        training_contrast=("pre2", "post"))
     assert not by_gid(fig, "training")
-    assert fig.get_figwidth() == F.SINGLE_COLUMN
+    assert fig.get_figwidth() == SINGLE_COLUMN
 
 
 # --------------------------------------------------------------------------- forest
 
 def test_forest_rows_points_and_missing_contrasts():
     table = mcnemar_table()
-    fig = F.forest_figure(table, question="session_experience",
-                          codes=["hooked", "engaged_well"], labels=LABELS,
-                          contrasts=CONTRASTS)
+    fig = forest_figure(table, question="session_experience",
+                        codes=["hooked", "engaged_well"], labels=LABELS,
+                        contrasts=CONTRASTS)
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks == ["Hooked", "baseline (pre1 → pre2)", "training (pre2 → post)",
@@ -344,10 +352,10 @@ def test_forest_rows_points_and_missing_contrasts():
 
 
 def test_forest_with_contrast_names_only_and_empty_table():
-    fig = F.forest_figure(mcnemar_table().iloc[0:0], question="session_experience",
-                          codes=["hooked"], labels=LABELS, contrasts=["training"])
+    fig = forest_figure(mcnemar_table().iloc[0:0], question="session_experience",
+                        codes=["hooked"], labels=LABELS, contrasts=["training"])
     assert texts(fig).count("not tested") == 1
-    fig = F.forest_figure(pd.DataFrame(), question="q", codes=[], labels={}, contrasts={})
+    fig = forest_figure(pd.DataFrame(), question="q", codes=[], labels={}, contrasts={})
     assert "no contrasts to show" in texts(fig)
 
 
@@ -355,7 +363,7 @@ def test_forest_with_contrast_names_only_and_empty_table():
 
 def test_flow_bars_and_complete_cases():
     table = flow_table()
-    fig = F.flow_figure(table, timepoints=TIMEPOINTS)
+    fig = flow_figure(table, timepoints=TIMEPOINTS)
     heights = [b.get_height() for b in by_gid(fig, "participants")]
     # session_experience pre1, pre2, post then training_feedback post
     assert heights == [23, 22, 23, 21]
@@ -369,7 +377,7 @@ def test_flow_bars_and_complete_cases():
 def test_flow_accepts_wide_table_and_totals():
     wide = pd.DataFrame({"question": ["session_experience"], "pre1": [23], "pre2": [22],
                          "post": [21], "complete_cases": [19], "n_enrolled": [25]})
-    fig = F.flow_figure(wide, timepoints=TIMEPOINTS)
+    fig = flow_figure(wide, timepoints=TIMEPOINTS)
     heights = [b.get_height() for b in by_gid(fig, "participants")]
     assert heights == [23, 22, 21]
     assert "23\n(−2)" in texts(fig)             # enrolled 25 − 23
@@ -381,8 +389,8 @@ def test_flow_accepts_wide_table_and_totals():
 def test_frequencies_sorted_with_cis_and_counts():
     table = proportions_table()
     codes = QUESTIONS["training_feedback"]["codes"]
-    fig = F.frequencies_figure(table, question="training_feedback", codes=codes,
-                               labels=LABELS)
+    fig = frequencies_figure(table, question="training_feedback", codes=codes,
+                             labels=LABELS)
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks == ["Noticing captivity objectively", "Relating with intention",
@@ -400,8 +408,8 @@ def test_frequencies_nan_share_goes_last_and_says_undefined():
     table = proportions_table()
     table.loc[table["code"] == "noticing_captivity", ["proportion", "ci_low", "ci_high"]] = \
         np.nan
-    fig = F.frequencies_figure(table, question="training_feedback",
-                               codes=QUESTIONS["training_feedback"]["codes"], labels=LABELS)
+    fig = frequencies_figure(table, question="training_feedback",
+                             codes=QUESTIONS["training_feedback"]["codes"], labels=LABELS)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == "Noticing captivity objectively"
     assert "undefined (5/21)" in texts(fig)
@@ -410,7 +418,7 @@ def test_frequencies_nan_share_goes_last_and_says_undefined():
 # --------------------------------------------------------------------------- per cohort
 
 def test_figure_stems():
-    assert F.figure_stems(QUESTIONS) == [
+    assert figure_stems(QUESTIONS) == [
         "agreement", "flow", "shares_session_experience", "forest_session_experience",
         "frequencies_training_feedback"]
 
@@ -418,12 +426,12 @@ def test_figure_stems():
 def test_write_cohort_figures_matches_stems(tmp_path):
     tables = {"agreement": agreement_table(), "proportions": proportions_table(),
               "tests": mcnemar_table(), "flow": flow_table()}
-    written = F.write_cohort_figures(
+    written = write_cohort_figures(
         tables, out_dir=tmp_path / "figures", questions=QUESTIONS, labels=LABELS,
         timepoints=TIMEPOINTS, contrasts=CONTRASTS, acceptable=0.667, good=0.8)
     expected = [tmp_path / "figures" / f"{stem}.{fmt}"
-                for stem in F.figure_stems(QUESTIONS) for fmt in ("png", "svg")]
-    assert written == expected == F.figure_paths(tmp_path / "figures", QUESTIONS)
+                for stem in figure_stems(QUESTIONS) for fmt in ("png", "svg")]
+    assert written == expected == figure_paths(tmp_path / "figures", QUESTIONS)
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == \
         sorted(p.name for p in expected)
     assert all(p.stat().st_size > 0 for p in written)
@@ -434,7 +442,7 @@ def test_write_cohort_figures_survives_missing_tables(tmp_path):
     questions = {"q": {"timepoints": ["post", "pre1"],
                        "codes": {"a": {"label": "A", "definition": "..."}},
                        "multi_label": False}}
-    written = F.write_cohort_figures(
+    written = write_cohort_figures(
         {}, out_dir=tmp_path, questions=questions, labels={}, timepoints=TIMEPOINTS,
         contrasts=CONTRASTS, acceptable=0.667, good=0.8)
     assert [p.name for p in written] == [
@@ -449,15 +457,15 @@ def test_nan_zero_and_single_timepoint_edge_cases(tmp_path):
     agreement["krippendorff_alpha"] = np.nan
     tests = mcnemar_table()
     tests["risk_difference"] = np.nan
-    written = F.write_cohort_figures(
+    written = write_cohort_figures(
         {"agreement": agreement, "proportions": proportions, "tests": tests},
         out_dir=tmp_path, questions=QUESTIONS, labels=LABELS, timepoints=TIMEPOINTS,
         contrasts={"training": ["pre2", "post"]}, acceptable=0.667, good=0.8)
     assert len(written) == 10
-    fig = F.agreement_figure(agreement, labels=LABELS, acceptable=0.667, good=0.8)
+    fig = agreement_figure(agreement, labels=LABELS, acceptable=0.667, good=0.8)
     assert not by_gid(fig, "estimate") and texts(fig).count("undefined") == 7
-    fig = F.shares_figure(proportions, question="session_experience", codes=["hooked"],
-                          labels=LABELS, timepoints=TIMEPOINTS)
+    fig = shares_figure(proportions, question="session_experience", codes=["hooked"],
+                        labels=LABELS, timepoints=TIMEPOINTS)
     (ci,) = by_gid(fig, "ci", LineCollection)
     assert len(ci.get_segments()) == 2
     assert "undefined" in texts(fig)
@@ -475,7 +483,7 @@ def test_flow_accepts_participant_flow_table():
         ["training_feedback", "complete", "complete", "post", 25, 21, 0, ""],
     ], columns=["question", "step", "name", "timepoints", "n_cohort", "n", "n_excluded",
                 "missing"])
-    fig = F.flow_figure(flow, timepoints=TIMEPOINTS)
+    fig = flow_figure(flow, timepoints=TIMEPOINTS)
     assert [b.get_height() for b in by_gid(fig, "participants")] == [23, 22, 21, 21]
     (complete,) = by_gid(fig, "complete", LineCollection)   # single-time-point: no line
     assert {s[1] for s in segments(complete)} == {19.0}
@@ -493,10 +501,10 @@ def test_labels_from_questions_and_override():
     agreement = pd.DataFrame({"question": "q", "code": ["a", "*"],
                               "krippendorff_alpha": [0.7, 0.7], "alpha_ci_low": [0.5, 0.5],
                               "alpha_ci_high": [0.9, 0.9], "verdict": "tentative"})
-    fig = F.agreement_figure(agreement, labels={"a": "Override A"}, acceptable=0.667,
-                             good=0.8, questions=questions)
+    fig = agreement_figure(agreement, labels={"a": "Override A"}, acceptable=0.667,
+                           good=0.8, questions=questions)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
         "q", "Override A", "whole question (nominal)"]
-    fig = F.frequencies_figure(table, question="q", codes=["a", "b"],
-                               labels=merge_labels(questions, {}))
+    fig = frequencies_figure(table, question="q", codes=["a", "b"],
+                             labels=merge_labels(questions, {}))
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Label B", "Label A"]

@@ -27,8 +27,10 @@ from pypdf import PdfReader  # noqa: E402
 
 from alliance_pipeline.report.render import renderer as render  # noqa: E402
 from alliance_pipeline.report.render.fallback import column_widths  # noqa: E402
-from alliance_pipeline.report import cohort_report as report
-from alliance_pipeline.report.render.renderer import RenderError  # noqa: E402
+from alliance_pipeline.report import cohort_report as report  # noqa: E402
+from alliance_pipeline.report.format import round_half_up, slug  # noqa: E402
+from alliance_pipeline.report.render.markdown import preprocess  # noqa: E402
+from alliance_pipeline.report.render.metadata import RenderError  # noqa: E402
 from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +49,7 @@ def preprocess_fails(qmd: Path, text: str, match: str) -> None:
     """``text``, written to ``qmd``, fails HTML preprocessing with a RenderError matching ``match``."""
     write(qmd, text)
     with pytest.raises(RenderError, match=match):
-        render.preprocess(qmd, "html")
+        preprocess(qmd, "html")
 
 
 def pdf_text(path: Path) -> str:
@@ -63,7 +65,7 @@ def test_includes_nest_and_meta_expands(tmp_path):
     write(tmp_path / "_f" / "b.md", "B is here.")
     qmd = write(tmp_path / "doc.qmd", "---\ntitle: T {{< meta who.name >}}\nmetadata-files: [meta.yml]\n---\n\n"
                 "{{< include _f/a.md >}}\n\nLiteral {{{< meta who.name >}}}.\n")
-    meta, body = render.preprocess(qmd, "html")
+    meta, body = preprocess(qmd, "html")
     assert "A says Aoki." in body and "B is here." in body
     assert "Literal {{< meta who.name >}}." in body  # escaped shortcode shown as written
     assert meta["title"] == "T Aoki"
@@ -82,8 +84,8 @@ def test_conditional_content_follows_meta_and_format(tmp_path):
                 "::: {.content-visible when-meta=\"real\"}\nREAL\n:::\n\n"
                 "::: {.content-visible when-format=\"html\"}\nHTMLONLY\n:::\n\n"
                 "::: {.content-hidden when-format=\"pdf\"}\nNOTPDF\n:::\n")
-    _, html = render.preprocess(qmd, "html")
-    _, typ = render.preprocess(qmd, "typst")
+    _, html = preprocess(qmd, "html")
+    _, typ = preprocess(qmd, "typst")
     assert "SYNTH" in html and "REAL" not in html and "HTMLONLY" in html and "NOTPDF" in html
     assert "SYNTH" in typ and "HTMLONLY" not in typ and "NOTPDF" not in typ
 
@@ -91,10 +93,10 @@ def test_conditional_content_follows_meta_and_format(tmp_path):
 def test_callouts_become_titled_boxes(tmp_path):
     qmd = write(tmp_path / "doc.qmd", "---\ntitle: T\n---\n\n::: {.callout-warning title=\"Synthetic data\"}\n"
                 "Body text.\n:::\n\n::: {.callout-note}\n## Heading title\nNote body.\n:::\n")
-    _, html = render.preprocess(qmd, "html")
+    _, html = preprocess(qmd, "html")
     assert "::: {.callout .callout-warning}" in html and "**Synthetic data**" in html
     assert "**Heading title**" in html and "## Heading title" not in html
-    _, typ = render.preprocess(qmd, "typst")
+    _, typ = preprocess(qmd, "typst")
     assert "```{=typst}" in typ and "#block(" in typ and "**Synthetic data**" in typ
 
 
@@ -103,7 +105,7 @@ def test_cross_references_are_numbered_and_linked(tmp_path):
                 "![First](a.png){#fig-b}\n\n| a |\n|---|\n| 1 |\n\n: A table {#tbl-x}\n\n"
                 "![Second](a.png){#fig-a width=50%}\n\n```\n@fig-a stays in code\n```\n")
     (tmp_path / "a.png").write_bytes(b"")
-    _, body = render.preprocess(qmd, "html")
+    _, body = preprocess(qmd, "html")
     assert "See [Figure 1](#fig-b), [Table 1](#tbl-x) and [2](#fig-a)." in body
     assert "![Figure 1: First](a.png){#fig-b}" in body
     assert ": Table 1: A table {#tbl-x}" in body
@@ -122,8 +124,8 @@ def test_images_without_extension_take_the_format_s_own(tmp_path):
     qmd = write(tmp_path / "doc.qmd", "---\nformat:\n  html:\n    default-image-extension: png\n"
                 "  typst:\n    default-image-extension: svg\n---\n\n![F](figures/flow){#fig-f}\n\n"
                 "![O](figures/only){#fig-o}\n")
-    assert "figures/flow.png" in render.preprocess(qmd, "html")[1]
-    typ = render.preprocess(qmd, "typst")[1]
+    assert "figures/flow.png" in preprocess(qmd, "html")[1]
+    typ = preprocess(qmd, "typst")[1]
     assert "figures/flow.svg" in typ and "figures/only.png" in typ
 
 
@@ -426,7 +428,7 @@ def check_shares(soup, pilot):
     shown = {}
     for q, spec in questions.items():
         kind = "shares" if len(spec["timepoints"]) >= 2 else "frequencies"
-        for row in html_table(soup, f"tbl-{kind}-{report.slug(q)}"):
+        for row in html_table(soup, f"tbl-{kind}-{slug(q)}"):
             shown[(q, row[0], row[1])] = row[2:5]
             if kind == "frequencies":  # and the share of all codes given, counted by hand
                 code = next(c for c, label in questions[q]["labels"].items() if label == row[0])
@@ -445,7 +447,7 @@ def test_pilot_report_shows_the_derived_tests_agreement_and_power(pilot):
     tests = pd.read_csv(pilot["derived"] / "tests.csv")
     mc = tests[tests["test"] == "mcnemar"]
     for q in mc["question"].unique():
-        rows = {(r[0], r[1], r[6]): r for r in html_table(soup, f"tbl-mcnemar-{report.slug(q)}")}
+        rows = {(r[0], r[1], r[6]): r for r in html_table(soup, f"tbl-mcnemar-{slug(q)}")}
         assert len(rows) == (mc["question"] == q).sum()
         for r in mc[mc["question"] == q].itertuples():
             shown = rows[(questions[q]["labels"][r.code], r.contrast, r.method)]
@@ -481,7 +483,7 @@ def test_pilot_report_embeds_every_figure_and_checks_the_published_shares(pilot)
         assert row[3] == basis and row[4] == f"{share:.2f}"
         reproduced = reproduced_of[basis][(q, code, row[2])]
         assert row[5] == f"{reproduced:.3f}"
-        differs = abs(report.round_half_up(reproduced) - share) > 0.005 + 1e-12
+        differs = abs(round_half_up(reproduced) - share) > 0.005 + 1e-12
         assert row[8] == ("differs" if differs else "matches")
     # the paper's feedback figures, as shares of the 42 codes given: 10, 9 and 6 of them
     assert [(r[1], r[3], r[5], r[8]) for r in rows[6:]] == [

@@ -12,6 +12,15 @@ import yaml
 
 from alliance_pipeline import provenance
 from alliance_pipeline.report import cohort_report as report
+from alliance_pipeline.report.format import esc, fmt_num, fmt_p, fmt_pct, round_half_up, slug
+from alliance_pipeline.report.sections.coding import reliability_md
+from alliance_pipeline.report.sections.design import design_md, flow_md
+from alliance_pipeline.report.sections.feedback import feedback_md, select_quotes
+from alliance_pipeline.report.sections.limitations import limitations, limitations_md, power_md
+from alliance_pipeline.report.sections.published import published_comparison, published_md
+from alliance_pipeline.report.sections.reproducibility import reproducibility_md
+from alliance_pipeline.report.sections.results import results_md
+from alliance_pipeline.report.sections.summary import SUMMARY_WORDS, banner_md, summary_md
 
 NAN = float("nan")
 SECRET = "SECRET FREE TEXT THAT MUST NOT LEAK"
@@ -165,7 +174,7 @@ def clause(summary: str, marker: str) -> str:
 
 def results_text(tabs):
     """The Results section, where every contrast of every code is put in words."""
-    return report.results_md(tabs, study=study_settings(), cohort=cohort_settings(), figures=set())
+    return results_md(tabs, study=study_settings(), cohort=cohort_settings(), figures=set())
 
 
 def test_results_read_baseline_not_significant_and_training_significant():
@@ -222,8 +231,8 @@ def words(text: str) -> int:
 
 
 def test_summary_is_one_short_paragraph_with_the_training_contrast_of_each_code():
-    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
-    assert "\n" not in text.strip() and words(text) <= report.SUMMARY_WORDS
+    text = summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    assert "\n" not in text.strip() and words(text) <= SUMMARY_WORDS
     # design and n in the first sentence: 17 participants (flow), three time points
     assert text.startswith("The synthetic cohort *Pilot cohort* of 17 participants answered at "
                            "pre1, pre2 and post; the training came between pre2 and post.")
@@ -241,8 +250,8 @@ def test_summary_is_one_short_paragraph_with_the_training_contrast_of_each_code(
 
 
 def test_summary_names_a_baseline_change_and_a_non_significant_training_contrast():
-    text = report.summary_md(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60),
-                                    agreement=agreement(("good", "tentative", "good"))),
+    text = summary_md(tables(tests=mcnemar_tests(p_baseline=0.01, p_training=0.60),
+                             agreement=agreement(("good", "tentative", "good"))),
                              study=study_settings(), cohort=cohort_settings(synthetic=False))
     assert "*Hooked* fell non-significantly (RD -0.29, 95% CI [-0.49, -0.09], Holm-adjusted p = 0.600)" in text
     # baseline hooked: b = 4, c = 1 -> RD = -3/17 = -0.18, CI [-0.38, 0.02], Holm p 0.01
@@ -253,11 +262,11 @@ def test_summary_names_a_baseline_change_and_a_non_significant_training_contrast
 
 
 def test_summary_names_top_feedback_and_synthetic_data():
-    text = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings())
+    text = summary_md(tables(), study=study_settings(), cohort=cohort_settings())
     # intent 5/17 = 29.4% before noticing 4/17 = 23.5%
     assert text.index("*Relating with intention* (29.4%)") < text.index("*Noticing captivity objectively* (23.5%)")
     assert "synthetic" in text
-    plain = report.summary_md(tables(), study=study_settings(), cohort=cohort_settings(synthetic=False))
+    plain = summary_md(tables(), study=study_settings(), cohort=cohort_settings(synthetic=False))
     assert "synthetic" not in plain
     assert "\n" not in text.strip()  # one paragraph
 
@@ -265,7 +274,7 @@ def test_summary_names_top_feedback_and_synthetic_data():
 # ------------------------------------------------------------------ limitations
 
 def test_limitations_include_the_data_driven_items_when_triggered():
-    items = dict(report.limitations(
+    items = dict(limitations(
         tables(agreement=agreement(("good", "tentative", "good"))),
         study=study_settings(), cohort=cohort_settings(synthetic=True)))
     for key in ("awareness_not_objective", "social_desirability", "small_sample", "exact_tests",
@@ -281,7 +290,7 @@ def test_limitations_include_the_data_driven_items_when_triggered():
 
 def test_limitations_omit_the_data_driven_items_when_not_triggered():
     big = proportions(n=60, spread=0.1)  # n >= 30 and every interval 0.2 wide (< 0.3)
-    items = dict(report.limitations(
+    items = dict(limitations(
         tables(proportions=big, tests=mcnemar_tests(method="asymptotic"), flow=flow(missing_at_pre2=False)),
         study=study_settings(), cohort=cohort_settings(synthetic=False)))
     for key in ("small_sample", "exact_tests", "agreement_below_good", "missing_timepoints", "synthetic"):
@@ -293,13 +302,13 @@ def test_limitations_omit_the_data_driven_items_when_not_triggered():
 
 def test_wide_intervals_alone_trigger_the_small_sample_item():
     wide = proportions(n=60, spread=0.2)  # n >= 30 but intervals 0.4 wide
-    items = dict(report.limitations(tables(proportions=wide), study=study_settings(),
-                                    cohort=cohort_settings()))
+    items = dict(limitations(tables(proportions=wide), study=study_settings(),
+                             cohort=cohort_settings()))
     assert "small_sample" in items and "40.0 percentage points" in items["small_sample"]
 
 
 def test_limitations_md_is_a_bullet_list():
-    text = report.limitations_md(tables(), study=study_settings(), cohort=cohort_settings())
+    text = limitations_md(tables(), study=study_settings(), cohort=cohort_settings())
     assert all(line.startswith("- ") for line in text.strip().splitlines())
 
 
@@ -307,7 +316,7 @@ def test_limitations_md_is_a_bullet_list():
 
 def test_published_comparison_flags_differences_beyond_rounding():
     props = proportions()
-    cmp = report.published_comparison(props, {"session_experience": {"hooked": {
+    cmp = published_comparison(props, {"session_experience": {"hooked": {
         "pre1": 0.65,   # 11/17 = 0.647 -> 0.65: same
         "pre2": 0.50,   # 8/17 = 0.471 -> 0.47: differs by 0.03
         "post": 0.18}}})  # 3/17 = 0.176 -> 0.18: same
@@ -319,7 +328,7 @@ def test_published_comparison_flags_differences_beyond_rounding():
 def test_published_comparison_rounds_half_up_and_flags_missing():
     props = pd.DataFrame([dict(question="q", code="c", timepoint="t", proportion=0.125),
                           dict(question="q", code="c", timepoint="u", proportion=0.645)])
-    cmp = report.published_comparison(props, {"q": {"c": {"t": 0.13, "u": 0.65, "v": 0.2}}})
+    cmp = published_comparison(props, {"q": {"c": {"t": 0.13, "u": 0.65, "v": 0.2}}})
     flags = dict(zip(cmp["timepoint"], cmp["flagged"]))
     assert flags == {"t": False, "u": False, "v": True}  # 0.125 -> 0.13, 0.645 -> 0.65; v not reproduced
 
@@ -339,20 +348,20 @@ def test_published_comparison_compares_each_figure_on_its_basis():
         "intent": {"post": {"share": 0.50, "basis": "codes"}}},   # 5/9 = 0.556 -> 0.56: differs
         "session_experience": {"hooked": {"post": 0.18,               # 3/17 = 0.176 of participants
                                           "pre1": {"share": 0.65}}}}  # basis left out: participants
-    cmp = report.published_comparison(props, published)
+    cmp = published_comparison(props, published)
     got = {(r.code, r.timepoint): (r.basis, r.reproduced, r.flagged) for r in cmp.itertuples()}
     assert got == {("noticing", "post"): ("codes", pytest.approx(4 / 9), False),
                    ("intent", "post"): ("codes", pytest.approx(5 / 9), True),
                    ("hooked", "post"): ("participants", pytest.approx(3 / 17), False),
                    ("hooked", "pre1"): ("participants", pytest.approx(11 / 17), False)}
     # the same figure on the other basis: 0.44 of participants is not 4/17 = 0.235
-    other = report.published_comparison(props, {"training_feedback": {"noticing": {"post": 0.44}}})
+    other = published_comparison(props, {"training_feedback": {"noticing": {"post": 0.44}}})
     assert other["flagged"].tolist() == [True] and other["reproduced"].iloc[0] == pytest.approx(4 / 17)
 
 
 def test_published_md_shows_the_basis_of_each_figure():
-    text = report.published_md(tables(proportions=with_share_of_codes(proportions())),
-                               study=study_settings(), cohort=cohort_settings(published={
+    text = published_md(tables(proportions=with_share_of_codes(proportions())),
+                        study=study_settings(), cohort=cohort_settings(published={
         "session_experience": {"hooked": {"pre1": 0.65}},
         "training_feedback": {"noticing": {"post": {"share": 0.44, "basis": "codes"}}}}))
     rows = [line for line in text.splitlines() if line.startswith("| ")]
@@ -363,8 +372,8 @@ def test_published_md_shows_the_basis_of_each_figure():
 
 
 def test_feedback_section_shows_both_bases_with_one_sentence_on_the_difference():
-    text = report.feedback_md(tables(proportions=with_share_of_codes(proportions())),
-                              study=study_settings(), cohort=cohort_settings())
+    text = feedback_md(tables(proportions=with_share_of_codes(proportions())),
+                       study=study_settings(), cohort=cohort_settings())
     rows = {line.split(" | ")[0].lstrip("| "): line.strip(" |").split(" | ")
             for line in text.splitlines() if line.startswith("| ")}
     assert rows["Code"][3:] == ["Share", "95% CI (%)", "Of codes"]
@@ -376,13 +385,13 @@ def test_feedback_section_shows_both_bases_with_one_sentence_on_the_difference()
 
 
 def test_published_md_states_the_rule_and_marks_the_flag():
-    text = report.published_md(tables(), study=study_settings(), cohort=cohort_settings(
+    text = published_md(tables(), study=study_settings(), cohort=cohort_settings(
         published={"session_experience": {"hooked": {"pre1": 0.65, "pre2": 0.50}}}))
     assert "|rounded − published| > 0.005" in text
     assert "1 of 2 published shares differ" in text
     assert "**differs**" in text and "matches" in text
     assert "#tbl-published" in text
-    none = report.published_md(tables(), study=study_settings(), cohort=cohort_settings(published={}))
+    none = published_md(tables(), study=study_settings(), cohort=cohort_settings(published={}))
     assert "No published figures" in none
 
 
@@ -402,9 +411,9 @@ def test_only_allowed_quotes_appear():
         dict(response_id="R01", question="session_experience", timepoint="pre1",
              text="「クライアントに巻き込まれた」"),
         dict(response_id="R02", question="session_experience", timepoint="pre1", text=SECRET)])
-    quotes = report.select_quotes(responses, ["R01"])
+    quotes = select_quotes(responses, ["R01"])
     assert [q["response_id"] for q in quotes] == ["R01"]
-    assert report.select_quotes(responses, []) == []
+    assert select_quotes(responses, []) == []
     fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
                                        provenance=provenance_dict(), quotes=quotes)
     assert "「クライアントに巻き込まれた」" in fragments["quotes.md"]
@@ -415,7 +424,7 @@ def test_only_allowed_quotes_appear():
 # ------------------------------------------------------------------ tables and sections
 
 def test_results_tables_show_the_numbers_and_cross_references():
-    text = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=None)
+    text = results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=None)
     # Hooked pre1: 11/17 = 64.7%, Wilson bounds in the frame 0.447 .. 0.847
     assert "| Hooked | pre1 | 11/17 | 64.7% | [44.7, 84.7] |" in text
     assert "{#tbl-shares-session-experience}" in text and "{#fig-shares-session-experience}" in text
@@ -426,19 +435,19 @@ def test_results_tables_show_the_numbers_and_cross_references():
 
 
 def test_cochran_table_shows_the_permutation_p_beside_the_asymptotic_one():
-    plain = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
+    plain = results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
     assert "p perm." not in plain  # a tests.csv without the permutation columns: table as before
     t = mcnemar_tests()
     t["p_permutation"], t["p_permutation_mcse"], t["permutations"] = NAN, NAN, pd.NA
     t.loc[0, ["p_permutation", "p_permutation_mcse", "permutations"]] = [0.0123, 0.0011, 10000]
-    text = report.results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
+    text = results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
     # Q = 9.33, df 2, chi-square p 0.0094 -> "0.009"; permutation p 0.0123 -> "0.012"
     assert "| 9.33 | 2 | 0.009 | 0.012 |" in text
     assert "p perm.: permutation p from 10,000 seeded permutations" in text
     assert "Monte Carlo standard error at most 0.0011" in text
     cohort = cohort_settings()
     cohort["analysis"]["cochran"] = {"permutations": 10000, "seed": 1}
-    design = report.design_md(study=study_settings(), cohort=cohort)
+    design = design_md(study=study_settings(), cohort=cohort)
     assert "a permutation p from 10,000 seeded permutations of the time points within each participant" in design
 
 
@@ -448,24 +457,24 @@ def test_item_level_clustered_rows_are_shown_but_the_summary_reads_the_participa
     clustered[["n", "b", "c", "p_value", "p_adjusted", "method", "note"]] = [51, 20, 2, 0.2, 0.6, "clustered", ""]
     clustered["n_clusters"] = 17
     t = pd.concat([clustered, t], ignore_index=True)  # clustered row first in the file
-    text = report.results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
+    text = results_md(tables(tests=t), study=study_settings(), cohort=cohort_settings(), figures=set())
     assert "| 51 (17 clusters) | 20 | 2 | clustered |" in text and "| 17 | 6 | 1 | exact |" in text
     assert text.index("| 17 | 6 | 1 | exact |") < text.index("| 51 (17 clusters) |")
-    summary = report.summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
+    summary = summary_md(tables(tests=t), study=study_settings(), cohort=cohort_settings())
     training = summary.split("*Hooked*")[1].split("*Engaged well*")[0]
     assert "p = 0.004" in training and "non-significantly" not in training
-    items = dict(report.limitations(tables(tests=t), study=study_settings(), cohort=cohort_settings()))
+    items = dict(limitations(tables(tests=t), study=study_settings(), cohort=cohort_settings()))
     assert "3 of 3 McNemar tests" in items["exact_tests"]  # clustered rows are not counted
 
 
 def test_figures_absent_are_not_referenced():
-    text = report.results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
+    text = results_md(tables(), study=study_settings(), cohort=cohort_settings(), figures=set())
     assert "fig-" not in text
 
 
 def test_agreement_section_lists_verdicts_and_consensus_counts():
-    text = report.reliability_md(tables(agreement=agreement(("good", "insufficient", "good"))),
-                                 study=study_settings(), cohort=cohort_settings())
+    text = reliability_md(tables(agreement=agreement(("good", "insufficient", "good"))),
+                          study=study_settings(), cohort=cohort_settings())
     assert "insufficient" in text and "{#tbl-agreement}" in text
     # final_codes: R00..R02 adjudicated, R03 majority, R04..R09 unanimous (hooked row decides)
     assert r"| session\_experience | 6 | 3 | 1 | 10 |" in text
@@ -473,7 +482,7 @@ def test_agreement_section_lists_verdicts_and_consensus_counts():
 
 
 def test_power_highlights_the_training_contrast():
-    text = report.power_md(tables(), study=study_settings(), cohort=cohort_settings())
+    text = power_md(tables(), study=study_settings(), cohort=cohort_settings())
     lines = [l for l in text.splitlines() if l.startswith(r"| session\_experience") or l.startswith("| **")]
     training = [l for l in lines if "training" in l]
     baseline = [l for l in lines if "baseline" in l]
@@ -483,23 +492,23 @@ def test_power_highlights_the_training_contrast():
 
 
 def test_flow_names_who_is_missing_where():
-    text = report.flow_md(tables(), study=study_settings(), figures={"flow"})
+    text = flow_md(tables(), study=study_settings(), figures={"flow"})
     assert "16 at pre2 (not: P05)" in text and "{#tbl-flow}" in text and "@fig-flow" in text
     minimal = pd.DataFrame([dict(question="session_experience", timepoint=t, n_participants=n)
                             for t, n in [("pre1", 17), ("pre2", 15), ("post", 17)]])
-    flat = report.flow_md(tables(flow=minimal), study=study_settings(), figures=set())
+    flat = flow_md(tables(flow=minimal), study=study_settings(), figures=set())
     assert "15 at pre2" in flat
 
 
 def test_codebook_text_is_escaped():
-    text = report.design_md(study=study_settings(), cohort=cohort_settings())
+    text = design_md(study=study_settings(), cohort=cohort_settings())
     assert r"Stays in contact \| on purpose." in text
-    assert report.esc("{{< meta x >}} *a* @fig-x") == r"\{\{\< meta x \>\}\} \*a\* \@fig-x"
+    assert esc("{{< meta x >}} *a* @fig-x") == r"\{\{\< meta x \>\}\} \*a\* \@fig-x"
 
 
 def test_banner_only_for_synthetic_cohorts():
-    assert "synthetic" in report.banner_md(cohort=cohort_settings(synthetic=True))
-    assert report.banner_md(cohort=cohort_settings(synthetic=False)) == ""
+    assert "synthetic" in banner_md(cohort=cohort_settings(synthetic=True))
+    assert banner_md(cohort=cohort_settings(synthetic=False)) == ""
 
 
 def test_missing_tables_give_sections_that_say_so():
@@ -529,7 +538,7 @@ def test_write_fragments_writes_every_fragment(tmp_path):
 # ------------------------------------------------------------------ provenance
 
 def test_reproducibility_appendix_lists_provenance():
-    text = report.reproducibility_md(provenance_dict())
+    text = reproducibility_md(provenance_dict())
     assert "`" + "a" * 64 + "`" in text
     assert "0123abcd" in text and "uncommitted changes" in text
     assert "snakemake --cores 2 reports/pilot/report.html" in text
@@ -583,8 +592,8 @@ def test_git_state_counts_tracked_changes_only(tmp_path):
 
 
 def test_formatting_helpers():
-    assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.0312) == "0.031"
-    assert report.fmt_pct(11 / 17) == "64.7%" and report.fmt_pct(NAN) == "—"
-    assert report.fmt_num("") == "—"  # read_table keeps an all-empty column as text
-    assert report.round_half_up(0.125) == 0.13 and report.round_half_up(0.645) == 0.65
-    assert report.slug("session_experience") == "session-experience"
+    assert fmt_p(0.0004) == "< 0.001" and fmt_p(0.0312) == "0.031"
+    assert fmt_pct(11 / 17) == "64.7%" and fmt_pct(NAN) == "—"
+    assert fmt_num("") == "—"  # read_table keeps an all-empty column as text
+    assert round_half_up(0.125) == 0.13 and round_half_up(0.645) == 0.65
+    assert slug("session_experience") == "session-experience"

@@ -423,6 +423,8 @@ def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind
     from test_report import cohort_settings, study_settings, tables
 
     from alliance_pipeline.report import cohort_report as report
+    from alliance_pipeline.report.sections.coding import reliability_md
+    from alliance_pipeline.report.sections.limitations import limitations
     blind = pd.DataFrame({"coder": ["coder_a", "coder_b"], "file": ["coder_a.xlsx", "coder_b.xlsx"],
                           "blind": ["yes", "yes"]})
     mixed = blind.assign(file=["coder_a.xlsx", "coder_b.csv"], blind=["yes", "no"])
@@ -433,8 +435,8 @@ def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind
                 "an opaque unit id.")
     for coders_blind in (True, False):
         cohort = {**cohort_settings(), "coders_blind": coders_blind}
-        items = dict(report.limitations(tables(), study=study_settings(), cohort=cohort))
-        text = report.reliability_md(tables(), study=study_settings(), cohort=cohort)
+        items = dict(limitations(tables(), study=study_settings(), cohort=cohort))
+        text = reliability_md(tables(), study=study_settings(), cohort=cohort)
         assert ("coders_not_blind" in items) is not coders_blind
         assert (sentence in text) is coders_blind
 

@@ -30,8 +30,7 @@ One module per section or small group of sections, each importing
 section's helper (the flow, a contrast in words), never this module:
 report/sections/: summary (meta, banner, summary), design (design, flow), coding
 (reliability), results, feedback (feedback, quotes), published, limitations (power,
-limitations), reproducibility. This module assembles them
-and re-exports the names the tests use (``# noqa: F401``).
+limitations), reproducibility. This module assembles them.
 """
 from __future__ import annotations
 
@@ -49,13 +48,12 @@ from alliance_pipeline.report.render.renderer import render_report
 from alliance_pipeline.report.sections.coding import reliability_md
 from alliance_pipeline.report.sections.design import design_md, flow_md
 from alliance_pipeline.report.sections.feedback import feedback_md, quotes_md, select_quotes
-from alliance_pipeline.report.format import esc, fmt_num, fmt_p, fmt_pct, round_half_up, slug  # noqa: F401
-from alliance_pipeline.report.sections.limitations import limitations, limitations_md, power_md  # noqa: F401
+from alliance_pipeline.report.sections.limitations import limitations_md, power_md
 from alliance_pipeline.report.lookup import questions_of
-from alliance_pipeline.report.sections.published import published_comparison, published_md  # noqa: F401
+from alliance_pipeline.report.sections.published import published_md
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
 from alliance_pipeline.report.sections.results import results_md
-from alliance_pipeline.report.sections.summary import SUMMARY_WORDS, banner_md, meta_yaml, summary_md  # noqa: F401
+from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
 from alliance_pipeline.tables import atomic_write_text, read_table
 
 

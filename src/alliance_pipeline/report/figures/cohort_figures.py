@@ -1,10 +1,10 @@
 """A cohort's figures: :func:`write_cohort_figures` draws and saves every figure of one cohort.
 
 The figures themselves are in one module per family beside this one (agreement, shares,
-forest, flow, frequencies), their shared style, fonts and saving in :mod:`.style`; the
-figure functions are re-exported here, so ``cohort_figures.<name>`` keeps working. The design
-decisions (Figure without pyplot, style in ``rc_context``, fonts, Okabe-Ito colours, journal
-sizes, byte-reproducible output) are in :mod:`.style`'s docstring.
+forest, flow, frequencies), their shared style, fonts and saving in :mod:`.style`; import
+each from its own module. The design decisions (Figure without pyplot, style in
+``rc_context``, fonts, Okabe-Ito colours, journal sizes, byte-reproducible output) are in
+:mod:`.style`'s docstring.
 """
 from __future__ import annotations
 
@@ -20,18 +20,10 @@ from alliance_pipeline.report.figures.flow import flow_figure, flow_from_proport
 from alliance_pipeline.report.figures.forest import forest_figure
 from alliance_pipeline.report.figures.frequencies import frequencies_figure
 from alliance_pipeline.report.figures.shares import shares_figure
-from alliance_pipeline.report.figures.style import (  # noqa: F401 (public names re-exported)
-    DOUBLE_COLUMN, FONT_FAMILY, OKABE_ITO, PALETTE, SINGLE_COLUMN, STYLE, codes_of,
-    merge_labels, ordered_timepoints, register_fonts, render_figure, save_figure, style,
-)
-from alliance_pipeline.outputs import figure_paths, figure_stems, is_repeated  # noqa: F401 (re-exported)
+from alliance_pipeline.report.figures.style import codes_of, merge_labels, ordered_timepoints, save_figure
+from alliance_pipeline.outputs import figure_stems, is_repeated
 
-__all__ = [
-    "OKABE_ITO", "PALETTE", "STYLE", "SINGLE_COLUMN", "DOUBLE_COLUMN", "FONT_FAMILY",
-    "register_fonts", "style", "save_figure", "render_figure",
-    "agreement_figure", "shares_figure", "forest_figure", "flow_figure",
-    "frequencies_figure", "figure_stems", "write_cohort_figures",
-]
+__all__ = ["write_cohort_figures"]
 
 
 # --------------------------------------------------------------------------- per cohort

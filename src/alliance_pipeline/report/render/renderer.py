@@ -14,8 +14,7 @@
 Modules of report/render/: this one chooses the renderer and prepares the work folder;
 :mod:`.quarto` runs the ``quarto`` CLI; :mod:`.markdown` turns the Quarto source into plain
 Pandoc markdown and :mod:`.fallback` writes HTML (Pandoc) and PDF (Typst) from it;
-:mod:`.metadata` holds what they share (front matter and metadata, fonts, :class:`RenderError`). Their public
-names are re-exported here.
+:mod:`.metadata` holds what they share (front matter and metadata, fonts, :class:`RenderError`).
 """
 from __future__ import annotations
 
@@ -30,9 +29,8 @@ import yaml
 
 from alliance_pipeline.settings import deep_merge
 from alliance_pipeline.tables import atomic_write_bytes
-from alliance_pipeline.report.render.fallback import fallback_description, render_fallback  # noqa: F401 (re-exported)
-from alliance_pipeline.report.render.markdown import preprocess  # noqa: F401 (re-exported)
-from alliance_pipeline.report.render.metadata import FONT_DIR_ENV, RenderError, font_dir, load_metadata  # noqa: F401 (re-exported)
+from alliance_pipeline.report.render.fallback import fallback_description, render_fallback
+from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
 
 RENDERER_ENV = "ALLIANCE_REPORT_RENDERER"  # auto | quarto | fallback
