@@ -54,7 +54,7 @@ if _problems:
     raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
 STUDY = settings.study_settings(config, CODEBOOK)
 COHORTS = STUDY["cohorts"]
-cohort_files.check_cohort_folders(config)
+study_config.check_cohort_folders(config)
 
 # Cohorts still waiting for their coders get only intake (and the coding workbooks); the
 # run ends with what to do next instead of failing (alliance_pipeline.status).

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from alliance_pipeline import config as study_config
-from alliance_pipeline import cohort_files, settings
+from alliance_pipeline import settings
 from alliance_pipeline.tables import read_table
 from conftest import REPO, derived_targets, pilot_copy, run_workflow
 
@@ -66,7 +66,7 @@ def test_missing_or_empty_cohort_folder_names_the_cohort(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = {"cohorts": {"absent": {"raw": "data/raw/absent"}, "empty": {"raw": "data/raw/empty"}}}
     with pytest.raises(study_config.ConfigError) as err:
-        cohort_files.check_cohort_folders(config)
+        study_config.check_cohort_folders(config)
     message = str(err.value)
     assert "cohorts.absent.raw: folder data/raw/absent does not exist" in message
     assert "cohorts.empty.raw: folder data/raw/empty is empty" in message

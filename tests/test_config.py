@@ -128,7 +128,7 @@ def test_missing_cohort_folder_names_the_cohort(tmp_path, monkeypatch, raw_confi
     (tmp_path / "data/raw/pilot").mkdir(parents=True)
     (tmp_path / "data/raw/pilot/responses.csv").write_text("x")
     with pytest.raises(study_config.ConfigError) as info:
-        cohort_files.check_cohort_folders(raw_config)
+        study_config.check_cohort_folders(raw_config)
     assert info.value.problems[0].startswith("cohorts.site_b.raw: folder data/raw/site_b does not exist")
 
 
@@ -205,7 +205,7 @@ def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch,
         (raw / name).write_bytes(b"x")
     raw_config["cohorts"]["pilot"]["survey"] = survey_block()
     with pytest.raises(study_config.ConfigError) as info:
-        cohort_files.check_cohort_folders(raw_config)
+        study_config.check_cohort_folders(raw_config)
     assert info.value.problems == [
         "cohorts.pilot.survey.files.post: data/raw/pilot/post.csv does not exist (exports in "
         "data/raw/pilot: Post.csv, pre1.xlsx, pre2.xlsx) (did you mean 'Post.csv'?); put the "
@@ -213,7 +213,7 @@ def test_missing_export_is_named_with_the_exports_present(tmp_path, monkeypatch,
     (raw / "Post.csv").rename(raw / "post.csv")
     (raw / "codes").mkdir()
     (raw / "codes/coder_a.csv").write_bytes(b"x")
-    cohort_files.check_cohort_folders(raw_config)  # responses.csv is not needed
+    study_config.check_cohort_folders(raw_config)  # responses.csv is not needed
     assert cohort_files.raw_files(raw_config["cohorts"]["pilot"]) == [
         "data/raw/pilot/pre1.xlsx", "data/raw/pilot/pre2.xlsx", "data/raw/pilot/post.csv",
         "data/raw/pilot/codes/coder_a.csv"]

@@ -1,11 +1,13 @@
-"""A cohort's raw files: which files its raw folder holds and the start-up check that they are there.
+"""A cohort's raw files: which files its raw folder holds.
 
 - :func:`response_files`: responses.csv, or the survey exports of the cohort's ``survey:``
   block (:func:`survey_file` reads one ``survey.files`` entry; :data:`SURVEY_SUFFIXES`);
 - :func:`coder_files`: codes/*.csv and codes/*.xlsx, editor lock files and hidden files left out;
 - :func:`raw_files`: all of a cohort's raw inputs (responses, coder files, adjudication);
-- :func:`check_cohort_folders`: every configured cohort's raw folder exists and holds its
-  responses (checked at start-up); :func:`not_a_file`: why a path cannot be read as a file.
+- :func:`not_a_file`: why a path cannot be read as a file.
+
+The start-up check that every cohort's folder holds these files is
+:func:`alliance_pipeline.config.check_cohort_folders` (a config check: it raises ``ConfigError``).
 """
 from __future__ import annotations
 
@@ -33,38 +35,6 @@ def not_a_file(path: Path, what: str = "file") -> str | None:
     if path.exists() and not path.is_file():
         return f"is not a regular {what}; put the {what} itself here"
     return None
-
-
-def check_cohort_folders(config: dict) -> None:
-    """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
-    ``survey:`` block names (checked at start-up)."""
-    # imported here, not at the top: config imports this module (survey_file, not_a_file)
-    from alliance_pipeline.config import ConfigError, did_you_mean
-
-    problems = []
-    for name, entry in config["cohorts"].items():
-        raw = Path(entry["raw"])
-        if not raw.is_dir():
-            problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
-                            f"{Path.cwd()}); create it or fix the path")
-        elif "survey" in entry:
-            for tp, value in entry["survey"]["files"].items():
-                path = raw / survey_file(value)[0]
-                if not path.is_file():
-                    present = sorted(p.name for p in raw.iterdir() if p.is_file()
-                                     and p.suffix.lower() in SURVEY_SUFFIXES)
-                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
-                                    f"(exports in {raw}: {', '.join(present) or 'none'})"
-                                    f"{did_you_mean(path.name, present)}; put the export there "
-                                    "or fix the file name")
-        elif not any(raw.iterdir()):
-            problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
-                            "and codes/<coder>.csv")
-        elif not (raw / "responses.csv").is_file():
-            why = not_a_file(raw / "responses.csv") or "is missing"
-            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
-    if problems:
-        raise ConfigError("config cohorts", problems)
 
 
 def response_files(entry: dict | str | Path) -> list[str]:

@@ -3,7 +3,7 @@
 The Snakefile reads config/config.yaml (Snakemake's ``configfile``) and the codebook once,
 checks both here, lets ``snakemake.utils.validate`` fill in the schemas' defaults, and
 passes plain values (:mod:`alliance_pipeline.settings`) to every rule; the cohorts' raw
-folders are checked by :func:`alliance_pipeline.cohort_files.check_cohort_folders`.
+folders are checked by :func:`check_cohort_folders` (their files: :mod:`alliance_pipeline.cohort_files`).
 
 Checks, in order, each listing every problem at once:
 1. YAML pitfalls: keys that YAML 1.1 reads as booleans or numbers (``no``, ``on``, ``yes``,
@@ -355,6 +355,35 @@ def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions:
             problems.append(f"{where}.questions: {', '.join(qids)} share the column header "
                             f"{header!r}; give each question its own column")
     return problems
+
+
+def check_cohort_folders(config: dict) -> None:
+    """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
+    ``survey:`` block names (checked at start-up)."""
+    problems = []
+    for name, entry in config["cohorts"].items():
+        raw = Path(entry["raw"])
+        if not raw.is_dir():
+            problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
+                            f"{Path.cwd()}); create it or fix the path")
+        elif "survey" in entry:
+            for tp, value in entry["survey"]["files"].items():
+                path = raw / survey_file(value)[0]
+                if not path.is_file():
+                    present = sorted(p.name for p in raw.iterdir() if p.is_file()
+                                     and p.suffix.lower() in SURVEY_SUFFIXES)
+                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
+                                    f"(exports in {raw}: {', '.join(present) or 'none'})"
+                                    f"{did_you_mean(path.name, present)}; put the export there "
+                                    "or fix the file name")
+        elif not any(raw.iterdir()):
+            problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
+                            "and codes/<coder>.csv")
+        elif not (raw / "responses.csv").is_file():
+            why = not_a_file(raw / "responses.csv") or "is missing"
+            problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
+    if problems:
+        raise ConfigError("config cohorts", problems)
 
 
 def read_codebook(path: str | Path, source: str) -> dict:

@@ -52,7 +52,6 @@ sys.path.insert(0, str(REPO / "src"))
 # imported once here, so that each forked case starts with the package loaded
 from alliance_pipeline import config as study_config  # noqa: E402
 from alliance_pipeline.config import ConfigError  # noqa: E402
-from alliance_pipeline import cohort_files  # noqa: E402
 from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
 from alliance_pipeline.intake.cohort import read_cohort  # noqa: E402
@@ -577,7 +576,7 @@ def pipeline(root: Path, cohort: str) -> dict:
     Returns {"tables": {...}, "warnings": [...]} or raises what the pipeline raises.
     """
     config, codebook = study_config.load_study("config/config.yaml")
-    cohort_files.check_cohort_folders(config)
+    study_config.check_cohort_folders(config)
     study = study_settings(config, codebook)
     settings = cohort_settings(config, cohort)
     tables = read_cohort(settings["raw"], cohort=cohort, encoding=settings["encoding"],
