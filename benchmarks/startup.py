@@ -1,11 +1,15 @@
 """Start-up of each rule's job: what its script imports before its step runs (``make bench``).
 
-A Snakemake ``script:`` job is a fresh Python process: Snakemake's preamble
-(``from snakemake import script``) and then the script's own top-level imports, before its
-step function is called. For every rule of ``rules/*.smk`` with a script, this runs those
-imports in a fresh interpreter (``python -c``), ``--repeat`` times, and prints the median wall
-and CPU time beside the floor (the interpreter and the preamble alone). ``-X importtime`` names the
-largest top-level packages a script pulls in, so an import its step does not need shows.
+A Snakemake ``script:`` job is a fresh Python process: Snakemake's preamble (unpickling the
+job's ``snakemake`` object, importing ``snakemake.logging`` and ``snakemake.iocontainers``) and
+then the script's own top-level imports, before its step function is called. Both run here
+as in a one-thread job: the same preamble (a ``snakemake`` object of the same class) and the
+thread variables Snakemake sets for it (``OPENBLAS_NUM_THREADS=1`` and its kin; without them,
+numpy's OpenBLAS start-up alone adds about 0.1 s of CPU). For every rule of ``rules/*.smk``
+with a script, this runs those imports in a fresh interpreter (``python -c``), ``--repeat``
+times, and prints the median wall and CPU time beside the floor (the interpreter and the
+preamble alone). ``-X importtime`` names the largest top-level packages a script pulls in, so
+an import its step does not need shows.
 
 What a step imports when it runs (for example statsmodels inside the agreement step) is
 counted in the job's own time, not here.
@@ -18,6 +22,7 @@ import argparse
 import ast
 import json
 import os
+import pickle
 import re
 import statistics
 import subprocess
@@ -26,7 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PREAMBLE = "from snakemake import script"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RULE = re.compile(r"^rule (\w+):", re.M)
 SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"([^\"]+)\"", re.M)
 
@@ -51,10 +57,31 @@ def script_imports(script: Path) -> str:
                      if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
+def preamble(root: Path) -> str:
+    """Snakemake's script preamble for a one-thread job of the workflow at ``root``.
+
+    As ``snakemake.script.PythonScript.generate_preamble`` writes it (Snakemake 9): unpickle
+    the job's ``snakemake`` object, then import its logger and the object's class.
+    """
+    from snakemake.iocontainers import (InputFiles, Log, OutputFiles, Params, ResourceList,
+                                        Snakemake, Wildcards)
+    job = Snakemake(InputFiles(["data/derived/pilot/responses.csv"]),
+                    OutputFiles(["data/derived/pilot/consensus.csv"]),
+                    Params(fromdict={"cohort": {"cohort": "pilot"}}),
+                    Wildcards(fromdict={"cohort": "pilot"}),
+                    1, ResourceList(fromdict={"_cores": 1, "_nodes": 1}),
+                    Log(["logs/pilot/consensus.log"]), {}, "consensus", None, str(root / "scripts"))
+    pickled = pickle.dumps(job, protocol=4)
+    return (f"import sys; import pickle\nsnakemake = pickle.loads({pickled!r})\n"
+            "from snakemake.logging import logger\nfrom snakemake.iocontainers import Snakemake")
+
+
 def environment(root: Path) -> dict:
-    """The environment of a job of the workflow at ``root``: its ``src/`` first on the path."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"),
-                                                                     os.getenv("PYTHONPATH")]))}
+    """The environment of a one-thread job of the workflow at ``root``: its ``src/`` first on
+    the path, and the thread variables Snakemake sets (``snakemake/shell.py``)."""
+    return {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"),
+                                                        os.getenv("PYTHONPATH")]))}
 
 
 def timed(code: str, repeat: int, root: Path = REPO) -> tuple[float, float]:
@@ -99,10 +126,11 @@ def measure(repeat: int = 5, root: Path = REPO) -> dict:
     """{'floor': [wall, cpu], 'rules': {rule: {'script', 'seconds', 'cpu', 'heaviest'}}} of the
     workflow at ``root``."""
     root = root.resolve()
-    floor = timed(PREAMBLE, repeat, root)
+    start = preamble(root)
+    floor = timed(start, repeat, root)
     rules = {}
     for rule, script in rule_scripts(root / "rules").items():
-        code = PREAMBLE + "\n" + script_imports(script)
+        code = start + "\n" + script_imports(script)
         seconds, cpu = timed(code, repeat, root)
         rules[rule] = {"script": script.relative_to(root).as_posix(),
                        "seconds": round(seconds, 3), "cpu": round(cpu, 3),

@@ -93,3 +93,22 @@ def test_a_job_starts_without_the_slow_libraries_its_step_may_not_need(loaded):
              for rule, found in loaded.items()}
     assert {rule: slow for rule, slow in extra.items() if slow} == {}
     assert loaded["figures"]["slow"] == {"matplotlib"}      # the probe does see a slow import
+
+
+def test_the_bench_starts_a_job_as_snakemake_does():
+    """benchmarks/startup.py times Snakemake's own preamble: its import lines are the ones
+    ``PythonScript.generate_preamble`` writes, and its pickled ``snakemake`` object loads."""
+    import inspect
+
+    from snakemake.script import PythonScript
+    preamble = STARTUP.preamble(REPO)
+    written = inspect.getsource(PythonScript.generate_preamble)
+    for line in preamble.splitlines():
+        if line.startswith(("from ", "import ")):
+            for statement in line.split("; "):
+                assert statement in written, statement
+    probe = preamble + "\nprint(snakemake.rule, snakemake.threads)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=REPO, env=STARTUP.environment(REPO)).stdout
+    assert out.split() == ["consensus", "1"]
+    assert STARTUP.environment(REPO)["OPENBLAS_NUM_THREADS"] == "1"
