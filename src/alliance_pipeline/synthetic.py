@@ -275,7 +275,6 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 SURVEY_QUESTIONS = {"session_experience": "How did you experience the interaction with the client?",
                     "training_feedback": "What did the training change for you?"}
 SURVEY_PARTICIPANT_COLUMN = "Participant code"
-SURVEY_FILES = {"pre1": "pre1.xlsx", "pre2": "pre2.xlsx", "post": "post.csv"}
 SURVEY_SHEET = "Form Responses 1"
 SURVEY_DATES = {"pre1": (2026, 4, 6), "pre2": (2026, 4, 20), "post": (2026, 6, 1)}
 
