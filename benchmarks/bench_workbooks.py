@@ -45,7 +45,7 @@ def codebook(n_codes: int = 10) -> dict:
 
 def responses(n: int, seed: int = 11) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    words = np.array("I felt the client pull me into arguing and then I paused and named it".split())
+    words = np.array(["I", "felt", "the", "client", "pull", "me", "into", "arguing", "and", "then", "I", "paused", "and", "named", "it"])
     texts = [" ".join(rng.choice(words, size=rng.integers(8, 40))) + f" ({i})" for i in range(n)]
     tps = ["pre1", "pre2", "post"]
     return pd.DataFrame({"response_id": [f"R{i:06d}" for i in range(n)],
@@ -59,7 +59,7 @@ def codes_of(frame: pd.DataFrame, coder: str, questions: dict) -> pd.DataFrame:
     codes = questions["experience"]["codes"]
     ticked = rng.random((len(frame), len(codes))) < 0.3
     keep = rng.random(len(frame)) >= 0.02
-    joined = [";".join(c for c, t in zip(codes, row) if t) for row in ticked]
+    joined = [";".join(c for c, t in zip(codes, row, strict=True) if t) for row in ticked]
     return pd.DataFrame({"response_id": frame["response_id"], "codes": joined})[keep]
 
 
@@ -89,8 +89,8 @@ def run(folder: Path) -> int:
                                                  cohort="bench", coder=coder, responses=frame,
                                                  questions=questions, coding_key=KEY)
         expected = codes_of(frame, coder, questions)
-        if problems or dict(zip(read["response_id"], read["codes"])) != dict(
-                zip(expected["response_id"], expected["codes"])):
+        if problems or dict(zip(read["response_id"], read["codes"], strict=True)) != dict(
+                zip(expected["response_id"], expected["codes"], strict=True)):
             print(f"!! {coder}: read back differs from what was filled in: {problems[:3]}",
                   file=sys.stderr)
             return 1

@@ -25,8 +25,8 @@ How it is drawn (vectorised, so 100,000 participants take seconds):
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -50,7 +50,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "src"))
 
 from cohorts import bench_codebook, generate_cohort, write_study  # noqa: E402
-from startup import measure as measure_startup, print_startup  # noqa: E402
+from startup import measure as measure_startup  # noqa: E402
+from startup import print_startup  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TABLES = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]

@@ -25,15 +25,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run_all import (REPO, SNAKEMAKE, cohorts_folder, measure, pilot_folder,  # noqa: E402
-                     snapshot, table_targets)
+from run_all import REPO, SNAKEMAKE, cohorts_folder, measure, pilot_folder, snapshot, table_targets  # noqa: E402
 
 PROFILE = REPO / "profiles" / "slurm"
 
@@ -48,7 +46,7 @@ def sacct_jobs(run_id: str, start: str) -> list[dict]:
     fields = ["JobID", "State", "Submit", "Start", "ElapsedRaw"]
     out = subprocess.run(["sacct", "-X", "-P", "-n", "--name", run_id, "-S", start, "-o",
                           ",".join(fields)], capture_output=True, text=True, timeout=60).stdout
-    return [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
+    return [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
 
 
 def derived_hashes(folder: Path) -> dict[str, str]:

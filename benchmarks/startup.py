@@ -43,7 +43,7 @@ def rule_scripts(rules_dir: Path) -> dict[str, Path]:
     for smk in sorted(rules_dir.glob("*.smk")):
         text = smk.read_text(encoding="utf-8")
         starts = [(m.start(), m.group(1)) for m in RULE.finditer(text)] + [(len(text), "")]
-        for (start, name), (end, _) in zip(starts, starts[1:]):
+        for (start, name), (end, _) in zip(starts, starts[1:], strict=True):
             found = SCRIPT.search(text, start, end)
             if found:
                 out[name] = (smk.parent / found.group(1)).resolve()
@@ -63,8 +63,15 @@ def preamble(root: Path) -> str:
     As ``snakemake.script.PythonScript.generate_preamble`` writes it (Snakemake 9): unpickle
     the job's ``snakemake`` object, then import its logger and the object's class.
     """
-    from snakemake.iocontainers import (InputFiles, Log, OutputFiles, Params, ResourceList,
-                                        Snakemake, Wildcards)
+    from snakemake.iocontainers import (
+        InputFiles,
+        Log,
+        OutputFiles,
+        Params,
+        ResourceList,
+        Snakemake,
+        Wildcards,
+    )
     job = Snakemake(InputFiles(["data/derived/pilot/responses.csv"]),
                     OutputFiles(["data/derived/pilot/consensus.csv"]),
                     Params(fromdict={"cohort": {"cohort": "pilot"}}),

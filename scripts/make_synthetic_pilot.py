@@ -16,8 +16,14 @@ from pathlib import Path
 from alliance_pipeline import config as study_config
 from alliance_pipeline.intake.cohort import read_responses
 from alliance_pipeline.settings import cohort_settings, questions_settings
-from alliance_pipeline.synthetic import (items_cohort, pilot_cohort, survey_coding_files,
-                                         survey_exports, survey_files, to_csv_bytes)
+from alliance_pipeline.synthetic import (
+    items_cohort,
+    pilot_cohort,
+    survey_coding_files,
+    survey_exports,
+    survey_files,
+    to_csv_bytes,
+)
 from alliance_pipeline.tables import atomic_write_bytes
 
 README = """# Synthetic cohort `{name}` — NOT REAL DATA

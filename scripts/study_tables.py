@@ -1,15 +1,15 @@
 """Snakemake adapter: rule study_tables -> alliance_pipeline.study.pooling (pooled.csv, cohorts.csv)."""
 import pandas as pd
 
-from alliance_pipeline.study.pooling import cohort_table, pooled_table
 from alliance_pipeline.runner import run
+from alliance_pipeline.study.pooling import cohort_table, pooled_table
 from alliance_pipeline.tables import read_table, write_table
 
 
 def step(smk, log):
     cohorts, analysis = smk.params.cohorts, smk.params.analysis
     tests = pd.concat([read_table(path).assign(cohort=name)
-                       for name, path in zip(cohorts, smk.input.tests)], ignore_index=True)
+                       for name, path in zip(cohorts, smk.input.tests, strict=True)], ignore_index=True)
     mcnemar = analysis["mcnemar"]
     pooled = pooled_table(tests, cohorts=cohorts, confidence=analysis["confidence"],
                           p_adjust=analysis["p_adjust"], mcnemar_method=mcnemar["method"],

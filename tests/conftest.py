@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import json
-import os
 import hashlib
 import io
+import json
+import os
 import shutil
 import subprocess
 import sys

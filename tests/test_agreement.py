@@ -12,13 +12,23 @@ from hypothesis import strategies as st
 from statsmodels.stats import inter_rater
 
 from alliance_pipeline.coding import agreement as ag
-from alliance_pipeline.seeds import row_rng
 from alliance_pipeline.coding.agreement import COLUMNS, agreement_table, alpha_bootstrap
 from alliance_pipeline.coding.coefficients import (
-    cohen_kappa, fleiss_kappa, gwet_ac1, percent_agreement)
+    cohen_kappa,
+    fleiss_kappa,
+    gwet_ac1,
+    percent_agreement,
+)
 from alliance_pipeline.coding.krippendorff_alpha import (
-    alpha_from_weights, alpha_parts, alpha_with_distance, krippendorff_alpha_nominal,
-    masi_distance, masi_distance_matrix, nominal_distance)
+    alpha_from_weights,
+    alpha_parts,
+    alpha_with_distance,
+    krippendorff_alpha_nominal,
+    masi_distance,
+    masi_distance_matrix,
+    nominal_distance,
+)
+from alliance_pipeline.seeds import row_rng
 
 nan = np.nan
 
@@ -414,7 +424,7 @@ def test_table_deterministic_bytes_and_ci_contains_estimate():
     coded = {}
     for coder in "ABC":
         given = truth ^ (rng.random(truth.shape) < 0.08)
-        coded[coder] = [";".join(c for c, p in zip("abc", row) if p) for row in given]
+        coded[coder] = [";".join(c for c, p in zip("abc", row, strict=True) if p) for row in given]
     frame = codings_frame(coded, "q_multi")
     first = agreement_table(frame, MULTI, cohort="p", bootstrap=300, seed=20250601)
     second = agreement_table(frame.sample(frac=1, random_state=1), MULTI, cohort="p",

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -44,64 +42,64 @@ PROBE_ID = "__browser_probe__"
 # the bottom and back (so lazily loaded images load too), and the size every image decoded
 # to is written as JSON into a <pre> the DOM dump carries. (HTMLImageElement.decode() is not
 # used: its promise never settles in a --dump-dom run, which paints no frame.)
-PROBE = """<script>
-(function () {
+PROBE = f"""<script>
+(function () {{
   var errors = [];
-  var text = function (v) { try { return (v && v.stack) ? String(v.stack) : String(v); } catch (e) { return '?'; } };
+  var text = function (v) {{ try {{ return (v && v.stack) ? String(v.stack) : String(v); }} catch (e) {{ return '?'; }} }};
   var consoleError = console.error;
-  console.error = function () {
+  console.error = function () {{
     errors.push('console.error: ' + Array.prototype.map.call(arguments, text).join(' '));
     return consoleError.apply(console, arguments);
-  };
-  window.addEventListener('error', function (e) {
+  }};
+  window.addEventListener('error', function (e) {{
     var t = e.target;
-    if (t && t !== window && t.tagName) {
+    if (t && t !== window && t.tagName) {{
       errors.push('failed to load <' + t.tagName.toLowerCase() + '> ' + String(t.currentSrc || t.src || t.href || '').slice(0, 100));
-    } else {
+    }} else {{
       errors.push('uncaught: ' + e.message + ' (' + e.filename + ':' + e.lineno + ')');
-    }
-  }, true);
-  window.addEventListener('unhandledrejection', function (e) { errors.push('unhandled rejection: ' + text(e.reason)); });
-  window.addEventListener('load', function () {
+    }}
+  }}, true);
+  window.addEventListener('unhandledrejection', function (e) {{ errors.push('unhandled rejection: ' + text(e.reason)); }});
+  window.addEventListener('load', function () {{
     window.scrollTo(0, document.documentElement.scrollHeight);
-    setTimeout(function () {
+    setTimeout(function () {{
       window.scrollTo(0, 0);
       var images = Array.prototype.slice.call(document.images);
       var out = document.createElement('pre');
-      out.id = '%s';
-      var lines = function (cell) {  // line boxes the cell's text is laid out on
+      out.id = '{PROBE_ID}';
+      var lines = function (cell) {{  // line boxes the cell's text is laid out on
         var range = document.createRange();
         range.selectNodeContents(cell);
-        var tops = {};
-        Array.prototype.forEach.call(range.getClientRects(), function (r) {
-          if (r.width > 0) { tops[Math.round(r.top)] = true; }
-        });
+        var tops = {{}};
+        Array.prototype.forEach.call(range.getClientRects(), function (r) {{
+          if (r.width > 0) {{ tops[Math.round(r.top)] = true; }}
+        }});
         return Object.keys(tops).length;
-      };
-      var tables = Array.prototype.map.call(document.querySelectorAll('table'), function (t) {
-        return {id: t.id || (t.querySelector('caption') || {textContent: ''}).textContent.slice(0, 40),
+      }};
+      var tables = Array.prototype.map.call(document.querySelectorAll('table'), function (t) {{
+        return {{id: t.id || (t.querySelector('caption') || {{textContent: ''}}).textContent.slice(0, 40),
                 width: t.getBoundingClientRect().width,
                 room: t.parentElement.getBoundingClientRect().width,
-                wrapped: Array.prototype.filter.call(t.querySelectorAll('th'), function (th) {
-                  return lines(th) > 1; }).map(function (th) { return th.textContent; })};
-      });
-      out.textContent = JSON.stringify({
+                wrapped: Array.prototype.filter.call(t.querySelectorAll('th'), function (th) {{
+                  return lines(th) > 1; }}).map(function (th) {{ return th.textContent; }})}};
+      }});
+      out.textContent = JSON.stringify({{
         tables: tables,
         errors: errors,
         height: document.documentElement.scrollHeight,
-        images: images.map(function (img) {
+        images: images.map(function (img) {{
           var box = img.getBoundingClientRect();
-          return {label: img.getAttribute('aria-label') || img.alt || '',
+          return {{label: img.getAttribute('aria-label') || img.alt || '',
                   src: String(img.currentSrc || img.src).slice(0, 40),
                   complete: img.complete, naturalWidth: img.naturalWidth,
-                  naturalHeight: img.naturalHeight, width: box.width, height: box.height};
-        })
-      });
+                  naturalHeight: img.naturalHeight, width: box.width, height: box.height}};
+        }})
+      }});
       document.body.appendChild(out);
-    }, 500);
-  });
-})();
-</script>""" % PROBE_ID
+    }}, 500);
+  }});
+}})();
+</script>"""
 
 # Chromium writes every console message of a page to stderr (--enable-logging=stderr) as
 #   [pid:tid:date:INFO:CONSOLE:1] "message", source: file:///... (line)
@@ -166,7 +164,7 @@ def open_report(exe: str, root: Path) -> dict:
     probed.write_text(with_probe(page.read_text(encoding="utf-8")), encoding="utf-8")
     dumped = run_chromium(exe, root / "profile-probe", probed.as_uri(), "--dump-dom",
                           f"--window-size={WINDOW[0]},{WINDOW[1]}")
-    match = re.search(r'<pre id="%s">(.*?)</pre>' % PROBE_ID, dumped.stdout, re.S)
+    match = re.search(rf'<pre id="{PROBE_ID}">(.*?)</pre>', dumped.stdout, re.S)
     assert match, ("the probe wrote no result: the page never finished loading within the "
                    f"virtual time budget\n{log_tail(dumped.stderr)}")
     probe = json.loads(html.unescape(match.group(1)))
@@ -236,7 +234,7 @@ def test_console_error_detection_works(tmp_path):
                                '<script>console.error("boom"); undefinedFunction();</script>'
                                '</body></html>'), encoding="utf-8")
     result = run_chromium(exe, tmp_path / "profile", page.as_uri(), "--dump-dom")
-    match = re.search(r'<pre id="%s">(.*?)</pre>' % PROBE_ID, result.stdout, re.S)
+    match = re.search(rf'<pre id="{PROBE_ID}">(.*?)</pre>', result.stdout, re.S)
     probe = json.loads(html.unescape(match.group(1)))
     assert probe["images"][0]["naturalWidth"] == 0
     assert any("boom" in e for e in probe["errors"])

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alliance_pipeline import config as study_config
 from alliance_pipeline import cohort_files
+from alliance_pipeline import config as study_config
 from alliance_pipeline.settings import cohort_settings, published_figures
 
 REPO_CONFIG = "config/config.yaml"

@@ -5,8 +5,13 @@ import pandas as pd
 import pytest
 
 from alliance_pipeline.coding.consensus import (
-    FINAL_COLUMNS, UnresolvedDisagreements, disagreements, final_codes, parse_codes,
-    source_counts)
+    FINAL_COLUMNS,
+    UnresolvedDisagreements,
+    disagreements,
+    final_codes,
+    parse_codes,
+    source_counts,
+)
 
 QUESTIONS = {
     "exp": {"multi_label": True, "codes": ["hooked", "engaged_well", "other"],

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import once_per_session, derived_problems, pilot_copy, run_workflow, sha256_tree
+from conftest import derived_problems, once_per_session, pilot_copy, run_workflow, sha256_tree
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z
@@ -86,7 +86,7 @@ def first_difference(a: Path, b: Path) -> str:
                                           "a", "b", n=0, lineterm=""))
         return "\n".join(line[:300] for line in lines[:12])
     except UnicodeDecodeError:
-        offset = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+        offset = next((i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q), min(len(x), len(y)))
         return f"{len(x)} vs {len(y)} bytes, first difference at byte {offset}"
 
 

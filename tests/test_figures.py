@@ -26,7 +26,11 @@ from alliance_pipeline.report.figures.forest import forest_figure
 from alliance_pipeline.report.figures.frequencies import frequencies_figure
 from alliance_pipeline.report.figures.shares import shares_figure
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, SINGLE_COLUMN, merge_labels, register_fonts, save_figure,
+    DOUBLE_COLUMN,
+    SINGLE_COLUMN,
+    merge_labels,
+    register_fonts,
+    save_figure,
 )
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
@@ -142,7 +146,7 @@ def test_save_is_deterministic_and_dateless(tmp_path):
     first = save_figure(fig, tmp_path / "a" / "shares")
     second = save_figure(fig, tmp_path / "b" / "shares")
     assert [p.name for p in first] == ["shares.png", "shares.svg"]
-    for one, two in zip(first, second):
+    for one, two in zip(first, second, strict=True):
         assert one.read_bytes() == two.read_bytes()
     # a fresh figure from the same table gives the same bytes too
     again = shares_figure(proportions_table(), question="session_experience",
@@ -290,7 +294,7 @@ def test_shares_panels_points_and_wilson_cis():
     axes = visible_axes(fig)
     assert len(axes) == 2
     assert [ax.get_title() for ax in axes] == ["Hooked", "Engaged well"]
-    for ax, code in zip(axes, ["hooked", "engaged_well"]):
+    for ax, code in zip(axes, ["hooked", "engaged_well"], strict=True):
         expected = (table[table["code"] == code].set_index("timepoint").loc[TIMEPOINTS])
         (line,) = [a for a in ax.get_lines() if a.get_gid() == "estimate"]
         assert list(line.get_xdata()) == [0.0, 1.0, 2.0]
@@ -300,7 +304,7 @@ def test_shares_panels_points_and_wilson_cis():
         assert [s[1] for s in got] == pytest.approx(list(expected["ci_low"]))
         assert [s[3] for s in got] == pytest.approx(list(expected["ci_high"]))
         ticks = [t.get_text() for t in ax.get_xticklabels()]
-        assert ticks == [f"{tp}\nn={n}" for tp, n in zip(TIMEPOINTS, expected["n"])]
+        assert ticks == [f"{tp}\nn={n}" for tp, n in zip(TIMEPOINTS, expected["n"], strict=True)]
         (span,) = [p for p in ax.patches if p.get_gid() == "training"]
         assert (span.get_x(), span.get_x() + span.get_width()) == (1.0, 2.0)  # pre2..post
         assert "training" in [t.get_text() for t in ax.texts]

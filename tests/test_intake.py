@@ -152,7 +152,7 @@ def test_a_column_twice_in_the_header(raw):
 
 def test_excel_trailing_empty_columns_are_ignored(raw):
     lines = RESPONSES.splitlines()
-    write(raw / "responses.csv", "\n".join([lines[0] + ",,"] + [l + ",," for l in lines[1:]]) + "\n")
+    write(raw / "responses.csv", "\n".join([lines[0] + ",,"] + [line + ",," for line in lines[1:]]) + "\n")
     assert read(raw)["responses"]["text"].tolist()[0] == "I got pulled into reassuring her."
 
 
@@ -243,7 +243,7 @@ def test_two_responses_of_a_participant_to_one_question_and_time_point(raw):
 
 def test_items_allow_several_responses_per_time_point(raw):
     lines = RESPONSES.replace("R4,P02,pre2", "R4,P02,pre1").splitlines()
-    write(raw / "responses.csv", "\n".join([lines[0] + ",item"] + [l + ",1" for l in lines[1:3]]
+    write(raw / "responses.csv", "\n".join([lines[0] + ",item"] + [line + ",1" for line in lines[1:3]]
                                            + [lines[3] + ",1", lines[4] + ",2", lines[5] + ",1"]) + "\n")
     assert read(raw)["responses"].query("participant_id == 'P02'")["item"].tolist() == ["1", "2"]
 

@@ -28,8 +28,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SNAKEFILE, once_per_session, SNAKEMAKE, derived_problems, derived_targets, pilot_copy,
-                      raw_hashes, run_workflow, sha256_tree)
+from conftest import (
+    SNAKEFILE,
+    SNAKEMAKE,
+    derived_problems,
+    derived_targets,
+    once_per_session,
+    pilot_copy,
+    raw_hashes,
+    run_workflow,
+    sha256_tree,
+)
 
 pytestmark = pytest.mark.workflow
 

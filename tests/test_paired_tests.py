@@ -439,7 +439,7 @@ def test_holm_keeps_the_input_order():
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=6), st.sampled_from(["holm", "bonferroni"]))
 def test_adjusted_p_never_below_raw(p, method):
     adjusted = adjust_pvalues(p, method)
-    assert all(a >= r - 1e-15 and a <= 1.0 for a, r in zip(adjusted, p))
+    assert all(a >= r - 1e-15 and a <= 1.0 for a, r in zip(adjusted, p, strict=True))
 
 
 # --------------------------------------------------------------------------- clustered McNemar
@@ -492,7 +492,7 @@ def cohort_from_matrix(matrix, absent=()):
     'never' is never present; (participant, timepoint) in ``absent`` did not respond."""
     records = []
     for i, row in enumerate(matrix):
-        for t, value in zip(TIMEPOINTS, row):
+        for t, value in zip(TIMEPOINTS, row, strict=True):
             if (f"P{i + 1}", t) in absent:
                 continue
             records.append((f"P{i + 1}", t, "session", "", {"hooked"} if value else set()))
@@ -509,7 +509,7 @@ def test_tests_table_columns_order_and_counts():
     assert list(table.columns)[:len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
     assert list(table.columns) == TESTS_COLUMNS
     # feedback (one time point) gets no tests; per code: cochran first, then the contrasts
-    assert list(zip(table.code, table.test, table.contrast)) == [
+    assert list(zip(table.code, table.test, table.contrast, strict=True)) == [
         ("hooked", "cochran_q", "omnibus"), ("hooked", "mcnemar", "baseline"),
         ("hooked", "mcnemar", "training"), ("hooked", "mcnemar", "overall"),
         ("never", "cochran_q", "omnibus"), ("never", "mcnemar", "baseline"),
@@ -688,7 +688,7 @@ def test_clustered_rows_follow_their_participant_rows():
     questions = {"q": {"timepoints": ["pre2", "post"], "codes": ["x"], "multi_label": True}}
     table = build_tests_table(clustered_cohort(), cohort="c", questions=questions, timepoints=TIMEPOINTS,
                         contrasts=CONTRASTS)
-    assert list(zip(table.test, table.method)) == [
+    assert list(zip(table.test, table.method, strict=True)) == [
         ("cochran_q", "asymptotic"), ("mcnemar", "exact"), ("mcnemar", "clustered")]
     cochran, person, cluster = (table.iloc[i] for i in range(3))
     # participant level (any): P1, P4 first only -> b = 2; P2 second only -> c = 1; n = 4

@@ -2,8 +2,13 @@
 import pandas as pd
 import pytest
 
-from alliance_pipeline.privacy import (WITHHELD, identifying_kinds, participant_id_problem,
-                                       scan_texts, withhold_identifying)
+from alliance_pipeline.privacy import (
+    WITHHELD,
+    identifying_kinds,
+    participant_id_problem,
+    scan_texts,
+    withhold_identifying,
+)
 
 PATTERN = "^[A-Za-z][A-Za-z0-9_-]{0,31}$"
 

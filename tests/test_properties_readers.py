@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance_pipeline import config as study_config
-from alliance_pipeline.settings import questions_settings
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.csv_parser import read_csv_text
+from alliance_pipeline.settings import questions_settings
 from alliance_pipeline.tables import neutralise_formula, read_table, write_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def write_pilot(folder: Path, answers: list[str], encoding: str = "utf-8") -> No
     ids = [f"R{i:03d}" for i in range(len(answers))]
     responses = [["response_id", "participant_id", "timepoint", "question", "text"]]
     responses += [[rid, f"P{i:03d}", "pre1", "session_experience", text]
-                  for i, (rid, text) in enumerate(zip(ids, answers))]
+                  for i, (rid, text) in enumerate(zip(ids, answers, strict=True))]
     (folder / "responses.csv").write_bytes(csv_bytes(responses, encoding))
     for coder in ("coder_a", "coder_b"):
         (folder / "codes" / f"{coder}.csv").write_bytes(

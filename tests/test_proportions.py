@@ -169,7 +169,7 @@ def test_proportions_counts_order_and_intervals():
     table = proportions_table(small_cohort(), cohort="pilot", questions=QUESTIONS, timepoints=TIMEPOINTS)
     assert list(table.columns) == PROPORTIONS_COLUMNS
     # order: question (codebook), code (codebook), timepoint (study)
-    assert list(zip(table.question, table.code, table.timepoint)) == [
+    assert list(zip(table.question, table.code, table.timepoint, strict=True)) == [
         ("session", "hooked", "pre1"), ("session", "hooked", "pre2"), ("session", "hooked", "post"),
         ("session", "engaged", "pre1"), ("session", "engaged", "pre2"), ("session", "engaged", "post"),
         ("feedback", "noticing", "post"), ("feedback", "calm", "post"),

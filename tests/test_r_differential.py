@@ -30,8 +30,8 @@ import pandas as pd
 import pytest
 
 from alliance_pipeline.change import paired_tests
-from alliance_pipeline.coding.agreement import agreement_table
 from alliance_pipeline.change.proportions import proportions_table
+from alliance_pipeline.coding.agreement import agreement_table
 from conftest import DERIVED_HEADERS, in_ci, require_component
 
 pytestmark = pytest.mark.r_differential
@@ -105,7 +105,7 @@ def generate(seed: int, n: int, *, coders: int, missing: float = 0.0, shift: flo
                         coded[:] = False
                         coded[rng.integers(len(codes))] = True
                     coding_rows.append((response, question, f"coder_{k + 1}",
-                                        ";".join(c for c, on in zip(codes, coded) if on)))
+                                        ";".join(c for c, on in zip(codes, coded, strict=True) if on)))
     final_codes = pd.DataFrame(final_rows, columns=DERIVED_HEADERS["final_codes.csv"])
     codings = pd.DataFrame(coding_rows, columns=["response_id", "question", "coder", "codes"])
     return final_codes, codings
@@ -118,7 +118,7 @@ def b_equals_c_cohort():
     number = 0
     pattern = [(1, 0, 0)] * 12 + [(0, 1, 0)] * 12
     for i, values in enumerate(pattern):
-        for t, value in zip(TIMEPOINTS, values):
+        for t, value in zip(TIMEPOINTS, values, strict=True):
             response = f"R{number:04d}"
             number += 1
             for code in QUESTIONS["session"]["codes"]:
@@ -189,7 +189,7 @@ def compare(python: pd.DataFrame, r: pd.DataFrame, keys: list[str], columns: lis
     for column in columns:
         ours = pd.to_numeric(merged[column], errors="coerce").to_numpy(float)
         theirs = pd.to_numeric(merged[f"{column}_r"], errors="coerce").to_numpy(float)
-        for i, (a, b) in enumerate(zip(ours, theirs)):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             empty_a, empty_b = math.isnan(a), math.isnan(b) or math.isinf(b)
             if empty_a or empty_b:
                 ok = empty_a and empty_b
@@ -414,7 +414,7 @@ def test_proportions_match_r(rscript, tmp_path):
 def test_tests_match_r_for_every_mcnemar_setting(rscript, tmp_path):
     frames = []
     for s in SETTINGS:
-        table = stacked(lambda name, final, codings: paired_tests.tests_table(
+        table = stacked(lambda name, final, codings, s=s: paired_tests.tests_table(
             final, cohort=name, questions=QUESTIONS, timepoints=TIMEPOINTS, contrasts=CONTRASTS,
             confidence=s["confidence"], p_adjust=s["p_adjust"], mcnemar_method=s["method"],
             continuity=s["continuity"], exact_below=s["exact_below"], permutations=0))

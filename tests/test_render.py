@@ -25,10 +25,10 @@ import yaml  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from alliance_pipeline.report.render import renderer as render  # noqa: E402
-from alliance_pipeline.report.render.fallback import column_widths  # noqa: E402
 from alliance_pipeline.report import cohort_report as report  # noqa: E402
 from alliance_pipeline.report.format import round_half_up, slug  # noqa: E402
+from alliance_pipeline.report.render import renderer as render  # noqa: E402
+from alliance_pipeline.report.render.fallback import column_widths  # noqa: E402
 from alliance_pipeline.report.render.markdown import preprocess  # noqa: E402
 from alliance_pipeline.report.render.metadata import RenderError  # noqa: E402
 from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
@@ -165,7 +165,7 @@ def cohort():
 def small_tables():
     rows = []
     for code, ks in {"hooked": [11, 8, 3], "engaged_well": [4, 6, 14]}.items():
-        for tp, k in zip(["pre1", "pre2", "post"], ks):
+        for tp, k in zip(["pre1", "pre2", "post"], ks, strict=True):
             rows.append(dict(cohort="pilot", question="session_experience", code=code, timepoint=tp,
                              n=17, k=k, proportion=k / 17, ci_low=k / 17 - 0.2, ci_high=k / 17 + 0.15))
     rows.append(dict(cohort="pilot", question="training_feedback", code="noticing", timepoint="post",
@@ -351,8 +351,7 @@ CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "
 def pilot(tmp_path_factory):
     """A copy of the checkout after the workflow ran, with the pilot report rendered from it."""
     from alliance_pipeline import config as study_config
-    from alliance_pipeline import settings
-    from alliance_pipeline import provenance
+    from alliance_pipeline import provenance, settings
 
     root = tmp_path_factory.mktemp("pilot")
     for part in CHECKOUT_PARTS:
@@ -519,7 +518,7 @@ def test_pilot_pdf_shows_the_same_numbers(pilot):
     props = pd.read_csv(pilot["derived"] / "proportions.csv")
     for r in props.itertuples():
         assert f"{r.k}/{r.n}" in text and pct(r.proportion) in text
-    for path, sha in pilot["provenance"]["raw_files"]:
+    for _path, sha in pilot["provenance"]["raw_files"]:
         assert sha in text.replace("\n", "")
     assert "synthetic" in text.lower()
 

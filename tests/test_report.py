@@ -66,7 +66,7 @@ def cohort_settings(synthetic=True, published=None):
 def proportions(n=17, spread=0.2):
     rows = []
     for code, ks in {"hooked": [11, 8, 3], "engaged_well": [4, 6, 14]}.items():
-        for tp, k in zip(["pre1", "pre2", "post"], ks):
+        for tp, k in zip(["pre1", "pre2", "post"], ks, strict=True):
             p = k / n
             rows.append(dict(cohort="pilot", question="session_experience", code=code, timepoint=tp,
                              n=n, k=k, proportion=p, ci_low=max(0.0, p - spread),
@@ -102,7 +102,7 @@ def mcnemar_tests(p_baseline=0.45, p_training=0.004, method="exact"):
 def agreement(verdicts=("good", "good", "good")):
     alphas = {"good": 0.9, "tentative": 0.7, "insufficient": 0.5}
     rows = []
-    for code, verdict in zip(["hooked", "engaged_well", "*"], verdicts):
+    for code, verdict in zip(["hooked", "engaged_well", "*"], verdicts, strict=True):
         a = alphas[verdict]
         rows.append(dict(cohort="pilot", question="session_experience", code=code, n_units=51,
                          n_coders=2, percent_agreement=0.9, cohen_kappa=0.78 if code != "*" else NAN,
@@ -320,7 +320,7 @@ def test_published_comparison_flags_differences_beyond_rounding():
         "pre1": 0.65,   # 11/17 = 0.647 -> 0.65: same
         "pre2": 0.50,   # 8/17 = 0.471 -> 0.47: differs by 0.03
         "post": 0.18}}})  # 3/17 = 0.176 -> 0.18: same
-    flags = dict(zip(cmp["timepoint"], cmp["flagged"]))
+    flags = dict(zip(cmp["timepoint"], cmp["flagged"], strict=True))
     assert flags == {"pre1": False, "pre2": True, "post": False}
     assert cmp.set_index("timepoint").loc["pre2", "difference"] == pytest.approx(-0.03)
 
@@ -329,7 +329,7 @@ def test_published_comparison_rounds_half_up_and_flags_missing():
     props = pd.DataFrame([dict(question="q", code="c", timepoint="t", proportion=0.125),
                           dict(question="q", code="c", timepoint="u", proportion=0.645)])
     cmp = published_comparison(props, {"q": {"c": {"t": 0.13, "u": 0.65, "v": 0.2}}})
-    flags = dict(zip(cmp["timepoint"], cmp["flagged"]))
+    flags = dict(zip(cmp["timepoint"], cmp["flagged"], strict=True))
     assert flags == {"t": False, "u": False, "v": True}  # 0.125 -> 0.13, 0.645 -> 0.65; v not reproduced
 
 
@@ -483,10 +483,10 @@ def test_agreement_section_lists_verdicts_and_consensus_counts():
 
 def test_power_highlights_the_training_contrast():
     text = power_md(tables(), study=study_settings(), cohort=cohort_settings())
-    lines = [l for l in text.splitlines() if l.startswith(r"| session\_experience") or l.startswith("| **")]
-    training = [l for l in lines if "training" in l]
-    baseline = [l for l in lines if "baseline" in l]
-    assert training and all("**34**" in l for l in training)
+    lines = [line for line in text.splitlines() if line.startswith(r"| session\_experience") or line.startswith("| **")]
+    training = [line for line in lines if "training" in line]
+    baseline = [line for line in lines if "baseline" in line]
+    assert training and all("**34**" in line for line in training)
     assert baseline and "**" not in baseline[0]
     assert "a follow-up needs 34 pairs (120 if the effect is half as large)" in text
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from alliance_pipeline import config as study_config
 from alliance_pipeline import cohort_files, settings
+from alliance_pipeline import config as study_config
 from test_intake import ADJUDICATION, CODER_A, RESPONSES, problems, raw, read, replace, write  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,6 +197,7 @@ def test_a_cohort_override_of_good_below_the_study_acceptable_is_refused(tmp_pat
 
 def test_bootstrap_0_says_why_the_alpha_interval_is_empty():
     import pandas as pd
+
     from alliance_pipeline.coding.agreement import agreement_table
     codings = pd.DataFrame([("r1", "q", "A", "a"), ("r1", "q", "B", "a"), ("r2", "q", "A", "b"),
                             ("r2", "q", "B", "a"), ("r3", "q", "A", "b"), ("r3", "q", "B", "b")],
@@ -348,9 +349,9 @@ def _survey_problems_after_one_byte(tmp_path, monkeypatch, raw_file: str, offset
                                     byte: int) -> list[str]:
     """The survey example with one byte of ``raw_file`` (under its raw folder) changed, read
     by intake as the workflow does; the located problems it refuses with."""
-    from fuzz.fuzzer import build_survey
     from alliance_pipeline.intake.cohort import read_cohort
     from alliance_pipeline.intake.problems import IntakeError
+    from fuzz.fuzzer import build_survey
     cohort = build_survey(tmp_path)
     path = tmp_path / "data/raw/pilot_survey" / raw_file
     data = bytearray(path.read_bytes())
@@ -382,6 +383,7 @@ def test_a_tick_under_a_code_the_codebook_no_longer_has_is_refused(tmp_path):
     """Fuzzer seed 2375: the codebook cut short lost the last codes of training_feedback; the
     coders' ticks under those columns of their workbooks were dropped without a word."""
     import copy
+
     from test_intake import CODER_B
     from test_workbooks import KEY, cell_of, fill, make_sheet, ref_unit_id
     folder = tmp_path / "raw"
@@ -421,10 +423,11 @@ def test_a_code_renamed_in_the_codebook_points_to_the_codebook_not_the_workbook(
     """Fuzzer seed 4275: one byte of the codebook changed a code id; the workbooks were then
     blamed ("restore the header of the generated workbook") though the codebook changed."""
     import copy
-    from test_intake import CODEBOOK, CODER_B
-    from test_workbooks import KEY, fill, make_sheet
+
     from alliance_pipeline.intake.cohort import read_cohort
     from alliance_pipeline.intake.problems import IntakeError
+    from test_intake import CODEBOOK, CODER_B
+    from test_workbooks import KEY, fill, make_sheet
     folder = tmp_path / "raw"
     write(folder / "responses.csv", RESPONSES)
     for coder, text in (("coder_a", CODER_A), ("coder_b", CODER_B)):

@@ -28,8 +28,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, SNAKEFILE, SNAKEMAKE, derived_targets, in_ci, once_per_session,
-                      pilot_copy, require_component, run_workflow, sha256_tree)
+from conftest import (
+    REPO,
+    SNAKEFILE,
+    SNAKEMAKE,
+    derived_targets,
+    in_ci,
+    once_per_session,
+    pilot_copy,
+    require_component,
+    run_workflow,
+    sha256_tree,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -79,7 +89,7 @@ def sacct(run_id: str, start: str, *more: str) -> list[dict]:
     result = subprocess.run(["sacct", "-X", "-P", "-n", "--name", run_id, "-S", start,
                              "-o", ",".join(fields)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    return [dict(zip(fields, line.split("|"))) for line in result.stdout.splitlines() if line]
+    return [dict(zip(fields, line.split("|"), strict=True)) for line in result.stdout.splitlines() if line]
 
 
 def run_id(log_text: str) -> str:
@@ -204,7 +214,7 @@ def test_more_cores_widen_the_group_job(runs, tmp_path):
                             process, "the group job's submission")
         [job] = wait_until(lambda: [j for j in sacct(run_id(log.read_text()), start, "ReqCPUS")
                                     if j["JobID"] == job_id], process, "the job in sacct")
-        assert f"slurm_logs/group_cohort_tables_" in log.read_text(errors="replace")
+        assert "slurm_logs/group_cohort_tables_" in log.read_text(errors="replace")
         assert (job["ReqCPUS"], job["ReqMem"], job["Timelimit"]) == ("4", "16000M", "02:30:00")
     finally:
         if process.poll() is None:
@@ -266,11 +276,13 @@ def test_a_job_cancelled_outside_snakemake_leaves_the_plugin_waiting(runs, log_t
         job_id = wait_until(lambda: (submitted(log.read_text(errors="replace")) or [None])[0],
                             process, "the job's submission")
         subprocess.run(["scancel", job_id], check=True, timeout=60)
-        states = lambda: {j["JobID"]: j["State"] for j in sacct(run_id(log.read_text()), start)}
+        def states():
+            return {j["JobID"]: j["State"] for j in sacct(run_id(log.read_text()), start)}
         wait_until(lambda: states().get(job_id, "").startswith("CANCELLED by "), process,
                    "sacct's CANCELLED by <uid>")
-        checks = lambda: log.read_text(errors="replace").count(
-            f"Checking 1 active jobs with external IDs: ['{job_id}']")
+        def checks():
+            return log.read_text(errors="replace").count(
+                    f"Checking 1 active jobs with external IDs: ['{job_id}']")
         seen = checks()
         # two more status checks after sacct called it cancelled: the first saw the state,
         # the second shows the job was kept as running (a failed job is not checked again)

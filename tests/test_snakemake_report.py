@@ -62,7 +62,7 @@ def archive(snakemake_report) -> dict:
 
 def script_variable(page: str, script_id: str, name: str):
     """The JSON value of ``<script id="script_id"> var name = {...};`` in Snakemake's report."""
-    match = re.search(r'<script id="%s">\s*var %s = ' % (re.escape(script_id), re.escape(name)), page)
+    match = re.search(rf'<script id="{re.escape(script_id)}">\s*var {re.escape(name)} = ', page)
     assert match, f"no `var {name}` in the report's <script id={script_id!r}>"
     return json.JSONDecoder().raw_decode(page, match.end())[0]
 

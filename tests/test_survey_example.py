@@ -241,7 +241,7 @@ def test_a_cohort_without_codes_gets_next_steps_and_the_others_are_built(tmp_pat
     result = run_workflow(study, cores=1, extra=("--keep-going",))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert (f"ERROR in consensus: 9 response(s) have no agreed codes: the coders differ (or fewer "
+    assert ("ERROR in consensus: 9 response(s) have no agreed codes: the coders differ (or fewer "
             "than two coded them), and adjudication.csv has no row for them:") in result.stderr
     assert (f"Open the worksheet data/derived/{COHORT}/disagreements.csv, agree the codes and fill "
             f"in the adjudication workbook data/derived/{COHORT}/adjudication_sheet.xlsx and save it "

@@ -24,10 +24,10 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import once_per_session, pilot_copy, run_workflow, sha256_tree
 from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.verify.check import verify
 from alliance_pipeline.verify.compare import compare_numbers, config_differences
+from conftest import once_per_session, pilot_copy, run_workflow, sha256_tree
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = "1767225600"  # 2026-01-01

@@ -16,14 +16,13 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import pilot_copy, require_component, run_workflow, tick_workbook
-from test_intake import CODER_A, CODER_B, CODEBOOK, RESPONSES, read, write
-
+from alliance_pipeline.blinding import unit_id
 from alliance_pipeline.coding.sheets import adjudication_workbook, coding_workbook, fill_workbook
 from alliance_pipeline.intake import workbooks
-from alliance_pipeline.blinding import unit_id
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.problems import IntakeError
+from conftest import pilot_copy, require_component, run_workflow, tick_workbook
+from test_intake import CODEBOOK, CODER_A, CODER_B, RESPONSES, read, write
 
 KEY = "a key the team keeps"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -180,7 +179,7 @@ def test_a_single_label_question_gets_one_code_column_with_a_drop_down_of_labels
     assert (dv.type, dv.formula1, str(dv.sqref)) == ("list", "'_choices'!$A$1:$A$4", "C2:C5")
     assert [r[0] for r in wb["_choices"].iter_rows(values_only=True)] == [
         "Hooked", "Engaged well", "Anxious", "0"]
-    for row, value in zip(ws.iter_rows(min_row=2), ("Anxious", "engaged_well", "0", None)):
+    for row, value in zip(ws.iter_rows(min_row=2), ("Anxious", "engaged_well", "0", None), strict=True):
         row[2].value = value
     wb.save(path)
     frame, found = workbooks.read_workbook(path, kind="coding", cohort="pilot", coder="coder_a",
@@ -212,7 +211,7 @@ def test_fill_workbook_for_the_generator_ticks_what_the_csv_says(tmp_path):
     filled = tmp_path / "filled.xlsx"
     filled.write_bytes(fill_workbook(path, codes, questions=CODEBOOK, coding_key=KEY))
     ws = load_workbook(filled)["session_experience"]
-    ticks = {row[0]: [c for c, v in zip(SE, row[2:]) if v == 1]
+    ticks = {row[0]: [c for c, v in zip(SE, row[2:], strict=True) if v == 1]
              for row in ws.iter_rows(min_row=2, values_only=True)}
     assert ticks == {ref_unit_id("R1"): ["hooked"], ref_unit_id("R2"): ["engaged_well"],
                      ref_unit_id("R3"): ["hooked", "anxious"], ref_unit_id("R4"): ["engaged_well"]}
@@ -269,11 +268,11 @@ def test_a_sheet_sorted_by_one_column_only(raw):
     wb = load_workbook(path)
     ws = wb["session_experience"]
     texts = sorted(row[1].value for row in ws.iter_rows(min_row=2))
-    for row, text in zip(ws.iter_rows(min_row=2), texts):
+    for row, text in zip(ws.iter_rows(min_row=2), texts, strict=True):
         row[1].value = text
     first = ws["A2"].value
     wb.save(path)
-    by_text = dict(zip(responses_frame()["text"], responses_frame()["response_id"]))
+    by_text = dict(zip(responses_frame()["text"], responses_frame()["response_id"], strict=True))
     found = problems(raw)
     assert found[0] == (
         f"{path}, sheet session_experience, cell B2: {texts[0]!r} is the text of unit "
@@ -377,8 +376,8 @@ def test_libreoffice_reads_the_generated_workbook(tmp_path):
                        keep_default_na=False)
     assert rows.columns.tolist() == ["unit_id", "text", *SE]
     expected = responses_frame().query("question == 'session_experience'")
-    assert sorted(zip(rows["unit_id"], rows["text"])) == sorted(
-        (ref_unit_id(r), t) for r, t in zip(expected["response_id"], expected["text"]))
+    assert sorted(zip(rows["unit_id"], rows["text"], strict=True)) == sorted(
+        (ref_unit_id(r), t) for r, t in zip(expected["response_id"], expected["text"], strict=True))
 
 
 def test_a_workbook_saved_again_by_libreoffice_is_read(raw, tmp_path):
@@ -394,7 +393,7 @@ def test_a_workbook_saved_again_by_libreoffice_is_read(raw, tmp_path):
                     str(path)], check=True, capture_output=True, timeout=180)
     shutil.copy(tmp_path / "out/coder_a.xlsx", path)
     codes = read_wb(raw)["codings"].query("coder == 'coder_a'")
-    assert dict(zip(codes["response_id"], codes["codes"])) == {
+    assert dict(zip(codes["response_id"], codes["codes"], strict=True)) == {
         "R1": "hooked", "R2": "engaged_well", "R3": "hooked;anxious", "R4": "engaged_well",
         "R5": "mindful_pause;no_change"}  # the formula's saved value counts
 
@@ -420,11 +419,10 @@ def test_snakemake_coding_sheets_works_before_any_code_file_exists(tmp_path):
 # ------------------------------------------------------------------ what the report says
 
 def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind_workbook():
-    from test_report import cohort_settings, study_settings, tables
-
     from alliance_pipeline.report import cohort_report as report
     from alliance_pipeline.report.sections.coding import reliability_md
     from alliance_pipeline.report.sections.limitations import limitations
+    from test_report import cohort_settings, study_settings, tables
     blind = pd.DataFrame({"coder": ["coder_a", "coder_b"], "file": ["coder_a.xlsx", "coder_b.xlsx"],
                           "blind": ["yes", "yes"]})
     mixed = blind.assign(file=["coder_a.xlsx", "coder_b.csv"], blind=["yes", "no"])
@@ -510,8 +508,8 @@ def test_a_sheet_sorted_by_whole_rows_reads_the_same(raw):
     wb = load_workbook(path)
     ws = wb["session_experience"]
     rows = sorted(([c.value for c in row] for row in ws.iter_rows(min_row=2)), key=lambda r: r[1])
-    for cells, values in zip(ws.iter_rows(min_row=2), rows):
-        for cell, value in zip(cells, values):
+    for cells, values in zip(ws.iter_rows(min_row=2), rows, strict=True):
+        for cell, value in zip(cells, values, strict=True):
             cell.value = value
     wb.save(path)
     pd.testing.assert_frame_equal(read_wb(raw)["codings"], before)
@@ -529,7 +527,7 @@ def test_texts_that_look_like_formulas_or_hold_line_breaks_stay_text(tmp_path):
     assert cells[ref_unit_id("R4")].data_type == "s"
     assert cells[ref_unit_id("R4")].value == "=HYPERLINK(\"x\") -- +1"
     codes = read_wb(folder)["codings"].query("coder == 'coder_a'")
-    assert dict(zip(codes["response_id"], codes["codes"]))["R3"] == "hooked;anxious"
+    assert dict(zip(codes["response_id"], codes["codes"], strict=True))["R3"] == "hooked;anxious"
 
 
 def test_a_label_outside_the_drop_down_of_a_single_label_question(tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 SURVEY_SUFFIXES = (".csv", ".xlsx")
 
 

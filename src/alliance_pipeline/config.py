@@ -26,7 +26,6 @@ import yaml
 
 from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_file
 
-
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 YAML_BOOLEAN_WORDS = "y, yes, n, no, on, off, true, false"

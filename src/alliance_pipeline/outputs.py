@@ -6,8 +6,8 @@ outputs without importing matplotlib (a no-op rerun must stay quick).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 
 def is_repeated(spec: Mapping) -> bool:

@@ -16,8 +16,8 @@ import hashlib
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 

@@ -12,8 +12,8 @@ import gc
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Expected problems are ValueErrors: intake.IntakeError, config.ConfigError and
 # consensus.UnresolvedDisagreements are. Not imported here, so that every job's start-up

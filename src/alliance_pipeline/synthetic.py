@@ -352,15 +352,19 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
     pilot response ids are mapped to survey ids through (participant, time point, question).
     """
     from alliance_pipeline.coding.consensus import disagreements
+    from alliance_pipeline.coding.sheets import (
+        adjudication_workbook,
+        coding_workbook,
+        fill_workbook,
+    )
     from alliance_pipeline.intake.codes import normalise_codes
-    from alliance_pipeline.privacy import scan_texts, withhold_identifying
     from alliance_pipeline.intake.survey import response_id
-    from alliance_pipeline.coding.sheets import adjudication_workbook, coding_workbook, fill_workbook
+    from alliance_pipeline.privacy import scan_texts, withhold_identifying
 
     pilot = pilot_cohort() if pilot is None else pilot
     ids = {r.response_id: response_id(r.participant_id, r.timepoint, r.question)
            for r in pilot["responses"].itertuples()}
-    question_of = dict(zip(responses["response_id"], responses["question"]))
+    question_of = dict(zip(responses["response_id"], responses["question"], strict=True))
     files, codings = {}, []
     for coder in ("coder_a", "coder_b"):
         codes = pilot[f"codes/{coder}"].assign(response_id=lambda f: f["response_id"].map(ids))
@@ -371,7 +375,7 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
         question = codes["response_id"].map(question_of)
         codings.append(pd.DataFrame({
             "response_id": codes["response_id"], "question": question, "coder": coder,
-            "codes": [normalise_codes(c, q, questions) for c, q in zip(codes["codes"], question)]}))
+            "codes": [normalise_codes(c, q, questions) for c, q in zip(codes["codes"], question, strict=True)]}))
     responses = responses.assign(identifying=scan_texts(responses))
     worksheet = disagreements(withhold_identifying(responses, allow=False), pd.concat(codings),
                               pd.DataFrame(columns=["response_id", "codes", "rationale"]),
@@ -381,5 +385,5 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
                                   coding_key=coding_key)
     files["adjudication.xlsx"] = fill_workbook(
         io.BytesIO(blank), agreed, questions=questions, coding_key=coding_key,
-        rationale=dict(zip(agreed["response_id"], agreed["rationale"])))
+        rationale=dict(zip(agreed["response_id"], agreed["rationale"], strict=True)))
     return files

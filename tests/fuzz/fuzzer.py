@@ -40,9 +40,9 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -51,11 +51,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 # imported once here, so that each forked case starts with the package loaded
 from alliance_pipeline import config as study_config  # noqa: E402
-from alliance_pipeline.config import ConfigError  # noqa: E402
-from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
+from alliance_pipeline.config import ConfigError  # noqa: E402
 from alliance_pipeline.intake.cohort import read_cohort  # noqa: E402
 from alliance_pipeline.intake.problems import IntakeError  # noqa: E402
+from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.tables import write_table  # noqa: E402
 
 FAILURES = ("unexpected", "traceback", "hang", "raw-written", "half-written")
@@ -604,7 +604,7 @@ def summarise(tables, final) -> dict:
                     for r in tables["adjudication"].itertuples()}
     present = final[final["present"] == 1]
     finals = {rid: frozenset() for rid in final["response_id"]}
-    for rid, code in zip(present["response_id"], present["code"]):
+    for rid, code in zip(present["response_id"], present["code"], strict=True):
         finals[rid] = finals[rid] | {code}
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "final": finals}

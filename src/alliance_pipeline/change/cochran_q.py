@@ -11,8 +11,9 @@ responses across its time points: p = (1 + #{Q* ≥ Q}) / (B + 1) over B seeded 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 

@@ -12,8 +12,9 @@ clusters. :func:`paired_counts` is the participant-level table the sample size u
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd

@@ -67,14 +67,18 @@ What each cell holds:
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from alliance_pipeline.change.cochran_q import cochran_q_permutation, cochran_q_test
 from alliance_pipeline.change.effect_sizes import cluster_rd, newcombe_paired_rd, paired_odds_ratio
-from alliance_pipeline.change.mcnemar import clustered_mcnemar_test, mcnemar_test, resolve_mcnemar_method
+from alliance_pipeline.change.mcnemar import (
+    clustered_mcnemar_test,
+    mcnemar_test,
+    resolve_mcnemar_method,
+)
 from alliance_pipeline.change.multiplicity import P_ADJUST_METHODS, adjust_pvalues
 from alliance_pipeline.change.paired_counts import (
     ClusterCounts,
@@ -135,7 +139,7 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
         counts = contrast_counts(arrays, plan, contrasts)
         clustered = cluster_counts(final_codes, plan, contrasts) if has_items(final_codes, plan.question) else {}
         answered = arrays.responded.sum(axis=0)
-        silent = [t for t, m in zip(plan.timepoints, answered) if m == 0]
+        silent = [t for t, m in zip(plan.timepoints, answered, strict=True) if m == 0]
         n_answered = arrays.responded.sum(axis=1)
         complete = n_answered == len(plan.timepoints)
         partial = int(((n_answered > 0) & ~complete).sum())
@@ -155,7 +159,7 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                     cluster_family.append(crow)
             for fam in (family, cluster_family):
                 adjusted = adjust_pvalues([r["p_value"] for r in fam], p_adjust)
-                for r, p in zip(fam, adjusted):
+                for r, p in zip(fam, adjusted, strict=True):
                     r["p_adjusted"] = float(p)
     frame = pd.DataFrame(rows, columns=TESTS_COLUMNS)
     for column in INT_COLUMNS:

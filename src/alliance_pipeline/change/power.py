@@ -24,7 +24,7 @@ order, then effect scales and targets in the order given.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -54,11 +54,20 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.coding.coefficients import (
-    cohen_kappa_encoded, fleiss_kappa, gwet_ac1_from_counts, percent_agreement_encoded)
+    cohen_kappa_encoded,
+    fleiss_kappa,
+    gwet_ac1_from_counts,
+    percent_agreement_encoded,
+)
 from alliance_pipeline.coding.consensus import parse_codes
 from alliance_pipeline.coding.krippendorff_alpha import (
-    AlphaParts, alpha_from_weights, alpha_of_parts, alpha_parts, masi_distance_matrix,
-    nominal_distance)
+    AlphaParts,
+    alpha_from_weights,
+    alpha_of_parts,
+    alpha_parts,
+    masi_distance_matrix,
+    nominal_distance,
+)
 from alliance_pipeline.coding.reliability_data import NAN, index_data, value_counts
 from alliance_pipeline.seeds import row_rng
 

@@ -49,7 +49,7 @@ class UnresolvedDisagreements(ValueError):
         self.count = len(self.response_ids)
         self.reasons = list(reasons) if reasons is not None else None
         if self.reasons is not None:
-            named = [f"{r} ({why})" for r, why in zip(self.response_ids, self.reasons)]
+            named = [f"{r} ({why})" for r, why in zip(self.response_ids, self.reasons, strict=True)]
         else:
             named = self.response_ids
         shown = ", ".join(named[:_SHOWN_IDS])
@@ -93,7 +93,7 @@ def _coder_sets(codings: pd.DataFrame) -> dict[str, dict[str, frozenset[str]]]:
                          f"{first['response_id']!r}")
     out: dict[str, dict[str, frozenset[str]]] = {}
     for response_id, coder, codes in zip(codings["response_id"].astype(str),
-                                         codings["coder"].astype(str), codings["codes"]):
+                                         codings["coder"].astype(str), codings["codes"], strict=True):
         out.setdefault(response_id, {})[coder] = parse_codes(codes)
     return out
 
@@ -105,7 +105,7 @@ def _adjudicated(adjudication: pd.DataFrame | None) -> dict[str, frozenset[str]]
     if ids.duplicated().any():
         raise ValueError("adjudication has more than one row for response(s): "
                          + ", ".join(sorted(set(ids[ids.duplicated()]))[:_SHOWN_IDS]))
-    return {rid: parse_codes(codes) for rid, codes in zip(ids, adjudication["codes"])}
+    return {rid: parse_codes(codes) for rid, codes in zip(ids, adjudication["codes"], strict=True)}
 
 
 def _check_known(responses: pd.DataFrame, *tables: tuple[str, pd.DataFrame | None]) -> None:
@@ -179,10 +179,10 @@ def disagreements(responses: pd.DataFrame, codings: pd.DataFrame,
     by_response = _coder_sets(codings)
     adjudicated = _adjudicated(adjudication)
     raw_codes = {(str(r), str(c)): "" if pd.isna(k) else str(k)
-                 for r, c, k in zip(codings["response_id"], codings["coder"], codings["codes"])}
+                 for r, c, k in zip(codings["response_id"], codings["coder"], codings["codes"], strict=True)}
     adjudicated_raw = ({} if adjudication is None or len(adjudication) == 0 else
                        {str(r): "" if pd.isna(k) else str(k)
-                        for r, k in zip(adjudication["response_id"], adjudication["codes"])})
+                        for r, k in zip(adjudication["response_id"], adjudication["codes"], strict=True)})
 
     rows = []
     for position, response_id in enumerate(responses["response_id"].astype(str)):
@@ -274,7 +274,7 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
     if unknown_q:
         raise ValueError("responses to question(s) not in the codebook: " + ", ".join(unknown_q))
     codebook = {q: [str(c) for c in questions[q]["codes"]] for q in set(question_ids)}
-    for response_id, question, final in zip(responses["response_id"], question_ids, finals):
+    for response_id, question, final in zip(responses["response_id"], question_ids, finals, strict=True):
         extra = final - set(codebook[question])
         if extra:
             raise ValueError(f"response {response_id!r}: code(s) {', '.join(sorted(extra))} "
@@ -286,7 +286,7 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
     n_codes = np.array([len(codebook[q]) for q in question_ids], dtype=np.int64)
     repeat = np.repeat(np.arange(len(responses)), n_codes)
     codes = [code for q in question_ids for code in codebook[q]]
-    present = [int(code in final) for final, q in zip(finals, question_ids)
+    present = [int(code in final) for final, q in zip(finals, question_ids, strict=True)
                for code in codebook[q]]
     base = responses.iloc[repeat]
     out = pd.DataFrame({

@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # scipy and krippendorff are imported where used (start-up)
 
 from alliance_pipeline.coding.reliability_data import NAN, encode, index_data
 
-
 # ------------------------------------------------------------------------ distances
 
 def nominal_distance(n_categories: int) -> np.ndarray:

@@ -37,7 +37,7 @@ def encode(reliability_data, categories: Sequence | None = None) -> tuple[np.nda
     try:
         values[~missing] = [lookup[v] for v in present.tolist()]
     except KeyError as error:
-        raise ValueError(f"reliability data hold a value outside the categories: {error}")
+        raise ValueError(f"reliability data hold a value outside the categories: {error}") from None
     return values, cats
 
 

@@ -30,8 +30,20 @@ from openpyxl.xml.functions import tostring
 
 from alliance_pipeline import blinding
 from alliance_pipeline.intake.workbook_layout import (
-    CHOICES_SHEET, INSTRUCTIONS_SHEET, META_SHEET, META_UNIT_COLUMNS, NOT_APPLY, RATIONALE, TICKS,
-    blinded_units, choices, code_ids, fill_columns, meta_entries, meta_values)
+    CHOICES_SHEET,
+    INSTRUCTIONS_SHEET,
+    META_SHEET,
+    META_UNIT_COLUMNS,
+    NOT_APPLY,
+    RATIONALE,
+    TICKS,
+    blinded_units,
+    choices,
+    code_ids,
+    fill_columns,
+    meta_entries,
+    meta_values,
+)
 from alliance_pipeline.privacy import withhold_identifying
 
 FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
@@ -42,7 +54,7 @@ _UNLOCKED = Protection(locked=False)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _BOLD = Font(bold=True)
 
-_STYLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # workbook -> {key: style}
+_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> {key: style}
 
 
 def _cell(ws, value, *, style=None, protection=_LOCKED, text=False):
@@ -238,12 +250,12 @@ def coding_workbook(responses: pd.DataFrame, *, cohort: str, coder: str, questio
     units = units[units["question"].isin(list(questions))]
     units = units.assign(_order=[blinding.order_key(r, coder, coding_key) for r in units["response_id"]])
     units = units.sort_values("_order", kind="stable")
-    by_question = {q: [(u, t, []) for u, t in zip(g["unit_id"], g["text"])]
+    by_question = {q: [(u, t, []) for u, t in zip(g["unit_id"], g["text"], strict=True)]
                    for q, g in units.groupby("question", sort=False)}
     return _workbook_bytes(kind="coding", cohort=cohort, coder=coder, questions=questions,
                            by_question=by_question, coders=[],
                            fingerprint_units=list(zip(units["unit_id"], units["question"],
-                                                      units["text_digest"])))
+                                                      units["text_digest"], strict=True)))
 
 
 def adjudication_workbook(responses: pd.DataFrame, worksheet: pd.DataFrame, *, cohort: str,
@@ -290,12 +302,12 @@ def fill_workbook(path_in: str | Path, codes: pd.DataFrame, *, questions: Mappin
     wb = load_workbook(path_in)
     meta = meta_values(wb[META_SHEET].iter_rows(values_only=True))
     wanted = {blinding.unit_id(str(r), coding_key): (str(r), "" if pd.isna(c) else str(c))
-              for r, c in zip(codes["response_id"], codes["codes"])}
+              for r, c in zip(codes["response_id"], codes["codes"], strict=True)}
     for qid in meta["questions"].split(";"):
         ws, spec = wb[qid], questions[qid]
         header = [c.value for c in ws[1]]
         fills = fill_columns(spec)
-        drop_down = dict(zip(code_ids(spec), choices(spec)))
+        drop_down = dict(zip(code_ids(spec), choices(spec)[:-1], strict=True))  # the last choice is 0, no code
         for row in ws.iter_rows(min_row=2):
             if row[0].value not in wanted:
                 continue

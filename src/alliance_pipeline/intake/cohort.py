@@ -23,8 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_pipeline.cohort_files import coder_files, not_a_file
-from alliance_pipeline.intake.codes import (adjudication_of_agreed, copied_coder_files,
-                                            normalise_codes, validate_coding)
+from alliance_pipeline.intake.codes import (
+    adjudication_of_agreed,
+    copied_coder_files,
+    normalise_codes,
+    validate_coding,
+)
 from alliance_pipeline.intake.csv_parser import read_raw_csv
 from alliance_pipeline.intake.problems import IntakeError, Problem
 from alliance_pipeline.intake.responses import validate_responses
@@ -83,7 +87,9 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
     warnings = [] if warnings is None else warnings
     unanswered = pd.DataFrame(columns=["timepoint", "question", "participant_id"])
     if survey is not None:
-        from alliance_pipeline.intake.survey import read_survey  # only a cohort with form exports needs it
+        from alliance_pipeline.intake.survey import (
+            read_survey,  # only a cohort with form exports needs it
+        )
 
         responses, unanswered, found = read_survey(
             raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
@@ -181,7 +187,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     problems += found
     if problems:
         raise IntakeError(cohort, problems)
-    response_question = dict(zip(responses["response_id"], responses["question"]))
+    response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
 
     codings, coverage, coder_files = [], [], []
     for path in coder_paths:
@@ -201,7 +207,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
         frame["question"] = frame["response_id"].map(response_question)
-        frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"])]
+        frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"], strict=True)]
         frame["coder"] = coder
         codings.append(frame[["response_id", "question", "coder", "codes"]])
         missing = sorted(set(response_question) - set(frame["response_id"]))
@@ -236,7 +242,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             if "rationale" not in frame.columns:
                 frame["rationale"] = ""
             frame["codes"] = [normalise_codes(v, response_question[r], questions)
-                              for v, r in zip(frame["codes"], frame["response_id"])]
+                              for v, r in zip(frame["codes"], frame["response_id"], strict=True)]
             adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)

@@ -49,7 +49,7 @@ def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
     first: dict[str, tuple[str, int]] = {}
     reported: set[str] = set()
     problems = []
-    for pid, row in zip(frame["participant_id"], frame["spreadsheet_row"]):
+    for pid, row in zip(frame["participant_id"], frame["spreadsheet_row"], strict=True):
         if not pid:
             continue
         key = participant_key(pid)

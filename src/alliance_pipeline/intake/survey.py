@@ -94,7 +94,7 @@ def _read_csv(export: _Export, encoding: str, wanted: list[str], warnings: list[
     export.header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
     warnings += unfinished_last_line(text, str(export.path), frame) if len(frame) else []
     kept = [c for c in wanted if c in frame.columns]
-    export.rows = [(int(row), dict(zip(kept, values)))
+    export.rows = [(int(row), dict(zip(kept, values, strict=True)))
                    for row, *values in frame[["spreadsheet_row", *kept]].itertuples(index=False)]
     return problems
 

@@ -71,7 +71,7 @@ def meta_entries(*, kind: str, cohort: str, coder: str, questions: Mapping,
         blinding.fingerprint(fingerprint_units),
         "U + 10 Crockford base-32 characters (0-9, A-Z without I, L, O, U) of "
         "HMAC-SHA256(coding_key, response_id)",
-        "unit ids opaque; no participant or time point; rows in pseudo-random order")))
+        "unit ids opaque; no participant or time point; rows in pseudo-random order"), strict=True))
 
 
 def meta_cell(key: str) -> str:

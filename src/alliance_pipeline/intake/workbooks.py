@@ -17,8 +17,18 @@ from openpyxl.utils import get_column_letter
 
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.intake.workbook_layout import (
-    FORMAT, META_SHEET, META_UNIT_COLUMNS, NOT_APPLY, RATIONALE, TICKS, blinded_units, code_ids,
-    fill_columns, meta_cell, meta_values)
+    FORMAT,
+    META_SHEET,
+    META_UNIT_COLUMNS,
+    NOT_APPLY,
+    RATIONALE,
+    TICKS,
+    blinded_units,
+    code_ids,
+    fill_columns,
+    meta_cell,
+    meta_values,
+)
 from alliance_pipeline.intake.xlsx import DAMAGED, SAVE_AS, cell_text, damage, file_problem
 from alliance_pipeline.privacy import WITHHELD
 
@@ -54,7 +64,7 @@ class _Sheet:
                 self.rows.append((number, values))
         self.unsaved: dict[str, str] = {}  # formula cells without a saved value
 
-    def use_saved_values(self, saved: "_Sheet") -> None:
+    def use_saved_values(self, saved: _Sheet) -> None:
         """Replace each formula by the value the file saved for it (none: kept in ``unsaved``)."""
         values = {(number, index): value for number, row in saved.rows
                   for index, value in enumerate(row)}
@@ -135,7 +145,7 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
         return None, problems
     units = blinded_units(responses, coding_key)
     by_unit = {u: {"response_id": r, "text": t, "text_digest": d} for u, r, t, d in
-               zip(units["unit_id"], units["response_id"], units["text"], units["text_digest"])}
+               zip(units["unit_id"], units["response_id"], units["text"], units["text_digest"], strict=True)}
     recorded = _recorded_units(meta_rows)
     changed, removed = [], []
     for unit, _, digest in recorded:
@@ -229,8 +239,12 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
             own_texts.setdefault(by_unit[unit]["text"], unit)
     out, seen = [], {}
     for number, values in rows[1:]:
-        cell_of = lambda name: f"{get_column_letter(at[name] + 1)}{number}"  # noqa: E731
-        get = lambda name: values[at[name]] if at[name] < len(values) else None  # noqa: E731
+        def cell_of(name: str, number: int = number) -> str:
+            return f"{get_column_letter(at[name] + 1)}{number}"
+
+        def get(name: str, values: list = values) -> object:
+            return values[at[name]] if at[name] < len(values) else None
+
         filled = {name: get(name) for name in fills}
         unsaved = [name for name in needed if cell_of(name) in sheet.unsaved]
         for name in unsaved:

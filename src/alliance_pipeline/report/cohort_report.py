@@ -35,27 +35,26 @@ limitations), reproducibility. This module assembles them.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from alliance_pipeline.report.manifest import build_manifest, table_entry
 from alliance_pipeline.outputs import figure_stems
 from alliance_pipeline.privacy import withhold_identifying
 from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
+from alliance_pipeline.report.lookup import questions_of
+from alliance_pipeline.report.manifest import build_manifest, table_entry
 from alliance_pipeline.report.render.renderer import render_report
 from alliance_pipeline.report.sections.coding import reliability_md
 from alliance_pipeline.report.sections.design import design_md, flow_md
 from alliance_pipeline.report.sections.feedback import feedback_md, quotes_md, select_quotes
 from alliance_pipeline.report.sections.limitations import limitations_md, power_md
-from alliance_pipeline.report.lookup import questions_of
 from alliance_pipeline.report.sections.published import published_md
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
 from alliance_pipeline.report.sections.results import results_md
 from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
 from alliance_pipeline.tables import atomic_write_text, read_table
-
 
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "feedback",
              "quotes", "published", "power", "limitations", "reproducibility")

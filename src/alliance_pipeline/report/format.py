@@ -9,11 +9,10 @@ numbers alike because both use these (:mod:`alliance_pipeline.report.cohort_repo
 from __future__ import annotations
 
 import re
-from decimal import Decimal, ROUND_HALF_UP
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
-
 
 DASH = "—"  # shown for an undefined value
 
@@ -110,7 +109,7 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, align: st
     align = align or "l" * len(headers)
     widths = [max([len(headers[i])] + [len(r[i]) for r in rows] + [3]) for i in range(len(headers))]
     seps = []
-    for a, w in zip(align, widths):
+    for a, w in zip(align, widths, strict=True):
         dashes = "-" * max(3, min(w, 40))
         seps.append({"l": ":" + dashes[1:], "r": dashes[1:] + ":", "c": ":" + dashes[2:] + ":"}.get(a, dashes))
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(seps) + "|"]

@@ -7,13 +7,12 @@ tables of the Results and feedback sections (:func:`share_table_rows`).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
 from alliance_pipeline.outputs import is_repeated
 from alliance_pipeline.report.format import esc, fmt_ci, fmt_int, fmt_pct, is_missing, row_value
-
 
 CONTRAST_GLOSS = {  # how a contrast of a known name reads in a sentence
     "baseline": "over the baseline period without training",

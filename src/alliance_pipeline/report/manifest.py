@@ -27,7 +27,8 @@ import io
 import json
 import math
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -188,7 +189,7 @@ def embed_html(html: bytes, manifest_json: str) -> bytes:
     ``<`` inside the JSON is written ``\\u003c``, so no text in it can close the script.
     """
     safe = manifest_json.strip().replace("<", "\\u003c")
-    block = f'<script type="application/json" id="manifest">\n{safe}\n</script>\n'.encode("utf-8")
+    block = f'<script type="application/json" id="manifest">\n{safe}\n</script>\n'.encode()
     at = html.rfind(b"</body>")
     if at < 0:
         return html + block

@@ -19,16 +19,27 @@ No response text ever reaches this report.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 import yaml
 
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.format import (
-    DASH, METHOD_NAMES, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_pct,
-    join_words, md_figure, md_table, slug,
+    DASH,
+    METHOD_NAMES,
+    esc,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_odds_ratio,
+    fmt_p,
+    fmt_pct,
+    join_words,
+    md_figure,
+    md_table,
+    slug,
 )
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
 from alliance_pipeline.study.study_figures import forest_contrast, study_code_label
@@ -302,7 +313,7 @@ def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
         label = f"tbl-{slug('agreement', q)}"
         if wide:
             rows = [[lab] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), True)
-                             for n in names] for c, lab in zip(codes, labels)]
+                             for n in names] for c, lab in zip(codes, labels, strict=True)]
             out.append(md_table(["Code"] + [f"`{n}`" for n in names], rows,
                                 align="l" + "r" * len(names), caption=caption, label=label))
         else:

@@ -61,7 +61,7 @@ cohorts with information, all discordant pairs in one direction).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -172,7 +172,7 @@ def cochran_q(estimates, variances, labels: Sequence[str] | None = None):
     y, v = np.asarray(estimates, dtype=float), np.asarray(variances, dtype=float)
     labels = list(labels) if labels is not None else [str(i) for i in range(len(y))]
     use = (v > 0) & ~np.isnan(v) & ~np.isnan(y)
-    dropped = [lab for lab, u, yy in zip(labels, use, y) if not u and not np.isnan(yy)]
+    dropped = [lab for lab, u, yy in zip(labels, use, y, strict=True) if not u and not np.isnan(yy)]
     note = f"risk-difference Q leaves out {', '.join(dropped)} (no variance)" if dropped else ""
     k = int(use.sum())
     if k < 2:
@@ -235,7 +235,7 @@ def _pooled_row(key: tuple, group: pd.DataFrame, *, confidence: float, method: s
         rd_k, paired_rd_variance(n, b, c), list(group["cohort"]))
     notes += [or_het_note, rd_het_note]
     return {
-        **dict(zip(KEYS, key)), "timepoints": group["timepoints"].iloc[0],
+        **dict(zip(KEYS, key, strict=True)), "timepoints": group["timepoints"].iloc[0],
         "n_cohorts": int(len(group)), "cohorts": "|".join(group["cohort"]),
         "n": int(n.sum()), "b": sum_b, "c": sum_c, "statistic": statistic,
         "df": 1 if not np.isnan(statistic) else pd.NA, "p_value": p, "p_adjusted": NAN,

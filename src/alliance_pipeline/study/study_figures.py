@@ -11,8 +11,8 @@ used by the fragments too (:mod:`alliance_pipeline.study.fragments`).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
         ax.set_xlim(-reach, reach)
         segments, xs, yv, colours = [], [], [], []
         code_index = {c: i for i, c in enumerate(spec["codes"])}
-        for key, y in zip(keys, ys):
+        for key, y in zip(keys, ys, strict=True):
             if key is None:
                 continue
             code, name = key

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
 from alliance_pipeline.report.manifest import build_manifest, table_entry

@@ -31,10 +31,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
-from alliance_pipeline.verify.levels import Check, check_code, check_inputs, check_tables, local_config
+from alliance_pipeline.verify.levels import (
+    Check,
+    check_code,
+    check_inputs,
+    check_tables,
+    local_config,
+)
 from alliance_pipeline.verify.report_file import VerifyError, read_manifest
 
 CHECKOUT = Path(__file__).resolve().parents[3]  # src/alliance_pipeline/verify/check.py

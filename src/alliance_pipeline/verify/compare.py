@@ -6,7 +6,7 @@ Numbers agree when equal (both missing, or both NaN, counts as equal), or within
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 REL_TOL = 1e-12
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline import provenance
 from alliance_pipeline.config import ConfigError, load_study
+from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.settings import cohort_config
 from alliance_pipeline.verify.compare import REL_TOL, compare_numbers, config_differences
 from alliance_pipeline.verify.rerun import rerun_change, rerun_from_raw

@@ -7,13 +7,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
-from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.config import ConfigError, read_codebook
+from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.settings import cohort_settings, study_settings
 
 

@@ -11,9 +11,27 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, GREY, MARKERS, VERDICT_COLOURS, codes_of, cohorts_of, display_label, dodge,
-    finish_empty, finish_figure, fmt_interval, fmt_value, merge_labels, new_figure, numeric_column,
-    of_cohort, row_axis, row_note, side_header, side_text, style,
+    DOUBLE_COLUMN,
+    GREY,
+    MARKERS,
+    VERDICT_COLOURS,
+    codes_of,
+    cohorts_of,
+    display_label,
+    dodge,
+    finish_empty,
+    finish_figure,
+    fmt_interval,
+    fmt_value,
+    merge_labels,
+    new_figure,
+    numeric_column,
+    of_cohort,
+    row_axis,
+    row_note,
+    side_header,
+    side_text,
+    style,
 )
 
 
@@ -41,7 +59,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
         question_labels = question_labels or {}
 
         order: list[tuple[str, str]] = []
-        present = list(dict.fromkeys(zip(frame["question"], frame["code"])))
+        present = list(dict.fromkeys(zip(frame["question"], frame["code"], strict=True)))
         question_order = list(dict.fromkeys(
             [q for q in questions if q in set(frame["question"])]
             + frame["question"].tolist()))

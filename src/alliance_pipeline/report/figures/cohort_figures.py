@@ -14,14 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.settings import published_figures
+from alliance_pipeline.outputs import figure_stems, is_repeated
 from alliance_pipeline.report.figures.agreement import agreement_figure
 from alliance_pipeline.report.figures.flow import flow_figure, flow_from_proportions
 from alliance_pipeline.report.figures.forest import forest_figure
 from alliance_pipeline.report.figures.frequencies import frequencies_figure
 from alliance_pipeline.report.figures.shares import shares_figure
-from alliance_pipeline.report.figures.style import codes_of, merge_labels, ordered_timepoints, save_figure
-from alliance_pipeline.outputs import figure_stems, is_repeated
+from alliance_pipeline.report.figures.style import (
+    codes_of,
+    merge_labels,
+    ordered_timepoints,
+    save_figure,
+)
+from alliance_pipeline.settings import published_figures
 
 __all__ = ["write_cohort_figures"]
 

@@ -12,10 +12,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from alliance_pipeline.report.figures.style import (
-    PALETTE, SINGLE_COLUMN, SMALL, dodge, finish_empty, finish_figure, new_figure,
-    ordered_timepoints, style,
+    PALETTE,
+    SINGLE_COLUMN,
+    SMALL,
+    dodge,
+    finish_empty,
+    finish_figure,
+    new_figure,
+    ordered_timepoints,
+    style,
 )
-
 
 _DASHES = ["--", ":", "-."]
 _COUNT_NAMES = ("n_participants", "participants", "n")
@@ -40,7 +46,7 @@ def _flow_long(flow: pd.DataFrame, timepoints: Sequence[str]) -> pd.DataFrame:
         frame = frame[steps == "timepoint"].rename(columns={"name": "timepoint"})
         frame = frame.assign(n_participants=frame["n"],
                              n_complete=frame["question"].map(complete),
-                             n_total=frame["n_cohort"] if "n_cohort" in frame else math.nan)
+                             n_total=frame.get("n_cohort", math.nan))
     if "timepoint" not in frame.columns:
         wide = [tp for tp in timepoints if tp in frame.columns]
         keep = [c for c in frame.columns if c not in wide]

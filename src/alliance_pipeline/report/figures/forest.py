@@ -11,9 +11,25 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, MARKERS, PALETTE, cohorts_of, display_label, dodge, finish_empty, finish_figure,
-    fmt_interval, fmt_p_adjusted, fmt_value, new_figure, numeric_column, of_cohort, row_axis,
-    row_note, side_header, side_text, style,
+    DOUBLE_COLUMN,
+    MARKERS,
+    PALETTE,
+    cohorts_of,
+    display_label,
+    dodge,
+    finish_empty,
+    finish_figure,
+    fmt_interval,
+    fmt_p_adjusted,
+    fmt_value,
+    new_figure,
+    numeric_column,
+    of_cohort,
+    row_axis,
+    row_note,
+    side_header,
+    side_text,
+    style,
 )
 
 
@@ -76,7 +92,7 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
         for cindex, cohort in enumerate(cohorts):
             sub = of_cohort(frame, cohort)
             xs, yv, colours, segments = [], [], [], []
-            for key, y in zip(keys, ys):
+            for key, y in zip(keys, ys, strict=True):
                 if key is None:
                     continue
                 code, name = key

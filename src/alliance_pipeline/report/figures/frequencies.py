@@ -11,8 +11,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, OKABE_ITO, SMALL, as_float, cohorts_of, display_label, finish_empty,
-    finish_figure, new_figure, numeric_column, row_axis, row_note, style,
+    DOUBLE_COLUMN,
+    OKABE_ITO,
+    SMALL,
+    as_float,
+    cohorts_of,
+    display_label,
+    finish_empty,
+    finish_figure,
+    new_figure,
+    numeric_column,
+    row_axis,
+    row_note,
+    style,
 )
 
 
@@ -56,7 +67,7 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
         shares = data["_share"].to_numpy(dtype=float)
         ax.barh(ys, np.nan_to_num(shares), height=0.6, color=OKABE_ITO["sky_blue"], gid="share")
         segments = []
-        for y, (_, row), share in zip(ys, data.iterrows(), shares):
+        for y, (_, row), share in zip(ys, data.iterrows(), shares, strict=True):
             lo, hi = as_float(row.get("ci_low")), as_float(row.get("ci_high"))
             k, n = as_float(row.get("k")), as_float(row.get("n"))
             if np.isfinite(lo) and np.isfinite(hi):

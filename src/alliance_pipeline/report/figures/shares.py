@@ -13,8 +13,21 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from alliance_pipeline.report.figures.style import (
-    DOUBLE_COLUMN, GREY, MARKERS, PALETTE, SINGLE_COLUMN, SMALL, as_float, cohorts_of,
-    display_label, dodge, finish_empty, finish_figure, new_figure, of_cohort, style,
+    DOUBLE_COLUMN,
+    GREY,
+    MARKERS,
+    PALETTE,
+    SINGLE_COLUMN,
+    SMALL,
+    as_float,
+    cohorts_of,
+    display_label,
+    dodge,
+    finish_empty,
+    finish_figure,
+    new_figure,
+    of_cohort,
+    style,
 )
 
 
@@ -52,7 +65,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
 
         for ax in axes[len(codes):]:
             ax.set_axis_off()
-        for panel, (ax, code) in enumerate(zip(axes, codes)):
+        for panel, (ax, code) in enumerate(zip(axes, codes, strict=True)):
             ax.set_title(display_label(labels, question, code))
             ax.set_xlim(-0.4, max(len(timepoints) - 1, 0) + 0.4)
             ax.set_ylim(-0.02, 1.12)

@@ -298,10 +298,10 @@ def row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     rows as plain tick labels. Returns the y position of each row."""
     ys = [float(len(rows) - 1 - i) for i in range(len(rows))]
     ax.set_yticks(ys, [text for _, text in rows])
-    for (kind, _), tick in zip(rows, ax.get_yticklabels()):
+    for (kind, _), tick in zip(rows, ax.get_yticklabels(), strict=True):
         if kind == "header":
             tick.set_fontweight("bold")
-    for (kind, _), tick in zip(rows, ax.yaxis.get_major_ticks()):
+    for (kind, _), tick in zip(rows, ax.yaxis.get_major_ticks(), strict=True):
         if kind == "header":
             tick.tick1line.set_visible(False)
     ax.set_ylim(-0.7, len(rows) - 0.3)

@@ -6,14 +6,19 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
-from alliance_pipeline.tables import atomic_write_bytes
 from alliance_pipeline.report.render.markdown import preprocess
-from alliance_pipeline.report.render.metadata import RenderError, font_dir, format_options, meta_text
+from alliance_pipeline.report.render.metadata import (
+    RenderError,
+    font_dir,
+    format_options,
+    meta_text,
+)
+from alliance_pipeline.tables import atomic_write_bytes
 
 LATIN_FONT = "Libertinus Serif"  # embedded in Typst
 CJK_FONT = "IPAexGothic"          # shipped by matplotlib-fontja

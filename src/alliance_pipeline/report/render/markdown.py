@@ -19,11 +19,18 @@ to whichever of .svg/.png exists); format options ``toc``, ``toc-depth``, ``numb
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from alliance_pipeline.report.render.metadata import (RenderError, format_options, load_metadata, meta_lookup, meta_text,
-                              split_front_matter, truthy)
+from alliance_pipeline.report.render.metadata import (
+    RenderError,
+    format_options,
+    load_metadata,
+    meta_lookup,
+    meta_text,
+    split_front_matter,
+    truthy,
+)
 
 CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
                   "caution": "Caution"}

@@ -22,16 +22,16 @@ import datetime as _dt
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
-from alliance_pipeline.settings import deep_merge
-from alliance_pipeline.tables import atomic_write_bytes
 from alliance_pipeline.report.render.fallback import fallback_description, render_fallback
 from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
+from alliance_pipeline.settings import deep_merge
+from alliance_pipeline.tables import atomic_write_bytes
 
 RENDERER_ENV = "ALLIANCE_REPORT_RENDERER"  # auto | quarto | fallback
 
@@ -43,10 +43,10 @@ def _render_date(date: str | _dt.date | None) -> tuple[str, int]:
     elif isinstance(date, str):
         day = _dt.date.fromisoformat(date)
     elif os.environ.get("SOURCE_DATE_EPOCH"):
-        day = _dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), _dt.timezone.utc).date()
+        day = _dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), _dt.UTC).date()
     else:
-        day = _dt.datetime.now(_dt.timezone.utc).date()
-    stamp = int(_dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc).timestamp())
+        day = _dt.datetime.now(_dt.UTC).date()
+    stamp = int(_dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC).timestamp())
     return day.isoformat(), stamp
 
 

@@ -1,16 +1,31 @@
 """The Reliability section: how responses were coded, and coder agreement per code."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
 from alliance_pipeline.report.format import (
-    DASH, esc, fmt_ci, fmt_int, fmt_num, fmt_pct, is_missing, join_words, md_figure, md_table,
+    DASH,
+    esc,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    is_missing,
+    join_words,
+    md_figure,
+    md_table,
     row_value,
 )
 from alliance_pipeline.report.lookup import (
-    analysis_settings, code_label, codes_in, conf_label, first_row, questions_of, table_of,
+    analysis_settings,
+    code_label,
+    codes_in,
+    conf_label,
+    first_row,
+    questions_of,
+    table_of,
 )
 
 

@@ -1,15 +1,27 @@
 """The Design section (time points, contrasts, methods) and the participant flow."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
 from alliance_pipeline.report.format import (
-    DASH, METHOD_NAMES, esc, fmt_int, is_missing, join_words, md_figure, md_table,
+    DASH,
+    METHOD_NAMES,
+    esc,
+    fmt_int,
+    is_missing,
+    join_words,
+    md_figure,
+    md_table,
 )
 from alliance_pipeline.report.lookup import (
-    CONTRAST_READING, adjust_name, analysis_settings, cochran_how, confidence_level, questions_of,
+    CONTRAST_READING,
+    adjust_name,
+    analysis_settings,
+    cochran_how,
+    confidence_level,
+    questions_of,
     table_of,
 )
 

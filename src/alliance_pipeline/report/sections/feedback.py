@@ -4,15 +4,26 @@
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from alliance_pipeline.report.format import (
-    DASH, esc, fmt_int, join_words, md_figure, md_table, slug,
+    DASH,
+    esc,
+    fmt_int,
+    join_words,
+    md_figure,
+    md_table,
+    slug,
 )
 from alliance_pipeline.report.lookup import (
-    conf_label, questions_of, rows_where, share_table_rows, single_questions, table_of,
+    conf_label,
+    questions_of,
+    rows_where,
+    share_table_rows,
+    single_questions,
+    table_of,
     timepoint_order,
 )
 

@@ -1,18 +1,30 @@
 """The Power section and the Limitations the data themselves show (small n, wide CIs...)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.format import (
-    DASH, METHOD_NAMES, esc, fmt_int, fmt_num, is_missing, join_words, md_table,
+    DASH,
+    METHOD_NAMES,
+    esc,
+    fmt_int,
+    fmt_num,
+    is_missing,
+    join_words,
+    md_table,
 )
 from alliance_pipeline.report.lookup import (
-    analysis_settings, code_label, codes_in, conf_label, questions_of, rows_where, table_of,
+    analysis_settings,
+    code_label,
+    codes_in,
+    conf_label,
+    questions_of,
+    rows_where,
+    table_of,
 )
-
+from alliance_pipeline.report.sections.design import normalise_flow
 
 SMALL_N = 30
 
@@ -46,7 +58,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     keys["_q"] = keys["question"].astype(str).map(q_order).fillna(len(q_order))
     keys["_c"] = keys["contrast"].astype(str).map(c_order).fillna(len(c_order))
     keys["_code"] = [(codes_in(power, questions, q) + [c]).index(c) for q, c in
-                     zip(keys["question"].astype(str), keys["code"].astype(str))]
+                     zip(keys["question"].astype(str), keys["code"].astype(str), strict=True)]
     keys = keys.sort_values(["_q", "_code", "_c"])
     highlights = []
     alpha = None

@@ -1,16 +1,21 @@
 """The comparison with the published shares (``published`` in the cohort's config)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.settings import PUBLISHED_BASES, published_figures
 from alliance_pipeline.report.format import (
-    DASH, esc, fmt_num, is_missing, md_table, round_half_up, row_value,
+    DASH,
+    esc,
+    fmt_num,
+    is_missing,
+    md_table,
+    round_half_up,
+    row_value,
 )
 from alliance_pipeline.report.lookup import code_label, first_row, questions_of, table_of
-
+from alliance_pipeline.settings import PUBLISHED_BASES, published_figures
 
 PUBLISHED_TOLERANCE = 0.005
 
@@ -67,7 +72,7 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                   "all codes given for the question at that time point. "
                   if "codes" in bases else
                   "All are shares of participants (those who answered that carry the code). ")
-    out = [f"Each share the paper published is set beside the share this pipeline reproduces. "
+    out = ["Each share the paper published is set beside the share this pipeline reproduces. "
            + basis_text +
            f"Rule: the reproduced share is rounded half up to two decimals, as the published "
            f"figures are, and flagged when it differs from the published one by more than "

@@ -4,7 +4,7 @@ Used by the cohort report and the study report alike.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from alliance_pipeline.report.format import esc, md_code, md_table
 

@@ -1,18 +1,41 @@
 """The Results section: shares per time point, McNemar and Cochran's Q tables, in words."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.format import (
-    DASH, esc, fmt_ci, fmt_int, fmt_num, fmt_odds_ratio, fmt_p, fmt_p_eq, is_missing, join_words,
-    md_figure, md_table, row_value, slug,
+    DASH,
+    esc,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_odds_ratio,
+    fmt_p,
+    fmt_p_eq,
+    is_missing,
+    join_words,
+    md_figure,
+    md_table,
+    row_value,
+    slug,
 )
 from alliance_pipeline.report.lookup import (
-    adjust_name, code_label, codes_in, conf_label, first_row, mcnemar_rows, permutation_caption,
-    primary_mcnemar, questions_of, rows_where, share_table_rows, significance_level, table_of,
+    adjust_name,
+    code_label,
+    codes_in,
+    conf_label,
+    first_row,
+    mcnemar_rows,
+    permutation_caption,
+    primary_mcnemar,
+    questions_of,
+    rows_where,
+    share_table_rows,
+    significance_level,
+    table_of,
     timepoint_order,
 )
 from alliance_pipeline.report.sections.summary import change_clause

@@ -4,20 +4,40 @@
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import yaml
 
 from alliance_pipeline.outputs import repeated_questions
-from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.format import (
-    esc, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_p_eq, fmt_pct, is_missing, join_words, row_value,
+    esc,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_p_eq,
+    fmt_pct,
+    is_missing,
+    join_words,
+    row_value,
 )
 from alliance_pipeline.report.lookup import (
-    CONTRAST_GLOSS, adjust_name, code_label, codes_in, conf_label, p_of, primary_mcnemar,
-    questions_of, rows_where, significance_level, significance_word, single_questions, table_of,
+    CONTRAST_GLOSS,
+    adjust_name,
+    code_label,
+    codes_in,
+    conf_label,
+    p_of,
+    primary_mcnemar,
+    questions_of,
+    rows_where,
+    significance_level,
+    significance_word,
+    single_questions,
+    table_of,
 )
+from alliance_pipeline.report.sections.design import normalise_flow
 
 
 def meta_yaml(*, study: Mapping, cohort: Mapping, quotes: Sequence | None = None) -> str:
