@@ -15,6 +15,7 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from alliance_pipeline.intake.characters import WidthFolding, character_note, fold
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.intake.workbook_layout import (
     FORMAT,
@@ -79,7 +80,8 @@ class _Sheet:
 
 
 def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
-                  responses: pd.DataFrame, questions: Mapping, coding_key: str
+                  responses: pd.DataFrame, questions: Mapping, coding_key: str,
+                  warnings: list[Problem] | None = None
                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a filled coding workbook (``kind="coding"``) or adjudication workbook.
 
@@ -88,7 +90,8 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
     ``rationale``; ``sheet`` and ``cell`` locate the row. Problems name file, sheet, A1 cell,
     value and the fix: a workbook for another cohort or coder, responses changed since it
     was made, an unknown unit id, a text that does not match its unit (a sheet sorted by one
-    column), a value outside the choices, a formula without a saved value.
+    column), a value outside the choices, a formula without a saved value. Ticks and
+    codes are read in NFKC form (full-width ``１`` is ``1``); each change goes to ``warnings``.
     """
     path = Path(path)
     problem = file_problem(path)
@@ -100,13 +103,16 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
     except Exception as err:  # openpyxl raises many kinds for a damaged file
         return None, [Problem(file, None, None, None, f"cannot be opened as an .xlsx workbook "
                               f"({damage(err)}); {SAVE_AS}")]
+    folding = WidthFolding()
     try:
         return _read(wb, path, kind=kind, cohort=cohort, coder=coder, responses=responses,
-                     questions=questions, coding_key=coding_key)
+                     questions=questions, coding_key=coding_key, folding=folding)
     except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
         return None, [Problem(file, None, None, None, f"is damaged ({damage(err)}); {SAVE_AS}")]
     finally:
         wb.close()
+        if warnings is not None:
+            warnings += folding.warnings()
 
 
 def _where(file, sheet, cell, value, message) -> Problem:
@@ -114,7 +120,7 @@ def _where(file, sheet, cell, value, message) -> Problem:
                    sheet=sheet, cell=cell)
 
 
-def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_key):
+def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_key, folding):
     file = str(path)
     made = ("data/derived/<cohort>/coding_sheets/<coder>.xlsx" if kind == "coding"
             else "data/derived/<cohort>/adjudication_sheet.xlsx")
@@ -182,7 +188,8 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
         if sheet.formulas:  # a formula's saved value stands for it (a second pass, rarely needed)
             saved = saved or load_workbook(path, read_only=True, data_only=True)
             sheet.use_saved_values(_Sheet(saved[qid]))
-        frame, found = _read_question(sheet, file, qid, questions[qid], kind, by_unit, in_workbook)
+        frame, found = _read_question(sheet, file, qid, questions[qid], kind, by_unit, in_workbook,
+                                      folding)
         problems += found
         frames.append(frame)
     if saved is not None:
@@ -201,7 +208,7 @@ def _value_at(rows, number: int, index: int):
     return next(values[index] for n, values in rows if n == number)
 
 
-def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
+def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook, folding):
     problems = []
     rows = sheet.rows
     header = [cell_text(v).strip() for v in rows[0][1]] if rows and rows[0][0] == 1 else []
@@ -289,7 +296,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                        "of the generated workbook")
             problems.append(_where(file, qid, cell_of("text"), text, why))
             continue
-        codes, found = _codes_of(filled, spec, file, qid, cell_of)
+        codes, found = _codes_of(filled, spec, file, qid, cell_of, folding)
         problems += found
         if found:
             continue
@@ -311,30 +318,36 @@ def _same_text(read: str, written: str) -> bool:
     return read.replace("\r\n", "\n") == written.replace("\r\n", "\n")
 
 
-def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of) -> tuple[str, list[Problem]]:
+def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of, folding: WidthFolding
+              ) -> tuple[str, list[Problem]]:
     codes = code_ids(spec)
     if spec["multi_label"]:
         chosen, problems = [], []
         for code, value in filled.items():
             shown = cell_text(value).strip()
-            if shown.lower() in TICKS or value is True:
+            read = folding.value(shown, file=file, column=code, sheet=qid, cell=cell_of(code))
+            if read.lower() in TICKS or value is True:
                 chosen.append(code)
-            elif shown in ("", NOT_APPLY) or value is False:
+            elif read in ("", NOT_APPLY) or value is False:
                 continue
             else:
                 problems.append(_where(file, qid, cell_of(code), value,
                                        f"is not a tick for code {code}: write 1 or x where the "
-                                       "code applies, 0 or nothing where it does not"))
+                                       "code applies, 0 or nothing where it does not"
+                                       + character_note(shown, read)))
         return ";".join(c for c in codes if c in chosen), problems
-    value = cell_text(filled["code"]).strip()
+    typed = cell_text(filled["code"]).strip()
+    by_label = {spec["labels"].get(c, c): c for c in codes}
+    if typed in codes or typed in by_label:  # as typed first: a label may be full-width text
+        return by_label.get(typed, typed), []
+    value = folding.value(typed, file=file, column="code", sheet=qid, cell=cell_of("code"))
+    folded = {fold(name): c for name, c in [*by_label.items(), *zip(codes, codes, strict=True)]}
     if value == NOT_APPLY:
         return "", []
-    by_label = {spec["labels"].get(c, c): c for c in codes}
-    if value in codes:
-        return value, []
-    if value in by_label:
-        return by_label[value], []
+    if value in folded:
+        return folded[value], []
     shown = [*by_label, NOT_APPLY]
     return "", [_where(file, qid, cell_of("code"), filled["code"],
                        f"is not a code of question {qid}: choose one from the drop-down "
-                       f"({', '.join(shown)}) or write a code id ({', '.join(codes)})")]
+                       f"({', '.join(shown)}) or write a code id ({', '.join(codes)})"
+                       + character_note(typed, value))]
