@@ -50,6 +50,9 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
     for cohort, missing in waiting.items():
         entry = config["cohorts"][cohort]
         raw = entry["raw"]
+        if not Path(DERIVED, cohort, "responses.csv").is_file():
+            lines.append(_not_read_yet(cohort, raw, missing))
+            continue
         lines.append(f"Cohort {cohort}: the responses are in ({DERIVED}/{cohort}/responses.csv); "
                      f"waiting for {', '.join(missing)}. Next:")
         coders = entry.get("coders")
@@ -73,6 +76,19 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
     return "\n".join(lines)
 
 
+def _not_read_yet(cohort: str, raw: str, missing: list[str]) -> str:
+    """A waiting cohort whose responses were not read: stopped at intake (the coding
+    workbooks do not exist yet), or not reached in this run."""
+    log = Path("logs", cohort, "intake.log")
+    if _first_error(log):
+        return (f"Cohort {cohort}: stopped at intake ({log}): its raw files in {raw} have "
+                "problems (listed in the log and below); correct them and make run again. The "
+                f"coding workbooks for {', '.join(missing)} are written once intake passes.")
+    return (f"Cohort {cohort}: its responses were not read in this run (it stopped before "
+            f"intake); waiting for {', '.join(missing)}. Make run again once the failure below "
+            "is fixed.")
+
+
 def _first_error(log: Path) -> str | None:
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -87,16 +103,19 @@ def _first_error(log: Path) -> str | None:
 
 def run_summary(cohorts: list[str], waiting: dict[str, list[str]]) -> str:
     """Per cohort: its report if built, else the step that stopped it and why (from
-    ``logs/<cohort>/<step>.log``), or that it waits for coders."""
+    ``logs/<cohort>/<step>.log``; for a cohort waiting for coders its intake log), or that
+    it waits for coders."""
     lines = ["Summary by cohort:"]
     for cohort in cohorts:
         report = Path("reports") / cohort / "report.html"
-        if cohort in waiting:
+        if cohort in waiting:  # only intake (and the coding workbooks after it) ran for it
+            logs = [Path("logs", cohort, "intake.log")]
+        else:
+            logs = sorted(Path("logs", cohort).glob("*.log"))
+        errors = [(log.stem, why) for log in logs for why in [_first_error(log)] if why]
+        if cohort in waiting and not errors:
             lines.append(f"  {cohort}: waiting for {', '.join(waiting[cohort])} (see the next steps above)")
-            continue
-        errors = [(log.stem, why) for log in sorted(Path("logs", cohort).glob("*.log"))
-                  for why in [_first_error(log)] if why]
-        if errors:
+        elif errors:
             step, why = errors[0]
             short = why if len(why) <= 300 else why[:297] + "... (the whole message is above and in the log)"
             lines.append(f"  {cohort}: stopped at {step} (logs/{cohort}/{step}.log): {short}")

@@ -23,17 +23,18 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_pipeline.cohort_files import coder_files, not_a_file
+from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     copied_coder_files,
     normalise_codes,
     validate_coding,
 )
-from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.csv_parser import read_raw_csv
 from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import IntakeError, Problem
 from alliance_pipeline.intake.responses import validate_responses
+from alliance_pipeline.intake.sheet_edits import coding_sheet_as_csv
 from alliance_pipeline.privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -232,6 +233,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         if path.suffix == WORKBOOK_SUFFIX:
             frame, found = _read_workbook(path, "coding", cohort, coder, responses, questions,
                                           coding_key, warnings)
+        elif sheet_csv := coding_sheet_as_csv(path, encoding, f"{coder}{WORKBOOK_SUFFIX}"):
+            frame, found = None, [sheet_csv]
         else:
             frame, found = read_raw_csv(path, encoding, CODING_COLUMNS, allow_no_rows=False,
                                         warnings=warnings)
@@ -267,8 +270,10 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         if frame is not None and not found:
             adjudication = frame
     elif adjudication_path.is_file():
-        frame, found = read_raw_csv(adjudication_path, encoding, ["response_id", "codes"],
-                                    ["rationale"], allow_no_rows=True, warnings=warnings)
+        sheet_csv = coding_sheet_as_csv(adjudication_path, encoding, f"adjudication{WORKBOOK_SUFFIX}")
+        frame, found = (None, [sheet_csv]) if sheet_csv else read_raw_csv(
+            adjudication_path, encoding, ["response_id", "codes"], ["rationale"],
+            allow_no_rows=True, warnings=warnings)
         if frame is not None:
             found += _checked_codes(frame, str(adjudication_path), warnings=warnings,
                                     response_question=response_question, questions=questions)

@@ -24,8 +24,8 @@ import pandas as pd
 
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.config import did_you_mean
-from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
 from alliance_pipeline.intake.characters import WidthFolding, character_note
+from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
 from alliance_pipeline.intake.decoding import decode
 from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import Problem

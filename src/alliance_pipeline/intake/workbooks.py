@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from alliance_pipeline.intake.characters import WidthFolding, character_note, fold
 from alliance_pipeline.intake.problems import Problem
+from alliance_pipeline.intake.sheet_edits import inserted_column, missing_rows, units_on_sheet
 from alliance_pipeline.intake.workbook_layout import (
     FORMAT,
     META_SHEET,
@@ -172,7 +173,7 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
                              f"was made from responses that have since changed ({'; '.join(parts)}); "
                              f"{again}")]
     in_workbook = {u: q for u, q, _ in recorded}
-    frames, saved = [], None
+    frames, saved, present, read = [], None, set(), set()
     for qid in meta.get("questions", "").split(";"):
         if not qid:
             continue
@@ -192,8 +193,13 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
                                       folding)
         problems += found
         frames.append(frame)
+        present |= units_on_sheet(sheet.rows)
+        read.add(qid)
     if saved is not None:
         saved.close()
+    if kind == "coding" and not problems:  # a row deleted from a sheet
+        problems = missing_rows(recorded, present, read, file=file,
+                                made=f"data/derived/{cohort}/coding_sheets/{coder}.xlsx")
     if problems:
         return None, problems
     columns = ["response_id", "codes", *([RATIONALE] if kind == "adjudication" else []), "sheet", "cell"]
@@ -231,7 +237,10 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook, f
             continue
         ticked = next((number for number, values in rows[1:]
                        if index < len(values) and cell_text(values[index]).strip()), None)
-        if ticked is not None:
+        inserted = inserted_column(rows, index, name, file=file, sheet=qid)
+        if inserted:  # a column of notes, not a code column of another codebook
+            problems.append(inserted)
+        elif ticked is not None:
             problems.append(_where(file, qid, f"{get_column_letter(index + 1)}{ticked}",
                                    _value_at(rows, ticked, index),
                                    f"is under column {name!r}, which is not a code of question "
