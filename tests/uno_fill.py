@@ -11,6 +11,7 @@ text), then the document is stored with Calc's "Calc MS Excel 2007 XML" filter (
 As > Excel 2007-365) and LibreOffice is asked to quit. Used by tests/test_libreoffice_uno.py;
 no project code is imported (the Debian Python has none of the project's packages).
 """
+import contextlib
 import json
 import sys
 import time
@@ -56,10 +57,8 @@ def main(pipe: str, source: str, target: str, cells_json: str) -> None:
                             (_property("FilterName", "Calc MS Excel 2007 XML"),))
     finally:
         document.close(True)
-        try:
+        with contextlib.suppress(Exception):  # the bridge closes as LibreOffice quits
             desktop.terminate()
-        except Exception:  # the bridge closes as LibreOffice quits  # noqa: BLE001
-            pass
     print(f"stored {target}")
 
 
