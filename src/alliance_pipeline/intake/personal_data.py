@@ -22,7 +22,7 @@ PERSONAL_COLUMN = re.compile(r"e-?mail|mail|phone|mobile|\btel\b|name|氏名|名
 
 def personal_column(column: str | None) -> bool:
     """Whether a column's header says it holds e-mail addresses, phone numbers or names."""
-    return bool(column) and PERSONAL_COLUMN.search(column) is not None
+    return column is not None and PERSONAL_COLUMN.search(column) is not None
 
 
 def _mask_email(address: str) -> str:
