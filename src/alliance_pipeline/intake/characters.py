@@ -90,8 +90,12 @@ class WidthFolding:
         """Normalise ``frame[column]`` in place (rows located by ``spreadsheet_row``)."""
         if column not in frame.columns:
             return
-        frame[column] = [self.value(v, file=file, column=column, row=int(r))
-                         for v, r in zip(frame[column], frame["spreadsheet_row"], strict=True)]
+        typed = frame[column]
+        read = typed.str.normalize("NFKC")
+        changed = read != typed
+        for value, row in zip(typed[changed], frame.loc[changed, "spreadsheet_row"], strict=True):
+            self.value(value, file=file, column=column, row=int(row))
+        frame[column] = read
 
     def warnings(self) -> list[Problem]:
         """One warning per changed value: what it was read as, and how many cells held it."""

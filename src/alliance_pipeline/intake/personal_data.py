@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from alliance_pipeline.privacy import EMAIL, PHONE, identifying_kinds
+# privacy's folding (NFKC, Japanese dashes as "-") is the one identifying_kinds matches on;
+# used here so that what it finds can be masked (a public name for it belongs in privacy)
+from alliance_pipeline.privacy import EMAIL, PHONE, _fold, identifying_kinds
 
 # Header names of columns holding personal data (English and Japanese form tools, Qualtrics'
 # RecipientEmail / RecipientFirstName / RecipientLastName).
@@ -50,12 +52,16 @@ def mask_text(text: str) -> str:
     :func:`alliance_pipeline.privacy.identifying_kinds` reads them)."""
     if not identifying_kinds(text):
         return text
-    import unicodedata
+    masked = _mask_matches(text)
+    if identifying_kinds(masked):  # full width or Japanese dashes: only the folded form matches
+        masked = _mask_matches(_fold(masked))
+    return masked
 
-    folded = unicodedata.normalize("NFKC", text)
-    folded = EMAIL.sub(lambda m: _mask_email(m.group()), folded)
+
+def _mask_matches(text: str) -> str:
+    text = EMAIL.sub(lambda m: _mask_email(m.group()), text)
     return PHONE.sub(lambda m: _mask_digits(m.group()) if "phone" in identifying_kinds(m.group())
-                     else m.group(), folded)
+                     else m.group(), text)
 
 
 def mask_value(value: str, column: str | None) -> str:
