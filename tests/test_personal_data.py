@@ -28,6 +28,8 @@ ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
     ("Email Address", "taro@example.org", "'t***@e***.org'"),
     ("RecipientEmail", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "'t***@e***.jp'"),  # full width, as typed in Japanese
     ("Phone", "090-1234-5678", "'***-****-**78'"),
+    ("電話番号", "０９０ー１２３４ー５６７８", "'***ー****ー**７８'"),  # as typed in Japanese
+    ("participant_id", "電話090ー1234ー5678まで", "'電話***-****-**78まで'"),
     ("Your name", "Taro Yamada", "'T*** Y***'"),
     ("RecipientLastName", "Yamada", "'Y***'"),
     ("氏名", "山田 太郎", "'山*** 太***'"),
