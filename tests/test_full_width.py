@@ -185,3 +185,35 @@ def test_characters_are_named_from_the_unicode_database(char, named):
     from alliance_pipeline.intake.characters import describe
 
     assert describe(char) == named
+
+
+def test_a_full_width_label_or_code_id_of_a_single_label_question(tmp_path):
+    from alliance_pipeline.intake import workbooks
+    from test_workbooks import responses_frame
+
+    single = {"session_experience": {**CODEBOOK["session_experience"], "multi_label": False}}
+    text = RESPONSES.replace("R5,P01,post,training_feedback,I pause before I answer.\n", "")
+    path = make_sheet(tmp_path / "coder_a.xlsx", "coder_a", text=text, questions=single)
+    book = load_workbook(path)
+    book["session_experience"]["C2"] = "Ｅｎｇａｇｅｄ ｗｅｌｌ"  # the label, typed in full width
+    book["session_experience"]["C3"] = "ａｎｘｉｏｕｓ"         # a code id, typed in full width
+    book["session_experience"]["C4"] = "Ｈｏｏｋｅｄ！"
+    book.save(path)
+    found: list = []
+    frame, problems_found = workbooks.read_workbook(
+        path, kind="coding", cohort="pilot", coder="coder_a", responses=responses_frame(text),
+        questions=single, coding_key=KEY, warnings=found)
+    assert frame is None and [str(p) for p in problems_found] == [
+        f"{path}, sheet session_experience, cell C4: 'Ｈｏｏｋｅｄ！' is not a code of question "
+        "session_experience: choose one from the drop-down (Hooked, Engaged well, Anxious, 0) "
+        "or write a code id (hooked, engaged_well, anxious) (typed in full width: full-width "
+        "exclamation mark, U+FF01, read as '!'; full-width Latin capital letter H, U+FF28, read "
+        "as 'H'; full-width Latin small letter O, U+FF4F, read as 'o')"]
+    book["session_experience"]["C4"] = None
+    book.save(path)
+    frame, problems_found = workbooks.read_workbook(
+        path, kind="coding", cohort="pilot", coder="coder_a", responses=responses_frame(text),
+        questions=single, coding_key=KEY, warnings=found)
+    assert problems_found == []
+    units = dict(zip(frame["cell"], frame["codes"], strict=True))
+    assert (units["A2"], units["A3"]) == ("engaged_well", "anxious")
