@@ -83,7 +83,7 @@ def test_full_width_participant_ids_are_read_as_ascii_with_a_warning(raw):
     ("\u042002", f"does not match the pseudonym pattern {ID_PATTERN}; use a pseudonym such as P01, "
                  "or change privacy.participant_id_pattern in config/config.yaml (it contains "
                  "Cyrillic capital letter ER, U+0420, not an ASCII character: a look-alike "
-                 "letter of another alphabet or an invisible mark? retype it in half-width ASCII)"),
+                 "letter of another alphabet? retype it in half-width ASCII)"),
 ])
 def test_a_participant_id_still_refused_names_its_characters(raw, typed, why):
     write(raw / "responses.csv", RESPONSES.replace("R2,P02,", f"R2,{typed},"))

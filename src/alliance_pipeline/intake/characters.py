@@ -56,8 +56,11 @@ def character_note(typed: str, read: str | None = None) -> str:
     left = list(dict.fromkeys(c for c in read if not c.isascii()))
     if left:
         named = "; ".join(describe(c) for c in left[:3])
-        return (f" (it contains {named}, not an ASCII character: a look-alike letter of "
-                "another alphabet or an invisible mark? retype it in half-width ASCII)")
+        guess = ("a look-alike letter of another alphabet? " if any(
+                     unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK")) for c in left) else
+                 "an invisible mark? " if any(unicodedata.category(c)[0] in "CZ" for c in left)
+                 else "")
+        return f" (it contains {named}, not an ASCII character: {guess}retype it in half-width ASCII)"
     wide = list(dict.fromkeys(c for c in typed if not c.isascii()))
     wide.sort(key=lambda c: fold(c).isalnum())  # a full-width sign is the likelier culprit
     if not wide:
