@@ -114,3 +114,13 @@ def test_no_address_reaches_stdout_stderr_or_a_log(tmp_path):
     advice = result.stderr[result.stderr.index("Cohort pilot_survey:"):]  # after Snakemake's job list
     assert "coding_sheets/" not in advice and "the responses are in" not in advice
     assert not Path(tmp_path / "data/derived/pilot_survey/coding_sheets").exists()
+
+    # the right column: intake passes, and its log (warnings, unanswered, counts) shows no address
+    (tmp_path / "config/config.yaml").write_text(config.replace(
+        'participant_column: "Email Address"', 'participant_column: "Participant code"'), encoding="utf-8")
+    result = run_workflow(tmp_path, "data/derived/pilot_survey/responses.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    intake_log = (tmp_path / "logs/pilot_survey/intake.log").read_text(encoding="utf-8")
+    assert "INFO done:" in intake_log
+    for where, text in {"stdout": result.stdout, "stderr": result.stderr, "intake.log": intake_log}.items():
+        assert not ADDRESS.findall(text), where
