@@ -141,5 +141,6 @@ def test_without_an_intake_log_a_waiting_cohort_is_not_said_to_have_its_response
     monkeypatch.chdir(tmp_path)
     config = {"cohorts": {"spring": {"raw": "data/raw/spring", "coders": ["coder_a"]}}}
     assert status.next_steps({"spring": ["coder_a"]}, config).splitlines()[0] == (
-        "Cohort spring: its responses were not read in this run (it stopped before intake); "
-        "waiting for coder_a. Make run again once the failure below is fixed.")
+        "Cohort spring: its responses have not been read yet (intake did not run for it); "
+        "waiting for coder_a. Next: make run (or make coding-sheets) reads them and writes the "
+        "coding workbooks.")

@@ -78,16 +78,17 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
 
 def _not_read_yet(cohort: str, raw: str, missing: list[str]) -> str:
     """A waiting cohort whose responses were not read: stopped at intake (the coding
-    workbooks do not exist yet), or not reached in this run."""
+    workbooks do not exist yet), or intake not run (another job failed first, or a target
+    without it)."""
     stop = stopped_at(cohort, waiting=True)
     if stop:
         step, log, _ = stop
         return (f"Cohort {cohort}: stopped at {step} ({log}): its raw files in {raw} have "
                 "problems (listed in the log and below); correct them and make run again. The "
                 f"coding workbooks for {', '.join(missing)} are written once intake passes.")
-    return (f"Cohort {cohort}: its responses were not read in this run (it stopped before "
-            f"intake); waiting for {', '.join(missing)}. Make run again once the failure below "
-            "is fixed.")
+    return (f"Cohort {cohort}: its responses have not been read yet (intake did not run for "
+            f"it); waiting for {', '.join(missing)}. Next: make run (or make coding-sheets) "
+            "reads them and writes the coding workbooks.")
 
 
 RAW_FILES = "problem(s) in the raw files"  # how an intake error begins (intake.problems.IntakeError)
