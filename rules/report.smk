@@ -37,7 +37,8 @@ rule figures:
 rule render_report:
     input:
         tables=expand(f"{DERIVED}/{{table}}.csv", allow_missing=True,
-                      table=["agreement", "proportions", "tests", "power", "final_codes", "flow"]),
+                      table=["agreement", "proportions", "tests", "power", "final_codes", "flow",
+                             "models"]),
         responses=f"{DERIVED}/responses.csv",
         coder_files=f"{DERIVED}/coder_files.csv",
         figures=FIGURES,

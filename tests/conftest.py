@@ -45,6 +45,8 @@ DERIVED_HEADERS = {
                   "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "note"],
     "power.csv": ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
                   "effect_scale", "n_required", "method"],
+    "models.csv": ["cohort", "question", "code", "term", "estimate", "ci_low", "ci_high",
+                   "p_value", "scale", "n_participants", "n_observations", "method", "note"],
 }
 
 

@@ -104,11 +104,12 @@ def cohort_config(config: dict, cohort: str) -> dict:
 
 
 def study_settings(config: dict, codebook: dict) -> dict:
-    """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
+    """Study-wide plain values: title, time points, contrasts, compare pairs, questions, cohort names."""
     return {
         "title": config["study"]["title"],
         "timepoints": list(config["study"]["timepoints"]),
         "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
+        "compare": [list(pair) for pair in config["study"].get("compare", [])],
         "questions": questions_settings(codebook),
         "codebook_version": str(codebook.get("version", "unversioned")),
         "cohorts": list(config["cohorts"]),

@@ -65,7 +65,7 @@ def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir
         cohort = manifest["cohorts"][0]
         tables = change_tables(read_table(final_codes), cohort=cohort_settings(config, cohort),
                                questions=study["questions"], timepoints=study["timepoints"],
-                               contrasts=study["contrasts"])
+                               contrasts=study["contrasts"], compare=study["compare"])
     except (ConfigError, ValueError, KeyError) as err:
         return None, f"the change step failed on {final_codes}: {err}"
     work = scratch / "change"
