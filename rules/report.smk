@@ -37,8 +37,7 @@ rule figures:
 rule render_report:
     input:
         tables=expand(f"{DERIVED}/{{table}}.csv", allow_missing=True,
-                      table=["agreement", "proportions", "tests", "power", "final_codes", "flow",
-                             "models"]),
+                      table=["agreement", "proportions", "tests", "power", "final_codes", "flow"]),
         responses=f"{DERIVED}/responses.csv",
         coder_files=f"{DERIVED}/coder_files.csv",
         figures=FIGURES,

@@ -60,7 +60,7 @@ FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "f
              "quotes", "published", "power", "limitations", "reproducibility")
 TABLE_FILES = {"agreement": "agreement.csv", "proportions": "proportions.csv",
                "tests": "tests.csv", "power": "power.csv", "final_codes": "final_codes.csv",
-               "flow": "flow.csv", "models": "models.csv"}
+               "flow": "flow.csv"}
 
 
 def conventional_figures(study: Mapping) -> set[str]:
