@@ -189,6 +189,10 @@ def test_gee_refuses_the_identity_link_where_it_fails():
     assert saturated_gee(responded[:1], y[:1], TIMEPOINTS).note == "too few participants (1)"
     responded, y = cohort_arrays(6, 40)
     assert "no convergence in 1 iterations" in saturated_gee(responded, y, TIMEPOINTS, maxiter=1).note
+    # two time points nobody answered together: no within-participant pair for α
+    alone = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 0]], dtype=bool)
+    note = saturated_gee(alone, np.array([[1, 0], [0, 0], [0, 1], [0, 0], [1, 0]]), ["pre2", "post"]).note
+    assert note.startswith("too few pairs of answers within participants (0)")
 
 
 # --------------------------------------------------------------------------- the table

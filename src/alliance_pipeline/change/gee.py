@@ -89,8 +89,8 @@ def _residual_cross(pat: _Patterns, p: int, mu: np.ndarray, idx: np.ndarray) -> 
             + pat.counts[p] * np.outer(m, m))
 
 
-def _exchangeable_alpha(pat: _Patterns, mu: np.ndarray, n_params: int) -> float:
-    """statsmodels' moment estimate of α (see the module docstring); NaN without enough pairs."""
+def _exchangeable_alpha(pat: _Patterns, mu: np.ndarray, n_params: int) -> tuple[float, str]:
+    """statsmodels' moment estimate of α (see the module docstring), or NaN and why not."""
     ssr = cross_sum = 0.0
     n_obs = n_pairs = 0
     sd = np.sqrt(mu * (1 - mu))
@@ -102,10 +102,12 @@ def _exchangeable_alpha(pat: _Patterns, mu: np.ndarray, n_params: int) -> float:
         cross_sum += float(resid.sum() - np.trace(resid)) / 2
         n_obs += int(pat.counts[p]) * k
         n_pairs += int(pat.counts[p]) * k * (k - 1) // 2
-    if n_pairs - n_params <= 0 or n_obs - n_params <= 0 or ssr == 0:
-        return NAN
+    if n_pairs - n_params <= 0 or n_obs - n_params <= 0:
+        return NAN, (f"too few pairs of answers within participants ({n_pairs}) to estimate the "
+                     "working correlation: model not fitted")
     scale = ssr / (n_obs - n_params)
-    return cross_sum / scale / (n_pairs - n_params)
+    alpha = cross_sum / scale / (n_pairs - n_params)
+    return alpha, ""
 
 
 def _empty(n_t: int, n_participants: int, n_observations: int, note: str,
@@ -145,10 +147,12 @@ def saturated_gee(responded: np.ndarray, y: np.ndarray, timepoints: Sequence[str
     k_max = int(pat.masks.sum(axis=1).max())
     alpha, converged, iteration = 0.0, False, 0
     for iteration in range(1, maxiter + 1):
-        alpha = _exchangeable_alpha(pat, mu, n_t)
-        if not np.isfinite(alpha) or not (-1 / max(k_max - 1, 1) < alpha < 1):
-            return _empty(n_t, n_i, n_obs, f"working correlation not estimable (α = {alpha:.3g})",
-                          alpha, iteration)
+        alpha, why = _exchangeable_alpha(pat, mu, n_t)
+        if why:
+            return _empty(n_t, n_i, n_obs, why, alpha, iteration)
+        if not (-1 / max(k_max - 1, 1) < alpha < 1):
+            return _empty(n_t, n_i, n_obs, f"working correlation α = {alpha:.3g} is not a "
+                          f"correlation of {k_max} answers: model not fitted", alpha, iteration)
         info, score = np.zeros((n_t, n_t)), np.zeros(n_t)
         for p, mask in enumerate(pat.masks):
             idx = np.flatnonzero(mask)
