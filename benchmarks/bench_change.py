@@ -33,7 +33,7 @@ import pandas as pd
 from alliance_pipeline.change.models import models_table
 from alliance_pipeline.change.paired_tests import tests_table
 from alliance_pipeline.change.power import power_table
-from alliance_pipeline.change.proportions import proportions_table
+from alliance_pipeline.change.proportions import participant_codes, proportions_table
 
 TIME_TARGET_S = 30.0
 MEMORY_TARGET_MB = 2048.0
@@ -130,13 +130,16 @@ def main(argv=None) -> int:
     tests = tests_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
                         contrasts=CONTRASTS)
     timings["tests_table"] = time.perf_counter() - t
+    t = time.perf_counter()   # as the change step does: participant codes once for power and models
+    pc = participant_codes(final_codes)
+    timings["participant_codes"] = time.perf_counter() - t
     t = time.perf_counter()
     power = power_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
-                        contrasts=CONTRASTS, compare=COMPARE)
+                        contrasts=CONTRASTS, compare=COMPARE, participant_level=pc)
     timings["power_table"] = time.perf_counter() - t
     t = time.perf_counter()
     models = models_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
-                          contrasts=CONTRASTS, compare=COMPARE)
+                          contrasts=CONTRASTS, compare=COMPARE, participant_level=pc)
     timings["models_table"] = time.perf_counter() - t
     wall = time.perf_counter() - start
     peak = peak_rss_mb()

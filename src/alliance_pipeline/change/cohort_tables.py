@@ -15,7 +15,11 @@ import pandas as pd
 from alliance_pipeline.change.models import models_table
 from alliance_pipeline.change.paired_tests import tests_table
 from alliance_pipeline.change.power import power_table
-from alliance_pipeline.change.proportions import participant_flow, proportions_table
+from alliance_pipeline.change.proportions import (
+    participant_codes,
+    participant_flow,
+    proportions_table,
+)
 
 TABLES = ("proportions", "tests", "power", "flow", "models")
 
@@ -31,6 +35,7 @@ def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
     analysis = cohort["analysis"]
     design = dict(questions=questions, timepoints=timepoints)
     mcnemar, power = analysis["mcnemar"], analysis["power"]
+    pc = participant_codes(codes, aggregate=analysis["aggregate"])   # shared by power and models
     return {
         "proportions": proportions_table(codes, cohort=cohort["cohort"], confidence=analysis["confidence"],
                                          aggregate=analysis["aggregate"], **design),
@@ -43,10 +48,11 @@ def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
         "power": power_table(codes, cohort=cohort["cohort"], contrasts=contrasts,
                              alpha=power["alpha"], targets=tuple(power["targets"]),
                              effect_scales=tuple(power["effect_scales"]),
-                             aggregate=analysis["aggregate"], compare=compare, **design),
+                             aggregate=analysis["aggregate"], compare=compare,
+                             participant_level=pc, **design),
         "flow": participant_flow(codes, contrasts=contrasts, **design),
         "models": models_table(codes, cohort=cohort["cohort"], contrasts=contrasts, compare=compare,
                                confidence=analysis["confidence"], aggregate=analysis["aggregate"],
                                permutations=analysis["signflip"]["permutations"],
-                               seed=analysis["signflip"]["seed"], **design),
+                               seed=analysis["signflip"]["seed"], participant_level=pc, **design),
     }

@@ -112,13 +112,15 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
                  timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                  compare: Sequence[Sequence[str]] = (), confidence: float = 0.95,
                  aggregate: str = "any", permutations: int = 10_000,
-                 seed: int = 20250601) -> pd.DataFrame:
+                 seed: int = 20250601, participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
     """The contract's ``models.csv`` for one cohort (see the module docstring).
 
     The sign-flip Monte Carlo branch draws from :func:`alliance_pipeline.seeds.row_rng` of
     ``seed``, the question and ``"<code> <term>"``, so a row does not depend on the others.
+    ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
     """
-    pc = participant_codes(final_codes, aggregate=aggregate)
+    pc = (participant_level if participant_level is not None
+          else participant_codes(final_codes, aggregate=aggregate))
     rows = []
     for plan in question_plans(questions, timepoints):
         if len(plan.timepoints) < 2:

@@ -92,11 +92,10 @@ def difference_sample_size(mean: float, sd: float, *, alpha: float = 0.05, power
     return float(math.ceil(round(max(n, 2.0), 9)))
 
 
-def _difference_rows(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[str, Mapping],
+def _difference_rows(pc: pd.DataFrame, *, cohort: str, questions: Mapping[str, Mapping],
                      timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                      compare: Sequence[Sequence[str]], alpha: float, targets: Sequence[float],
-                     effect_scales: Sequence[float], aggregate: str) -> list[tuple]:
-    pc = participant_codes(final_codes, aggregate=aggregate)
+                     effect_scales: Sequence[float]) -> list[tuple]:
     rows = []
     for plan in question_plans(questions, timepoints):
         pairs = [pair for pair in compare
@@ -134,10 +133,16 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                 alpha: float = 0.05, targets: Sequence[float] = (0.8, 0.9),
                 effect_scales: Sequence[float] = (1.0, 0.5), aggregate: str = "any",
-                compare: Sequence[Sequence[str]] = ()) -> pd.DataFrame:
-    """The contract's ``power.csv`` for one cohort (see the module docstring)."""
+                compare: Sequence[Sequence[str]] = (),
+                participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The contract's ``power.csv`` for one cohort (see the module docstring).
+
+    ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
+    """
+    pc = (participant_level if participant_level is not None
+          else participant_codes(final_codes, aggregate=aggregate))
     counts = paired_counts(final_codes, questions=questions, timepoints=timepoints,
-                           contrasts=contrasts, aggregate=aggregate)
+                           contrasts=contrasts, aggregate=aggregate, participant_level=pc)
     rows = []
     for rec in counts.itertuples(index=False):
         n = int(rec.n)
@@ -159,9 +164,9 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 rows.append((cohort, rec.question, rec.code, rec.contrast, p10, p01, float(alpha),
                              float(target), float(scale), n_required, "connor1987", n, psi,
                              delta, note, NAN))
-    rows += _difference_rows(final_codes, cohort=cohort, questions=questions, timepoints=timepoints,
+    rows += _difference_rows(pc, cohort=cohort, questions=questions, timepoints=timepoints,
                              contrasts=contrasts, compare=compare, alpha=alpha, targets=targets,
-                             effect_scales=effect_scales, aggregate=aggregate)
+                             effect_scales=effect_scales)
     frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
     keys = [(plan.question, code) for plan in question_plans(questions, timepoints) for code in plan.codes]
     rank = {key: i for i, key in enumerate(keys)}
