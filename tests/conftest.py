@@ -131,7 +131,8 @@ def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
     stems = figure_stems(settings.questions_settings(codebook))
     base = f"data/derived/{cohort}"
-    tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow"]
+    tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow",
+              "models"]
     return ([f"{base}/{t}.csv" for t in tables]
             + [f"{base}/figures/{s}.{ext}" for s in stems for ext in ("png", "svg")])
 
