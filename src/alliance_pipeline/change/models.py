@@ -102,7 +102,8 @@ def signflip_row(d: np.ndarray, confidence: float, permutations: int,
     if n < 2:
         notes.append(f"too few complete cases ({n}) for an interval")
     elif np.isnan(row["ci_low"]):
-        notes.append("every d is the same: interval undefined")
+        if (d != 0).any():
+            notes.append("every d is the same: interval undefined")
     else:
         notes.append("t interval")
     return {**row, "p_value": result.p_value, "note": "; ".join(notes)}
