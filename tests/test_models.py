@@ -246,3 +246,21 @@ def test_models_table_rows_and_signflip_by_hand():
     plain = models_table(hand_cohort(), cohort="c", questions=questions, timepoints=TIMEPOINTS,
                          contrasts=CONTRASTS)
     assert set(plain["method"]) == {"gee_bias_reduced"}
+
+
+@pytest.mark.parametrize("seed, n", [(11, 25), (12, 47)])
+def test_gee_on_complete_data_has_a_closed_form(seed, n):
+    # Everyone answered every time point: one pattern, so Σ DᵢᵀVᵢ⁻¹(yᵢ − μ) = V⁻¹ Σ (yᵢ − μ) = 0
+    # gives μ = the time points' means whatever α is; B = V/n, so the robust covariance is
+    # Σ rᵢrᵢᵀ / n²; Hᵢᵢ = B V⁻¹ = I/n, so (I − Hᵢᵢ)⁻¹ = n/(n − 1) I and the bias-reduced one is
+    # Σ rᵢrᵢᵀ / (n − 1)². For a contrast c, d_i = c'yᵢ: estimate mean d, bias-reduced variance
+    # Σ (d_i − mean d)² / (n − 1)².
+    responded, y = cohort_arrays(seed, n, missing=0.0)
+    fit = saturated_gee(responded, y, TIMEPOINTS)
+    np.testing.assert_allclose(fit.params, y.mean(axis=0), rtol=0, atol=1e-12)
+    for c in ([-1, 1, 0], [0, -1, 1], [1, -2, 1]):
+        d = y @ np.array(c)
+        assert np.array(c) @ fit.params == pytest.approx(d.mean(), abs=1e-12)
+        ss = ((d - d.mean()) ** 2).sum()
+        assert np.array(c) @ fit.cov_robust @ np.array(c) == pytest.approx(ss / n ** 2, rel=1e-9)
+        assert np.array(c) @ fit.cov_bias_reduced @ np.array(c) == pytest.approx(ss / (n - 1) ** 2, rel=1e-9)
