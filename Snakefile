@@ -11,7 +11,7 @@
 #   adjudication_sheet rules/coding.smk  the same as a blinded workbook
 #   consensus      rules/coding.smk    final_codes.csv
 #   agreement      rules/coding.smk    inter-coder reliability
-#   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
+#   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow, models
 #   figures        rules/report.smk    PNG + SVG figures
 #   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json)
 #   verify         rules/verify.smk    a reviewer's check of the reports against a rerun (on request)
@@ -81,7 +81,8 @@ rule all:
         expand("reports/{cohort}/report.pdf", cohort=CODED),
         expand(FIGURES, cohort=CODED),
         expand(f"{DERIVED}/{{table}}.csv", cohort=CODED,
-               table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),
+               table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power",
+                      "models"]),
         [sheet for c in CODED if (sheet := status.adjudication_sheet(c, config["cohorts"][c]))],
         # a cohort waiting for its coders: its responses and the coders' blinded workbooks
         expand(f"{DERIVED}/responses.csv", cohort=list(WAITING)),

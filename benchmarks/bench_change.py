@@ -3,10 +3,16 @@
 Generates (seeded) one cohort of 100,000 participants × 3 time points × 10 codes of one
 multi-label question as a contract ``final_codes`` frame (3,000,000 rows, a few percent of
 responses missing so the exclusion paths run), then times ``proportions_table``,
-``tests_table`` and ``power_table`` and reports wall time and the process's peak resident
+``tests_table``, ``power_table`` (with the difference of changes) and ``models_table`` (the
+model step: the GEE per code and the sign-flip rows) and reports wall time and the process's peak resident
 memory against the targets: under 30 s and 2 GB on 2 cores.
 
     .venv/bin/python benchmarks/bench_change.py [--participants N] [--items K] [--seed S]
+    .venv/bin/python benchmarks/bench_change.py --models-from STUDY_FOLDER COHORT
+
+``--models-from`` times only the model step (``models_table``) on a cohort the workflow has
+run (its ``data/derived/<cohort>/final_codes.csv`` and the folder's config): what
+``benchmarks/run_all.py`` prints for its 100,000-participant cohort.
 
 ``--items K`` (K > 1) gives every participant K responses (scenes s1..sK) per time point,
 so the aggregate rule and the clustered McNemar rows are timed too.
@@ -19,18 +25,21 @@ import argparse
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alliance_pipeline.change.models import models_table
 from alliance_pipeline.change.paired_tests import tests_table
 from alliance_pipeline.change.power import power_table
-from alliance_pipeline.change.proportions import proportions_table
+from alliance_pipeline.change.proportions import participant_codes, proportions_table
 
 TIME_TARGET_S = 30.0
 MEMORY_TARGET_MB = 2048.0
 TIMEPOINTS = ["pre1", "pre2", "post"]
 CONTRASTS = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"], "overall": ["pre1", "post"]}
+COMPARE = [["training", "baseline"]]
 N_CODES = 10
 
 
@@ -72,12 +81,38 @@ def make_cohort(participants: int, seed: int, items: int = 1) -> tuple[pd.DataFr
     return frame, questions
 
 
+def time_models(folder: Path, cohort: str) -> float:
+    """Seconds ``models_table`` takes on a cohort of a study folder the workflow has run."""
+    import os
+
+    from alliance_pipeline.config import load_study
+    from alliance_pipeline.settings import cohort_settings, study_settings
+    from alliance_pipeline.tables import read_table
+
+    os.chdir(folder)
+    config, codebook = load_study("config/config.yaml")
+    study, settings = study_settings(config, codebook), cohort_settings(config, cohort)
+    final_codes = read_table(f"data/derived/{cohort}/final_codes.csv")
+    analysis = settings["analysis"]
+    t = time.perf_counter()
+    models_table(final_codes, cohort=cohort, questions=study["questions"], timepoints=study["timepoints"],
+                 contrasts=study["contrasts"], compare=study["compare"],
+                 confidence=analysis["confidence"], aggregate=analysis["aggregate"],
+                 permutations=analysis["signflip"]["permutations"], seed=analysis["signflip"]["seed"])
+    return time.perf_counter() - t
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=1)
     parser.add_argument("--seed", type=int, default=20250601)
+    parser.add_argument("--models-from", nargs=2, metavar=("FOLDER", "COHORT"))
     args = parser.parse_args(argv)
+    if args.models_from:
+        seconds = time_models(Path(args.models_from[0]), args.models_from[1])
+        print(f"model step (models_table) {seconds:.2f} s")
+        return 0
 
     t0 = time.perf_counter()
     final_codes, questions = make_cohort(args.participants, args.seed, args.items)
@@ -95,16 +130,23 @@ def main(argv=None) -> int:
     tests = tests_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
                         contrasts=CONTRASTS)
     timings["tests_table"] = time.perf_counter() - t
+    t = time.perf_counter()   # as the change step does: participant codes once for power and models
+    pc = participant_codes(final_codes)
+    timings["participant_codes"] = time.perf_counter() - t
     t = time.perf_counter()
     power = power_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
-                        contrasts=CONTRASTS)
+                        contrasts=CONTRASTS, compare=COMPARE, participant_level=pc)
     timings["power_table"] = time.perf_counter() - t
+    t = time.perf_counter()
+    models = models_table(final_codes, cohort="bench", questions=questions, timepoints=TIMEPOINTS,
+                          contrasts=CONTRASTS, compare=COMPARE, participant_level=pc)
+    timings["models_table"] = time.perf_counter() - t
     wall = time.perf_counter() - start
     peak = peak_rss_mb()
 
     for name, seconds in timings.items():
         print(f"  {name:<18} {seconds:6.2f} s")
-    print(f"rows: proportions {len(props)}, tests {len(tests)}, power {len(power)}")
+    print(f"rows: proportions {len(props)}, tests {len(tests)}, power {len(power)}, models {len(models)}")
     time_ok = wall < TIME_TARGET_S
     memory_ok = peak < MEMORY_TARGET_MB
     print(f"wall time  {wall:6.2f} s   target < {TIME_TARGET_S:.0f} s      {'ok' if time_ok else 'MISSED'}")

@@ -171,7 +171,7 @@ def write_study(root: str | Path, cohorts: Mapping[str, Mapping[str, pd.DataFram
     root = Path(root)
     config = copy.deepcopy(dict(base_config or {
         "study": {"title": "Benchmark study (synthetic)", "timepoints": TIMEPOINTS,
-                  "contrasts": CONTRASTS}}))
+                  "contrasts": CONTRASTS, "compare": [["training", "baseline"]]}}))
     config["codebook"] = "config/codebook.yaml"
     config.pop("published", None)
     config["cohorts"] = {}

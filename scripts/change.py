@@ -7,7 +7,8 @@ from alliance_pipeline.tables import read_table, write_table
 def step(smk, log):
     p = smk.params
     tables = change_tables(read_table(smk.input.final_codes), cohort=p.cohort, questions=p.questions,
-                           timepoints=p.timepoints, contrasts=p.contrasts)
+                           timepoints=p.timepoints, contrasts=p.contrasts,
+                           compare=p.compare)
     for name, frame in tables.items():
         write_table(frame, smk.output[name])
 

@@ -45,6 +45,8 @@ DERIVED_HEADERS = {
                   "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "note"],
     "power.csv": ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
                   "effect_scale", "n_required", "method"],
+    "models.csv": ["cohort", "question", "code", "term", "estimate", "ci_low", "ci_high",
+                   "p_value", "scale", "n_participants", "n_observations", "method", "note"],
 }
 
 
@@ -134,7 +136,8 @@ def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
     stems = figure_stems(settings.questions_settings(codebook))
     base = f"data/derived/{cohort}"
-    tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow"]
+    tables = ["disagreements", "final_codes", "agreement", "proportions", "tests", "power", "flow",
+              "models"]
     return ([f"{base}/{t}.csv" for t in tables]
             + [f"{base}/figures/{s}.{ext}" for s in stems for ext in ("png", "svg")])
 

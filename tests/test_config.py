@@ -113,6 +113,34 @@ def test_cross_references_are_checked(raw_config, repo_root):
             "asked at 'later'") in problems
 
 
+def test_compare_pairs_name_contrasts(raw_config, repo_root):
+    codebook = yaml.safe_load((repo_root / "config/codebook.yaml").read_text(encoding="utf-8"))
+    assert raw_config["study"]["compare"] == [["training", "baseline"]]
+    assert study_config.cross_reference_problems(raw_config, codebook) == []
+    # contrasts that share no time point are allowed
+    raw_config["study"]["contrasts"]["late"] = ["pre2", "post"]
+    raw_config["study"]["contrasts"]["early"] = ["pre1", "pre2"]
+    raw_config["study"]["compare"] = [["late", "early"], ["Training", "baseline"],
+                                      ["training", "training"], ["training", "control"]]
+    problems = study_config.cross_reference_problems(raw_config, codebook)
+    assert problems == [
+        "study.compare[1]: 'Training' is not one of study.contrasts (baseline, training, overall, "
+        "late, early) (did you mean 'training'?)",
+        "study.compare[2]: compares contrast 'training' with itself (the difference is 0 by "
+        "construction)",
+        "study.compare[3]: 'control' is not one of study.contrasts (baseline, training, overall, "
+        "late, early)"]
+    # a pair is two names; compare and the sign-flip settings default when left out
+    raw_config["study"]["compare"] = [["training"]]
+    assert problems_of(raw_config)[0].startswith("study.compare.0: ")
+    del raw_config["study"]["compare"]
+    del raw_config["analysis"]["signflip"]
+    study_config.check_config(raw_config)
+    study_config.fill_defaults(raw_config, study_config.load_schema("config"))
+    assert raw_config["study"]["compare"] == []
+    assert raw_config["analysis"]["signflip"] == {"permutations": 10000, "seed": 20250601}
+
+
 def test_cohort_analysis_override_is_laid_over_the_study_settings(raw_config):
     raw_config["cohorts"]["pilot"]["analysis"] = {"mcnemar": {"method": "midp"}}
     study_config.check_config(raw_config)

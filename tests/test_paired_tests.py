@@ -311,6 +311,23 @@ def test_cochran_permutation_p_near_asymptotic_p_in_large_samples(seed, shares):
     assert abs(result.p_value - asymptotic) <= 4 * result.mcse + 0.01
 
 
+def test_cochran_permutation_p_is_exactly_one_plus_extreme_over_b_plus_one():
+    # 30 participants, each with the code at pre1 only: observed ΣC² = 30² = 900. A permutation
+    # moves each row's single 1 to a uniform time point, and ΣC*² = 900 only when all 30 land
+    # on the same one (probability 3 · 3⁻³⁰ ≈ 1.5e-14): no draw reaches Q, so p = 1 / (B + 1)
+    # exactly (Phipson & Smyth 2010), never 0 = extreme / B.
+    x = np.zeros((30, 3), dtype=int)
+    x[:, 0] = 1
+    for b in (999, 10_000):
+        result = paired_tests.cochran_q_permutation(x, b, 7)
+        assert result.p_value == 1 / (b + 1)
+    # wherever draws do reach Q, p · (B + 1) = 1 + extreme is a whole number
+    for seed in range(3):
+        result = paired_tests.cochran_q_permutation(HAND_Q, 999, seed)
+        assert result.p_value * 1000 == pytest.approx(round(result.p_value * 1000), abs=1e-9)
+        assert round(result.p_value * 1000) >= 2
+
+
 def test_cochran_permutation_undefined_or_off_is_empty():
     for x in (np.zeros((5, 3), int), np.ones((5, 3), int), np.array([[1, 0, 1]]),
               np.array([[1, 1, 1], [0, 0, 0]])):

@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_pipeline.change.power import POWER_COLUMNS, connor_sample_size, power_table
+from alliance_pipeline.change.power import (
+    POWER_COLUMNS,
+    connor_sample_size,
+    difference_sample_size,
+    power_table,
+)
 from conftest import make_final_codes
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
@@ -111,3 +116,43 @@ def test_power_table_options_and_no_pairs():
     empty = power_table(fc, cohort="pilot", questions=QUESTIONS, timepoints=TIMEPOINTS, contrasts=CONTRASTS)
     assert empty.n_required.isna().all() and empty.p10.isna().all()
     assert (empty.note == "no pairs: sample size not estimable").all()
+
+
+# --------------------------------------------------------------------------- difference of changes
+
+def test_difference_sample_size_matches_gpower():
+    # G*Power 3.1, t tests, "Means: Difference from constant (one sample case)", two tails,
+    # α = 0.05: effect size dz = 0.5 -> total sample size 34 (power 0.80), 44 (0.90), 54 (0.95);
+    # dz = 0.25 -> 128 (0.80). Check by hand with Guenther's approximation for 0.80:
+    # n ≈ ((1.959964 + 0.841621) / 0.5)² + 1.959964² / 2 = 31.40 + 1.92 = 33.3 -> 34.
+    assert difference_sample_size(0.5, 1.0) == 34
+    assert difference_sample_size(0.5, 1.0, power=0.9) == 44
+    assert difference_sample_size(-0.5, 1.0, power=0.95) == 54       # the sign does not matter
+    assert difference_sample_size(0.5, 1.0, effect_scale=0.5) == 128
+    assert math.isnan(difference_sample_size(0.0, 1.0)) and math.isnan(difference_sample_size(0.3, 0.0))
+
+
+def test_power_table_difference_of_changes_rows():
+    # 8 participants at pre1, pre2, post; d = post − 2·pre2 + pre1 for [training, baseline]:
+    # four with (0, 0, 1) -> d = 1, two with (1, 1, 1) -> 0, two with (0, 1, 1) -> -1;
+    # one more missed pre2 (left out). mean d = 2/8 = 0.25; sd: Σ(d − 0.25)² = 4·0.5625 +
+    # 2·0.0625 + 2·1.5625 = 5.5, / 7 -> sd = 0.886405; dz = 0.282038.
+    triples = [(0, 0, 1)] * 4 + [(1, 1, 1)] * 2 + [(0, 1, 1)] * 2
+    records = [(f"P{i}", tp, "q3", "", {"x"} if v else set())
+               for i, values in enumerate(triples) for tp, v in zip(TIMEPOINTS, values, strict=True)]
+    records += [("P9", "pre1", "q3", "", set()), ("P9", "post", "q3", "", {"x"})]
+    questions = {"q3": {"timepoints": TIMEPOINTS, "codes": ["x"], "multi_label": True}}
+    table = power_table(make_final_codes(records, {"q3": ["x"]}), cohort="pilot", questions=questions,
+                        timepoints=TIMEPOINTS, contrasts=CONTRASTS,
+                        compare=[["training", "baseline"]])
+    rows = table[table.contrast == "training - baseline"]
+    assert table.contrast.tolist()[-len(rows):] == ["training - baseline"] * 4   # after the contrasts
+    assert (rows.method == "one_sample_t_d").all() and (rows.n_pairs == 8).all()
+    assert rows.delta.tolist() == pytest.approx([0.25, 0.25, 0.125, 0.125])
+    assert rows.sd_d.tolist() == pytest.approx([math.sqrt(5.5 / 7)] * 4)
+    assert rows.p10.isna().all() and rows.p01.isna().all() and rows.psi.isna().all()
+    expected = [difference_sample_size(0.25, math.sqrt(5.5 / 7), power=p, effect_scale=s)
+                for s in (1.0, 0.5) for p in (0.8, 0.9)]
+    assert rows.n_required.tolist() == expected
+    # Guenther by hand for dz = 0.282038, power 0.80: (2.801585 / 0.282038)² + 1.92 = 100.6 -> ~101
+    assert abs(rows.n_required.iloc[0] - 101) <= 1

@@ -139,7 +139,8 @@ def test_the_pilots_own_report_verifies(study):
     status, output = run_verify(study / "reports/pilot/report.html", data_dir=study)
     assert status == 0, output
     assert output.splitlines()[-1].startswith("verdict VERIFIED"), output
-    for table in ("agreement", "proportions", "tests", "power", "flow", "final_codes", "responses"):
+    for table in ("agreement", "proportions", "tests", "power", "flow", "models", "final_codes",
+                  "responses"):
         assert re.search(rf"^tables\s+ok\s+data/derived/pilot/{table}\.csv", output, re.M), table
     assert "inputs  ok            config: the effective config here is the report's" in output
     assert sha256_tree(study / "data") == before  # the reviewer's raw/ and derived/ untouched
@@ -228,7 +229,7 @@ def test_final_codes_alone_verify_the_change_numbers(study, tmp_path):
     output = done.stdout
     assert done.returncode == 0, output + done.stderr
     assert re.search(r"^inputs\s+not available\s+data/raw/pilot/responses\.csv", output, re.M), output
-    for table in ("proportions", "tests", "power", "flow"):
+    for table in ("proportions", "tests", "power", "flow", "models"):
         assert re.search(rf"^tables\s+ok\s+data/derived/pilot/{table}\.csv", output, re.M), table
     assert "agreement and intake were not re-checked" in output
     assert "not re-checked: data/derived/pilot/agreement.csv" in output

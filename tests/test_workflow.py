@@ -224,7 +224,39 @@ def test_pilot_shares_from_final_codes_are_the_documented_targets(ran_checkout):
         shares = {(r["code"], r["timepoint"]): (int(r["k"]), int(r["n"])) for r in csv.DictReader(handle)
                   if r["question"] == "session_experience"}
     assert {key: shares[key] for key in targets} == targets
-    for name in ("disagreements.csv", "agreement.csv", "tests.csv", "power.csv"):
+    for name in ("disagreements.csv", "agreement.csv", "tests.csv", "power.csv", "models.csv"):
         assert (derived / name).stat().st_size > 0
     assert (ran_checkout / "reports/pilot/report.html").is_file()
     assert (ran_checkout / "reports/pilot/report.pdf").is_file()
+
+
+def test_pilot_difference_of_changes_by_hand(ran_checkout):
+    """models.csv's sign-flip rows recounted from final_codes.csv with the csv module: d =
+    post − 2·pre2 + pre1 per participant with all three answers (P17 missed pre2), the mean,
+    and the exact p by listing every sign pattern with itertools.product."""
+    import csv
+    from itertools import product
+
+    derived = ran_checkout / "data/derived/pilot"
+    with open(derived / "final_codes.csv", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["question"] == "session_experience"]
+    with open(derived / "models.csv", encoding="utf-8") as handle:
+        models = list(csv.DictReader(handle))
+    for code in ("hooked", "engaged_well"):
+        y = {(r["participant_id"], r["timepoint"]): int(r["present"]) for r in rows if r["code"] == code}
+        people = sorted({p for p, _ in y})
+        d = [y[(p, "post")] - 2 * y[(p, "pre2")] + y[(p, "pre1")] for p in people
+             if all((p, t) in y for t in ("pre1", "pre2", "post"))]
+        assert len(d) == 22 and len(people) == 23
+        nonzero = [v for v in d if v]
+        observed = abs(sum(nonzero))
+        extreme = sum(abs(sum(s * v for s, v in zip(signs, nonzero, strict=True))) >= observed
+                      for signs in product((1, -1), repeat=len(nonzero)))
+        (flip,) = [r for r in models if r["code"] == code and r["method"] == "signflip"]
+        assert flip["term"] == "training - baseline" and flip["scale"] == "risk_difference"
+        assert float(flip["estimate"]) == pytest.approx(sum(d) / 22, abs=1e-12)
+        assert float(flip["p_value"]) == pytest.approx(extreme / 2 ** len(nonzero), abs=1e-12)
+        assert (int(flip["n_participants"]), int(flip["n_observations"])) == (22, 66)
+        gee = [r for r in models if r["code"] == code and r["method"] == "gee_bias_reduced"]
+        assert [r["term"] for r in gee] == ["baseline", "training", "overall", "training - baseline"]
+        assert all((int(r["n_participants"]), int(r["n_observations"])) == (23, 68) for r in gee)

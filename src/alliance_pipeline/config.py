@@ -10,9 +10,9 @@ Checks, in order, each listing every problem at once:
    ``off``, ``1``) — PyYAML turns ``no:`` into ``False:``.
 2. The JSON schema (schemas/*.schema.yaml): unknown keys, wrong types, enum typos, each
    reported with its dotted key path (``analysis.mcnemar.method``).
-3. Cross-references the schema cannot express: contrasts name study time points, the
-   codebook's time points are the study's, ``published`` names known cohorts, questions,
-   codes and time points.
+3. Cross-references the schema cannot express: contrasts name study time points, compare
+   pairs name contrasts, the codebook's time points are the study's, ``published`` names
+   known cohorts, questions, codes and time points.
 """
 from __future__ import annotations
 
@@ -263,6 +263,15 @@ def cross_reference_problems(config: dict, codebook: dict) -> list[str]:
                                 f"({', '.join(timepoints)})")
         if len(set(pair)) == 1:
             problems.append(f"study.contrasts.{name}: compares {pair[0]!r} with itself")
+    contrasts = config["study"]["contrasts"]
+    for i, pair in enumerate(config["study"].get("compare", [])):
+        for name in pair:
+            if name not in contrasts:
+                problems.append(f"study.compare[{i}]: {name!r} is not one of study.contrasts "
+                                f"({', '.join(contrasts)}){did_you_mean(name, contrasts)}")
+        if len(pair) == 2 and pair[0] == pair[1]:
+            problems.append(f"study.compare[{i}]: compares contrast {pair[0]!r} with itself "
+                            "(the difference is 0 by construction)")
     for qid, question in codebook["questions"].items():
         for tp in question["timepoints"]:
             if tp not in timepoints:

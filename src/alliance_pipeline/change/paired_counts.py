@@ -94,16 +94,19 @@ def contrast_counts(arrays: ResponseArrays, plan: QuestionPlan,
 
 def paired_counts(final_codes: pd.DataFrame, *, questions: Mapping[str, Mapping],
                   timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
-                  aggregate: str = "any") -> pd.DataFrame:
+                  aggregate: str = "any", participant_level: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
     """Participant-level 2×2 counts per question (asked at ≥ 2 time points), code, contrast.
 
     Columns ``question, code, contrast, first, second, n, a, b, c, d, n_excluded,
     no_responses``: n pairs; a both, b first only, c second only, d neither; n_excluded
     answered at only one of the two; no_responses the contrast's time points nobody
     answered (``|``-joined). Rows in codebook order of questions and codes, contrasts in
-    config order.
+    config order. ``participant_level``: ``participant_codes(final_codes, aggregate)`` when
+    the caller has it already.
     """
-    pc = participant_codes(final_codes, aggregate=aggregate)
+    pc = (participant_level if participant_level is not None
+          else participant_codes(final_codes, aggregate=aggregate))
     rows = []
     for plan in question_plans(questions, timepoints):
         if len(plan.timepoints) < 2:

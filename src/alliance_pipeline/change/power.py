@@ -15,11 +15,21 @@ observed shares; the extra columns ``psi`` and ``delta`` hold the values that en
 formula (``delta`` already scaled). With s = 0.5 the required n is roughly four times the
 n for s = 1 (exactly so when ψ ≫ δ²).
 
+For each ``compare`` pair [A, B] (contrast ``"A - B"``), the participants a follow-up trial
+needs to detect the observed difference of changes d_i = (change over A) − (change over B)
+(:mod:`.difference_of_changes`, complete cases): a two-sided one-sample t test of mean d = 0
+at level alpha with effect size s·mean(d)/sd(d) (sd with n − 1), solved for n by statsmodels'
+``TTestPower.solve_power`` (noncentral t; Cohen 1988, ch. 2) and rounded up
+(``method = "one_sample_t_d"``). The observed sd stands for the trial's: no shrinkage, so
+the figure is as uncertain as sd(d). ``p10``, ``p01`` and ``psi`` are empty on these rows,
+``delta`` holds s·mean(d), ``sd_d`` the sd and ``n_pairs`` the complete cases.
+
 Columns: ``cohort, question, code, contrast, p10, p01, alpha, power, effect_scale,
-n_required, method`` (the contract's) then ``n_pairs, psi, delta, note``. n_required is empty
-with a note when δ = 0 (no change observed: no sample size detects it) or when the
-contrast has no pairs. Rows: questions and codes in codebook order, contrasts in config
-order, then effect scales and targets in the order given.
+n_required, method`` (the contract's) then ``n_pairs, psi, delta, note, sd_d``. n_required
+is empty with a note when δ = 0 (no change observed: no sample size detects it), when the
+contrast has no pairs, or (difference of changes) when d does not vary. Rows: questions and
+codes in codebook order; per code its contrasts in config order, then its compare pairs;
+then effect scales and targets in the order given.
 """
 from __future__ import annotations
 
@@ -29,10 +39,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from alliance_pipeline.change.difference_of_changes import (
+    complete_differences,
+    difference_weights,
+    pair_term,
+)
 from alliance_pipeline.change.paired_counts import paired_counts
+from alliance_pipeline.change.proportions import (
+    contrast_applies,
+    participant_codes,
+    question_plans,
+    response_arrays,
+)
 
 POWER_COLUMNS = ["cohort", "question", "code", "contrast", "p10", "p01", "alpha", "power",
-                 "effect_scale", "n_required", "method", "n_pairs", "psi", "delta", "note"]
+                 "effect_scale", "n_required", "method", "n_pairs", "psi", "delta", "note", "sd_d"]
 NAN = float("nan")
 
 
@@ -56,13 +77,72 @@ def connor_sample_size(p10: float, p01: float, *, alpha: float = 0.05, power: fl
     return float(math.ceil(round(n, 9)))
 
 
+def difference_sample_size(mean: float, sd: float, *, alpha: float = 0.05, power: float = 0.8,
+                           effect_scale: float = 1.0) -> float:
+    """Participants for a two-sided one-sample t test of mean d = 0 with effect size
+    ``effect_scale``·mean/sd (statsmodels ``TTestPower.solve_power``), rounded up; NaN when
+    the effect is 0 or undefined."""
+    from statsmodels.stats.power import TTestPower
+
+    if not (np.isfinite(mean) and np.isfinite(sd)) or sd <= 0 or mean == 0 or effect_scale == 0:
+        return NAN
+    n = TTestPower().solve_power(effect_size=abs(effect_scale * mean) / sd, alpha=alpha,
+                                 power=power, alternative="two-sided")
+    n = float(np.asarray(n).item())
+    return float(math.ceil(round(max(n, 2.0), 9)))
+
+
+def _difference_rows(pc: pd.DataFrame, *, cohort: str, questions: Mapping[str, Mapping],
+                     timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
+                     compare: Sequence[Sequence[str]], alpha: float, targets: Sequence[float],
+                     effect_scales: Sequence[float]) -> list[tuple]:
+    rows = []
+    for plan in question_plans(questions, timepoints):
+        pairs = [pair for pair in compare
+                 if all(contrast_applies(contrasts[name], plan) for name in pair)]
+        if not pairs:
+            continue
+        arrays = response_arrays(pc, plan)
+        for j, code in enumerate(plan.codes):
+            for pair in pairs:
+                d = complete_differences(arrays.responded, arrays.present[:, :, j],
+                                         plan.timepoints, difference_weights(pair, contrasts))
+                n = len(d)
+                mean = float(d.mean()) if n else NAN
+                sd = float(d.std(ddof=1)) if n >= 2 else NAN
+                for scale in effect_scales:
+                    if n < 2:
+                        note = f"too few complete cases ({n}): sample size not estimable"
+                    elif mean == 0:
+                        note = "no difference of changes observed (mean d = 0): sample size undefined"
+                    elif sd == 0:
+                        note = "d does not vary: sample size undefined"
+                    else:
+                        note = ""
+                    for target in targets:
+                        n_required = (NAN if note else
+                                      difference_sample_size(mean, sd, alpha=alpha, power=float(target),
+                                                             effect_scale=float(scale)))
+                        rows.append((cohort, plan.question, code, pair_term(pair), NAN, NAN,
+                                     float(alpha), float(target), float(scale), n_required,
+                                     "one_sample_t_d", n, NAN, float(scale) * mean, note, sd))
+    return rows
+
+
 def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[str, Mapping],
                 timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                 alpha: float = 0.05, targets: Sequence[float] = (0.8, 0.9),
-                effect_scales: Sequence[float] = (1.0, 0.5), aggregate: str = "any") -> pd.DataFrame:
-    """The contract's ``power.csv`` for one cohort (see the module docstring)."""
+                effect_scales: Sequence[float] = (1.0, 0.5), aggregate: str = "any",
+                compare: Sequence[Sequence[str]] = (),
+                participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The contract's ``power.csv`` for one cohort (see the module docstring).
+
+    ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
+    """
+    pc = (participant_level if participant_level is not None
+          else participant_codes(final_codes, aggregate=aggregate))
     counts = paired_counts(final_codes, questions=questions, timepoints=timepoints,
-                           contrasts=contrasts, aggregate=aggregate)
+                           contrasts=contrasts, aggregate=aggregate, participant_level=pc)
     rows = []
     for rec in counts.to_dict("records"):
         n, b, c = int(rec["n"]), int(rec["b"]), int(rec["c"])
@@ -83,8 +163,15 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                                                  effect_scale=float(scale)))
                 rows.append((cohort, rec["question"], rec["code"], rec["contrast"], p10, p01, float(alpha),
                              float(target), float(scale), n_required, "connor1987", n, psi,
-                             delta, note))
+                             delta, note, NAN))
+    rows += _difference_rows(pc, cohort=cohort, questions=questions, timepoints=timepoints,
+                             contrasts=contrasts, compare=compare, alpha=alpha, targets=targets,
+                             effect_scales=effect_scales)
     frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
+    keys = [(plan.question, code) for plan in question_plans(questions, timepoints) for code in plan.codes]
+    rank = {key: i for i, key in enumerate(keys)}
+    position = [rank.get(key, len(rank)) for key in zip(frame["question"], frame["code"], strict=True)]
+    frame = frame.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     frame["n_required"] = pd.array(frame["n_required"].round().tolist(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
     frame["n_pairs"] = frame["n_pairs"].astype("int64")
     return frame

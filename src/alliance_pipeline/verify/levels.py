@@ -24,7 +24,7 @@ from alliance_pipeline.verify.compare import REL_TOL, compare_numbers, config_di
 from alliance_pipeline.verify.rerun import RerunFailed, rerun_change, rerun_from_raw
 
 SHOWN = 20  # config values and package versions listed (the count says how many differ)
-CHANGE_TABLES = ("proportions", "tests", "power", "flow")
+CHANGE_TABLES = ("proportions", "tests", "power", "flow", "models")  # change.cohort_tables.TABLES
 
 
 @dataclass

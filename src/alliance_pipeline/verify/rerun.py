@@ -70,7 +70,7 @@ def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir
         cohort = manifest["cohorts"][0]
         tables = change_tables(read_table(final_codes), cohort=cohort_settings(config, cohort),
                                questions=study["questions"], timepoints=study["timepoints"],
-                               contrasts=study["contrasts"])
+                               contrasts=study["contrasts"], compare=study["compare"])
     except (ConfigError, ValueError, KeyError) as err:
         raise RerunFailed(f"the change step failed on {final_codes}: {err}") from err
     work = scratch / "change"
