@@ -1,7 +1,8 @@
 """The plain values the Snakefile passes down to the rules, made from the checked config and
 codebook (:mod:`alliance_pipeline.config` reads and checks them).
 
-- :func:`study_settings`: study-wide values (title, time points, contrasts, questions, cohorts);
+- :func:`study_settings`: study-wide values (title, time points, contrasts, compare pairs,
+  questions, cohorts);
   :func:`questions_settings`: the codebook's questions as plain values.
 - :func:`cohort_settings`: one cohort's values, its ``analysis`` block laid over the study's
   (:func:`deep_merge`); :func:`coding_settings`: its coders and coding key;
@@ -104,11 +105,14 @@ def cohort_config(config: dict, cohort: str) -> dict:
 
 
 def study_settings(config: dict, codebook: dict) -> dict:
-    """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
+    """Study-wide plain values: title, time points, contrasts, the differences of changes to
+    test (``compare``: ``[[A, B], ...]``, change A minus change B; ``[]`` when not configured),
+    questions, cohort names."""
     return {
         "title": config["study"]["title"],
         "timepoints": list(config["study"]["timepoints"]),
         "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
+        "compare": [[str(a), str(b)] for a, b in config["study"].get("compare") or []],
         "questions": questions_settings(codebook),
         "codebook_version": str(codebook.get("version", "unversioned")),
         "cohorts": list(config["cohorts"]),

@@ -41,6 +41,7 @@ TABLE_KEYS = {
     "tests": ["cohort", "question", "code", "test", "contrast"],
     "power": ["cohort", "question", "code", "contrast", "power", "effect_scale"],
     "flow": ["question", "step", "name"],
+    "models": ["cohort", "question", "code", "term", "method"],
     "pooled": ["question", "code", "contrast"],
     "cohorts": ["cohort", "question", "code", "contrast"],
 }
