@@ -44,6 +44,7 @@ TABLE_KEYS = {
     "models": ["cohort", "question", "code", "term", "method"],
     "pooled": ["question", "code", "contrast"],
     "cohorts": ["cohort", "question", "code", "contrast"],
+    "differences": ["question", "code", "term"],
 }
 # Tables recorded by their SHA-256 only (one row per response: large, and their content is
 # summarised by the tables above).

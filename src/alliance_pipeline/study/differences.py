@@ -76,10 +76,26 @@ def inverse_variance(estimates, std_errors, confidence: float = 0.95):
     return pooled, pooled - half, pooled + half, pooled_se, p
 
 
+def cohort_std_errors(rows: pd.DataFrame, confidences: Mapping[str, float],
+                      confidence: float = 0.95) -> np.ndarray:
+    """Each row's se (:func:`wald_std_error` at its cohort's confidence); NaN where left out."""
+    return np.array([wald_std_error(r.estimate, r.ci_low, r.ci_high,
+                                    confidences.get(r.cohort, confidence))
+                     for r in rows.itertuples()], dtype=float)
+
+
+def inverse_variance_weights(std_errors) -> np.ndarray:
+    """Each cohort's share of the weight, w_k / Σw (NaN for a cohort left out)."""
+    se = np.asarray(std_errors, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(se > 0, 1 / se ** 2, np.nan)
+    total = np.nansum(w)
+    return w / total if total > 0 else np.full_like(w, np.nan)
+
+
 def _pooled_row(key: tuple, group: pd.DataFrame, confidences: Mapping[str, float],
                 confidence: float) -> dict:
-    se = np.array([wald_std_error(r.estimate, r.ci_low, r.ci_high, confidences.get(r.cohort, confidence))
-                   for r in group.itertuples()])
+    se = cohort_std_errors(group, confidences, confidence)
     use = ~np.isnan(se) & (se > 0)
     left_out = list(group["cohort"][~use])
     notes = [f"left out (no Wald interval of the difference): {', '.join(left_out)}"] if left_out else []
