@@ -29,7 +29,7 @@ from alliance_pipeline.report.sections.difference import (
     difference_md,
 )
 from alliance_pipeline.report.sections.limitations import limitations
-from alliance_pipeline.report.sections.summary import summary_md
+from alliance_pipeline.report.sections.summary import SUMMARY_WORDS, summary_md
 from test_report import cohort_settings, mcnemar_tests, proportions, study_settings
 
 NAN = float("nan")
@@ -163,10 +163,15 @@ def test_missing_models_table_and_no_compare_are_said_plainly():
 
 def test_summary_reports_the_difference_of_changes():
     text = summary_md(tables(), study=study(), cohort=cohort_settings())
-    assert ("The change across training minus the change over baseline was -0.50 for *Hooked* "
-            "(95% CI -1.00 to 0.00; sign-flip p = 0.625, 4 complete cases), which is not "
-            "significant at α = 0.05.") in text
-    assert "could not be tested for *Engaged well*" in text
+    assert ("The change across training minus the change over baseline (4 complete cases, "
+            "sign-flip test) was -0.50 for *Hooked* (p = 0.625) and not testable for "
+            "*Engaged well*: no difference is significant at α = 0.05.") in text
+    assert len(text.split()) <= SUMMARY_WORDS
+    # a significant difference is named as such (p 0.01 < 0.05)
+    significant = models()
+    significant.loc[0, "p_value"] = 0.01
+    assert ("every difference is significant at α = 0.05." in
+            summary_md(tables(models=significant), study=study(), cohort=cohort_settings()))
     # without compare pairs the summary is as before
     assert "minus the change" not in summary_md(tables(), study=study_settings(), cohort=cohort_settings())
 

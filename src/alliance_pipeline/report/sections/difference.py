@@ -100,11 +100,16 @@ AGREE = {  # by which codes agree: every one / some (others not comparable) / so
 }
 NOT_COMPARABLE = ("For {codes} the complete cases and all available data cannot be compared, "
                   "because an estimate or p-value of the difference is undefined.")
-SUMMARY_DIFFERENCE = ("The change across {contrast_a} minus the change over {contrast_b} was "
-                      "{estimate} for {code} ({conf} {low} to {high}; sign-flip p {p}, {n} "
-                      "complete cases), which is {significance} at α = {alpha}.")
-SUMMARY_UNTESTED = ("The change across {contrast_a} minus the change over {contrast_b} could "
-                    "not be tested for {code}.")
+SUMMARY_DIFFERENCES = ("The change across {contrast_a} minus the change over {contrast_b} "
+                       "({n} complete cases, sign-flip test) was {items}: {verdict}.")
+SUMMARY_ITEM = "{estimate} for {code} (p {p})"  # one entry of {items}
+SUMMARY_UNTESTED = "not testable for {code}"     # one entry of {items}
+SUMMARY_VERDICT = {
+    "none": "no difference is significant at α = {alpha}",
+    "some": "significant at α = {alpha} for {codes} only",
+    "all": "every difference is significant at α = {alpha}",
+    "untested": "no difference could be tested",
+}
 
 
 def term_name(pair) -> str:
@@ -309,28 +314,37 @@ def difference_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
 
 def summary_sentences(tables: Mapping, *, study: Mapping, cohort: Mapping,
                       code_name) -> list[str]:
-    """The summary's sentences on the difference of changes: one per code and compare pair
-    (complete cases, sign-flip test). ``code_name(question, code)`` writes a code's name."""
+    """The summary's sentence on the difference of changes, one per compare pair and question:
+    each code's complete-case estimate and sign-flip p, and which are significant.
+    ``code_name(question, code)`` writes a code's name."""
     models = table_of(tables, "models")
     if models is None:
         return []
-    alpha, conf = significance_level(cohort), conf_label(cohort)
+    alpha = significance_level(cohort)
     out = []
     for a, b in compare_pairs(study):
+        term = term_name((a, b))
         for q in pair_questions(study, (a, b)):
-            for code in dict.fromkeys(rows_where(models, question=q, term=term_name((a, b)),
-                                                 method=SIGNFLIP)["code"].astype(str)):
-                r = first_row(models, question=q, code=code, term=term_name((a, b)), method=SIGNFLIP)
+            rows = rows_where(models, question=q, term=term, method=SIGNFLIP)
+            if rows.empty:
+                continue
+            items, significant, tested, counts = [], [], 0, set()
+            for code in dict.fromkeys(rows["code"].astype(str)):
+                r = first_row(rows, code=code)
                 p, estimate = row_value(r, "p_value"), row_value(r, "estimate")
+                counts.add(fmt_int(row_value(r, "n_participants")))
                 if is_missing(p) or is_missing(estimate):
-                    out.append(SUMMARY_UNTESTED.format(contrast_a=esc(a), contrast_b=esc(b),
-                                                       code=code_name(q, code)))
+                    items.append(SUMMARY_UNTESTED.format(code=code_name(q, code)))
                     continue
-                out.append(SUMMARY_DIFFERENCE.format(
-                    contrast_a=esc(a), contrast_b=esc(b), estimate=fmt_num(estimate),
-                    code=code_name(q, code), conf=conf, low=fmt_num(row_value(r, "ci_low")),
-                    high=fmt_num(row_value(r, "ci_high")), p=fmt_p_eq(p),
-                    n=fmt_int(row_value(r, "n_participants")),
-                    significance="significant" if float(p) < alpha else "not significant",
-                    alpha=f"{alpha:g}"))
+                tested += 1
+                items.append(SUMMARY_ITEM.format(estimate=fmt_num(estimate), code=code_name(q, code),
+                                                 p=fmt_p_eq(p)))
+                if float(p) < alpha:
+                    significant.append(code_name(q, code))
+            case = ("untested" if not tested else "none" if not significant
+                    else "all" if len(significant) == tested else "some")
+            out.append(SUMMARY_DIFFERENCES.format(
+                contrast_a=esc(a), contrast_b=esc(b), n=" or ".join(sorted(counts)),
+                items=join_words(items),
+                verdict=SUMMARY_VERDICT[case].format(alpha=f"{alpha:g}", codes=join_words(significant))))
     return out
