@@ -127,7 +127,7 @@ def differences_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysi
                 if p is None:
                     continue
                 rows.append([label, "**pooled**", DASH, DASH, DASH, fmt_int(p["n_participants"]),
-                             f"**{_estimate(p)}**", fmt_p(p["p_value"]), DASH])
+                             _estimate(p), fmt_p(p["p_value"]), DASH])
                 values = dict(code=label, question=esc(q), contrast_a=esc(a), contrast_b=esc(b),
                               n_cohorts=fmt_int(p["n_cohorts"]), estimate=fmt_num(p["estimate"]),
                               conf=conf, low=fmt_num(p["ci_low"]), high=fmt_num(p["ci_high"]),
