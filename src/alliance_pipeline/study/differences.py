@@ -80,7 +80,7 @@ def cohort_std_errors(rows: pd.DataFrame, confidences: Mapping[str, float],
                       confidence: float = 0.95) -> np.ndarray:
     """Each row's se (:func:`wald_std_error` at its cohort's confidence); NaN where left out."""
     return np.array([wald_std_error(r.estimate, r.ci_low, r.ci_high,
-                                    confidences.get(r.cohort, confidence))
+                                    confidences.get(str(r.cohort), confidence))
                      for r in rows.itertuples()], dtype=float)
 
 
