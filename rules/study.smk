@@ -1,7 +1,8 @@
 # The study across cohorts (reports/study/, built when two or more cohorts are configured):
 # pooled tables, a forest figure per repeated question and the cross-cohort report.
-# Package: alliance_pipeline.study.pooling (statistics), .study_figures (forest figure), .fragments
-# (the report's tables and text), .study_report (rendering, with the cohort reports' renderer).
+# Package: alliance_pipeline.study.pooling (statistics), .differences (the difference of changes
+# pooled), .study_figures (forest figure), .fragments and .difference_fragments (the report's
+# tables and text), .study_report (rendering, with the cohort reports' renderer).
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).
@@ -13,7 +14,14 @@ if "study" in COHORTS:
         "(reports/study/); rename the cohort"])
 
 STUDY_DIR = "reports/study"
-STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts")}
+STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts", "differences")}
+
+
+def study_models(wildcards):
+    """Every cohort's models.csv (the difference of changes, #22); none until the change step
+    writes them (MODELS_WRITTEN, rules/report.smk), unless every cohort's is there already."""
+    files = expand(f"{DERIVED}/models.csv", cohort=COHORTS)
+    return files if MODELS_WRITTEN or all(Path(f).exists() for f in files) else []
 STUDY_FIGURES = [f"{STUDY_DIR}/figures/{stem}.{ext}" for stem in study_figure_stems(STUDY["questions"])
                  for ext in ("png", "svg")]
 STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
@@ -24,14 +32,19 @@ rule study_tables:
     localrule: True
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
-        code=package("study.pooling", "change.mcnemar", "change.effect_sizes", "change.multiplicity",
-                     "change.proportions", "tables", "runner"),
+        models=study_models,
+        code=package("study.pooling", "study.differences", "change.mcnemar", "change.effect_sizes",
+                     "change.multiplicity", "change.proportions", "tables", "runner"),
     output:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
+        differences=STUDY_TABLES["differences"],
     params:
         cohorts=COHORTS,
         analysis=config["analysis"],
+        compare=STUDY["compare"],
+        confidences={name: settings.cohort_settings(config, name)["analysis"]["confidence"]
+                     for name in COHORTS},
     log:
         "logs/study/tables.log",
     conda:
@@ -65,7 +78,9 @@ rule study_report:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohort_rows=STUDY_TABLES["cohorts"],
+        differences=STUDY_TABLES["differences"],
         figures=STUDY_FIGURES,
+        models=study_models,
         proportions=expand(f"{DERIVED}/proportions.csv", cohort=COHORTS),
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
         agreement=expand(f"{DERIVED}/agreement.csv", cohort=COHORTS),
@@ -75,7 +90,9 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("study.study_report", "study.fragments", "study.study_figures", "report.format",
+        code=package("study.study_report", "study.fragments", "study.difference_fragments", "study.differences",
+                     "study.pooling", "change.effect_sizes", "change.mcnemar", "change.multiplicity",
+                     "change.proportions", "study.study_figures", "report.format",
                      "report.sections.reproducibility", "config", "cohort_files", "settings",
                      "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
                      "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),

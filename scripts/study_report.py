@@ -8,6 +8,7 @@ def step(smk, log):
     i, p = smk.input, smk.params
     description = render_study_report(
         source=i.source, project=i.project, pooled=i.pooled, cohort_rows=i.cohort_rows,
+        differences=i.differences, models=list(i.models),
         cohort_tables={table: i[table] for table in COHORT_TABLES}, raw=i.raw,
         codebook=i.codebook, lock=i.lock, settings=p.settings, study=p.study, analysis=p.analysis,
         config=p.config, figures_dir=p.figures_dir, repo_dir=checkout(smk), html=smk.output.html,

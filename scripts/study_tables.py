@@ -1,7 +1,9 @@
-"""Snakemake adapter: rule study_tables -> alliance_pipeline.study.pooling (pooled.csv, cohorts.csv)."""
+"""Snakemake adapter: rule study_tables -> alliance_pipeline.study.pooling (pooled.csv, cohorts.csv)
+and .differences (differences.csv)."""
 import pandas as pd
 
 from alliance_pipeline.runner import run
+from alliance_pipeline.study.differences import pooled_differences
 from alliance_pipeline.study.pooling import cohort_table, pooled_table
 from alliance_pipeline.tables import read_table, write_table
 
@@ -16,6 +18,10 @@ def step(smk, log):
                           continuity=mcnemar["continuity"], exact_below=mcnemar["exact_below"])
     write_table(pooled, smk.output.pooled)
     write_table(cohort_table(tests, cohorts), smk.output.cohorts)
+    models = pd.concat([read_table(path) for path in smk.input.models] or [pd.DataFrame()], ignore_index=True)
+    write_table(pooled_differences(models, compare=smk.params.compare, cohorts=cohorts,
+                                   confidence=analysis["confidence"], confidences=smk.params.confidences),
+                smk.output.differences)
     log.info("%d pooled contrasts over %d cohorts", len(pooled), len(cohorts))
 
 

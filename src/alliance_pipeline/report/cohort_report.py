@@ -8,8 +8,8 @@ render_report's step) are the only functions that touch files.
 
 Inputs, all plain values:
 
-- ``tables``: ``{"agreement", "proportions", "tests", "power", "final_codes", "flow"}`` ->
-  DataFrame, as in the data contract; ``flow`` as written by
+- ``tables``: ``{"agreement", "proportions", "tests", "power", "final_codes", "flow",
+  "models"}`` -> DataFrame, as in the data contract; ``flow`` as written by
   :func:`alliance_pipeline.change.proportions.participant_flow` (a minimal question, timepoint,
   n_participants table also works). A missing table gives a section that says so.
 - ``study``: :func:`alliance_pipeline.settings.study_settings` (title, timepoints, contrasts,
@@ -29,7 +29,8 @@ One module per section or small group of sections, each importing
 :mod:`~alliance_pipeline.report.lookup` (settings, table rows) and at most an earlier
 section's helper (the flow, a contrast in words), never this module:
 report/sections/: summary (meta, banner, summary), design (design, flow), coding
-(reliability), results, feedback (feedback, quotes), published, limitations (power,
+(reliability), results, difference (the difference of changes), feedback (feedback, quotes),
+published, limitations (power,
 limitations), reproducibility. This module assembles them.
 """
 from __future__ import annotations
@@ -49,6 +50,7 @@ from alliance_pipeline.report.manifest import build_manifest, table_entry
 from alliance_pipeline.report.render.renderer import render_report
 from alliance_pipeline.report.sections.coding import reliability_md
 from alliance_pipeline.report.sections.design import design_md, flow_md
+from alliance_pipeline.report.sections.difference import difference_md
 from alliance_pipeline.report.sections.feedback import feedback_md, quotes_md, select_quotes
 from alliance_pipeline.report.sections.limitations import limitations_md, power_md
 from alliance_pipeline.report.sections.published import published_md
@@ -57,11 +59,11 @@ from alliance_pipeline.report.sections.results import results_md
 from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
 from alliance_pipeline.tables import atomic_write_text, read_table
 
-FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "feedback",
-             "quotes", "published", "power", "limitations", "reproducibility")
+FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "difference",
+             "feedback", "quotes", "published", "power", "limitations", "reproducibility")
 TABLE_FILES = {"agreement": "agreement.csv", "proportions": "proportions.csv",
                "tests": "tests.csv", "power": "power.csv", "final_codes": "final_codes.csv",
-               "flow": "flow.csv"}
+               "flow": "flow.csv", "models": "models.csv"}
 
 
 def conventional_figures(study: Mapping) -> set[str]:
@@ -83,6 +85,7 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
         "flow.md": flow_md(tables, study=study, figures=figs),
         "reliability.md": reliability_md(tables, **kw, figures=figs),
         "results.md": results_md(tables, **kw, figures=figs),
+        "difference.md": difference_md(tables, **kw),
         "feedback.md": feedback_md(tables, **kw, figures=figs),
         "quotes.md": quotes_md(quotes),
         "published.md": published_md(tables, **kw),
@@ -146,7 +149,8 @@ def render_cohort_report(*, source: str | Path, responses: str | Path, figures_d
                                    allow=cohort["privacy"]["allow_identifying_text"])
     quotes = select_quotes(allowed, cohort["report"]["quotes"])
     cohort = {**cohort, "coders_blind": coded_blind(read_table(coder_files))}
-    frames = load_tables(Path(responses).parent)                  # data/derived/<cohort>
+    # exactly the tables the rule gave (what the manifest lists), not whatever else lies there
+    frames = {Path(f).stem: read_table(f) for f in tables}
     files = [*tables, responses, coder_files]
     hashes = dict(hash_files(files))
     contents = build_manifest(

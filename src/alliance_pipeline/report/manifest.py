@@ -42,8 +42,10 @@ TABLE_KEYS = {
     "tests": ["cohort", "question", "code", "test", "contrast"],
     "power": ["cohort", "question", "code", "contrast", "power", "effect_scale"],
     "flow": ["question", "step", "name"],
+    "models": ["cohort", "question", "code", "term", "method"],
     "pooled": ["question", "code", "contrast"],
     "cohorts": ["cohort", "question", "code", "contrast"],
+    "differences": ["question", "code", "term"],
 }
 # Tables recorded by their SHA-256 only (one row per response: large, and their content is
 # summarised by the tables above).

@@ -6,7 +6,9 @@ data comes from the fragments built here from derived tables:
 - the cohorts' own tables stacked (``proportions``, ``tests``, ``agreement``, ``flow``; each
   with its ``cohort`` column, the flow table given one by :func:`stack_tables`);
 - the study tables of :mod:`alliance_pipeline.study.pooling`: ``pooled`` (``pooled.csv``) and
-  ``cohort_rows`` (``cohorts.csv``).
+  ``cohort_rows`` (``cohorts.csv``); the difference of changes: ``models`` (the cohorts'
+  ``models.csv`` stacked) and ``differences`` (``differences.csv``), presented by
+  :mod:`alliance_pipeline.study.difference_fragments`.
 
 Plain values: ``study`` (:func:`alliance_pipeline.settings.study_settings`), ``cohorts``
 (``{name: cohort_settings(config, name)}`` in config order), ``analysis`` (the study's own
@@ -42,10 +44,11 @@ from alliance_pipeline.report.format import (
     slug,
 )
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
+from alliance_pipeline.study.difference_fragments import differences_md
 from alliance_pipeline.study.study_figures import forest_contrast, study_code_label
 
-FRAGMENTS = ("banner", "overview", "pooled", "cohorts", "agreement", "limitations",
-             "reproducibility")
+FRAGMENTS = ("banner", "overview", "pooled", "differences", "cohorts", "agreement",
+             "limitations", "reproducibility")
 COHORT_TABLES = ("proportions", "tests", "agreement", "flow")
 
 
@@ -357,6 +360,7 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
         "banner.md": banner_md(cohorts=cohorts),
         "overview.md": overview_md(tables, **kw, analysis=analysis),
         "pooled.md": pooled_md(tables, **kw, analysis=analysis, figures=figures),
+        "differences.md": differences_md(tables, **kw, analysis=analysis),
         "cohorts.md": cohorts_md(tables, **kw, analysis=analysis),
         "agreement.md": agreement_md(tables, **kw),
         "limitations.md": limitations_md(tables, **kw),

@@ -8,7 +8,8 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
 from alliance_pipeline.report.manifest import build_manifest, table_entry
@@ -16,12 +17,10 @@ from alliance_pipeline.report.render.renderer import render_report
 from alliance_pipeline.study.fragments import COHORT_TABLES, stack_tables, write_fragments
 from alliance_pipeline.tables import read_table
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 def render_study_report(*, source: str | Path, project: str | Path, pooled: str | Path,
-                        cohort_rows: str | Path, cohort_tables: Mapping[str, Sequence[str]],
+                        cohort_rows: str | Path, differences: str | Path, models: Sequence[str],
+                        cohort_tables: Mapping[str, Sequence[str]],
                         raw: Sequence[str], codebook: str | Path, lock: str | Path,
                         settings: Mapping, study: Mapping, analysis: Mapping, config: Mapping,
                         figures_dir: str | Path, repo_dir: Path, html: str, pdf: str,
@@ -29,7 +28,9 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
     """The study report (HTML, PDF, manifest) from the study tables and each cohort's tables.
 
     ``cohort_tables``: per name of :data:`COHORT_TABLES`, its file of each cohort in the order
-    of ``settings`` (``{cohort: cohort_settings}``). The template (``source``) is staged as
+    of ``settings`` (``{cohort: cohort_settings}``); ``models``: each cohort's ``models.csv`` in
+    that order, or none (the report then says the difference of changes is missing);
+    ``differences``: the pooled ``differences.csv``. The template (``source``) is staged as
     report.qmd beside the project's _quarto.yml (``project``), so the shared renderer (Quarto,
     or its Pandoc + Typst fallback) treats it as it treats a cohort report; fragments go to a
     scratch folder. Returns the renderer's description.
@@ -39,14 +40,20 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
     tables = stack_tables(per_cohort)
     tables["pooled"] = read_table(pooled)
     tables["cohort_rows"] = read_table(cohort_rows)
+    tables["differences"] = read_table(differences)
+    model_frames = {f: read_table(f) for f in models}
+    if model_frames:
+        tables["models"] = pd.concat(model_frames.values(), ignore_index=True)
     prov = collect_provenance(
         raw_files=hash_files(raw), config=dict(config), codebook_version=study["codebook_version"],
         lock_file=lock, repo_dir=repo_dir,
         command=f"make run   (or: snakemake --cores all {html} {pdf})")
-    files = [("pooled", pooled), ("cohort_rows", cohort_rows)] + [
-        (table, cohort_tables[table][i]) for i in range(len(settings)) for table in COHORT_TABLES]
+    files = [("pooled", pooled), ("cohort_rows", cohort_rows), ("differences", differences)] + [
+        (table, cohort_tables[table][i]) for i in range(len(settings)) for table in COHORT_TABLES] + [
+        ("models", f) for f in models]
     hashes = dict(hash_files(f for _, f in files))
     frames: dict[str | Path, pd.DataFrame] = {pooled: tables["pooled"], cohort_rows: tables["cohort_rows"],
+              differences: tables["differences"], **model_frames,
               **{cohort_tables[t][i]: per_cohort[name][t] for i, name in enumerate(settings)
                  for t in COHORT_TABLES}}
     contents = build_manifest(

@@ -16,6 +16,7 @@ from alliance_pipeline.report.format import (
     md_table,
 )
 from alliance_pipeline.report.lookup import (
+    adjust_name,
     analysis_settings,
     code_label,
     codes_in,
@@ -25,6 +26,22 @@ from alliance_pipeline.report.lookup import (
     table_of,
 )
 from alliance_pipeline.report.sections.design import normalise_flow
+from alliance_pipeline.report.sections.difference import GEE, compare_pairs
+
+MODEL_ASSUMPTIONS = ("The all-available-data model (GEE) of the difference of changes assumes "
+                     "that answers are missing at random given the time point: whether a "
+                     "participant missed a time point may not depend on the code they would have "
+                     "given then. With few clusters (at most {clusters} participants) the usual "
+                     "sandwich covariance underestimates the variance, so the model uses the "
+                     "Mancl–DeRouen bias-reduced covariance; its Wald intervals and p-values are "
+                     "still approximate with so few participants.")
+MULTIPLICITY = ("Multiplicity: the McNemar p-values are {adjust} across the contrasts of one "
+                "code; the differences of changes are not adjusted, because each is the design's "
+                "one pre-specified question for its code ({terms}) and the all-available-data "
+                "model repeats it as a sensitivity analysis.")
+MULTIPLICITY_CODES = ("Across the {codes} codes tested, a reader who wants the family-wise error "
+                      "controlled should hold the smallest of their p-values to α/{codes} "
+                      "(Bonferroni, the first step of Holm).")
 
 SMALL_N = 30
 
@@ -171,6 +188,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
     missing = _missing_summary(tables, study)
     if missing:
         items.append(("missing_timepoints", missing))
+    items += _model_items(tables, study=study, cohort=cohort)
     contrasts = dict(study.get("contrasts") or {})
     if "baseline" in contrasts:
         t1, t2 = contrasts["baseline"]
@@ -191,6 +209,29 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
     if cohort.get("synthetic"):
         items.append(("synthetic", "The data are synthetic (a reconstruction of published "
                       "shares), so no conclusion about the training can be drawn from them."))
+    return items
+
+
+def _model_items(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tuple[str, str]]:
+    """What the all-available-data model assumes, and which family is adjusted for multiplicity
+    (only when ``study.compare`` is configured and ``models.csv`` was read)."""
+    models = table_of(tables, "models")
+    pairs = compare_pairs(study)
+    if not pairs or models is None or models.empty:
+        return []
+    items = []
+    gee = rows_where(models, method=GEE)
+    clusters = pd.to_numeric(gee.get("n_participants", pd.Series(dtype=float)), errors="coerce").max()
+    if not gee.empty and not is_missing(clusters):
+        items.append(("model_assumptions", MODEL_ASSUMPTIONS.format(clusters=fmt_int(clusters))))
+    terms = [f"{a} − {b}" for a, b in pairs]
+    tested = models[models["term"].astype(str).isin([f"{a} - {b}" for a, b in pairs])]
+    codes = len(tested[["question", "code"]].drop_duplicates()) if not tested.empty else 0
+    if codes:
+        text = MULTIPLICITY.format(adjust=adjust_name(cohort), terms=esc(join_words(terms)))
+        if codes > 1:
+            text += " " + MULTIPLICITY_CODES.format(codes=codes)
+        items.append(("multiplicity", text))
     return items
 
 

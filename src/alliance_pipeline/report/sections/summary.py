@@ -38,6 +38,7 @@ from alliance_pipeline.report.lookup import (
     table_of,
 )
 from alliance_pipeline.report.sections.design import normalise_flow
+from alliance_pipeline.report.sections.difference import summary_sentences
 
 
 def meta_yaml(*, study: Mapping, cohort: Mapping, quotes: Sequence | None = None) -> str:
@@ -132,8 +133,9 @@ def _code_name(questions: Mapping, q: str, code: str, several: bool) -> str:
 
 def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     """The findings in one paragraph of at most about :data:`SUMMARY_WORDS` words: design and
-    n; the training contrast of each repeated code (risk difference, interval, adjusted p);
-    whether the baseline changed; the three most frequent feedback codes; the range of
+    n; the training contrast of each repeated code (risk difference, interval, adjusted p) and
+    its difference from the baseline's change (``study.compare``, the complete-case sign-flip
+    rows of ``models.csv``); whether the baseline changed; the three most frequent feedback codes; the range of
     Krippendorff's α; the synthetic-data caveat. Every contrast in words is in Results."""
     questions = questions_of(study)
     props = table_of(tables, "proportions")
@@ -182,6 +184,9 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         if items:
             sentences.append(f"{CONTRAST_GLOSS.get(training, 'In the ' + esc(training) + ' contrast').capitalize()} "
                              f"({t1} → {t2}), {join_words(items)}.")
+    # the design's own question: did the change across the training exceed the change without it?
+    sentences += summary_sentences(tables, study=study, cohort=cohort,
+                                   code_name=lambda q, code: _code_name(questions, q, code, several))
     if baseline:
         t1, t2 = contrasts[baseline]
         rows = list(rows_of(baseline))

@@ -1,0 +1,350 @@
+"""The section "Did the training change more than time alone?" (issue #22).
+
+Per ``study.compare`` pair [A, B] and repeated question asked at A's and B's time points: per
+code, the change across A, the change across B and their difference A − B in the complete
+cases (the sign-flip rows of ``models.csv``), beside the all-available-data model's contrasts
+(its ``gee_bias_reduced`` rows), and one sentence saying whether the two agree. *Agree* is
+defined here, and said so in the report: the two estimates of the difference have the same
+sign and their p-values lie on the same side of α.
+
+The changes across A and B in the complete cases are descriptive (the mean of the code's
+change over the participants who answered at every time point of A and B, from
+``final_codes.csv`` combined per participant as the change step combines it); their
+difference is the sign-flip row's estimate. :func:`summary_sentences` gives the summary's
+sentence on the difference of changes.
+
+Every sentence is one whole format string with named placeholders (the constants below), so
+that a message catalogue can translate it as a unit.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from alliance_pipeline.change.proportions import participant_codes
+from alliance_pipeline.outputs import repeated_questions
+from alliance_pipeline.report.format import (
+    DASH,
+    esc,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_p_eq,
+    is_missing,
+    join_words,
+    md_table,
+    row_value,
+    slug,
+)
+from alliance_pipeline.report.lookup import (
+    code_label,
+    codes_in,
+    conf_label,
+    first_row,
+    questions_of,
+    rows_where,
+    significance_level,
+    table_of,
+)
+
+SIGNFLIP, GEE = "signflip", "gee_bias_reduced"
+
+NO_COMPARE = ("No difference of changes is configured (`study.compare` is empty), so this "
+              "report does not test whether one change exceeded another.\n")
+NO_MODELS = ("The table of the difference-of-changes tests (`models.csv`) was not available to "
+             "this report, so the difference of changes is not shown.\n")
+NO_QUESTION = ("No question was asked at all the time points of {contrast_a} and {contrast_b}, "
+               "so their changes could not be compared.\n")
+WHY = ("A significant change across {contrast_a} next to a non-significant one over "
+       "{contrast_b} would not by itself show that the two changes differ (Gelman & Stern "
+       "2006), so this section tests the difference of the two changes itself, in the same "
+       "participants.")
+COMPLETE_METHOD = ("The complete-case test takes the participants who answered at {timepoints}: "
+                   "for each, d is the change in the code's presence across {contrast_a} "
+                   "({a_first} → {a_second}) minus the change across {contrast_b} ({b_first} → "
+                   "{b_second}); the estimate is the mean of d (risk-difference scale), p the "
+                   "exact two-sided sign-flip test of d ≠ 0, with its {conf}.")
+MODEL_METHOD = ("The all-available-data model uses every answer, also of participants who "
+                "missed a time point: a marginal model of the code's presence on time point "
+                "(GEE, binomial family, identity link, exchangeable working correlation, "
+                "participants as clusters) with the Mancl–DeRouen bias-reduced sandwich "
+                "covariance; each contrast and difference is a Wald estimate with its {conf} "
+                "and p on the normal reference.")
+MULTIPLICITY = ("The p-values of this section are not adjusted for multiplicity: each code's "
+                "difference of changes is the design's one pre-specified question for that "
+                "code, and the model repeats that question on all available data as a "
+                "sensitivity analysis rather than adding tests.")
+CODE_RESULT = ("*{code}*: in the {n} complete cases the share changed by {change_a} across "
+               "{contrast_a} and by {change_b} over {contrast_b}; the difference was {estimate} "
+               "({conf} {low} to {high}; p {p}).")
+CODE_UNTESTED = "*{code}*: the difference of changes could not be tested ({note})."
+AGREE = {  # by which codes agree: every one / some (others not comparable) / some not / none
+    "all": ("Complete cases and all available data agree on every code, agreement meaning "
+            "estimates of the difference with the same sign and p-values on the same side of "
+            "α = {alpha}."),
+    "only": ("Complete cases and all available data agree on {agreeing}, agreement meaning "
+             "estimates of the difference with the same sign and p-values on the same side of "
+             "α = {alpha}."),
+    "some": ("Complete cases and all available data agree on {agreeing} but not on "
+             "{disagreeing}, agreement meaning estimates of the difference with the same sign "
+             "and p-values on the same side of α = {alpha}."),
+    "not": ("Complete cases and all available data do not agree on {disagreeing}, agreement "
+            "meaning estimates of the difference with the same sign and p-values on the same "
+            "side of α = {alpha}."),
+    "none": ("Complete cases and all available data disagree on every code, agreement meaning "
+             "estimates of the difference with the same sign and p-values on the same side of "
+             "α = {alpha}."),
+}
+NOT_COMPARABLE = ("For {codes} the complete cases and all available data cannot be compared, "
+                  "because an estimate or p-value of the difference is undefined.")
+SUMMARY_DIFFERENCES = ("The change across {contrast_a} minus the change over {contrast_b} "
+                       "({n} complete cases, sign-flip test) was {items}: {verdict}.")
+SUMMARY_ITEM = "{estimate} for {code} (p {p})"  # one entry of {items}
+SUMMARY_UNTESTED = "not testable for {code}"     # one entry of {items}
+SUMMARY_VERDICT = {
+    "none": "no difference is significant at α = {alpha}",
+    "some": "significant at α = {alpha} for {codes} only",
+    "all": "every difference is significant at α = {alpha}",
+    "untested": "no difference could be tested",
+}
+
+
+def term_name(pair) -> str:
+    """A compare pair's term as models.csv writes it: ``A - B``."""
+    return f"{pair[0]} - {pair[1]}"
+
+
+def term_label(term: str) -> str:
+    """A term for the reader: ``training − baseline`` (a minus sign)."""
+    return esc(str(term).replace(" - ", " − "))
+
+
+def compare_pairs(study: Mapping) -> list[tuple[str, str]]:
+    """The configured compare pairs whose contrasts both exist, in config order."""
+    contrasts = study.get("contrasts") or {}
+    return [(str(a), str(b)) for a, b in (study.get("compare") or [])
+            if a in contrasts and b in contrasts]
+
+
+def pair_questions(study: Mapping, pair) -> list[str]:
+    """Repeated questions asked at every time point of both contrasts of ``pair``."""
+    questions = questions_of(study)
+    contrasts = study.get("contrasts") or {}
+    needed = set(contrasts[pair[0]]) | set(contrasts[pair[1]])
+    return [q for q in repeated_questions(questions) if needed <= set(questions[q]["timepoints"])]
+
+
+def complete_case_changes(final_codes: pd.DataFrame | None, *, question: str, pair_a, pair_b,
+                          aggregate: str = "any") -> pd.DataFrame:
+    """Per code: ``n`` complete cases (answered at every time point of both pairs) and the mean
+    change of the code's presence across each pair, ``change_a`` and ``change_b``
+    (y_second − y_first averaged over the complete cases; NaN without complete cases)."""
+    columns = ["code", "n", "change_a", "change_b"]
+    if final_codes is None or final_codes.empty:
+        return pd.DataFrame(columns=columns)
+    pc = participant_codes(final_codes, aggregate)
+    pc = pc[pc["question"].astype(str) == question]
+    needed = set(pair_a) | set(pair_b)
+    answered = pc.groupby("participant_id")["timepoint"].agg(lambda t: needed <= set(t)).astype(bool)
+    complete = answered[answered].index
+    wide = (pc[pc["participant_id"].isin(complete)]
+            .pivot_table(index="participant_id", columns=["code", "timepoint"], values="present",
+                         aggfunc="max", fill_value=0))
+    rows = []
+    for code in dict.fromkeys(pc["code"].astype(str)):
+        def change(pair, code=code):
+            if len(complete) == 0:
+                return float("nan")
+            first = wide.get((code, pair[0]), pd.Series(0, index=wide.index))
+            second = wide.get((code, pair[1]), pd.Series(0, index=wide.index))
+            return float(np.mean(second.to_numpy(float) - first.to_numpy(float)))
+        rows.append({"code": code, "n": len(complete), "change_a": change(pair_a),
+                     "change_b": change(pair_b)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def agreement_of(complete_row, model_row, alpha: float) -> str:
+    """``agree``, ``disagree`` or ``undefined``: same sign of the two estimates (0 is its own
+    sign) and p-values on the same side of ``alpha``."""
+    values = [row_value(r, c) for r in (complete_row, model_row) for c in ("estimate", "p_value")]
+    if any(is_missing(v) for v in values):
+        return "undefined"
+    est_cc, p_cc, est_gee, p_gee = (float(v) for v in values)
+    same_sign = np.sign(est_cc) == np.sign(est_gee)
+    same_side = (p_cc < alpha) == (p_gee < alpha)
+    return "agree" if same_sign and same_side else "disagree"
+
+
+def _note(row) -> str:
+    note = row_value(row, "note")
+    return "" if is_missing(note) else esc(note)
+
+
+def _estimate_cell(row) -> str:
+    estimate = fmt_num(row_value(row, "estimate"))
+    interval = fmt_ci(row_value(row, "ci_low"), row_value(row, "ci_high"))
+    return estimate if interval == DASH else f"{estimate} {interval}"
+
+
+def agreement_sentence(labels: Mapping[str, str], verdicts: Mapping[str, str], alpha: float) -> str:
+    """The sentence (or two) saying whether complete cases and all available data agree."""
+    agreeing = [labels[c] for c, v in verdicts.items() if v == "agree"]
+    disagreeing = [labels[c] for c, v in verdicts.items() if v == "disagree"]
+    undefined = [labels[c] for c, v in verdicts.items() if v == "undefined"]
+    out = []
+    if agreeing or disagreeing:
+        if not disagreeing:
+            case = "only" if undefined else "all"
+        elif not agreeing:
+            case = "not" if undefined else "none"
+        else:
+            case = "some"
+        out.append(AGREE[case].format(agreeing=join_words(agreeing),
+                                      disagreeing=join_words(disagreeing), alpha=f"{alpha:g}"))
+    if undefined:
+        out.append(NOT_COMPARABLE.format(codes=join_words(undefined)))
+    return " ".join(out)
+
+
+def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: str) -> list[str]:
+    questions = questions_of(study)
+    contrasts = study["contrasts"]
+    models = table_of(tables, "models")
+    conf, alpha = conf_label(cohort), significance_level(cohort)
+    a, b = pair
+    term = term_name(pair)
+    aggregate = str((cohort.get("analysis") or {}).get("aggregate", "any"))
+    changes = complete_case_changes(table_of(tables, "final_codes"), question=q,
+                                    pair_a=contrasts[a], pair_b=contrasts[b], aggregate=aggregate)
+    s = slug(q, a, b)
+    codes = codes_in(table_of(tables, "proportions"), questions, q) or list(questions[q]["codes"])
+    cc_rows, gee_rows, sentences, verdicts, labels = [], [], [], {}, {}
+    notes: dict[tuple[str, str], list[str]] = {}  # (code, note) -> where it applies
+    for code in codes:
+        label = esc(code_label(questions, q, code))
+        labels[code] = f"*{label}*"
+        cc = first_row(models, question=q, code=code, term=term, method=SIGNFLIP)
+        own = first_row(changes, code=code)
+        n = row_value(cc, "n_participants")
+        n = row_value(own, "n") if is_missing(n) else n
+        change_a, change_b = row_value(own, "change_a"), row_value(own, "change_b")
+        cc_rows.append([label, fmt_int(n), fmt_num(change_b), fmt_num(change_a), _estimate_cell(cc),
+                        fmt_p(row_value(cc, "p_value"))])
+        if cc is None or is_missing(row_value(cc, "estimate")) or is_missing(row_value(cc, "p_value")):
+            sentences.append(CODE_UNTESTED.format(code=label, note=_note(cc) or "no result"))
+        else:
+            sentences.append(CODE_RESULT.format(
+                code=label, n=fmt_int(n), change_a=fmt_num(change_a), change_b=fmt_num(change_b),
+                contrast_a=esc(a), contrast_b=esc(b), estimate=fmt_num(row_value(cc, "estimate")),
+                conf=conf, low=fmt_num(row_value(cc, "ci_low")), high=fmt_num(row_value(cc, "ci_high")),
+                p=fmt_p_eq(row_value(cc, "p_value"))))
+        if _note(cc):
+            notes.setdefault((label, _note(cc)), []).append("complete cases")
+        for name in [*contrasts, term]:
+            r = first_row(models, question=q, code=code, term=name, method=GEE)
+            if r is None:
+                continue
+            gee_rows.append([label, term_label(name), _estimate_cell(r), fmt_p(row_value(r, "p_value")),
+                             fmt_int(row_value(r, "n_participants")),
+                             fmt_int(row_value(r, "n_observations"))])
+            if _note(r):
+                notes.setdefault((label, _note(r)), []).append(term_label(name))
+        verdicts[code] = agreement_of(cc, first_row(models, question=q, code=code, term=term,
+                                                    method=GEE), alpha)
+    tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
+    out = [f"## {esc(q)}: {term_label(term)}\n",
+           md_table(["Code", "Complete cases", esc(b), esc(a), f"{term_label(term)} {conf}", "p"],
+                    cc_rows, align="lrrrrr",
+                    caption=(f"Difference of changes in the complete cases ({esc(q)}): mean change "
+                             f"of the code's presence over {esc(b)} ({' → '.join(contrasts[b])}) "
+                             f"and across {esc(a)} ({' → '.join(contrasts[a])}), and their "
+                             "difference with the exact sign-flip test; participants who "
+                             f"answered at {', '.join(tps)}."),
+                    label=f"tbl-difference-{s}")]
+    if gee_rows:
+        out.append(md_table(["Code", "Term", f"Estimate {conf}", "p", "Participants", "Answers"],
+                            gee_rows, align="llrrrr",
+                            caption=(f"All available data ({esc(q)}): each contrast and the "
+                                     "difference of changes from the GEE (identity link, "
+                                     "exchangeable, bias-reduced covariance); Answers: "
+                                     "observations used."),
+                            label=f"tbl-model-{s}"))
+    out.append(" ".join(sentences) + "\n")
+    agreement = agreement_sentence(labels, verdicts, alpha)
+    if agreement:
+        out.append(agreement + "\n")
+    if notes:
+        out.append("Notes: " + "; ".join(f"*{label}, {join_words(where)}*: {note}"
+                                          for (label, note), where in notes.items()) + ".\n")
+    return out
+
+
+def difference_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
+    """The section's Markdown (without its heading, which the template gives)."""
+    pairs = compare_pairs(study)
+    if not pairs:
+        return NO_COMPARE
+    models = table_of(tables, "models")
+    if models is None:
+        return NO_MODELS
+    conf = conf_label(cohort)
+    contrasts = study["contrasts"]
+    out = []
+    for a, b in pairs:
+        questions = pair_questions(study, (a, b))
+        if not questions:
+            out.append(NO_QUESTION.format(contrast_a=esc(a), contrast_b=esc(b)))
+            continue
+        tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
+        out.append(" ".join([
+            WHY.format(contrast_a=esc(a), contrast_b=esc(b)),
+            COMPLETE_METHOD.format(timepoints=join_words(tps), contrast_a=esc(a), contrast_b=esc(b),
+                                   a_first=contrasts[a][0], a_second=contrasts[a][1],
+                                   b_first=contrasts[b][0], b_second=contrasts[b][1],
+                                   conf=conf.replace("CI", "interval")),
+            MODEL_METHOD.format(conf=conf.replace("CI", "Wald interval")),
+            MULTIPLICITY]) + "\n")
+        for q in questions:
+            out += _question_md(tables, study=study, cohort=cohort, pair=(a, b), q=q)
+    return "\n".join(out)
+
+
+def summary_sentences(tables: Mapping, *, study: Mapping, cohort: Mapping,
+                      code_name) -> list[str]:
+    """The summary's sentence on the difference of changes, one per compare pair and question:
+    each code's complete-case estimate and sign-flip p, and which are significant.
+    ``code_name(question, code)`` writes a code's name."""
+    models = table_of(tables, "models")
+    if models is None:
+        return []
+    alpha = significance_level(cohort)
+    out = []
+    for a, b in compare_pairs(study):
+        term = term_name((a, b))
+        for q in pair_questions(study, (a, b)):
+            rows = rows_where(models, question=q, term=term, method=SIGNFLIP)
+            if rows.empty:
+                continue
+            items, significant, tested, counts = [], [], 0, set()
+            for code in dict.fromkeys(rows["code"].astype(str)):
+                r = first_row(rows, code=code)
+                p, estimate = row_value(r, "p_value"), row_value(r, "estimate")
+                counts.add(fmt_int(row_value(r, "n_participants")))
+                if is_missing(p) or is_missing(estimate):
+                    items.append(SUMMARY_UNTESTED.format(code=code_name(q, code)))
+                    continue
+                tested += 1
+                items.append(SUMMARY_ITEM.format(estimate=fmt_num(estimate), code=code_name(q, code),
+                                                 p=fmt_p_eq(p)))
+                if float(p) < alpha:
+                    significant.append(code_name(q, code))
+            case = ("untested" if not tested else "none" if not significant
+                    else "all" if len(significant) == tested else "some")
+            out.append(SUMMARY_DIFFERENCES.format(
+                contrast_a=esc(a), contrast_b=esc(b), n=" or ".join(sorted(counts)),
+                items=join_words(items),
+                verdict=SUMMARY_VERDICT[case].format(alpha=f"{alpha:g}", codes=join_words(significant))))
+    return out
