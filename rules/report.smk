@@ -38,21 +38,14 @@ rule figures:
 # checkout's change step writes it, a report is rendered without it when no rule makes it and
 # the file is absent, and its section says so; once the change step writes it (merge of #22),
 # this condition is always true and can go.
-MODELS_WRITTEN = any(str(f).endswith("/models.csv") for r in workflow.rules for f in r.output)
-
-
-def report_tables(wildcards):
-    """The derived tables a cohort's report is written from (and its manifest lists)."""
-    names = ["agreement", "proportions", "tests", "power", "final_codes", "flow"]
-    models = f"data/derived/{wildcards.cohort}/models.csv"
-    if MODELS_WRITTEN or Path(models).exists():
-        names.append("models")
-    return [f"data/derived/{wildcards.cohort}/{name}.csv" for name in names]
+# The derived tables a cohort's report is written from (and its manifest lists).
+REPORT_TABLES = [f"{DERIVED}/{name}.csv" for name in
+                 ("agreement", "proportions", "tests", "power", "final_codes", "flow", "models")]
 
 
 rule render_report:
     input:
-        tables=report_tables,
+        tables=REPORT_TABLES,
         responses=f"{DERIVED}/responses.csv",
         coder_files=f"{DERIVED}/coder_files.csv",
         figures=FIGURES,

@@ -17,11 +17,8 @@ STUDY_DIR = "reports/study"
 STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts", "differences")}
 
 
-def study_models(wildcards):
-    """Every cohort's models.csv (the difference of changes, #22); none until the change step
-    writes them (MODELS_WRITTEN, rules/report.smk), unless every cohort's is there already."""
-    files = expand(f"{DERIVED}/models.csv", cohort=COHORTS)
-    return files if MODELS_WRITTEN or all(Path(f).exists() for f in files) else []
+# Every cohort's models.csv (the difference of changes, #22).
+STUDY_MODELS = expand(f"{DERIVED}/models.csv", cohort=COHORTS)
 STUDY_FIGURES = [f"{STUDY_DIR}/figures/{stem}.{ext}" for stem in study_figure_stems(STUDY["questions"])
                  for ext in ("png", "svg")]
 STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
@@ -32,7 +29,7 @@ rule study_tables:
     localrule: True
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
-        models=study_models,
+        models=STUDY_MODELS,
         code=package("study.pooling", "study.differences", "change.mcnemar", "change.effect_sizes",
                      "change.multiplicity", "change.proportions", "tables", "runner"),
     output:
@@ -80,7 +77,7 @@ rule study_report:
         cohort_rows=STUDY_TABLES["cohorts"],
         differences=STUDY_TABLES["differences"],
         figures=STUDY_FIGURES,
-        models=study_models,
+        models=STUDY_MODELS,
         proportions=expand(f"{DERIVED}/proportions.csv", cohort=COHORTS),
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
         agreement=expand(f"{DERIVED}/agreement.csv", cohort=COHORTS),
