@@ -128,8 +128,8 @@ def responses_needed(cohort: str, entry: dict, missing: list[str]) -> str:
                 f"the question columns named under cohorts.{cohort}.survey (edit those headers to "
                 "match the exports exactly)")
     else:
-        what = (f"{raw}/responses.csv (columns response_id, participant_id, timepoint, question, "
-                "text; UTF-8, or set the cohort's encoding)")
+        what = ("responses.csv (columns response_id, participant_id, timepoint, question, text; "
+                "UTF-8, or set the cohort's encoding)")
     coders = entry.get("coders")
     codes = (f"the coders' filled workbooks come back later as {raw}/codes/<coder>.xlsx "
              f"({', '.join(coders)})" if coders else
