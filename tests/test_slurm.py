@@ -1,4 +1,4 @@
-"""The workflow on a real SLURM through profiles/slurm, with the executor plugin of the lock.
+"""The workflow on a real SLURM through profiles/slurm, with the plugin of the cluster lock.
 
 A single-node cluster (tests/cluster/start.sh: slurmctld, slurmd, slurmdbd over MariaDB,
 munge; .ci/run starts it) runs the pilot and a second cohort with
@@ -36,6 +36,7 @@ from conftest import (
     in_ci,
     once_per_session,
     pilot_copy,
+    require_cluster_plugin,
     require_component,
     run_workflow,
     sha256_tree,
@@ -58,6 +59,7 @@ def require_cluster() -> None:
     """Skip (locally) or fail (CI) unless sbatch is installed and a cluster answers."""
     require_component("sbatch", "the workflow through a real SLURM cluster",
                       "bash tests/cluster/start.sh installs and starts a single-node one")
+    require_cluster_plugin("the workflow through a real SLURM cluster")
     status = subprocess.run(["bash", str(REPO / "tests/cluster/status.sh")],
                             capture_output=True, text=True, timeout=60)
     if status.returncode != 0:
