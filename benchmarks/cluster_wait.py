@@ -14,7 +14,8 @@ in up to three states of Slurm's client:
   cluster others may use, the commands get ``SLURM_CONF`` naming a copy of Slurm's config
   whose controller port nobody listens on; scontrol then waits as with a stopped controller;
 - ``controller up``: the config as it is, when tests/cluster/status.sh finds a cluster;
-- ``no scontrol``: ``PATH`` without the folders that hold scontrol.
+- ``no scontrol``: ``PATH`` without Slurm's client commands (the folders that hold them
+  replaced by copies, as links, without them).
 
 Target: controller stopped at most 1.5x controller up (or, without a cluster, no scontrol).
 Whether the SLURM plugin is installed here decides it: the local route (requirements.lock)
@@ -58,16 +59,25 @@ def stopped_controller_conf(folder: Path) -> Path:
     return path
 
 
+SLURM_CLIENT = {"scontrol", "sacct", "sacctmgr", "salloc", "sattach", "sbatch", "sbcast", "scancel",
+                "scrontab", "sdiag", "sinfo", "sprio", "squeue", "sreport", "srun", "sshare", "sstat",
+                "strigger", "sview"}
+
+
 def without_scontrol(folder: Path) -> str:
-    """PATH without the folders holding scontrol (git kept: a run reads the commit)."""
-    keep = folder / "bin"
-    keep.mkdir(exist_ok=True)
-    git = shutil.which("git")
-    if git:
-        (keep / "git").symlink_to(git)
-    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep)
-            if d and not (Path(d) / "scontrol").exists()]
-    return os.pathsep.join([*dirs, str(keep)])
+    """PATH with each folder that holds scontrol replaced by a copy of it (links) without
+    Slurm's client commands: everything else (git, which, ...) is still found."""
+    dirs = []
+    for i, d in enumerate(os.environ.get("PATH", "").split(os.pathsep)):
+        if d and (Path(d) / "scontrol").exists():
+            shadow = folder / f"path{i}"
+            shadow.mkdir()
+            for entry in Path(d).iterdir():
+                if entry.name not in SLURM_CLIENT:
+                    (shadow / entry.name).symlink_to(entry)
+            d = str(shadow)
+        dirs.append(d)
+    return os.pathsep.join(dirs)
 
 
 def seconds(command: list[str], env: dict, repeat: int) -> float:
