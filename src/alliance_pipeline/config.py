@@ -212,7 +212,7 @@ def check_config(config: dict, source: str = "config/config.yaml") -> None:
     """Raise :class:`ConfigError` listing every YAML-pitfall, schema and value problem of
     ``config`` (see :func:`value_problems`)."""
     if not isinstance(config, dict) or not config:
-        raise ConfigError(source, ["empty or not a mapping of keys (see the README's config section)"])
+        raise ConfigError(source, ["empty or not a mapping of keys (see docs/user-guide.md, Configuration)"])
     problems = yaml_key_problems(config)
     if not problems:
         problems = schema_problems(config, load_schema("config"))
