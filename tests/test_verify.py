@@ -103,6 +103,9 @@ def test_manifest_validates_and_is_in_html_and_pdf(study):
         (study / "config/codebook.yaml").read_bytes()).hexdigest()
     assert found["code"]["lock"]["sha256"] == hashlib.sha256(
         (REPO / "requirements.lock").read_bytes()).hexdigest()
+    init = (REPO / "src/alliance_pipeline/__init__.py").read_text(encoding="utf-8")
+    assert f'__version__ = "{found["code"]["version"]}"' in init   # alliance --version's
+    assert f"Pipeline version: {found['code']['version']}." in html
     assert found["inputs"]["config"]["effective"]["analysis"]["agreement"]["bootstrap"] == 200
 
     tables = {e["table"]: e for e in found["tables"]}
