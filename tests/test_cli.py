@@ -262,3 +262,22 @@ def test_run_builds_the_pilot_report_and_verify_checks_it(tmp_path):
     failed = alliance("run", "--cores", "1", "-d", str(study))
     assert failed.returncode == 1
     assert "Summary by cohort:" in failed.stderr
+
+
+def test_the_slurm_profile_without_the_cluster_extra_is_refused_with_how_to_install_it(
+        tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from alliance_pipeline import cli
+
+    study = study_folder(tmp_path)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == cli.SLURM_PLUGIN else real(name, *a))
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["run", "--profile", str(REPO / "profiles/slurm"), "-d", str(study)])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert "the SLURM executor plugin is not installed" in error
+    assert "pip install --require-hashes -r requirements-cluster.lock (make cluster-env)" in error
+    assert not (study / ".snakemake").exists()   # Snakemake never started
