@@ -124,7 +124,7 @@ def insert_block(text: str, block: str, newline: str) -> str:
 
 def indentation(text: str) -> tuple[str, str]:
     """(the cohorts' indentation, one level deeper's step) as the file writes them."""
-    after = text.split("\ncohorts:", 1)[-1].splitlines()[1:]
+    after = re.split(r"(?m)^cohorts\s*:", text, maxsplit=1)[-1].splitlines()[1:]
     keys = [line for line in after if line.strip() and not line.lstrip().startswith("#")]
     first = keys[0] if keys and keys[0][0].isspace() else "  x"
     indent = first[:len(first) - len(first.lstrip())]
