@@ -88,7 +88,11 @@ def run_workflow(args: argparse.Namespace, targets: Sequence[str] = ()) -> int:
     profile = getattr(args, "profile", None)
     if profile and "slurm" in Path(profile).name:
         require_cluster_plugin()
-    code = subprocess.call(snakemake_command(directory, args.cores, targets, profile))
+    process = subprocess.Popen(snakemake_command(directory, args.cores, targets, profile))
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:   # Ctrl-C reaches Snakemake too: let it stop its jobs, then end
+        code = process.wait()
     if not targets:
         reports = sorted((directory / "reports").glob("*/report.*"))
         reports = [r for r in reports if r.suffix in (".html", ".pdf")]
