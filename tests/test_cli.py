@@ -281,3 +281,32 @@ def test_the_slurm_profile_without_the_cluster_extra_is_refused_with_how_to_inst
     assert "the SLURM executor plugin is not installed" in error
     assert "pip install --require-hashes -r requirements-cluster.lock (make cluster-env)" in error
     assert not (study / ".snakemake").exists()   # Snakemake never started
+
+
+def test_nothing_assumes_a_posix_shell_or_a_venv_bin_folder():
+    """The route without make must work on Windows: no rule runs a shell command, no module
+    or script starts a shell or names a venv's bin/ folder, and Snakemake is started by the
+    interpreter itself (README, "Without make")."""
+    import ast
+
+    rules = [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]
+    shell_rules = [f"{p.name}:{n}" for p in rules
+                   for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                   if re.match(r"\s+(shell|run):", line)]
+    assert shell_rules == []
+    sources = [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "scripts").glob("*.py"))]
+    found = []
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.keyword) and node.arg == "shell" and getattr(node.value, "value", False):
+                found.append(f"{path.name}: shell=True")
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "system":
+                found.append(f"{path.name}: os.system")
+        if re.search(r"\.venv/bin|[\"']/bin/(ba)?sh", text):
+            found.append(f"{path.name}: a venv's bin/ or /bin/sh")
+    assert found == []
+    from alliance_pipeline import cli
+
+    command = cli.snakemake_command(REPO, "1")
+    assert command[:3] == [sys.executable, "-m", "snakemake"]
