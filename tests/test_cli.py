@@ -113,6 +113,11 @@ def test_status_after_new_cohort_says_what_to_put_in_its_raw_folder(tmp_path):
         "UTF-8, or set the cohort's encoding) in data/raw/spring/;\n"
         "  2. two or more coders' files later in data/raw/spring/codes/ (<coder>.csv or <coder>.xlsx);\n")
     assert "  pilot: no report yet: alliance run builds it" in done.stdout
+    # until the responses are there, a run stops at start-up naming the cohort and what to do
+    run = alliance("run", "--cores", "1", "-d", str(study))
+    assert run.returncode == 1
+    assert ("cohorts.spring.raw: data/raw/spring/responses.csv is missing; put the cohort's "
+            "responses there") in run.stderr and "alliance status says" in run.stderr
 
 
 def test_new_cohort_refuses_existing_and_invalid_names_and_writes_nothing(tmp_path):

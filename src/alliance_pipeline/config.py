@@ -379,7 +379,9 @@ def check_cohort_folders(config: dict) -> None:
             problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
                             "and codes/<coder>.csv")
         elif not (raw / "responses.csv").is_file():
-            why = not_a_file(raw / "responses.csv") or "is missing"
+            why = not_a_file(raw / "responses.csv") or (
+                "is missing; put the cohort's responses there, or leave the cohort out of the "
+                "config until they come (alliance status says what each cohort waits for)")
             problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
     if problems:
         raise ConfigError("config cohorts", problems)
