@@ -1,5 +1,5 @@
-# A reviewer's check of the reports against a rerun, run only when asked for (README, "For
-# reviewers"): the manifest each report carries is checked level by level (code, inputs,
+# A reviewer's check of the reports against a rerun, run only when asked for (docs/reviewers.md;
+# alliance verify): the manifest each report carries is checked level by level (code, inputs,
 # tables) against this checkout, the inputs here and a rerun in a temporary folder.
 #   snakemake verify --cores 1              every cohort's report here (and the study report)
 #   snakemake verify --cores 1 --config verify_report=reports/pilot/report.html \

@@ -28,7 +28,8 @@ HEADER = """\
 # requirements.lock, written out below (no `-r requirements.lock`: the copy has nothing beside
 # it); pip checks their hashes only on the venv route (`make run`). Quarto comes from
 # conda-forge: with it on PATH the report is rendered by `quarto render`; without it, by the
-# Pandoc + Typst fallback (see README).
+# Pandoc + Typst fallback (docs/user-guide.md). The SLURM executor plugin is not here: on a
+# cluster, also `pip install --require-hashes -r requirements-cluster.lock` (docs/cluster.md).
 """
 
 # A requirement line of a pip-compile lock: `name==version`, optionally `; marker`, then ` \`.

@@ -75,6 +75,20 @@ def require_component(executable: str, what: str, install: str, probe: tuple[str
     pytest.skip(f"{executable} {failed or 'is not installed'} ({install}; .ci/run installs it): {what}")
 
 
+def require_cluster_plugin(what: str) -> None:
+    """The SLURM executor plugin of the cluster extra (requirements-cluster.lock): skip
+    locally without it, fail in CI, where .ci/run installs it (make cluster-env)."""
+    from importlib.util import find_spec
+
+    if find_spec("snakemake_executor_plugin_slurm") is not None:
+        return
+    install = "make cluster-env, or pip install --require-hashes -r requirements-cluster.lock"
+    if in_ci():
+        pytest.fail(f"the SLURM executor plugin is not installed in CI: .ci/run installs it "
+                    f"({install}); {what} cannot run")
+    pytest.skip(f"the SLURM executor plugin is not installed ({install}): {what}")
+
+
 def pilot_copy(dest: Path, cohorts: dict[str, str] | None = None) -> Path:
     """config/ and data/raw/pilot copied to ``dest``; ``cohorts`` (name -> raw folder name)
     adds further copies of the pilot as cohorts of the config."""

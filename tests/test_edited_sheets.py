@@ -132,7 +132,7 @@ def test_the_summary_names_the_cohort_that_stopped_at_intake_and_its_log(tmp_pat
         "the raw files:   - data/raw/spring/responses.csv, row 3, column participant_id: '' is empty")
     assert status.next_steps(waiting, config) == (
         "Cohort spring: stopped at intake (logs/spring/intake.log): its raw files in "
-        "data/raw/spring have problems (listed in the log and below); correct them and make "
+        "data/raw/spring have problems (listed in the log and below); correct them and alliance "
         "run again. The coding workbooks for coder_a, coder_b are written once intake passes.\n"
         "(no cohort is coded yet; the cross-cohort report waits until every cohort is coded.)")
 
@@ -142,5 +142,5 @@ def test_without_an_intake_log_a_waiting_cohort_is_not_said_to_have_its_response
     config = {"cohorts": {"spring": {"raw": "data/raw/spring", "coders": ["coder_a"]}}}
     assert status.next_steps({"spring": ["coder_a"]}, config).splitlines()[0] == (
         "Cohort spring: its responses have not been read yet (intake did not run for it); "
-        "waiting for coder_a. Next: make run (or make coding-sheets) reads them and writes the "
+        "waiting for coder_a. Next: alliance run (or alliance coding-sheets) reads them and writes the "
         "coding workbooks.")

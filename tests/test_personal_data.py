@@ -107,7 +107,7 @@ def test_no_address_reaches_stdout_stderr_or_a_log(tmp_path):
     # the end-of-run summary: the cohort stopped at intake, with its log; no coding workbook
     assert (f"Cohort pilot_survey: stopped at intake ({log}): its raw files in "
             "data/raw/pilot_survey have problems (listed in the log and below); correct them "
-            "and make run again. The coding workbooks for coder_a, coder_b are written once "
+            "and alliance run again. The coding workbooks for coder_a, coder_b are written once "
             "intake passes.") in result.stderr
     assert (f"  pilot_survey: stopped at intake ({log}): cohort 'pilot_survey': 3 problem(s) "
             "in the raw files:") in result.stderr

@@ -1,8 +1,9 @@
 """The SLURM profile (profiles/slurm/config.yaml): valid for snakemake, and a dry run with it.
 
-The SLURM executor plugin is in requirements.lock, so it is always installed. The first dry
-run takes every setting of the profile but the executor (``--executor dryrun``; command-line
-options win over a profile's); the last one is the profile as it is, with the plugin. A real
+The SLURM executor plugin is the cluster extra (requirements-cluster.lock, make cluster-env;
+.ci/run installs it). The first dry run takes every setting of the profile but the executor
+(``--executor dryrun``; command-line options win over a profile's), so it runs without the
+plugin; the last one is the profile as it is, with the plugin (skipped locally without it). A real
 cluster runs the profile in tests/test_slurm.py.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, pilot_copy, run_workflow, workflow_rules
+from conftest import REPO, pilot_copy, require_cluster_plugin, run_workflow, workflow_rules
 
 PROFILE = REPO / "profiles" / "slurm"
 TABLE_RULES = {"intake", "disagreements", "consensus", "agreement", "change"}
@@ -96,6 +97,7 @@ def test_cohort_figures_stay_local(study):
 
 @pytest.mark.workflow
 def test_dry_run_with_the_slurm_plugin_groups_cohort_tables(study):
+    require_cluster_plugin("a dry run with the SLURM profile")
     result = run_workflow(study, extra=("--profile", str(PROFILE), "-n"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Group job cohort_tables" in result.stdout + result.stderr

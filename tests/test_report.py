@@ -5,6 +5,7 @@ Every frame here is hand-made; the numbers are chosen so the expected words are 
 """
 import hashlib
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -160,7 +161,8 @@ def provenance_dict():
     return {"raw_files": [("data/raw/pilot/responses.csv", "a" * 64)],
             "config_yaml": "study:\n  title: T\n", "codebook_version": "1.0",
             "packages": [("pandas", "3.1.1"), ("typst", "0.15.2")], "git_commit": "0123abcd",
-            "git_dirty": True, "command": "snakemake --cores 2 reports/pilot/report.html"}
+            "git_dirty": True, "command": "snakemake --cores 2 reports/pilot/report.html",
+            "pipeline_version": "9.8.7"}
 
 
 def clause(summary: str, marker: str) -> str:
@@ -543,6 +545,10 @@ def test_reproducibility_appendix_lists_provenance():
     assert "0123abcd" in text and "uncommitted changes" in text
     assert "snakemake --cores 2 reports/pilot/report.html" in text
     assert "pandas 3.1.1" in text and "```yaml" in text and "title: T" in text
+    assert "Pipeline version: 9.8.7. Pipeline commit: `0123abcd`" in text
+    assert "`alliance verify <this file>` checks it" in text
+    older = {k: v for k, v in provenance_dict().items() if k != "pipeline_version"}
+    assert "Pipeline version" not in reproducibility_md(older)   # provenance from before 0.1.0
 
 
 def test_provenance_helpers(tmp_path):
@@ -562,7 +568,9 @@ def test_provenance_helpers(tmp_path):
                                          command="make run")
     assert prov["git_commit"] == "unknown" and prov["config_yaml"].startswith("study:")
     assert set(prov) == {"raw_files", "config_yaml", "codebook_version", "packages", "git_commit",
-                         "git_dirty", "command"}
+                         "git_dirty", "command", "pipeline_version"}
+    init = (Path(provenance.__file__).parent / "__init__.py").read_text(encoding="utf-8")
+    assert f'__version__ = "{prov["pipeline_version"]}"' in init   # the package's one version
 
 
 def test_git_state_counts_tracked_changes_only(tmp_path):

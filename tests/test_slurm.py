@@ -1,13 +1,13 @@
-"""The workflow on a real SLURM through profiles/slurm, with the executor plugin of the lock.
+"""The workflow on a real SLURM through profiles/slurm, with the plugin of the cluster lock.
 
 A single-node cluster (tests/cluster/start.sh: slurmctld, slurmd, slurmdbd over MariaDB,
 munge; .ci/run starts it) runs the pilot and a second cohort with
-``snakemake --profile profiles/slurm`` as the README says. What SLURM itself records is the
+``snakemake --profile profiles/slurm`` as docs/cluster.md says. What SLURM itself records is the
 evidence: sacct lists every job the run submitted, each finished, and the log SLURM kept of
 each job shows which workflow jobs ran inside it; those are exactly the workflow's non-local
 jobs. The derived tables and figures are byte-identical to a local run. The group job fits
 the profile's stated node size, with the run time the profile's comment works out by hand.
-Then what the README's cluster section says a site sets (account, partition) and its
+Then what docs/cluster.md says a site sets (account, partition) and its
 troubleshooting (the harmless sacct message without an account; a job cancelled outside
 Snakemake leaves plugin 2.8.0 waiting until Ctrl-C).
 
@@ -36,6 +36,7 @@ from conftest import (
     in_ci,
     once_per_session,
     pilot_copy,
+    require_cluster_plugin,
     require_component,
     run_workflow,
     sha256_tree,
@@ -45,7 +46,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 PROFILE = REPO / "profiles" / "slurm"
 COHORTS = ("pilot", "replica")
-# Where the README says each rule runs under the profile (hand-written, not read from it).
+# Where docs/cluster.md says each rule runs under the profile (hand-written, not read from it).
 CLUSTER_RULES = ("intake", "disagreements", "consensus", "agreement", "change", "render_report")
 LOCAL_RULES = {"figures", "study_tables", "study_figures", "all"}
 EXPECTED_CLUSTER_JOBS = collections.Counter(
@@ -58,6 +59,7 @@ def require_cluster() -> None:
     """Skip (locally) or fail (CI) unless sbatch is installed and a cluster answers."""
     require_component("sbatch", "the workflow through a real SLURM cluster",
                       "bash tests/cluster/start.sh installs and starts a single-node one")
+    require_cluster_plugin("the workflow through a real SLURM cluster")
     status = subprocess.run(["bash", str(REPO / "tests/cluster/status.sh")],
                             capture_output=True, text=True, timeout=60)
     if status.returncode != 0:
@@ -191,13 +193,13 @@ def test_the_group_job_fits_the_stated_node(runs, log_text):
 
 
 def test_without_an_account_the_plugins_sacct_message_is_harmless(runs, log_text):
-    # the README's troubleshooting: printed when no account is set, and the run goes on
+    # docs/cluster.md's troubleshooting: printed when no account is set, and the run goes on
     assert "sacct: invalid option -- '1'" in log_text
     assert runs["returncode"] == 0
 
 
 def test_more_cores_widen_the_group_job(runs, tmp_path):
-    """The README's way to widen group jobs for larger nodes: --cores 4 puts both cohorts'
+    """docs/cluster.md's way to widen group jobs for larger nodes: --cores 4 puts both cohorts'
     steps of a toposort level side by side. Hand computation: 4 CPUs, 4 x 4000 MB, and
     30 (intake) + 60 (agreement, disagreements) + 30 + 30 = 150 minutes. The job is only
     submitted and read back from sacct, then the run is stopped (it may not fit this node)."""
@@ -241,7 +243,7 @@ def test_a_sites_account_and_partition_reach_sbatch(runs, log_text, tmp_path):
                              capture_output=True, text=True, timeout=60).stdout.split()[0]
     partition = subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True,
                                timeout=60).stdout.split()[0]
-    # the README: uncomment the two lines of profiles/slurm/config.yaml and fill them in
+    # docs/cluster.md: uncomment the two lines of profiles/slurm/config.yaml and fill them in
     site = tmp_path / "profile"
     site.mkdir()
     text = (PROFILE / "config.yaml").read_text(encoding="utf-8")
@@ -261,7 +263,7 @@ def test_a_sites_account_and_partition_reach_sbatch(runs, log_text, tmp_path):
 
 
 def test_a_job_cancelled_outside_snakemake_leaves_the_plugin_waiting(runs, log_text, tmp_path):
-    """The README's troubleshooting: sacct calls a cancelled job 'CANCELLED by <uid>', which
+    """docs/cluster.md's troubleshooting: sacct calls a cancelled job 'CANCELLED by <uid>', which
     plugin 2.8.0 takes for a running job; Snakemake waits until Ctrl-C."""
     study = finished_copy(runs, tmp_path / "study")
     log = tmp_path / "cancel.log"
@@ -289,7 +291,7 @@ def test_a_job_cancelled_outside_snakemake_leaves_the_plugin_waiting(runs, log_t
         wait_until(lambda: checks() >= seen + 2, process, "two more status checks")
         assert process.poll() is None
         assert "Error in" not in log.read_text(errors="replace")
-        # Ctrl-C ends the run (the README's remedy), as failed
+        # Ctrl-C ends the run (docs/cluster.md's remedy), as failed
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=180) != 0
     finally:

@@ -36,7 +36,7 @@ def test_next_steps_without_a_coder_list_say_how_to_get_workbooks(tmp_path, monk
         "Cohort a: the responses are in (data/derived/a/responses.csv); waiting for two or more "
         "coders. Next:\n"
         "  list the coders under cohorts.a.coders in config/config.yaml (and a coding_key) to get "
-        "blinded coding workbooks from make coding-sheets, or put two or more coder files in "
-        "data/raw/a/codes/ (<coder>.xlsx or <coder>.csv), then make run again.\n"
+        "blinded coding workbooks from alliance coding-sheets, or put two or more coder files in "
+        "data/raw/a/codes/ (<coder>.xlsx or <coder>.csv), then alliance run again.\n"
         "(every other cohort was built; the cross-cohort report waits until every cohort is coded.)")
     assert status.next_steps({}, config) == ""

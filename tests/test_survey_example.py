@@ -229,7 +229,7 @@ def test_a_cohort_without_codes_gets_next_steps_and_the_others_are_built(tmp_pat
             "for coder_a, coder_b. Next:\n"
             f"  1. send data/derived/{COHORT}/coding_sheets/coder_a.xlsx to coder_a; "
             f"data/derived/{COHORT}/coding_sheets/coder_b.xlsx to coder_b (the blinded coding "
-            "workbooks; make coding-sheets writes them again);\n"
+            "workbooks; alliance coding-sheets writes them again);\n"
             f"  2. save each filled workbook as {RAW}/codes/<coder>.xlsx ({RAW}/codes/coder_a.xlsx, "
             f"{RAW}/codes/coder_b.xlsx);\n") in result.stderr
     for coder in ("coder_a", "coder_b"):  # written by the same run

@@ -90,7 +90,7 @@ def test_manifest_validates_and_is_in_html_and_pdf(study):
     html = (study / "reports/pilot/report.html").read_text(encoding="utf-8")
     match = re.search(r'<script type="application/json" id="manifest">(.*?)</script>', html, re.S)
     assert match and json.loads(match.group(1)) == found
-    assert "make verify REPORT=" in html  # the appendix tells the reader how to check it
+    assert "alliance verify " in html  # the appendix tells the reader how to check it
     attached = PdfReader(study / "reports/pilot/report.pdf").attachments["manifest.json"][0]
     assert json.loads(attached) == found
 
@@ -103,6 +103,9 @@ def test_manifest_validates_and_is_in_html_and_pdf(study):
         (study / "config/codebook.yaml").read_bytes()).hexdigest()
     assert found["code"]["lock"]["sha256"] == hashlib.sha256(
         (REPO / "requirements.lock").read_bytes()).hexdigest()
+    init = (REPO / "src/alliance_pipeline/__init__.py").read_text(encoding="utf-8")
+    assert f'__version__ = "{found["code"]["version"]}"' in init   # alliance --version's
+    assert f"Pipeline version: {found['code']['version']}." in html
     assert found["inputs"]["config"]["effective"]["analysis"]["agreement"]["bootstrap"] == 200
 
     tables = {e["table"]: e for e in found["tables"]}

@@ -212,7 +212,7 @@ def check_config(config: dict, source: str = "config/config.yaml") -> None:
     """Raise :class:`ConfigError` listing every YAML-pitfall, schema and value problem of
     ``config`` (see :func:`value_problems`)."""
     if not isinstance(config, dict) or not config:
-        raise ConfigError(source, ["empty or not a mapping of keys (see the README's config section)"])
+        raise ConfigError(source, ["empty or not a mapping of keys (see docs/user-guide.md, Configuration)"])
     problems = yaml_key_problems(config)
     if not problems:
         problems = schema_problems(config, load_schema("config"))
@@ -388,7 +388,9 @@ def check_cohort_folders(config: dict) -> None:
             problems.append(f"cohorts.{name}.raw: folder {raw} is empty; it needs responses.csv "
                             "and codes/<coder>.csv")
         elif not (raw / "responses.csv").is_file():
-            why = not_a_file(raw / "responses.csv") or "is missing"
+            why = not_a_file(raw / "responses.csv") or (
+                "is missing; put the cohort's responses there, or leave the cohort out of the "
+                "config until they come (alliance status says what each cohort waits for)")
             problems.append(f"cohorts.{name}.raw: {raw / 'responses.csv'} {why}")
     if problems:
         raise ConfigError("config cohorts", problems)

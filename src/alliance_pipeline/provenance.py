@@ -3,7 +3,7 @@
 The report's reproducibility appendix is built from one plain dict (see
 :func:`collect_provenance`)::
 
-    {"raw_files": [(path, sha256), ...], "config_yaml": str, "codebook_version": str,
+    {"pipeline_version": str, "raw_files": [(path, sha256), ...], "config_yaml": str, "codebook_version": str,
      "packages": [(name, version), ...], "git_commit": str, "git_dirty": bool,
      "command": str}
 
@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
+
+from alliance_pipeline import __version__
 
 _LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
@@ -116,6 +118,7 @@ def collect_provenance(*, raw_files: list[tuple[str, str]], config: dict | str,
     """Assemble the provenance dict the report's appendix is written from."""
     commit, dirty = git_state(repo_dir) if repo_dir is not None else ("unknown", False)
     return {
+        "pipeline_version": __version__,
         "raw_files": list(raw_files),
         "config_yaml": config if isinstance(config, str) else config_yaml(config),
         "codebook_version": str(codebook_version),

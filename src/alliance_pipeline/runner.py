@@ -51,8 +51,8 @@ def run(snakemake, step: Callable) -> None:
     exits, so they are moved out of the cyclic garbage collector's view for the step
     (``gc.freeze``, Python docs "gc"): each collection during the step, and the
     ``gc.collect()`` statsmodels' ``multipletests`` calls, then scans only the step's own
-    objects. This takes about a third off a small cohort's statistics jobs (README,
-    benchmarks); nothing the step creates escapes collection, and ``gc.unfreeze`` afterwards
+    objects. This takes about a third off a small cohort's statistics jobs
+    (docs/performance.md); nothing the step creates escapes collection, and ``gc.unfreeze`` afterwards
     leaves a caller's process (a test calling ``run``) as it was.
     """
     log_path = snakemake.log[0] if len(snakemake.log) else None

@@ -144,7 +144,7 @@ def render_cohort_report(*, source: str | Path, responses: str | Path, figures_d
     prov = collect_provenance(
         raw_files=hash_files(raw), config=dict(config), codebook_version=study["codebook_version"],
         lock_file=lock, repo_dir=repo_dir,
-        command=f"make run   (or: snakemake --cores all {html} {pdf})")
+        command=f"alliance run   (or: snakemake --cores all {html} {pdf})")
     allowed = withhold_identifying(read_table(responses),
                                    allow=cohort["privacy"]["allow_identifying_text"])
     quotes = select_quotes(allowed, cohort["report"]["quotes"])

@@ -4,7 +4,7 @@ A manifest is one JSON object (schema: ``schemas/manifest.schema.yaml``)::
 
     {"manifest_version": 1, "report": "cohort" | "study", "cohorts": [...],
      "date": "YYYY-MM-DD", "renderer": "...",
-     "code": {"commit", "dirty", "lock": {"file", "sha256"}, "packages": {name: version}},
+     "code": {"version", "commit", "dirty", "lock": {"file", "sha256"}, "packages": {name: version}},
      "inputs": {"raw": [{"file", "sha256"}], "config": {"sha256", "effective"},
                 "codebook": {"file", "sha256", "version"}},
      "tables": [{"table", "file", "sha256", "key": [...], "numbers": {row: {column: value}}}]}
@@ -148,6 +148,7 @@ def build_manifest(*, report: str, cohorts: Iterable[str], provenance: Mapping, 
         "report": report,
         "cohorts": list(cohorts),
         "code": {
+            "version": str(provenance.get("pipeline_version") or "unknown"),
             "commit": str(provenance.get("git_commit") or "unknown"),
             "dirty": bool(provenance.get("git_dirty")),
             "lock": {"file": lock[0], "sha256": lock[1]},

@@ -47,7 +47,7 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
     prov = collect_provenance(
         raw_files=hash_files(raw), config=dict(config), codebook_version=study["codebook_version"],
         lock_file=lock, repo_dir=repo_dir,
-        command=f"make run   (or: snakemake --cores all {html} {pdf})")
+        command=f"alliance run   (or: snakemake --cores all {html} {pdf})")
     files = [("pooled", pooled), ("cohort_rows", cohort_rows), ("differences", differences)] + [
         (table, cohort_tables[table][i]) for i in range(len(settings)) for table in COHORT_TABLES] + [
         ("models", f) for f in models]

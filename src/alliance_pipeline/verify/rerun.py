@@ -45,9 +45,9 @@ def rerun_from_raw(manifest: Mapping, config: Mapping, data_dir: Path, checkout:
         config["cohorts"][name]["raw"] = f"data/raw/{name}"
     (work / "config" / "config.yaml").write_text(
         yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    snakemake = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     targets = [t["file"] for t in manifest["tables"]]
-    done = subprocess.run([snakemake, *targets, "-s", str(checkout / "Snakefile"), "-d", str(work),
+    # this interpreter's Snakemake, without the path of a venv's bin/ (Scripts\ on Windows)
+    done = subprocess.run([sys.executable, "-m", "snakemake", *targets, "-s", str(checkout / "Snakefile"), "-d", str(work),
                            "--cores", "1", "--quiet", "all"], capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])

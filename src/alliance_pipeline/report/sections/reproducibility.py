@@ -19,12 +19,14 @@ def reproducibility_md(provenance: Mapping | None) -> str:
         out.append("Regenerate this report with:\n")
         out.append(md_code(str(command), "sh"))
         out.append("The report carries a manifest (the hashes below and every number of its tables); "
-                   "`make verify REPORT=<this file>` checks it against a rerun (README, "
-                   "\"For reviewers\").\n")
+                   "`alliance verify <this file>` checks it against a rerun "
+                   "(docs/reviewers.md).\n")
     commit = p.get("git_commit") or "unknown"
     dirty = p.get("git_dirty")
     state = " (the working tree had uncommitted changes)" if dirty else (" (clean working tree)" if commit != "unknown" else "")
-    out.append(f"Pipeline commit: `{commit}`{state}. Codebook version: "
+    version = p.get("pipeline_version")
+    version_text = f"Pipeline version: {esc(version)}. " if version else ""
+    out.append(f"{version_text}Pipeline commit: `{commit}`{state}. Codebook version: "
                f"{esc(p.get('codebook_version') or 'unknown')}.\n")
     raw = list(p.get("raw_files") or [])
     if raw:
