@@ -37,6 +37,24 @@ def questions_settings(codebook: dict) -> dict:
             "labels": {c: spec["label"] for c, spec in q["codes"].items()},
             "definitions": {c: spec.get("definition", "") for c, spec in q["codes"].items()},
         }
+        translations = codebook_translations(q)
+        if translations:
+            out[qid]["translations"] = translations
+    return out
+
+
+def codebook_translations(question: dict) -> dict:
+    """``{lang: {prompt, labels, definitions}}`` from a codebook question's ``prompt_<lang>``
+    and its codes' ``label_<lang>``, ``definition_<lang>`` (only what the codebook gives)."""
+    out: dict = {}
+    for key, value in question.items():
+        if key.startswith("prompt_") and value:
+            out.setdefault(key.split("_", 1)[1], {})["prompt"] = value
+    for code, spec in question["codes"].items():
+        for key, value in spec.items():
+            for field, bucket in (("label_", "labels"), ("definition_", "definitions")):
+                if key.startswith(field) and value:
+                    out.setdefault(key[len(field):], {}).setdefault(bucket, {})[code] = value
     return out
 
 

@@ -250,7 +250,7 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
         spec = study["questions"][q]
         out.append(f"## {esc(spec.get('prompt') or q)}\n")
         rows, het, pairs = [], [], {}
-        for _, r in sub.iterrows():
+        for _i, r in sub.iterrows():
             label = esc(study_code_label(study, q, r["code"]))
             pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))
             rows.append([label, esc(r["contrast"]), fmt_int(r["n"]), fmt_int(r["b"]),

@@ -132,7 +132,7 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylim(0, top * 1.3 if np.isfinite(top) and top > 0 else 1)
         ax.set_ylabel("Participants")
-        handles, _ = ax.get_legend_handles_labels()
+        handles = ax.get_legend_handles_labels()[0]
         handles += complete_handles
         if missing_explained:
             against = "enrolled" if frame["n_total"].notna().any() else \

@@ -56,7 +56,7 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
         if data.empty:
             return finish_empty(fig, ax, f"no frequencies for {question}")
         rows = []
-        for _, row in data.iterrows():
+        for _i, row in data.iterrows():
             text = display_label(labels, question, row["code"])
             if several_tp:
                 text += f" ({row['timepoint']})"

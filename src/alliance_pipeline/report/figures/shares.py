@@ -113,7 +113,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                 values = published[code] or {}
                 pub = [(positions[tp], as_float(v)) for tp, v in values.items() if tp in positions]
                 if pub:
-                    ax.plot([x for x, _ in pub], [v for _, v in pub], linestyle="none",
+                    ax.plot([x for x, _i in pub], [v for _i, v in pub], linestyle="none",
                             marker="D", markerfacecolor="none", markeredgecolor="black",
                             markersize=5, zorder=4, gid="published", label="published")
             ax.set_xticks(

@@ -297,7 +297,7 @@ def row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     """Lay out rows top to bottom: ``("header", text)`` rows in bold, ``("row", text)``
     rows as plain tick labels. Returns the y position of each row."""
     ys = [float(len(rows) - 1 - i) for i in range(len(rows))]
-    ax.set_yticks(ys, [text for _, text in rows])
+    ax.set_yticks(ys, [text for _i, text in rows])
     for (kind, _), tick in zip(rows, ax.get_yticklabels(), strict=True):
         if kind == "header":
             tick.set_fontweight("bold")

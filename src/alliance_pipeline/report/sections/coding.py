@@ -107,7 +107,7 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
             text += "; every code reached at least the good threshold."
         else:
             items = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({r['verdict']}, "
-                     f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _, r in below.iterrows()]
+                     f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _i, r in below.iterrows()]
             text += f"; below the good threshold: {join_words(items)}."
         out.append(text + "\n")
     if cohort.get("coders_blind"):
@@ -127,7 +127,7 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     sources = response_sources(table_of(tables, "final_codes"))
     if not sources.empty:
         rows = [[esc(r["question"]), str(r["unanimous"]), str(r["adjudicated"]), str(r["majority"]),
-                 str(r["total"])] for _, r in sources.iterrows()]
+                 str(r["total"])] for _i, r in sources.iterrows()]
         out.append(md_table(["Question", "Unanimous", "Adjudicated", "Majority", "Responses"], rows,
                             align="lrrrr",
                             caption="How the final codes of each response were reached.",

@@ -77,7 +77,7 @@ def select_quotes(responses: pd.DataFrame, allowed_ids: Sequence[str]) -> list[d
     """The responses whose ids the config allows (``report.quotes``), in the config's order."""
     if not allowed_ids or responses is None or responses.empty:
         return []
-    by_id = {str(r["response_id"]): r for _, r in responses.iterrows()}
+    by_id = {str(r["response_id"]): r for _i, r in responses.iterrows()}
     out = []
     for rid in allowed_ids:
         r = by_id.get(str(rid))

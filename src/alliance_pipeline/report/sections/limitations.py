@@ -62,7 +62,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     keys = keys.sort_values(["_q", "_code", "_c"])
     highlights = []
     alpha = None
-    for _, k in keys.iterrows():
+    for _i, k in keys.iterrows():
         sub = power[(power["question"] == k["question"]) & (power["code"] == k["code"])
                     & (power["contrast"] == k["contrast"])]
         first = sub.iloc[0]
@@ -85,8 +85,8 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
         rows.append(cells)
     method = ", ".join(POWER_METHODS.get(m, m) for m in sorted(set(power["method"].dropna().astype(str)))
                        ) if "method" in power.columns else ""
-    powers = join_words([f"{pw * 100:g}%" for pw in dict.fromkeys(pw for pw, _ in combos)])
-    scales = [f"×{es:g}: at {es:g} times that effect" for es in dict.fromkeys(es for _, es in combos)
+    powers = join_words([f"{pw * 100:g}%" for pw in dict.fromkeys(pw for pw, _i in combos)])
+    scales = [f"×{es:g}: at {es:g} times that effect" for es in dict.fromkeys(es for _i, es in combos)
               if es != 1]
     caption = ("Participants (pairs) required per code and contrast. "
                + "; ".join([f"{powers}: pairs for that power at the effect observed here"] + scales)
@@ -164,7 +164,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         if not below.empty:
             listed = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({esc(r['question'])}: "
                       f"{esc(r['verdict'])}, α = {fmt_num(r.get('krippendorff_alpha'))})"
-                      for _, r in below.iterrows()]
+                      for _i, r in below.iterrows()]
             items.append(("agreement_below_good", "Inter-coder agreement was below good for "
                           f"{join_words(listed)}; findings about these codes rest on less "
                           "reliable coding."))
@@ -218,7 +218,7 @@ def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
         gaps = rows[rows["n_excluded"].fillna(0) > 0]
         if gaps.empty and (complete is None or complete >= rows["n"].max()):
             continue
-        per_tp = join_words([f"{fmt_int(r['n'])} at {esc(r['name'])}" for _, r in rows.iterrows()])
+        per_tp = join_words([f"{fmt_int(r['n'])} at {esc(r['name'])}" for _i, r in rows.iterrows()])
         text = f"*{esc(q)}* was answered by {per_tp}"
         if complete is not None:
             text += f", by {complete} at every time point"
@@ -232,4 +232,4 @@ def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
 
 
 def limitations_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
-    return "\n".join(f"- {text}" for _, text in limitations(tables, study=study, cohort=cohort)) + "\n"
+    return "\n".join(f"- {text}" for _i, text in limitations(tables, study=study, cohort=cohort)) + "\n"

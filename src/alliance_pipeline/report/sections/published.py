@@ -57,7 +57,7 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         return "No published figures are configured for this cohort.\n"
     cmp = published_comparison(table_of(tables, "proportions"), published)
     rows = []
-    for _, r in cmp.iterrows():
+    for _i, r in cmp.iterrows():
         flag = "**differs**" if r["flagged"] else "matches"
         if is_missing(r["reproduced"]):
             flag = "**not reproduced**"

@@ -129,7 +129,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         m_notes = []
         for code in codes_in(props, questions, q):
             for name in contrasts:
-                for _, r in mcnemar_rows(tests, q, code, name).iterrows():
+                for _i, r in mcnemar_rows(tests, q, code, name).iterrows():
                     clustered = str(row_value(r, "method")) == "clustered"
                     pairs = fmt_int(row_value(r, "n"))
                     if clustered and not is_missing(row_value(r, "n_clusters")):
