@@ -23,6 +23,15 @@ METHOD_NAMES = {"exact": N_("exact binomial"), "midp": N_("mid-p"), "asymptotic"
                 "clustered": N_("clustered (Obuchowski)")}
 
 
+METHOD_COLUMN = {"exact": N_("exact"), "midp": N_("midp"), "asymptotic": N_("asymptotic"),
+                 "asymptotic_cc": N_("asymptotic_cc"), "clustered": N_("clustered")}
+
+
+def method_short(method: str) -> str:
+    """A McNemar method as a table's Method column shows it (its id in English)."""
+    return _(METHOD_COLUMN[method]) if method in METHOD_COLUMN else method
+
+
 def method_name(method: str) -> str:
     """A McNemar method's name in words, in the report's language (the id when unknown)."""
     return _(METHOD_NAMES[method]) if method in METHOD_NAMES else method

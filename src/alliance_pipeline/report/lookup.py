@@ -95,6 +95,11 @@ def conf_label(cohort: Mapping) -> str:
     return _("{level}% CI").format(level=localise_number(f"{confidence_level(cohort) * 100:g}"))
 
 
+def wilson_label(cohort: Mapping) -> str:
+    """``95% Wilson intervals``: the shares' intervals in running text."""
+    return _("{level}% Wilson intervals").format(level=localise_number(f"{confidence_level(cohort) * 100:g}"))
+
+
 def adjust_name(cohort: Mapping) -> str:
     return _(ADJUST_NAMES.get(str(analysis_settings(cohort).get("p_adjust", "holm")), N_("adjusted")))
 
