@@ -6,38 +6,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alliance_pipeline.report.format import esc, md_code, md_table
+from alliance_pipeline.report.format import esc, fmt_int, md_code, md_table
+from alliance_pipeline.report.language import _
 
 
 def reproducibility_md(provenance: Mapping | None) -> str:
     if not provenance:
-        return "No provenance was recorded.\n"
+        return _("No provenance was recorded.") + "\n"
     p = dict(provenance)
     out = []
     command = p.get("command")
     if command:
-        out.append("Regenerate this report with:\n")
+        out.append(_("Regenerate this report with:") + "\n")
         out.append(md_code(str(command), "sh"))
-        out.append("The report carries a manifest (the hashes below and every number of its tables); "
-                   "`make verify REPORT=<this file>` checks it against a rerun (README, "
-                   "\"For reviewers\").\n")
+        out.append(_("The report carries a manifest (the hashes below and every number of its tables); "
+                     "`make verify REPORT=<this file>` checks it against a rerun (README, "
+                     "\"For reviewers\").") + "\n")
     commit = p.get("git_commit") or "unknown"
     dirty = p.get("git_dirty")
-    state = " (the working tree had uncommitted changes)" if dirty else (" (clean working tree)" if commit != "unknown" else "")
-    out.append(f"Pipeline commit: `{commit}`{state}. Codebook version: "
-               f"{esc(p.get('codebook_version') or 'unknown')}.\n")
+    state = (_(" (the working tree had uncommitted changes)") if dirty else
+             (_(" (clean working tree)") if commit != "unknown" else ""))
+    version = p.get('codebook_version')
+    out.append(_("Pipeline commit: `{commit}`{state}. Codebook version: {version}.").format(
+        commit=commit, state=state, version=esc(version) if version else _("unknown")) + "\n")
     raw = list(p.get("raw_files") or [])
     if raw:
-        out.append(md_table(["Raw file", "SHA-256"], [[f"`{path}`", f"`{sha}`"] for path, sha in raw],
-                            caption="Raw input files and their SHA-256 checksums.", label="tbl-raw-files"))
+        out.append(md_table([_("Raw file"), "SHA-256"], [[f"`{path}`", f"`{sha}`"] for path, sha in raw],
+                            caption=_("Raw input files and their SHA-256 checksums."), label="tbl-raw-files"))
     packages = list(p.get("packages") or [])
     if packages:
-        out.append(f"Package versions (requirements.lock, {len(packages)} packages): "
-                   + ", ".join(f"{esc(n)} {esc(v)}" for n, v in packages) + ".\n")
+        out.append(_("Package versions (requirements.lock, {n} packages): ").format(n=fmt_int(len(packages)))
+                   + ", ".join(f"{esc(n)} {esc(v)}" for n, v in packages) + _(".") + "\n")
     config = p.get("config_yaml")
     if config:
-        out.append("Effective configuration (after validation and defaults):\n")
+        out.append(_("Effective configuration (after validation and defaults):") + "\n")
         out.append(md_code(str(config), "yaml"))
     if not out:
-        return "No provenance was recorded.\n"
+        return _("No provenance was recorded.") + "\n"
     return "\n".join(out)
