@@ -52,6 +52,14 @@ validate(CODEBOOK, "schemas/codebook.schema.yaml")
 _problems = study_config.cross_reference_problems(config, CODEBOOK)
 if _problems:
     raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
+from alliance_pipeline.report.language import available_languages  # noqa: E402
+
+LANGUAGES = config["report"]["languages"]
+if _missing := [code for code in LANGUAGES if code not in available_languages()]:
+    raise study_config.ConfigError("config report.languages", [
+        f"report.languages: {code!r} has no message catalogue (src/alliance_pipeline/report/locale/"
+        f"{code}/); available: {', '.join(available_languages())} (docs/languages.md: adding a language)"
+        for code in _missing])
 STUDY = settings.study_settings(config, CODEBOOK)
 COHORTS = STUDY["cohorts"]
 study_config.check_cohort_folders(config)
@@ -77,8 +85,8 @@ include: "rules/verify.smk"
 
 rule all:
     input:
-        expand("reports/{cohort}/report.html", cohort=CODED),
-        expand("reports/{cohort}/report.pdf", cohort=CODED),
+        expand("reports/{cohort}/{stem}.{ext}", cohort=CODED, ext=["html", "pdf"],
+               stem=[report_stem(code, LANGUAGES) for code in LANGUAGES]),
         expand(FIGURES, cohort=CODED),
         expand(f"{DERIVED}/{{table}}.csv", cohort=CODED,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power"]),

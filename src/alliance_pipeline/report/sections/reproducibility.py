@@ -7,7 +7,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from alliance_pipeline.report.format import esc, fmt_int, md_code, md_table
-from alliance_pipeline.report.language import _
+from alliance_pipeline.report.language import SOURCE_LANGUAGE, _, untranslated
+
+
+def untranslated_md(study: Mapping, language: str) -> str:
+    """The codebook texts a report in ``language`` shows in English, for want of a translation
+    (``label_<lang>``, ``definition_<lang>``, ``prompt_<lang>`` in the codebook); empty in English
+    or when nothing is missing."""
+    if language == SOURCE_LANGUAGE:
+        return ""
+    missing = untranslated(study.get("questions") or {}, language)
+    if not missing:
+        return ""
+    return ("\n" + _("The codebook gives no translation of these texts, shown in English "
+                     "({n}; add the key with the suffix _{language} to the codebook):").format(
+        n=len(missing), language=language) + "\n\n" + "\n".join(f"- `{key}`" for key in missing) + "\n")
 
 
 def reproducibility_md(provenance: Mapping | None) -> str:
