@@ -54,7 +54,7 @@ if _problems:
     raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
 from alliance_pipeline.report.language import available_languages  # noqa: E402
 
-LANGUAGES = config["report"]["languages"]
+LANGUAGES = settings.report_languages(config)
 if _missing := [code for code in LANGUAGES if code not in available_languages()]:
     raise study_config.ConfigError("config report.languages", [
         f"report.languages: {code!r} has no message catalogue (src/alliance_pipeline/report/locale/"

@@ -96,6 +96,7 @@ def cohort_settings(config: dict, cohort: str) -> dict:
         "cohort": cohort,
         "raw": entry["raw"],
         "label": entry.get("label", cohort),
+        **{key: value for key, value in entry.items() if key.startswith("label_")},  # label_ja, ...
         "synthetic": bool(entry.get("synthetic", False)),
         "encoding": entry.get("encoding", "utf-8"),
         "site": entry.get("site", ""),
@@ -121,10 +122,17 @@ def cohort_config(config: dict, cohort: str) -> dict:
             "published": {k: v for k, v in config.get("published", {}).items() if k == cohort}}
 
 
+def report_languages(config: dict) -> list[str]:
+    """``report.languages``: the reports' languages, the first written as report.html
+    (``[en]`` when the config leaves the key out)."""
+    return list(config.get("report", {}).get("languages") or ["en"])
+
+
 def study_settings(config: dict, codebook: dict) -> dict:
     """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
     return {
         "title": config["study"]["title"],
+        **{key: value for key, value in config["study"].items() if key.startswith("title_")},
         "timepoints": list(config["study"]["timepoints"]),
         "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
         "questions": questions_settings(codebook),

@@ -206,6 +206,12 @@ def localised_questions(questions: Mapping) -> dict:
     return out
 
 
+def localised(values: Mapping, key: str) -> str:
+    """``values[key]`` in the language in use: ``values[f"{key}_{lang}"]`` when the config
+    gives it (a study's ``title_ja``, a cohort's ``label_ja``), else ``values[key]``."""
+    return str(values.get(f"{key}_{_CURRENT.get()}") or values.get(key) or "")
+
+
 def untranslated(questions: Mapping, code: str) -> list[str]:
     """Codebook texts with no ``<key>_<code>`` beside them, as ``question.code.key`` (the
     report in ``code`` shows the English text for these and lists them in its appendix)."""

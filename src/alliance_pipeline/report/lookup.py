@@ -13,7 +13,13 @@ import pandas as pd
 
 from alliance_pipeline.outputs import is_repeated
 from alliance_pipeline.report.format import esc, fmt_ci, fmt_int, fmt_pct, is_missing, row_value
-from alliance_pipeline.report.language import N_, _, format_count, localise_number, localised_questions
+from alliance_pipeline.report.language import (
+    N_,
+    _,
+    format_count,
+    localise_number,
+    localised_questions,
+)
 
 CONTRAST_GLOSS = {  # how a contrast of a known name reads in a sentence
     "baseline": N_("over the baseline period without training"),

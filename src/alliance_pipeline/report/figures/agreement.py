@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from alliance_pipeline.report.language import _
 from alliance_pipeline.report.figures.style import (
     DOUBLE_COLUMN,
     GREY,
@@ -34,6 +33,7 @@ from alliance_pipeline.report.figures.style import (
     side_text,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: float,

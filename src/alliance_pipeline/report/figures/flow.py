@@ -11,7 +11,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from alliance_pipeline.report.language import _
 from alliance_pipeline.report.figures.style import (
     PALETTE,
     SINGLE_COLUMN,
@@ -23,6 +22,7 @@ from alliance_pipeline.report.figures.style import (
     ordered_timepoints,
     style,
 )
+from alliance_pipeline.report.language import _
 
 _DASHES = ["--", ":", "-."]
 _COUNT_NAMES = ("n_participants", "participants", "n")

@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from alliance_pipeline.report.language import _
 from alliance_pipeline.report.figures.style import (
     DOUBLE_COLUMN,
     MARKERS,
@@ -32,6 +31,7 @@ from alliance_pipeline.report.figures.style import (
     side_text,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def _contrast_items(contrasts) -> list[tuple[str, tuple]]:

@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from alliance_pipeline.report.language import _
 from alliance_pipeline.report.figures.style import (
     DOUBLE_COLUMN,
     OKABE_ITO,
@@ -26,6 +25,7 @@ from alliance_pipeline.report.figures.style import (
     row_note,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[str],

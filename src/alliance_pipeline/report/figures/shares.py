@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
-from alliance_pipeline.report.language import _
 from alliance_pipeline.report.figures.style import (
     DOUBLE_COLUMN,
     GREY,
@@ -30,6 +29,7 @@ from alliance_pipeline.report.figures.style import (
     of_cohort,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[str],

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from alliance_pipeline.report.render.markdown import preprocess
 from alliance_pipeline.report.language import _
+from alliance_pipeline.report.render.markdown import preprocess
 from alliance_pipeline.report.render.metadata import (
     RenderError,
     font_dir,

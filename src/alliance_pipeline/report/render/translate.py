@@ -3,7 +3,8 @@
 The .qmd files stay English and renderable as they are. Their words are messages of the
 same catalogue as the fragments: each heading (``# Summary``), each ``title="..."`` of a
 div, and each prose paragraph of the body (outside front matter, code and raw blocks;
-lines with an ``{{< include >}}`` or with no words outside shortcodes are not prose).
+lines with an ``{{< include >}}`` or with neither words outside shortcodes nor a
+``{{< meta >}}`` value are not prose).
 :func:`qmd_messages` finds them; :func:`extract_qmd` is the Babel extractor
 (``babel.cfg`` maps ``reports/*.qmd`` to it); :func:`localise_source` rewrites a source
 for the language in use (the messages translated, ``lang:`` set, the Typst text language
@@ -25,6 +26,8 @@ _FENCE = re.compile(r"^(`{3,}|~{3,})")
 def _is_prose(line: str) -> bool:
     if "{{< include" in line or line.startswith((":::", "<", "|", "!")):
         return False
+    if "{{< meta " in line:  # a sentence around a value: its punctuation is the language's
+        return True
     return re.search(r"[A-Za-z]{2,}", _SHORTCODE.sub("", line).replace("`", "")) is not None
 
 

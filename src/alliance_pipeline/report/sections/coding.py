@@ -29,6 +29,7 @@ from alliance_pipeline.report.lookup import (
     table_of,
     verdict_word,
 )
+from alliance_pipeline.report.notes import note_text
 
 
 def response_sources(final_codes: pd.DataFrame | None) -> pd.DataFrame:
@@ -78,7 +79,7 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                 note = row_value(r, "note")
                 label = esc(code_label(questions, q, code))
                 if not is_missing(note) and str(note).strip():
-                    notes.append(f"*{esc(q)} / {label}*: {esc(note)}")
+                    notes.append(f"*{esc(q)} / {label}*: {esc(note_text(note))}")
                 rows.append([esc(q), label, fmt_int(row_value(r, "n_units")), fmt_int(n_coders),
                              fmt_pct(row_value(r, "percent_agreement")),
                              fmt_num(kappa),

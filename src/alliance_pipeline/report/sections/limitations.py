@@ -26,6 +26,7 @@ from alliance_pipeline.report.lookup import (
     table_of,
     verdict_word,
 )
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
 
 SMALL_N = 30
@@ -84,7 +85,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             cells.append(fmt_int(n))
             if len(hit) and "note" in hit.columns and not is_missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
                 notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
-                             f"{esc(k['contrast'])}*: {esc(hit['note'].iloc[0])}")
+                             f"{esc(k['contrast'])}*: {esc(note_text(hit['note'].iloc[0]))}")
         if str(k["contrast"]) == highlight:
             cells = [f"**{c}**" if c and c != DASH else c for c in cells]
             highlights.append((k, ns))

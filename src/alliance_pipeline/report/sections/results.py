@@ -41,6 +41,7 @@ from alliance_pipeline.report.lookup import (
     timepoint_order,
     wilson_label,
 )
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.summary import change_clause
 
 
@@ -50,7 +51,7 @@ def test_note(row) -> str:
     if is_missing(note):
         return ""
     parts = [p.strip() for p in str(note).split(";") if p.strip() and not p.strip().startswith("auto:")]
-    return esc("; ".join(parts))
+    return esc(note_text("; ".join(parts)))
 
 
 def _ci_methods(rows: pd.DataFrame) -> str:
@@ -120,7 +121,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                            fmt_int(row_value(r, "n")), fmt_num(row_value(r, "statistic")), fmt_int(row_value(r, "df")),
                            fmt_p(row_value(r, "p_value"))]
                           + ([fmt_p(row_value(r, "p_permutation"))] if perm else [])
-                          + [esc(row_value(r, "note")) if not is_missing(row_value(r, "note")) else ""])
+                          + [esc(note_text(row_value(r, "note"))) if not is_missing(row_value(r, "note")) else ""])
         if q_rows:
             out.append(md_table([_("Code"), _("Time points"), _("Complete cases"), "Q", "df", "p"]
                                 + ([_("p perm.")] if perm else []) + [_("Note")],
@@ -183,7 +184,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                 if is_missing(pq):
                     note = row_value(rq, "note")
                     parts.append(_("Cochran's Q could not be computed")
-                                 + (f" ({esc(note)})" if not is_missing(note) and str(note) else ""))
+                                 + (f" ({esc(note_text(note))})" if not is_missing(note) and str(note) else ""))
                 else:
                     template = (_("across all time points the shares differ significantly (Cochran's Q = "
                                   "{q}, df = {df}, n = {n}, p {p})") if pq < alpha else

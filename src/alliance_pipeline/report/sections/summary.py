@@ -22,31 +22,38 @@ from alliance_pipeline.report.format import (
     join_words,
     row_value,
 )
-from alliance_pipeline.report.language import _, is_source, join_sentences, localise_number, ngettext
+from alliance_pipeline.report.language import (
+    _,
+    is_source,
+    join_sentences,
+    localise_number,
+    localised,
+    ngettext,
+)
 from alliance_pipeline.report.lookup import (
-    adjust_name,
-    contrast_gloss,
     code_label,
     codes_in,
     conf_label,
+    contrast_gloss,
+    p_name,
     p_of,
     primary_mcnemar,
     questions_of,
     rows_where,
-    p_name,
     significance_level,
     significance_word,
     single_questions,
     table_of,
 )
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
 
 
 def meta_yaml(*, study: Mapping, cohort: Mapping, quotes: Sequence | None = None) -> str:
     """Document metadata the .qmd reads via ``metadata-files`` and ``{{< meta >}}``."""
     meta = {
-        "title": str(study.get("title", _("Report"))),
-        "subtitle": str(cohort.get("label") or cohort.get("cohort", "")),
+        "title": localised(study, "title") or _("Report"),
+        "subtitle": localised(cohort, "label") or str(cohort.get("cohort", "")),
         "cohort": str(cohort.get("cohort", "")),
         "synthetic": bool(cohort.get("synthetic", False)),
         "has_quotes": bool(quotes),
@@ -60,7 +67,7 @@ def banner_md(*, cohort: Mapping) -> str:
     """Text of the synthetic-data callout (the .qmd shows it only when ``synthetic``)."""
     if not cohort.get("synthetic"):
         return ""
-    label = esc(cohort.get("label") or cohort.get("cohort", ""))
+    label = esc(localised(cohort, "label") or cohort.get("cohort", ""))
     return _("The cohort *{label}* is **synthetic**: a seeded, documented reconstruction of the "
              "shares a paper published, made so that every figure of this report can be "
              "regenerated and compared with the published ones. No real participant's data are "
@@ -105,7 +112,7 @@ def change_clause(row, *, first: str, second: str, contrast: str, cohort: Mappin
         return _("{head} {move}, but no test is available").format(head=head, move=move)
     if is_missing(p):
         note = row_value(row, "note")
-        why = f" ({esc(note)})" if not is_missing(note) and str(note).strip() else ""
+        why = f" ({esc(note_text(note))})" if not is_missing(note) and str(note).strip() else ""
         return _("{head} {move}, but the change could not be tested{why}").format(
             head=head, move=move, why=why)
     return _("{head} {move}, which is {word} at α = {alpha} ({pname} {p})").format(
@@ -154,7 +161,7 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     sentences = []
 
     n = _participants(tables, study)
-    label = esc(cohort.get("label") or cohort.get("cohort", ""))
+    label = esc(localised(cohort, "label") or cohort.get("cohort", ""))
     kind = _("synthetic cohort") if cohort.get("synthetic") else _("cohort")
     who = ngettext(" of {n} participant", " of {n} participants", n).format(n=fmt_int(n)) if n is not None else ""
     design = (_("; the training came between {first} and {second}").format(
@@ -221,7 +228,8 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         if rows.empty:
             continue
         top = rows.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
-        items = [f"*{esc(code_label(questions, q, r['code']))}* ({fmt_pct(r['proportion'])})"
+        items = [_("*{label}* ({share})").format(label=esc(code_label(questions, q, r['code'])),
+                                                  share=fmt_pct(r['proportion']))
                  for _i, r in top.iterrows()]
         sentences.append(_("“{prompt}” was most often answered with {items} of participants.").format(
             prompt=esc(questions[q]['prompt']), items=join_words(items)))
