@@ -43,7 +43,7 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         spec = questions[q]
         s = slug(q)
         tp = spec["timepoints"][0]
-        out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
+        out.append(_("## {question}: “{prompt}”").format(question=esc(q), prompt=esc(spec["prompt"])) + "\n")
         rows = share_table_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
         if not rows:
             out.append(_("No shares were available for this question.") + "\n")

@@ -92,7 +92,7 @@ def results_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     for q in multi:
         spec = questions[q]
         s = slug(q)
-        out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
+        out.append(_("## {question}: “{prompt}”").format(question=esc(q), prompt=esc(spec["prompt"])) + "\n")
         share_rows = share_table_rows(props, questions, q, order)
         if not share_rows:
             out.append(_("No shares were available for this question.") + "\n")
