@@ -45,7 +45,7 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study.study_figures", "report.format", "outputs", "report.figures.style", "tables", "runner"),
+        code=package("study.study_figures", "report.format", "report.language", "outputs", "report.figures.style", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -78,7 +78,8 @@ rule study_report:
         code=package("study.study_report", "study.fragments", "study.study_figures", "report.format",
                      "report.sections.reproducibility", "config", "cohort_files", "settings",
                      "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
-                     "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),
+                     "report.render.quarto", "report.render.translate", "report.render.webfont", "report.language",
+                     "provenance", "report.manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],

@@ -27,11 +27,12 @@ from pathlib import Path
 
 import yaml
 
-from alliance_pipeline.report.language import SOURCE_LANGUAGE, _, format_day, use_language
+from alliance_pipeline.report.language import SOURCE_LANGUAGE, _, format_day, is_source, use_language
 from alliance_pipeline.report.render.fallback import fallback_description, render_fallback
 from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
 from alliance_pipeline.report.render.translate import localise_source
+from alliance_pipeline.report.render.webfont import embed_font
 from alliance_pipeline.settings import deep_merge
 from alliance_pipeline.tables import atomic_write_bytes
 
@@ -120,6 +121,8 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
             render_quarto(quarto, target, html, pdf, work_dir=work)
         else:
             render_fallback(target, html, pdf, work_dir=work, timestamp=stamp)
+        if not is_source():  # the reader may have no Japanese font: the page brings its own
+            atomic_write_bytes(html, embed_font(html.read_bytes()))
         if manifest is not None:
             _embed_manifest(manifest, description, day, html, pdf, out_html, out_pdf, out_manifest)
 
