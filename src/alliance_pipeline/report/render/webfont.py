@@ -5,9 +5,9 @@ a browser then draws empty boxes. :func:`embed_font` puts IPAexGothic (matplotli
 the font of the PDF and the figures) into the page as an ``@font-face`` with a ``data:``
 URI, subset with fontTools to the characters the page uses (a few hundred glyphs, some
 hundred kB instead of 4 MB), so the self-contained HTML shows every character anywhere.
-The stylesheet's font list already names ``IPAexGothic`` after the system's own Japanese
-fonts (``Hiragino Sans``, ``Noto Sans JP``), so an installed one is still preferred.
-The English report is left as it is.
+The embedded face is the first of the page's fonts (Japanese text in the typeface of the PDF
+and the figures; Latin text, not in the subset, in the system's font). The English report is
+left as it is.
 """
 from __future__ import annotations
 
@@ -47,8 +47,14 @@ def embed_font(html: bytes) -> bytes:
     if not text:
         return html
     data = base64.b64encode(subset_font(font_dir() / FONT_FILE, text)).decode("ascii")
+    # The embedded face comes first: listed after system-ui, Chromium drew some runs with the
+    # system's fallback (empty boxes) even once the face had loaded. The subset holds no ASCII,
+    # so Latin text still takes the system font that follows.
     style = (f'<style>@font-face {{ font-family: "{FAMILY}"; '
-             f'src: url(data:font/ttf;base64,{data}) format("truetype"); }}</style>\n')
+             f'src: url(data:font/ttf;base64,{data}) format("truetype"); }}\n'
+             f'body {{ font-family: "{FAMILY}", system-ui, -apple-system, "Segoe UI", sans-serif; }}\n'
+             f'code, pre {{ font-family: "{FAMILY}", Menlo, Monaco, Consolas, "Lucida Console", '
+             f'monospace; }}</style>\n')
     match = re.search(r"</head>", page, re.I)
     at = match.start() if match else 0
     return (page[:at] + style + page[at:]).encode("utf-8")
