@@ -39,9 +39,8 @@ def test_english_fragments_and_figures_are_byte_identical_to_before_the_catalogu
 
 def test_the_snapshot_would_see_a_changed_word(tmp_path, monkeypatch):
     """The comparison above can fail: one English message changed shows in the fragments."""
-    from english_baseline.snapshot import snapshot
-
     from alliance_pipeline.report.sections import summary
+    from english_baseline.snapshot import snapshot
 
     real = summary._
     monkeypatch.setattr(summary, "_", lambda m: real(m).replace("answered at", "responded at"))

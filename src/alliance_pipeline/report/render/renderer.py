@@ -27,7 +27,13 @@ from pathlib import Path
 
 import yaml
 
-from alliance_pipeline.report.language import SOURCE_LANGUAGE, _, format_day, is_source, use_language
+from alliance_pipeline.report.language import (
+    SOURCE_LANGUAGE,
+    _,
+    format_day,
+    is_source,
+    use_language,
+)
 from alliance_pipeline.report.render.fallback import fallback_description, render_fallback
 from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
