@@ -66,7 +66,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
 
         for ax in axes[len(codes):]:
             ax.set_axis_off()
-        for panel, (ax, code) in enumerate(zip(axes, codes, strict=True)):
+        for panel, (ax, code) in enumerate(zip(axes[:len(codes)], codes, strict=True)):
             ax.set_title(display_label(labels, question, code))
             ax.set_xlim(-0.4, max(len(timepoints) - 1, 0) + 0.4)
             ax.set_ylim(-0.02, 1.12)
