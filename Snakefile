@@ -94,7 +94,7 @@ rule all:
         # a cohort waiting for its coders: its responses and the coders' blinded workbooks
         expand(f"{DERIVED}/responses.csv", cohort=list(WAITING)),
         [status.coding_sheet(c, coder) for c in WAITING for coder in config["cohorts"][c].get("coders", [])],
-        STUDY_REPORT if len(COHORTS) >= 2 and not WAITING else [],
+        STUDY_REPORT + STUDY_TRANSLATED if len(COHORTS) >= 2 and not WAITING else [],
     default_target: True
 
 
