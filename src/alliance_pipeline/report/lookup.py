@@ -36,6 +36,14 @@ CONTRAST_READING = {  # the design table's reading of a contrast
 ADJUST_NAMES = {"holm": N_("Holm-adjusted"), "bonferroni": N_("Bonferroni-adjusted"),
                 "none": N_("unadjusted")}
 
+ADJUST_IDS = {"holm": N_("holm"), "bonferroni": N_("bonferroni"), "none": N_("none")}  # as a word
+
+
+def adjust_word(method: str) -> str:
+    """A ``p_adjust`` setting as the study report writes it (``holm``-adjusted)."""
+    return _(ADJUST_IDS[method]) if method in ADJUST_IDS else method
+
+
 VERDICT_WORDS = {"good": N_("good"), "tentative": N_("tentative"), "insufficient": N_("insufficient")}
 
 

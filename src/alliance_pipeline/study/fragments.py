@@ -44,7 +44,7 @@ from alliance_pipeline.report.format import (
     slug,
 )
 from alliance_pipeline.report.language import _, localised, localised_questions, ngettext
-from alliance_pipeline.report.lookup import verdict_word
+from alliance_pipeline.report.lookup import adjust_word, verdict_word
 from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
 from alliance_pipeline.study.study_figures import forest_contrast, study_code_label
@@ -176,7 +176,7 @@ def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: M
     out = [_("Shares are k of n participants with the code. Contrasts give the risk difference "
              "(later − earlier share, {conf} CI, Newcombe's hybrid score interval) and the "
              "{adjust}-adjusted McNemar p of the cohort's own tests.").format(
-        conf=conf, adjust=esc(analysis['p_adjust'])) + "\n"]
+        conf=conf, adjust=esc(adjust_word(str(analysis['p_adjust'])))) + "\n"]
     for name in cohorts:
         out.append(f"## {esc(_cohort_label(cohorts, name))} (`{name}`)\n")
         for q, spec in study["questions"].items():
@@ -239,7 +239,7 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
           "Analysis*, ch. 11). b~k~ and c~k~ are the participants of cohort k with the code at the "
           "earlier time point only and at the later one only. With `mcnemar.method: {method}` the "
           "p-value is {how}; p-values are {adjust}-adjusted across the contrasts of a code.").format(
-            method=esc(mc['method']), how=how, adjust=esc(analysis['p_adjust'])),
+            method=esc(mc['method']), how=how, adjust=esc(adjust_word(str(analysis['p_adjust'])))),
         "",
         _("The **pooled paired odds ratio** is the Mantel–Haenszel estimator Σc~k~ / Σb~k~ with the "
           "exact conditional interval; the **pooled risk difference** is Mantel–Haenszel weighted "
