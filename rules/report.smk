@@ -36,8 +36,9 @@ rule figures:
         code=package("report.figures.cohort_figures", "report.figures.style", "report.language", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
                      "report.figures.flow", "report.figures.frequencies", "settings", "outputs", "tables", "runner"),
     output:
+        # the Snakemake report (snakemake --report) shows the first language's figures
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
-                 if f.endswith(".png") else f for f in FIGURES],
+                 if f.endswith(".png") and f in figures_of(LANGUAGES[0]) else f for f in FIGURES],
     params:
         cohort=cohort,
         study=DESIGN,
