@@ -252,3 +252,26 @@ def test_figure_hashes_are_listed_for_every_figure():
                                                       "frequencies_training_feedback",
                                                       "shares_session_experience")}
     assert all(len(h) == len(hashlib.sha256().hexdigest()) for h in hashes.values())
+
+
+@pytest.mark.workflow
+def test_a_language_without_catalogue_stops_the_run_with_the_available_ones(tmp_path):
+    import yaml
+
+    from conftest import pilot_copy, run_workflow
+
+    study = pilot_copy(tmp_path / "study")
+    path = study / "config/config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["report"]["languages"] = ["en", "xx"]
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    result = run_workflow(study, extra=("-n",))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr  # snakemake prints the config error on stdout
+    assert "report.languages: 'xx' has no message catalogue" in output
+    assert "available: en, ja" in output
+    config["report"]["languages"] = ["ja", "en"]  # Japanese first: report.html is Japanese
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    result = run_workflow(study, extra=("-n",))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reports/pilot/report.en.html" in result.stdout + result.stderr
