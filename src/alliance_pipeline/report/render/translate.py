@@ -45,7 +45,7 @@ def qmd_messages(text: str) -> Iterator[tuple[int, int, int, str]]:
         while i < len(lines) and lines[i].strip() not in ("---", "..."):
             i += 1
         i += 1
-    fence = None
+    fence: str | None = None
     paragraph: list[int] = []
 
     def flush():
@@ -57,16 +57,16 @@ def qmd_messages(text: str) -> Iterator[tuple[int, int, int, str]]:
 
     while i < len(lines):
         line = lines[i]
+        opens, heading = _FENCE.match(line), _HEADING.match(line)
         if fence:
             if line.startswith(fence):
                 fence = None
-        elif _FENCE.match(line):
+        elif opens:
             yield from flush()
-            fence = _FENCE.match(line).group(1)
-        elif _HEADING.match(line):
+            fence = opens.group(1)
+        elif heading:
             yield from flush()
-            m = _HEADING.match(line)
-            yield i + 1, offsets[i] + m.start(2), offsets[i] + m.end(2), m.group(2)
+            yield i + 1, offsets[i] + heading.start(2), offsets[i] + heading.end(2), heading.group(2)
         elif not line.strip():
             yield from flush()
         elif line.startswith(":::"):
