@@ -12,8 +12,8 @@
 #   consensus      rules/coding.smk    final_codes.csv
 #   agreement      rules/coding.smk    inter-coder reliability
 #   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow
-#   figures        rules/report.smk    PNG + SVG figures
-#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json)
+#   figures        rules/report.smk    PNG + SVG figures (figures/<lang>/ for each report language after the first)
+#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json; report.<lang>.* per other language)
 #   verify         rules/verify.smk    a reviewer's check of the reports against a rerun (on request)
 import os
 import sys
