@@ -226,3 +226,22 @@ def test_the_glyph_check_sees_a_missing_glyph(tmp_path):
     page.write_text("<html><head><meta charset='utf-8'></head><body><p>ab \U0010FFFC</p></body></html>",
                     encoding="utf-8")
     assert glyph_check(exe, page, tmp_path / "profile")["missing"] == ["\U0010FFFC"]
+
+
+FULL_WIDTH_EDGES = "、。，．・：；）」』］｝〉》（「『［｛〈《"
+
+
+def test_japanese_tables_keep_each_row_on_one_line_in_the_pdf(run):
+    """As tests/test_render.py checks the English PDF: no table row wraps, no word leaves the
+    text block. A full-width punctuation mark at a line's edge is the exception: Typst sets it
+    half-width there (CJK punctuation trimming), while poppler reports its full glyph box."""
+    require_component("pdftotext", "the Japanese PDF's layout", "Debian: poppler-utils")
+    from pdf_layout import html_rows, layout_problems
+
+    from test_render import QMD, margin_pt
+
+    problems = layout_problems(run / "reports/pilot/report.ja.pdf", html_rows(run / JAPANESE), margin_pt(QMD))
+    real = [p for p in problems
+            if not (m := re.match(r"page \d+: '(.*)' outside the text block", p))
+            or not (m.group(1)[-1] in FULL_WIDTH_EDGES or m.group(1)[0] in FULL_WIDTH_EDGES)]
+    assert not real, real
