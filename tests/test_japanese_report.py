@@ -237,7 +237,6 @@ def test_japanese_tables_keep_each_row_on_one_line_in_the_pdf(run):
     half-width there (CJK punctuation trimming), while poppler reports its full glyph box."""
     require_component("pdftotext", "the Japanese PDF's layout", "Debian: poppler-utils")
     from pdf_layout import html_rows, layout_problems
-
     from test_render import QMD, margin_pt
 
     problems = layout_problems(run / "reports/pilot/report.ja.pdf", html_rows(run / JAPANESE), margin_pt(QMD))
