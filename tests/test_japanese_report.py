@@ -244,3 +244,27 @@ def test_japanese_tables_keep_each_row_on_one_line_in_the_pdf(run):
             if not (m := re.match(r"page \d+: '(.*)' outside the text block", p))
             or not (m.group(1)[-1] in FULL_WIDTH_EDGES or m.group(1)[0] in FULL_WIDTH_EDGES)]
     assert not real, real
+
+
+@pytest.mark.browser
+def test_chromium_lays_out_the_japanese_tables_and_figures(run, tmp_path):
+    """The English report's browser checks (tests/test_browser.py) on the Japanese page: every
+    figure decoded, every table within the text column with its headers on one line."""
+    from test_browser import PROBE_ID, WINDOW, chromium, run_chromium, with_probe
+
+    exe = chromium()
+    page = run / JAPANESE
+    probed = page.with_name("report.ja.probe.html")
+    probed.write_text(with_probe(page.read_text(encoding="utf-8")), encoding="utf-8")
+    dumped = run_chromium(exe, tmp_path / "profile", probed.as_uri(), "--dump-dom",
+                          f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    match = re.search(rf'<pre id="{PROBE_ID}">(.*?)</pre>', dumped.stdout, re.S)
+    assert match, "the probe wrote no result"
+    probe = json.loads(html_lib.unescape(match.group(1)))
+    assert probe["errors"] == []
+    figures = list((run / "data/derived/pilot/figures/ja").glob("*.png"))
+    shown = [i for i in probe["images"] if i["complete"] and i["naturalWidth"] > 0 and i["width"] > 0]
+    assert len(shown) >= len(figures) > 0
+    assert len(probe["tables"]) >= 5
+    assert [t for t in probe["tables"] if t["width"] > t["room"] + 0.5] == []
+    assert [t for t in probe["tables"] if t["wrapped"]] == []
