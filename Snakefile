@@ -12,8 +12,8 @@
 #   consensus      rules/coding.smk    final_codes.csv
 #   agreement      rules/coding.smk    inter-coder reliability
 #   change         rules/change.smk    shares, Cochran's Q, McNemar, power, participant flow, models
-#   figures        rules/report.smk    PNG + SVG figures
-#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json)
+#   figures        rules/report.smk    PNG + SVG figures (figures/<lang>/ for each report language after the first)
+#   render_report  rules/report.smk    reports/<cohort>/report.html and .pdf (+ manifest.json; report.<lang>.* per other language)
 #   verify         rules/verify.smk    a reviewer's check of the reports against a rerun (on request)
 import os
 import sys
@@ -52,6 +52,14 @@ validate(CODEBOOK, "schemas/codebook.schema.yaml")
 _problems = study_config.cross_reference_problems(config, CODEBOOK)
 if _problems:
     raise study_config.ConfigError(f"config and {config['codebook']}", _problems)
+from alliance_pipeline.report.language import available_languages  # noqa: E402
+
+LANGUAGES = settings.report_languages(config)
+if _missing := [code for code in LANGUAGES if code not in available_languages()]:
+    raise study_config.ConfigError("config report.languages", [
+        f"report.languages: {code!r} has no message catalogue (src/alliance_pipeline/report/locale/"
+        f"{code}/); available: {', '.join(available_languages())} (docs/languages.md: adding a language)"
+        for code in _missing])
 STUDY = settings.study_settings(config, CODEBOOK)
 COHORTS = STUDY["cohorts"]
 study_config.check_cohort_folders(config)
@@ -77,8 +85,8 @@ include: "rules/verify.smk"
 
 rule all:
     input:
-        expand("reports/{cohort}/report.html", cohort=CODED),
-        expand("reports/{cohort}/report.pdf", cohort=CODED),
+        expand("reports/{cohort}/{stem}.{ext}", cohort=CODED, ext=["html", "pdf"],
+               stem=[report_stem(code, LANGUAGES) for code in LANGUAGES]),
         expand(FIGURES, cohort=CODED),
         expand(f"{DERIVED}/{{table}}.csv", cohort=CODED,
                table=["disagreements", "final_codes", "agreement", "proportions", "tests", "power",
@@ -87,7 +95,7 @@ rule all:
         # a cohort waiting for its coders: its responses and the coders' blinded workbooks
         expand(f"{DERIVED}/responses.csv", cohort=list(WAITING)),
         [status.coding_sheet(c, coder) for c in WAITING for coder in config["cohorts"][c].get("coders", [])],
-        STUDY_REPORT if len(COHORTS) >= 2 and not WAITING else [],
+        STUDY_REPORT + STUDY_TRANSLATED if len(COHORTS) >= 2 and not WAITING else [],
     default_target: True
 
 

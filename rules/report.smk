@@ -5,10 +5,24 @@
 # render/renderer (Quarto in render/quarto, or the Pandoc + Typst fallback in render/markdown
 # and render/fallback; shared metadata in render/metadata), manifest (what the report was
 # made from and its numbers, embedded in HTML and PDF); provenance (hashes, versions, commit).
-from alliance_pipeline.outputs import figure_stems
+# report.languages (LANGUAGES, the Snakefile): the first language's report is report.html/.pdf
+# with its figures in figures/, each other's report.<lang>.html/.pdf with figures/<lang>/
+# (report/language: the message catalogue).
+from alliance_pipeline.outputs import figure_stems, language_subfolder, report_stem
 
-FIGURES = [f"{DERIVED}/figures/{stem}.{ext}" for stem in figure_stems(STUDY["questions"])
-           for ext in ("png", "svg")]
+
+def figures_of(language):
+    sub = language_subfolder(language, LANGUAGES)
+    folder = f"{DERIVED}/figures" + (f"/{sub}" if sub else "")
+    return [f"{folder}/{stem}.{ext}" for stem in figure_stems(STUDY["questions"]) for ext in ("png", "svg")]
+
+
+FIGURES = [f for language in LANGUAGES for f in figures_of(language)]
+# the message catalogues the reports' languages need (English is the messages themselves)
+CATALOGUES = [str(SRC / "alliance_pipeline/report/locale" / language / "LC_MESSAGES/alliance_pipeline.po")
+              for language in LANGUAGES if language != "en"]
+TRANSLATED_REPORTS = [f"reports/{{cohort}}/{report_stem(language, LANGUAGES)}.{ext}"
+                      for language in LANGUAGES[1:] for ext in ("html", "pdf")]
 
 
 rule figures:
@@ -18,14 +32,17 @@ rule figures:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
-        code=package("report.figures.cohort_figures", "report.figures.style", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
+        catalogues=CATALOGUES,
+        code=package("report.figures.cohort_figures", "report.figures.style", "report.language", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
                      "report.figures.flow", "report.figures.frequencies", "settings", "outputs", "tables", "runner"),
     output:
+        # the Snakemake report (snakemake --report) shows the first language's figures
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
-                 if f.endswith(".png") else f for f in FIGURES],
+                 if f.endswith(".png") and f in figures_of(LANGUAGES[0]) else f for f in FIGURES],
     params:
         cohort=cohort,
         study=DESIGN,
+        languages=LANGUAGES,
     log:
         f"{LOGS}/figures.log",
     conda:
@@ -54,20 +71,24 @@ rule render_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("report.cohort_report", "report.format", "report.lookup", "report.sections.summary", "report.sections.design",
+        code=package("report.cohort_report", "report.format", "report.lookup", "report.notes", "report.sections.summary", "report.sections.design",
                      "report.sections.coding", "report.sections.results", "report.sections.difference", "change.proportions", "report.sections.feedback", "report.sections.published",
                      "report.sections.limitations", "report.sections.reproducibility", "config", "cohort_files", "settings", "outputs",
                      "report.render.renderer",
                      "report.render.metadata", "report.render.markdown", "report.render.fallback", "report.render.quarto",
-                     "provenance", "report.manifest", "privacy", "tables", "runner"),
+                     "report.render.translate", "report.render.webfont", "report.language", "provenance", "report.manifest", "privacy", "tables",
+                     "runner"),
+        catalogues=CATALOGUES,
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),
         pdf="reports/{cohort}/report.pdf",
         manifest="reports/{cohort}/manifest.json",
+        translated=TRANSLATED_REPORTS,
     params:
         cohort=cohort,
         study=DESIGN,
         config=cohort_config,
+        languages=LANGUAGES,
     log:
         f"{LOGS}/report.log",
     conda:

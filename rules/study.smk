@@ -6,7 +6,7 @@
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).
-from alliance_pipeline.outputs import study_figure_stems
+from alliance_pipeline.outputs import language_subfolder, report_stem, study_figure_stems
 
 if "study" in COHORTS:
     raise study_config.ConfigError("config cohorts", [
@@ -15,13 +15,15 @@ if "study" in COHORTS:
 
 STUDY_DIR = "reports/study"
 STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "cohorts", "differences")}
-
-
 # Every cohort's models.csv (the difference of changes, #22).
 STUDY_MODELS = expand(f"{DERIVED}/models.csv", cohort=COHORTS)
-STUDY_FIGURES = [f"{STUDY_DIR}/figures/{stem}.{ext}" for stem in study_figure_stems(STUDY["questions"])
-                 for ext in ("png", "svg")]
+# report.languages: the first language's figures in figures/, each other's in figures/<lang>/
+STUDY_FIGURES = [f"{STUDY_DIR}/figures/{sub + '/' if sub else ''}{stem}.{ext}"
+                 for sub in (language_subfolder(language, LANGUAGES) for language in LANGUAGES)
+                 for stem in study_figure_stems(STUDY["questions"]) for ext in ("png", "svg")]
 STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
+STUDY_TRANSLATED = [f"{STUDY_DIR}/{report_stem(language, LANGUAGES)}.{ext}"
+                    for language in LANGUAGES[1:] for ext in ("html", "pdf")]
 
 
 # Light (small aggregated tables in, seconds): kept on the submit host under a cluster profile.
@@ -55,10 +57,12 @@ rule study_figures:
     input:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
-        code=package("study.study_figures", "report.format", "outputs", "report.figures.style", "tables", "runner"),
+        catalogues=CATALOGUES,
+        code=package("study.study_figures", "report.format", "report.language", "outputs", "report.figures.style", "tables", "runner"),
     output:
         figures=STUDY_FIGURES,
     params:
+        languages=LANGUAGES,
         cohorts=COHORTS,
         study=STUDY,
         analysis=config["analysis"],
@@ -87,17 +91,22 @@ rule study_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
+        catalogues=CATALOGUES,
         code=package("study.study_report", "study.fragments", "study.difference_fragments", "study.differences",
                      "study.pooling", "change.effect_sizes", "change.mcnemar", "change.multiplicity",
-                     "change.proportions", "study.study_figures", "report.format",
+                     "change.proportions", "study.study_figures", "report.format", "report.lookup",
+                     "report.notes",
                      "report.sections.reproducibility", "config", "cohort_files", "settings",
                      "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
-                     "report.render.quarto", "provenance", "report.manifest", "tables", "runner"),
+                     "report.render.quarto", "report.render.translate", "report.render.webfont", "report.language",
+                     "provenance", "report.manifest", "tables", "runner"),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],
         manifest=f"{STUDY_DIR}/manifest.json",
+        translated=STUDY_TRANSLATED,
     params:
+        languages=LANGUAGES,
         settings={name: settings.cohort_settings(config, name) for name in COHORTS},  # in order
         study=STUDY,
         analysis=config["analysis"],

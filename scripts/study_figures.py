@@ -1,15 +1,24 @@
-"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.study_figures.write_study_figures."""
+"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.study_figures.write_study_figures,
+once per language of report.languages (figures/ for the first, figures/<lang>/ for each other)."""
+from pathlib import Path
+
+from alliance_pipeline.outputs import language_subfolder
+from alliance_pipeline.report.language import localised_questions, use_language
 from alliance_pipeline.runner import run
 from alliance_pipeline.study.study_figures import write_study_figures
 from alliance_pipeline.tables import read_table
 
 
 def step(smk, log):
-    written = write_study_figures(read_table(smk.input.cohorts), read_table(smk.input.pooled),
-                                  study=smk.params.study, cohorts=smk.params.cohorts,
-                                  out_dir=smk.params.figures_dir,
-                                  confidence=smk.params.analysis["confidence"])
-    log.info("%d figure files", len(written))
+    cohort_rows, pooled = read_table(smk.input.cohorts), read_table(smk.input.pooled)
+    languages = smk.params.languages
+    for language in languages:
+        with use_language(language):
+            study = {**smk.params.study, "questions": localised_questions(smk.params.study["questions"])}
+            written = write_study_figures(cohort_rows, pooled, study=study, cohorts=smk.params.cohorts,
+                                          out_dir=Path(smk.params.figures_dir) / language_subfolder(language, languages),
+                                          confidence=smk.params.analysis["confidence"])
+        log.info("%s: %d figure files", language, len(written))
 
 
 run(snakemake, step)  # noqa: F821

@@ -203,9 +203,12 @@ def test_study_report_shows_pooled_numbers_and_shared_codebook(study_run):
 
     questions = settings.questions_settings(
         study_config.load_yaml(study_run / "config/codebook.yaml"))
-    figures = sorted(p.name for p in (study_run / "reports/study/figures").iterdir())
+    figures = sorted(p.name for p in (study_run / "reports/study/figures").iterdir() if p.is_file())
     assert figures == sorted(f"{stem}.{ext}" for stem in study_figure_stems(questions)
                              for ext in ("png", "svg"))
+    # report.languages [en, ja] (the pilot's config): the Japanese figures beside them (#24)
+    assert sorted(p.name for p in (study_run / "reports/study/figures/ja").iterdir()) == figures
+    assert (study_run / "reports/study/report.ja.html").is_file()
 
 
 @pytest.mark.workflow

@@ -46,3 +46,14 @@ def figure_paths(out_dir: str | os.PathLike, questions: Mapping) -> list[Path]:
 def study_figure_stems(questions: Mapping) -> list[str]:
     """The cross-cohort report's figure stems: ``forest_<question>`` per repeated question."""
     return [f"forest_{qid}" for qid in repeated_questions(questions)]
+
+
+def report_stem(language: str, languages: list[str]) -> str:
+    """``report`` for the first of ``report.languages``, ``report.<lang>`` for each other."""
+    return "report" if language == languages[0] else f"report.{language}"
+
+
+def language_subfolder(language: str, languages: list[str]) -> str:
+    """Where a language's figures go below a figures folder: ``""`` for the first language
+    (the folder itself), ``<lang>`` for each other."""
+    return "" if language == languages[0] else language

@@ -39,6 +39,24 @@ def questions_settings(codebook: Mapping) -> dict:
             "labels": {c: spec["label"] for c, spec in q["codes"].items()},
             "definitions": {c: spec.get("definition", "") for c, spec in q["codes"].items()},
         }
+        translations = codebook_translations(q)
+        if translations:
+            out[qid]["translations"] = translations
+    return out
+
+
+def codebook_translations(question: dict) -> dict:
+    """``{lang: {prompt, labels, definitions}}`` from a codebook question's ``prompt_<lang>``
+    and its codes' ``label_<lang>``, ``definition_<lang>`` (only what the codebook gives)."""
+    out: dict = {}
+    for key, value in question.items():
+        if key.startswith("prompt_") and value:
+            out.setdefault(key.split("_", 1)[1], {})["prompt"] = value
+    for code, spec in question["codes"].items():
+        for key, value in spec.items():
+            for field, bucket in (("label_", "labels"), ("definition_", "definitions")):
+                if key.startswith(field) and value:
+                    out.setdefault(key[len(field):], {}).setdefault(bucket, {})[code] = value
     return out
 
 
@@ -80,6 +98,7 @@ def cohort_settings(config: Mapping, cohort: str) -> dict:
         "cohort": cohort,
         "raw": entry["raw"],
         "label": entry.get("label", cohort),
+        **{key: value for key, value in entry.items() if key.startswith("label_")},  # label_ja, ...
         "synthetic": bool(entry.get("synthetic", False)),
         "encoding": entry.get("encoding", "utf-8"),
         "site": entry.get("site", ""),
@@ -105,12 +124,19 @@ def cohort_config(config: dict, cohort: str) -> dict:
             "published": {k: v for k, v in config.get("published", {}).items() if k == cohort}}
 
 
+def report_languages(config: Mapping) -> list[str]:
+    """``report.languages``: the reports' languages, the first written as report.html
+    (``[en]`` when the config leaves the key out)."""
+    return list(config.get("report", {}).get("languages") or ["en"])
+
+
 def study_settings(config: Mapping, codebook: Mapping) -> dict:
     """Study-wide plain values: title, time points, contrasts, the differences of changes to
     test (``compare``: ``[[A, B], ...]``, change A minus change B; ``[]`` when not configured),
     questions, cohort names."""
     return {
         "title": config["study"]["title"],
+        **{key: value for key, value in config["study"].items() if key.startswith("title_")},
         "timepoints": list(config["study"]["timepoints"]),
         "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
         "compare": [[str(a), str(b)] for a, b in config["study"].get("compare") or []],

@@ -45,6 +45,7 @@ import pandas as pd
 from alliance_pipeline.outputs import figure_stems
 from alliance_pipeline.privacy import withhold_identifying
 from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
+from alliance_pipeline.report.language import current, use_language
 from alliance_pipeline.report.lookup import questions_of
 from alliance_pipeline.report.manifest import build_manifest, table_entry
 from alliance_pipeline.report.render.renderer import render_report
@@ -54,7 +55,7 @@ from alliance_pipeline.report.sections.difference import difference_md
 from alliance_pipeline.report.sections.feedback import feedback_md, quotes_md, select_quotes
 from alliance_pipeline.report.sections.limitations import limitations_md, power_md
 from alliance_pipeline.report.sections.published import published_md
-from alliance_pipeline.report.sections.reproducibility import reproducibility_md
+from alliance_pipeline.report.sections.reproducibility import reproducibility_md, untranslated_md
 from alliance_pipeline.report.sections.results import results_md
 from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
 from alliance_pipeline.tables import atomic_write_text, read_table
@@ -91,7 +92,7 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
         "published.md": published_md(tables, **kw),
         "power.md": power_md(tables, **kw),
         "limitations.md": limitations_md(tables, **kw),
-        "reproducibility.md": reproducibility_md(provenance),
+        "reproducibility.md": reproducibility_md(provenance) + untranslated_md(study, current().code),
     }
 
 
@@ -134,8 +135,11 @@ def render_cohort_report(*, source: str | Path, responses: str | Path, figures_d
                          tables: Sequence[str], coder_files: str | Path, raw: Sequence[str],
                          codebook: str | Path, lock: str | Path, study: Mapping, cohort: Mapping,
                          config: Mapping, repo_dir: Path, html: str, pdf: str,
-                         out_manifest: str | Path) -> str:
+                         out_manifest: str | Path | None, language: str = "en") -> str:
     """One cohort's report (HTML, PDF, manifest) from its derived tables; returns the renderer.
+
+    ``language``: the report's language (report/language; its figures are in ``figures_dir``);
+    ``out_manifest`` None writes no manifest file (the first language's report writes it).
 
     Quotes are the responses the config allows (``report.quotes``); a text with an e-mail or
     phone number stays withheld unless ``privacy.allow_identifying_text``. The cohort counts
@@ -158,10 +162,11 @@ def render_cohort_report(*, source: str | Path, responses: str | Path, figures_d
         codebook=(codebook, sha256_file(codebook)), lock=("requirements.lock", sha256_file(lock)),
         tables=[table_entry(Path(f).stem, f, hashes[Path(f).as_posix()], frames.get(Path(f).stem))
                 for f in files])
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, use_language(language):
         fragments = Path(scratch) / "fragments"
         write_fragments(frames, study=study, cohort=cohort, provenance=prov, out_dir=fragments,
                         quotes=quotes, figures_dir=figures_dir)
         return render_report(Path(source), fragments, Path(html), Path(pdf),
                              figures_dir=Path(figures_dir), work_dir=Path(scratch) / "work",
-                             manifest=contents, out_manifest=Path(out_manifest))
+                             manifest=contents,
+                             out_manifest=Path(out_manifest) if out_manifest is not None else None)

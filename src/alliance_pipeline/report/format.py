@@ -14,11 +14,27 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from alliance_pipeline.report.language import N_, _, format_list, localise_number
+
 DASH = "—"  # shown for an undefined value
 
-METHOD_NAMES = {"exact": "exact binomial", "midp": "mid-p", "asymptotic": "asymptotic χ²",
-                "asymptotic_cc": "asymptotic χ² with continuity correction",
-                "clustered": "clustered (Obuchowski)"}
+METHOD_NAMES = {"exact": N_("exact binomial"), "midp": N_("mid-p"), "asymptotic": N_("asymptotic χ²"),
+                "asymptotic_cc": N_("asymptotic χ² with continuity correction"),
+                "clustered": N_("clustered (Obuchowski)")}
+
+
+METHOD_COLUMN = {"exact": N_("exact"), "midp": N_("midp"), "asymptotic": N_("asymptotic"),
+                 "asymptotic_cc": N_("asymptotic_cc"), "clustered": N_("clustered")}
+
+
+def method_short(method: str) -> str:
+    """A McNemar method as a table's Method column shows it (its id in English)."""
+    return _(METHOD_COLUMN[method]) if method in METHOD_COLUMN else method
+
+
+def method_name(method: str) -> str:
+    """A McNemar method's name in words, in the report's language (the id when unknown)."""
+    return _(METHOD_NAMES[method]) if method in METHOD_NAMES else method
 
 
 def is_missing(x) -> bool:
@@ -37,14 +53,14 @@ def fmt_num(x, digits: int = 2) -> str:
     """A number with ``digits`` decimals; ``—`` when undefined."""
     if is_missing(x):
         return DASH
-    return f"{float(x):.{digits}f}"
+    return localise_number(f"{float(x):.{digits}f}")
 
 
 def fmt_pct(x, digits: int = 1) -> str:
     """A share 0..1 as a percentage (``64.7%``); ``—`` when undefined."""
     if is_missing(x):
         return DASH
-    return f"{float(x) * 100:.{digits}f}%"
+    return localise_number(f"{float(x) * 100:.{digits}f}") + "%"
 
 
 def fmt_p(p) -> str:
@@ -52,7 +68,7 @@ def fmt_p(p) -> str:
     if is_missing(p):
         return DASH
     p = float(p)
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return localise_number("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def fmt_p_eq(p) -> str:
@@ -66,14 +82,14 @@ def fmt_ci(lo, hi, digits: int = 2, pct: bool = False) -> str:
     if is_missing(lo) or is_missing(hi):
         return DASH
     if pct:
-        return f"[{float(lo) * 100:.{digits}f}, {float(hi) * 100:.{digits}f}]"
-    return f"[{float(lo):.{digits}f}, {float(hi):.{digits}f}]"
+        lo, hi = float(lo) * 100, float(hi) * 100
+    return f"[{localise_number(f'{float(lo):.{digits}f}')}, {localise_number(f'{float(hi):.{digits}f}')}]"
 
 
 def fmt_int(x) -> str:
     if is_missing(x):
         return DASH
-    return str(int(round(float(x))))
+    return localise_number(str(int(round(float(x)))))
 
 
 def round_half_up(x: float, digits: int = 2) -> float:
@@ -135,12 +151,8 @@ def md_code(text: str, lang: str = "") -> str:
 
 
 def join_words(items: Sequence[str], conj: str = "and") -> str:
-    items = list(items)
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
+    """``a, b and c`` in English, the locale's list pattern in another language."""
+    return format_list(items, conj)
 
 
 def row_value(row, column):

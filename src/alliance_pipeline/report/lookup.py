@@ -13,20 +13,56 @@ import pandas as pd
 
 from alliance_pipeline.outputs import is_repeated
 from alliance_pipeline.report.format import esc, fmt_ci, fmt_int, fmt_pct, is_missing, row_value
+from alliance_pipeline.report.language import (
+    N_,
+    _,
+    format_count,
+    localise_number,
+    localised_questions,
+)
 
 CONTRAST_GLOSS = {  # how a contrast of a known name reads in a sentence
-    "baseline": "over the baseline period without training",
-    "training": "across the training",
-    "overall": "overall",
+    "baseline": N_("over the baseline period without training"),
+    "training": N_("across the training"),
+    "overall": N_("overall"),
 }
 
 CONTRAST_READING = {  # the design table's reading of a contrast
-    "baseline": "change without training",
-    "training": "change across the training",
-    "overall": "change from first to last measurement",
+    "baseline": N_("change without training"),
+    "training": N_("change across the training"),
+    "overall": N_("change from first to last measurement"),
 }
 
-ADJUST_NAMES = {"holm": "Holm-adjusted", "bonferroni": "Bonferroni-adjusted", "none": "unadjusted"}
+ADJUST_NAMES = {"holm": N_("Holm-adjusted"), "bonferroni": N_("Bonferroni-adjusted"),
+                "none": N_("unadjusted")}
+
+ADJUST_IDS = {"holm": N_("holm"), "bonferroni": N_("bonferroni"), "none": N_("none")}  # as a word
+
+
+def adjust_word(method: str) -> str:
+    """A ``p_adjust`` setting as the study report writes it (``holm``-adjusted)."""
+    return _(ADJUST_IDS[method]) if method in ADJUST_IDS else method
+
+
+VERDICT_WORDS = {"good": N_("good"), "tentative": N_("tentative"), "insufficient": N_("insufficient")}
+
+
+def contrast_gloss(contrast: str) -> str:
+    """How a contrast reads in a sentence (``across the training``)."""
+    if contrast in CONTRAST_GLOSS:
+        return _(CONTRAST_GLOSS[contrast])
+    return _("in the {contrast} contrast").format(contrast=esc(contrast))
+
+
+def contrast_reading(contrast: str) -> str:
+    """The design table's reading of a contrast; empty for a name it does not know."""
+    return _(CONTRAST_READING[contrast]) if contrast in CONTRAST_READING else ""
+
+
+def verdict_word(verdict) -> str:
+    """An agreement verdict (good, tentative, insufficient) in words."""
+    text = str(verdict)
+    return _(VERDICT_WORDS[text]) if text in VERDICT_WORDS else text
 
 
 def questions_of(study: Mapping) -> dict[str, dict]:
@@ -36,7 +72,7 @@ def questions_of(study: Mapping) -> dict[str, dict]:
     ``questions`` block (codes as ``{id: {label, definition}}``).
     """
     out = {}
-    for qid, q in (study.get("questions") or {}).items():
+    for qid, q in localised_questions(study.get("questions") or {}).items():
         codes = q.get("codes", [])
         if isinstance(codes, Mapping):
             labels = {c: (spec or {}).get("label", c) for c, spec in codes.items()}
@@ -53,7 +89,7 @@ def questions_of(study: Mapping) -> dict[str, dict]:
 
 def code_label(questions: Mapping, question: str, code: str) -> str:
     if code == "*":
-        return "All codes (question as a whole)"
+        return _("All codes (question as a whole)")
     return str(questions.get(question, {}).get("labels", {}).get(code, code))
 
 
@@ -70,11 +106,21 @@ def significance_level(cohort: Mapping) -> float:
 
 
 def conf_label(cohort: Mapping) -> str:
-    return f"{confidence_level(cohort) * 100:g}% CI"
+    return _("{level}% CI").format(level=localise_number(f"{confidence_level(cohort) * 100:g}"))
+
+
+def wilson_label(cohort: Mapping) -> str:
+    """``95% Wilson intervals``: the shares' intervals in running text."""
+    return _("{level}% Wilson intervals").format(level=localise_number(f"{confidence_level(cohort) * 100:g}"))
 
 
 def adjust_name(cohort: Mapping) -> str:
-    return ADJUST_NAMES.get(str(analysis_settings(cohort).get("p_adjust", "holm")), "adjusted")
+    return _(ADJUST_NAMES.get(str(analysis_settings(cohort).get("p_adjust", "holm")), N_("adjusted")))
+
+
+def p_name(cohort: Mapping, adjusted: bool) -> str:
+    """``Holm-adjusted p`` for an adjusted p, else ``p``."""
+    return _("{adjust} p").format(adjust=adjust_name(cohort)) if adjusted else "p"
 
 
 def timepoint_order(study: Mapping) -> dict[str, int]:
@@ -108,9 +154,9 @@ def cochran_how(analysis: Mapping) -> str:
     """How Cochran's Q p-values are got, for the methods paragraph."""
     draws = int((analysis.get("cochran", {}) or {}).get("permutations", 0) or 0)
     if draws <= 0:
-        return " (chi-square p)"
-    return (f" (chi-square p, and a permutation p from {draws:,} seeded permutations of the "
-            f"time points within each participant)")
+        return _(" (chi-square p)")
+    return _(" (chi-square p, and a permutation p from {draws} seeded permutations of the "
+             "time points within each participant)").format(draws=format_count(draws))
 
 
 def permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
@@ -123,10 +169,13 @@ def permutation_caption(tests: pd.DataFrame | None, question: str) -> str:
         return ""
     draws = pd.to_numeric(rows["permutations"], errors="coerce")
     mcse = pd.to_numeric(rows["p_permutation_mcse"], errors="coerce").max()
-    count = f"{int(draws.iloc[0]):,}" if draws.nunique() == 1 else "seeded"
-    return (f". p: chi-square approximation; p perm.: permutation p from {count} seeded "
-            f"permutations of the time points within each participant (Monte Carlo standard "
-            f"error at most {mcse:.4f})")
+    template = (_(". p: chi-square approximation; p perm.: permutation p from {count} seeded "
+                  "permutations of the time points within each participant (Monte Carlo standard "
+                  "error at most {mcse})") if draws.nunique() == 1 else
+                _(". p: chi-square approximation; p perm.: permutation p from seeded seeded "
+                  "permutations of the time points within each participant (Monte Carlo standard "
+                  "error at most {mcse})"))
+    return template.format(count=format_count(int(draws.iloc[0])), mcse=localise_number(f"{mcse:.4f}"))
 
 
 def mcnemar_rows(tests: pd.DataFrame | None, question: str, code: str, contrast: str) -> pd.DataFrame:
@@ -182,7 +231,7 @@ def share_table_rows(props: pd.DataFrame | None, questions: Mapping, q: str, ord
     else:
         rows = rows.sort_values(["_c", "_t"])
     out = []
-    for _, r in rows.iterrows():
+    for _i, r in rows.iterrows():
         cells = [esc(code_label(questions, q, r["code"])), esc(r["timepoint"]),
                  f"{fmt_int(r['k'])}/{fmt_int(r['n'])}", fmt_pct(r["proportion"]),
                  fmt_ci(r["ci_low"], r["ci_high"], digits=1, pct=True)]
@@ -204,5 +253,5 @@ def p_of(row) -> tuple[float, bool]:
 def significance_word(p: float, alpha: float) -> str:
     """``significant`` / ``not significant`` at ``alpha``; ``not testable`` when p is undefined."""
     if is_missing(p):
-        return "not testable"
-    return "significant" if p < alpha else "not significant"
+        return _("not testable")
+    return _("significant") if p < alpha else _("not significant")

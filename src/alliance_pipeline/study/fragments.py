@@ -30,7 +30,6 @@ import yaml
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     DASH,
-    METHOD_NAMES,
     esc,
     fmt_ci,
     fmt_int,
@@ -38,11 +37,17 @@ from alliance_pipeline.report.format import (
     fmt_odds_ratio,
     fmt_p,
     fmt_pct,
+    is_missing,
     join_words,
     md_figure,
     md_table,
+    method_name,
+    method_short,
     slug,
 )
+from alliance_pipeline.report.language import _, localised, localised_questions, ngettext
+from alliance_pipeline.report.lookup import adjust_word, verdict_word
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
 from alliance_pipeline.study.difference_fragments import differences_md
 from alliance_pipeline.study.study_figures import forest_contrast, study_code_label
@@ -56,7 +61,7 @@ COHORT_TABLES = ("proportions", "tests", "agreement", "flow")
 
 def _cohort_label(cohorts: Mapping, name: str) -> str:
     entry = cohorts.get(name, {})
-    return str(entry.get("label") or name)
+    return localised(entry, "label") or name
 
 
 def _overrides(settings: Mapping, analysis: Mapping, prefix: str = "") -> list[str]:
@@ -67,7 +72,7 @@ def _overrides(settings: Mapping, analysis: Mapping, prefix: str = "") -> list[s
         if isinstance(value, Mapping) and isinstance(base, Mapping):
             out += _overrides(value, base, f"{prefix}{key}.")
         elif value != base:
-            out.append(f"{prefix}{key} = {value} (study: {base})")
+            out.append(_("{key} = {value} (study: {base})").format(key=f"{prefix}{key}", value=value, base=base))
     return out
 
 
@@ -96,9 +101,9 @@ def participants(flow: pd.DataFrame | None, cohort: str) -> int | None:
 
 def meta_yaml(*, study: Mapping, cohorts: Mapping) -> str:
     synthetic = [c for c, s in cohorts.items() if s.get("synthetic")]
-    meta = {"title": f"{study['title']}: all cohorts",
-            "subtitle": f"Cross-cohort report of {len(cohorts)} cohorts: "
-                        + ", ".join(cohorts),
+    meta = {"title": _("{title}: all cohorts").format(title=localised(study, "title")),
+            "subtitle": _("Cross-cohort report of {n} cohorts: {names}").format(
+                n=len(cohorts), names=", ".join(cohorts)),
             "cohorts": list(cohorts), "n_cohorts": len(cohorts),
             "synthetic": bool(synthetic),
             "codebook_version": str(study.get("codebook_version", ""))}
@@ -111,16 +116,17 @@ def banner_md(*, cohorts: Mapping) -> str:
         return ""
     which = join_words([f"*{esc(_cohort_label(cohorts, c))}* (`{c}`)" for c in synthetic])
     if len(synthetic) == len(cohorts):
-        lead = "Every cohort in this report is"
+        lead = _("Every cohort in this report is")
     else:
-        lead = f"{len(synthetic)} of the {len(cohorts)} cohorts {'is' if len(synthetic) == 1 else 'are'}"
-    return (f"{lead} **synthetic**: "
-            f"{which}. Synthetic cohorts are seeded reconstructions or generated data, so the "
-            "pooled numbers below show how the analysis works and are no evidence about the "
-            "training.\n")
+        lead = ngettext("{k} of the {n} cohorts is", "{k} of the {n} cohorts are", len(synthetic)).format(
+            k=len(synthetic), n=len(cohorts))
+    return _("{lead} **synthetic**: {which}. Synthetic cohorts are seeded reconstructions or "
+             "generated data, so the pooled numbers below show how the analysis works and are no "
+             "evidence about the training.").format(lead=lead, which=which) + "\n"
 
 
-def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping) -> str:
+def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping,
+                cohort_report_file: str = "report.html") -> str:
     timepoints = study["timepoints"]
     contrasts = study["contrasts"]
     flow = tables.get("flow")
@@ -131,22 +137,25 @@ def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: 
         if changes:
             overridden.append(f"`{name}`: " + esc("; ".join(changes)))
         rows.append([f"`{name}`", esc(_cohort_label(cohorts, name)), esc(settings.get("site") or DASH),
-                     "yes" if settings.get("synthetic") else "no", fmt_int(n),
-                     f"[cohort report](../{name}/report.html)"])
-    out = [f"The study has **{len(cohorts)} cohorts**. All of them share the study's codebook "
-           f"(version {esc(study.get('codebook_version') or 'unversioned')}, the same questions and "
-           f"codes) and its time points ({', '.join(timepoints)}), so their shares and contrasts "
-           "measure the same things and can be set side by side and pooled.\n",
-           md_table(["Cohort", "Label", "Site", "Synthetic", "Participants", "Report"], rows,
-                    align="lllcrl", caption="The cohorts of the study.", label="tbl-cohorts"),
-           "Contrasts (pairwise McNemar tests within each cohort, pooled below): "
-           + "; ".join(f"{esc(name)} ({pair[0]} → {pair[1]})" for name, pair in contrasts.items())
-           + ".\n"]
+                     _("yes") if settings.get("synthetic") else _("no"), fmt_int(n),
+                     _("[cohort report](../{name}/{file})").format(name=name, file=cohort_report_file)])
+    version = study.get('codebook_version')
+    out = [_("The study has **{n} cohorts**. All of them share the study's codebook (version "
+             "{version}, the same questions and codes) and its time points ({timepoints}), so their "
+             "shares and contrasts measure the same things and can be set side by side and "
+             "pooled.").format(n=len(cohorts), version=esc(version) if version else _("unversioned"),
+                               timepoints=", ".join(timepoints)) + "\n",
+           md_table([_("Cohort"), _("Label"), _("Site"), _("Synthetic"), _("Participants"), _("Report")],
+                    rows, align="lllcrl", caption=_("The cohorts of the study."), label="tbl-cohorts"),
+           _("Contrasts (pairwise McNemar tests within each cohort, pooled below): {contrasts}.").format(
+               contrasts=_("; ").join(f"{esc(name)} ({pair[0]} → {pair[1]})"
+                                      for name, pair in contrasts.items())) + "\n"]
     if overridden:
-        out.append("Cohorts with their own analysis settings (their cohort tables use them; the "
-                   "pooling uses the study's settings): " + "; ".join(overridden) + ".\n")
+        out.append(_("Cohorts with their own analysis settings (their cohort tables use them; the "
+                     "pooling uses the study's settings): {cohorts}.").format(
+            cohorts=_("; ").join(overridden)) + "\n")
     else:
-        out.append("Every cohort uses the study's analysis settings.\n")
+        out.append(_("Every cohort uses the study's analysis settings.") + "\n")
     return "\n".join(out)
 
 
@@ -159,17 +168,18 @@ def _pct_cell(row) -> str:
 def _contrast_cell(row) -> str:
     if row is None:
         return DASH
-    return (f"{fmt_num(row['risk_difference'])} {fmt_ci(row['rd_ci_low'], row['rd_ci_high'])}, "
-            f"p {fmt_p(row['p_adjusted'])}")
+    return (f"{fmt_num(row['risk_difference'])} {fmt_ci(row['rd_ci_low'], row['rd_ci_high'])}"
+            + _(", ") + f"p {fmt_p(row['p_adjusted'])}")
 
 
 def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping) -> str:
     """Per cohort: shares at every time point and the contrasts' risk differences."""
     props, tests = tables.get("proportions"), tables.get("tests")
     conf = f"{analysis['confidence']:.0%}"
-    out = [f"Shares are k of n participants with the code. Contrasts give the risk difference "
-           f"(later − earlier share, {conf} CI, Newcombe's hybrid score interval) and the "
-           f"{esc(analysis['p_adjust'])}-adjusted McNemar p of the cohort's own tests.\n"]
+    out = [_("Shares are k of n participants with the code. Contrasts give the risk difference "
+             "(later − earlier share, {conf} CI, Newcombe's hybrid score interval) and the "
+             "{adjust}-adjusted McNemar p of the cohort's own tests.").format(
+        conf=conf, adjust=esc(adjust_word(str(analysis['p_adjust'])))) + "\n"]
     for name in cohorts:
         out.append(f"## {esc(_cohort_label(cohorts, name))} (`{name}`)\n")
         for q, spec in study["questions"].items():
@@ -185,12 +195,12 @@ def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: M
                     tests, cohort=name, question=q, code=code, test="mcnemar", contrast=contrast,
                     exclude_method="clustered")) for contrast in applicable])
             # shares and contrasts in two tables: side by side they are wider than the page
-            out.append(md_table(["Code"] + list(tps), shares, align="l" + "r" * len(tps),
-                                caption=caption + (" (shares)" if applicable else ""),
+            out.append(md_table([_("Code")] + list(tps), shares, align="l" + "r" * len(tps),
+                                caption=caption + (_(" (shares)") if applicable else ""),
                                 label=f"tbl-{slug('cohort', name, q)}"))
             if applicable:
-                out.append(md_table(["Code"] + applicable, changes, align="l" + "r" * len(applicable),
-                                    caption=caption + " (contrasts: RD [CI], adjusted p)",
+                out.append(md_table([_("Code")] + applicable, changes, align="l" + "r" * len(applicable),
+                                    caption=caption + _(" (contrasts: RD [CI], adjusted p)"),
                                     label=f"tbl-{slug('cohort', name, q, 'contrasts')}"))
     return "\n".join(out)
 
@@ -210,7 +220,8 @@ def _select(frame: pd.DataFrame | None, *, exclude_method: str | None = None, **
 def _het_cell(stat, df, p, i2) -> str:
     if pd.isna(stat):
         return DASH
-    return f"{fmt_num(stat)} ({fmt_int(df)} df), p {fmt_p(p)}, I² {fmt_pct(i2, 0)}"
+    return _("{statistic} ({df} df), p {p}, I² {i2}").format(statistic=fmt_num(stat), df=fmt_int(df),
+                                                             p=fmt_p(p), i2=fmt_pct(i2, 0))
 
 
 def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping,
@@ -219,32 +230,32 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
     conf = f"{analysis['confidence']:.0%}"
     mc = analysis["mcnemar"]
     contrast = forest_contrast(study)
+    how = (_("exact (binomial on the pooled discordant pairs) when Σ(b + c) < {n}, else "
+             "asymptotic").format(n=mc['exact_below']) if mc["method"] == "auto"
+           else esc(method_name(mc["method"])))
     out = [
-        "Each contrast is pooled over the cohorts without ever pairing participants of different "
-        "cohorts: the **Mantel–Haenszel test for matched pairs stratified by cohort** takes every "
-        "participant's pair of answers as a stratum, which gives "
-        "X²~MH~ = (Σ~k~(b~k~ − c~k~))² / Σ~k~(b~k~ + c~k~) with 1 df over cohorts k — McNemar's "
-        "test when there is one cohort (Mantel & Haenszel 1959; Agresti 2013, *Categorical Data "
-        "Analysis*, ch. 11). b~k~ and c~k~ are the participants of cohort k with the code at the "
-        "earlier time point only and at the later one only. With `mcnemar.method: "
-        f"{esc(mc['method'])}` the p-value is "
-        + ("exact (binomial on the pooled discordant pairs) when Σ(b + c) < "
-           f"{mc['exact_below']}, else asymptotic" if mc["method"] == "auto"
-           else esc(METHOD_NAMES.get(mc["method"], mc["method"])))
-        + f"; p-values are {esc(analysis['p_adjust'])}-adjusted across the contrasts of a code.",
+        _("Each contrast is pooled over the cohorts without ever pairing participants of different "
+          "cohorts: the **Mantel–Haenszel test for matched pairs stratified by cohort** takes every "
+          "participant's pair of answers as a stratum, which gives "
+          "X²~MH~ = (Σ~k~(b~k~ − c~k~))² / Σ~k~(b~k~ + c~k~) with 1 df over cohorts k — McNemar's "
+          "test when there is one cohort (Mantel & Haenszel 1959; Agresti 2013, *Categorical Data "
+          "Analysis*, ch. 11). b~k~ and c~k~ are the participants of cohort k with the code at the "
+          "earlier time point only and at the later one only. With `mcnemar.method: {method}` the "
+          "p-value is {how}; p-values are {adjust}-adjusted across the contrasts of a code.").format(
+            method=esc(mc['method']), how=how, adjust=esc(adjust_word(str(analysis['p_adjust'])))),
         "",
-        "The **pooled paired odds ratio** is the Mantel–Haenszel estimator Σc~k~ / Σb~k~ with the "
-        "exact conditional interval; the **pooled risk difference** is Mantel–Haenszel weighted "
-        "(weights n~k~, the cohort's pairs): Σ(c~k~ − b~k~) / Σn~k~, with a Wald interval from the "
-        "cohort-stratified variance Σ[(b~k~ + c~k~) − (c~k~ − b~k~)²/n~k~] / (Σn~k~)². "
-        "**Heterogeneity** between cohorts is checked on both scales: for the odds ratio by the "
-        "χ² test of homogeneity of the discordant pairs' split c~k~ / (b~k~ + c~k~) (the "
-        "matched-pairs counterpart of the Breslow–Day test), for the risk difference by "
-        "Cochran's Q with inverse-variance weights; each with I² = max(0, (Q − df)/Q) "
-        "(Higgins & Thompson 2002).",
+        _("The **pooled paired odds ratio** is the Mantel–Haenszel estimator Σc~k~ / Σb~k~ with the "
+          "exact conditional interval; the **pooled risk difference** is Mantel–Haenszel weighted "
+          "(weights n~k~, the cohort's pairs): Σ(c~k~ − b~k~) / Σn~k~, with a Wald interval from the "
+          "cohort-stratified variance Σ[(b~k~ + c~k~) − (c~k~ − b~k~)²/n~k~] / (Σn~k~)². "
+          "**Heterogeneity** between cohorts is checked on both scales: for the odds ratio by the "
+          "χ² test of homogeneity of the discordant pairs' split c~k~ / (b~k~ + c~k~) (the "
+          "matched-pairs counterpart of the Breslow–Day test), for the risk difference by "
+          "Cochran's Q with inverse-variance weights; each with I² = max(0, (Q − df)/Q) "
+          "(Higgins & Thompson 2002)."),
         ""]
     if pooled is None or pooled.empty:
-        out.append("No question is asked at two or more time points, so there is nothing to pool.\n")
+        out.append(_("No question is asked at two or more time points, so there is nothing to pool.") + "\n")
         return "\n".join(out)
     for q in repeated_questions(study["questions"]):
         sub = pooled[pooled["question"] == q]
@@ -255,38 +266,41 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
         rows: list[list[str]] = []
         het: list[list[str]] = []
         pairs: dict = {}
-        for _, r in sub.iterrows():
+        for _i, r in sub.iterrows():
             label = esc(study_code_label(study, q, r["code"]))
             pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))
             rows.append([label, esc(r["contrast"]), fmt_int(r["n"]), fmt_int(r["b"]),
-                         fmt_int(r["c"]), fmt_num(r["statistic"]), esc(r["method"]) or DASH,
+                         fmt_int(r["c"]), fmt_num(r["statistic"]), (esc(method_short(str(r["method"]))) if not is_missing(r["method"]) else "") or DASH,
                          fmt_p(r["p_value"]), fmt_p(r["p_adjusted"]),
                          f"{fmt_num(r['risk_difference'])} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}",
                          fmt_odds_ratio(r)])
             het.append([label, esc(r["contrast"]),
                         _het_cell(r["het_or_statistic"], r["het_or_df"], r["het_or_p"], r["het_or_i2"]),
                         _het_cell(r["het_rd_statistic"], r["het_rd_df"], r["het_rd_p"], r["het_rd_i2"])])
+        prompt = esc(spec.get('prompt') or q)
         out.append(md_table(
-            ["Code", "Contrast", "Pairs", "Σb", "Σc", "X²~MH~", "Method", "p", "p adj.",
-             f"RD~MH~ [{conf} CI]", f"OR~MH~ [{conf} CI]"], rows, align="llrrrrlrrrr",
-            caption=f"Pooled contrasts over {len(cohorts)} cohorts: {esc(spec.get('prompt') or q)} "
-                    "(" + "; ".join(f"{esc(c)}: {pair}" for c, pair in pairs.items()) + ")",
+            [_("Code"), _("Contrast"), _("Pairs"), "Σb", "Σc", "X²~MH~", _("Method"), "p", _("p adj."),
+             _("RD~MH~ [{level} CI]").format(level=conf), _("OR~MH~ [{level} CI]").format(level=conf)],
+            rows, align="llrrrrlrrrr",
+            caption=_("Pooled contrasts over {n} cohorts: {prompt} ({pairs})").format(
+                n=len(cohorts), prompt=prompt,
+                pairs=_("; ").join(f"{esc(c)}: {pair}" for c, pair in pairs.items())),
             label=f"tbl-{slug('pooled', q)}"))
         stem = f"forest_{q}"
         if figures is None or stem in figures:
-            out.append(md_figure(stem, f"Risk difference of the {esc(contrast)} contrast per cohort "
-                                       f"({conf} CI) and pooled (Mantel–Haenszel, diamond): "
-                                       f"{esc(spec.get('prompt') or q)}",
+            out.append(md_figure(stem, _("Risk difference of the {contrast} contrast per cohort "
+                                         "({level} CI) and pooled (Mantel–Haenszel, diamond): "
+                                         "{prompt}").format(contrast=esc(contrast), level=conf, prompt=prompt),
                                  f"fig-{slug('forest', q)}"))
-        out.append(md_table(["Code", "Contrast", "Odds ratio: discordant-pair χ²",
-                             "Risk difference: Cochran's Q"], het, align="llll",
-                            caption=f"Heterogeneity between cohorts: {esc(spec.get('prompt') or q)}",
+        out.append(md_table([_("Code"), _("Contrast"), _("Odds ratio: discordant-pair χ²"),
+                             _("Risk difference: Cochran's Q")], het, align="llll",
+                            caption=_("Heterogeneity between cohorts: {prompt}").format(prompt=prompt),
                             label=f"tbl-{slug('heterogeneity', q)}"))
         notes = sorted({str(n) for n in sub["note"] if isinstance(n, str) and n
                         and not n.startswith("auto:")})
         notes = [n for n in notes if n]
         if notes:
-            out.append("Notes: " + "; ".join(esc(n) for n in notes) + ".\n")
+            out.append(_("Notes: {notes}.").format(notes=_("; ").join(esc(note_text(n)) for n in notes)) + "\n")
     return "\n".join(out)
 
 
@@ -296,7 +310,7 @@ WIDE_COHORTS = 6  # up to this many cohorts are columns of the agreement table; 
 def _alpha_cell(hit, with_ci: bool) -> str:
     if hit is None:
         return DASH
-    verdict = esc(hit["verdict"]) if isinstance(hit["verdict"], str) else ""
+    verdict = esc(verdict_word(hit["verdict"])) if isinstance(hit["verdict"], str) else ""
     ci = f" {fmt_ci(hit['alpha_ci_low'], hit['alpha_ci_high'])}" if with_ci else ""
     return f"{fmt_num(hit['krippendorff_alpha'])}{ci} {verdict}".strip()
 
@@ -305,26 +319,29 @@ def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
     """Krippendorff's alpha per question and code, cohorts side by side (as rows when many)."""
     agreement = tables.get("agreement")
     if agreement is None or agreement.empty:
-        return "No agreement tables were found.\n"
+        return _("No agreement tables were found.") + "\n"
     names = list(cohorts)
     wide = len(names) <= WIDE_COHORTS
-    out = ["Inter-coder agreement on the independent codes, before consensus, per cohort: "
-           "Krippendorff's alpha" + (" with its bootstrap interval" if wide else "")
-           + " and the verdict by the cohort's thresholds (`*`: the question as a whole).\n"]
+    out = [(_("Inter-coder agreement on the independent codes, before consensus, per cohort: "
+              "Krippendorff's alpha with its bootstrap interval and the verdict by the cohort's "
+              "thresholds (`*`: the question as a whole).") if wide else
+            _("Inter-coder agreement on the independent codes, before consensus, per cohort: "
+              "Krippendorff's alpha and the verdict by the cohort's thresholds (`*`: the question "
+              "as a whole).")) + "\n"]
     for q, spec in study["questions"].items():
         codes = [*spec["codes"], "*"]
-        labels = [esc("whole question" if c == "*" else study_code_label(study, q, c)) for c in codes]
-        caption = f"Krippendorff's alpha by cohort: {esc(spec.get('prompt') or q)}"
+        labels = [esc(_("whole question") if c == "*" else study_code_label(study, q, c)) for c in codes]
+        caption = _("Krippendorff's alpha by cohort: {prompt}").format(prompt=esc(spec.get('prompt') or q))
         label = f"tbl-{slug('agreement', q)}"
         if wide:
             rows = [[lab] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), True)
                              for n in names] for c, lab in zip(codes, labels, strict=True)]
-            out.append(md_table(["Code"] + [f"`{n}`" for n in names], rows,
+            out.append(md_table([_("Code")] + [f"`{n}`" for n in names], rows,
                                 align="l" + "r" * len(names), caption=caption, label=label))
         else:
             rows = [[f"`{n}`"] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), False)
                                   for c in codes] for n in names]
-            out.append(md_table(["Cohort"] + labels, rows, align="l" + "r" * len(codes),
+            out.append(md_table([_("Cohort")] + labels, rows, align="l" + "r" * len(codes),
                                 caption=caption, label=label))
     return "\n".join(out)
 
@@ -332,33 +349,36 @@ def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
 def limitations_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
     pooled = tables.get("pooled")
     items = [
-        "Cohorts are pooled as they are: none was randomised and none had a control group, so the "
-        "pooled change across the training is a before–after change, and the baseline contrast "
-        "is the only comparison without training.",
-        "The pooled odds ratio and its interval assume one common odds ratio; the pooled risk "
-        "difference weighs cohorts by their pairs. Where the heterogeneity checks flag differences "
-        "(large Q, I² well above 0), read the cohorts one by one rather than the pooled value.",
-        "Heterogeneity tests have little power with few cohorts; a small Q does not show the "
-        "cohorts agree.",
-        "The Wald interval of the pooled risk difference can be too narrow when pairs are few.",
+        _("Cohorts are pooled as they are: none was randomised and none had a control group, so the "
+          "pooled change across the training is a before–after change, and the baseline contrast "
+          "is the only comparison without training."),
+        _("The pooled odds ratio and its interval assume one common odds ratio; the pooled risk "
+          "difference weighs cohorts by their pairs. Where the heterogeneity checks flag differences "
+          "(large Q, I² well above 0), read the cohorts one by one rather than the pooled value."),
+        _("Heterogeneity tests have little power with few cohorts; a small Q does not show the "
+          "cohorts agree."),
+        _("The Wald interval of the pooled risk difference can be too narrow when pairs are few."),
     ]
     if any(s.get("synthetic") for s in cohorts.values()):
-        items.append("Synthetic cohorts carry no evidence about the training (see the banner).")
+        items.append(_("Synthetic cohorts carry no evidence about the training (see the banner)."))
     if pooled is not None and not pooled.empty and (pooled["method"].astype(str) == "exact").any():
-        items.append("Where the pooled discordant pairs are few, the exact test is used; its "
-                     "statistic column still shows X²~MH~ for comparison.")
+        items.append(_("Where the pooled discordant pairs are few, the exact test is used; its "
+                       "statistic column still shows X²~MH~ for comparison."))
     return "\n".join(f"- {item}" for item in items) + "\n"
 
 
 def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohorts: Mapping,
                     analysis: Mapping, provenance: Mapping | None = None,
-                    figures: set[str] | None = None) -> dict[str, str]:
-    """All fragments as ``{file name: text}``: ``meta.yml`` and one ``<name>.md`` each."""
+                    figures: set[str] | None = None,
+                    cohort_report_file: str = "report.html") -> dict[str, str]:
+    """All fragments as ``{file name: text}``: ``meta.yml`` and one ``<name>.md`` each, in the
+    language in use (report/language); ``cohort_report_file``: the cohort reports linked."""
+    study = {**study, "questions": localised_questions(study["questions"])}
     kw = {"study": study, "cohorts": cohorts}
     return {
         "meta.yml": meta_yaml(**kw),
         "banner.md": banner_md(cohorts=cohorts),
-        "overview.md": overview_md(tables, **kw, analysis=analysis),
+        "overview.md": overview_md(tables, **kw, analysis=analysis, cohort_report_file=cohort_report_file),
         "pooled.md": pooled_md(tables, **kw, analysis=analysis, figures=figures),
         "differences.md": differences_md(tables, **kw, analysis=analysis),
         "cohorts.md": cohorts_md(tables, **kw, analysis=analysis),

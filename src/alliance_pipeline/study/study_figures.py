@@ -19,6 +19,7 @@ import pandas as pd
 
 from alliance_pipeline.outputs import repeated_questions
 from alliance_pipeline.report.format import fmt_ci, fmt_pct
+from alliance_pipeline.report.language import _
 
 FOREST_CONTRAST = "training"
 
@@ -57,7 +58,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
             for name in cohorts:
                 rows.append(("row", name))
                 keys.append((code, name))
-            rows.append(("row", "pooled (MH)"))
+            rows.append(("row", _("pooled (MH)")))
             keys.append((code, None))
         fig = F.new_figure(F.DOUBLE_COLUMN, max(1.6, 0.2 * len(rows) + 0.9))
         ax = fig.add_subplot()
@@ -79,7 +80,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
                 hit = summary[summary["code"] == code]
                 r = hit.iloc[0] if len(hit) else None
                 if r is None or not np.isfinite(r["risk_difference"]):
-                    F.row_note(ax, y, "pooled estimate undefined")
+                    F.row_note(ax, y, _("pooled estimate undefined"))
                     continue
                 lo, hi, mid = r["rd_ci_low"], r["rd_ci_high"], r["risk_difference"]
                 if np.isfinite(lo) and np.isfinite(hi):
@@ -94,7 +95,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
             hit = mine[(mine["code"] == code) & (mine["cohort"] == member)]
             r = hit.iloc[0] if len(hit) else None
             if r is None or not np.isfinite(r["risk_difference"]):
-                F.row_note(ax, y, "not tested" if r is None else "undefined")
+                F.row_note(ax, y, _("not tested") if r is None else _("undefined"))
                 continue
             xs.append(r["risk_difference"])
             yv.append(y)
@@ -109,10 +110,11 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
         if xs:
             ax.scatter(xs, yv, c=colours, marker="s", s=20, zorder=3, edgecolors="black",
                        linewidths=0.4, gid="estimate")
-        F.side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+        F.side_header(ax, ys[0], _("RD [{level} CI]").format(level=f"{confidence:.0%}"))
         ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
         first, second = study["contrasts"][contrast]
-        ax.set_xlabel(f"Risk difference {second} \u2212 {first} ({contrast}), {confidence:.0%} CI")
+        ax.set_xlabel(_("Risk difference {second} − {first} ({contrast}), {level} CI").format(
+            second=second, first=first, contrast=contrast, level=f"{confidence:.0%}"))
         return F.finish_figure(fig)
 
 

@@ -33,6 +33,7 @@ from alliance_pipeline.report.figures.style import (
     side_text,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: float,
@@ -87,7 +88,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
         fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not rows:
-            return finish_empty(fig, ax, "no agreement statistics")
+            return finish_empty(fig, ax, _("no agreement statistics"))
         ys = row_axis(ax, rows)
 
         alpha = numeric_column(frame, "krippendorff_alpha")
@@ -108,7 +109,7 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
                 y = ys[positions[key]] + dodge(index, len(cohorts))
                 a, lo, hi = alpha[row_index], low[row_index], high[row_index]
                 if not np.isfinite(a):
-                    row_note(ax, y, "undefined" if len(cohorts) == 1 else f"undefined ({cohort})")
+                    row_note(ax, y, _("undefined") if len(cohorts) == 1 else _("undefined ({cohort})").format(cohort=cohort))
                     continue
                 verdict = str(frame.at[row_index, "verdict"]) if "verdict" in frame else ""
                 xs.append(a)
@@ -126,21 +127,21 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
                            edgecolors="black", linewidths=0.4, gid="estimate")
 
         if len(cohorts) == 1:
-            side_header(ax, ys[0], f"\u03b1 [{confidence:.0%} CI]")
+            side_header(ax, ys[0], _("α [{level} CI]").format(level=f"{confidence:.0%}"))
         ax.axvline(acceptable, color="black", linestyle="--", linewidth=0.7, zorder=1,
                    label=f"acceptable {acceptable:.3f}", gid="threshold")
         ax.axvline(good, color="black", linestyle=":", linewidth=0.9, zorder=1,
                    label=f"good {good:.3f}", gid="threshold")
         ax.axvline(0, color=GREY, linewidth=0.5, zorder=0)
-        ax.set_xlabel(f"Krippendorff's \u03b1 ({confidence:.0%} CI)")
+        ax.set_xlabel(_("Krippendorff's α ({level} CI)").format(level=f"{confidence:.0%}"))
 
         handles = [
             Line2D([], [], color="black", linestyle="--", linewidth=0.7,
-                   label=f"acceptable {acceptable:.3f}"),
+                   label=_("acceptable {value}").format(value=f"{acceptable:.3f}")),
             Line2D([], [], color="black", linestyle=":", linewidth=0.9,
-                   label=f"good {good:.3f}"),
+                   label=_("good {value}").format(value=f"{good:.3f}")),
         ] + [Line2D([], [], linestyle="none", marker="o", markerfacecolor=colour,
-                    markeredgecolor="black", markeredgewidth=0.4, label=f"verdict: {name}")
+                    markeredgecolor="black", markeredgewidth=0.4, label=_("verdict: {name}").format(name=_(name)))
              for name, colour in VERDICT_COLOURS.items()]
         if len(cohorts) > 1:
             handles += [Line2D([], [], linestyle="none", marker=MARKERS[i % len(MARKERS)],

@@ -23,6 +23,7 @@ from alliance_pipeline.report.figures.style import (
     ordered_timepoints,
     style,
 )
+from alliance_pipeline.report.language import _
 
 _DASHES: list[Literal["--", ":", "-."]] = ["--", ":", "-."]
 _COUNT_NAMES = ("n_participants", "participants", "n")
@@ -84,7 +85,7 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
         fig = new_figure(SINGLE_COLUMN, 2.8)
         ax = fig.add_subplot()
         if frame.empty or not questions:
-            return finish_empty(fig, ax, "no participant counts")
+            return finish_empty(fig, ax, _("no participant counts"))
         order = ordered_timepoints(timepoints, frame["timepoint"].tolist())
         width = 0.8 / len(questions)
         complete_handles: list[Line2D] = []
@@ -126,20 +127,20 @@ def flow_figure(flow: pd.DataFrame, *, timepoints: Sequence[str],
                 name = question_labels.get(question, question)
                 complete_handles.append(Line2D(
                     [], [], color="black", linestyle=dash, linewidth=0.9,
-                    label=f"complete cases, {name}: {int(value)}"))
+                    label=_("complete cases, {question}: {n}").format(question=name, n=int(value))))
             if any(text.count("\n") for text in texts):
                 missing_explained = True
         ax.set_xticks(range(len(order)), order)
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylim(0, top * 1.3 if np.isfinite(top) and top > 0 else 1)
-        ax.set_ylabel("Participants")
-        handles, _ = ax.get_legend_handles_labels()
+        ax.set_ylabel(_("Participants"))
+        handles = ax.get_legend_handles_labels()[0]
         handles += complete_handles
         if missing_explained:
-            against = "enrolled" if frame["n_total"].notna().any() else \
-                "the question's largest time point"
+            against = _("enrolled") if frame["n_total"].notna().any() else \
+                _("the question's largest time point")
             handles.append(Patch(facecolor="none", edgecolor="none",
-                                 label=f"(\u2212k): missing vs. {against}"))
+                                 label=_("(−k): missing vs. {reference}").format(reference=against)))
         fig.legend(handles=handles, loc="outside lower center", ncols=1)
         return finish_figure(fig)
 

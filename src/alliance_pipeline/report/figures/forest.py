@@ -31,6 +31,7 @@ from alliance_pipeline.report.figures.style import (
     side_text,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def _contrast_items(contrasts) -> list[tuple[str, tuple]]:
@@ -76,7 +77,7 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
         fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if not codes or not items:
-            return finish_empty(fig, ax, "no contrasts to show")
+            return finish_empty(fig, ax, _("no contrasts to show"))
         ys = row_axis(ax, rows)
 
         rd = numeric_column(frame, "risk_difference")
@@ -101,14 +102,14 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                 y = y + dodge(cindex, len(cohorts))
                 suffix = f" ({cohort})" if len(cohorts) > 1 else ""
                 if match.empty:
-                    row_note(ax, y, "not tested" + suffix)
+                    row_note(ax, y, _("not tested") + suffix)
                     continue
                 i = match.index[0]
                 value, lo, hi = rd[i], low[i], high[i]
                 if not np.isfinite(value):
                     note = str(match.at[i, "note"]) if "note" in match.columns else ""
                     note = "" if note in ("", "nan", "None") else f": {note[:60]}"
-                    row_note(ax, y, f"undefined{note}{suffix}")
+                    row_note(ax, y, _("undefined") + f"{note}{suffix}")
                     continue
                 xs.append(value)
                 yv.append(y)
@@ -125,9 +126,9 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
                 ax.scatter(xs, yv, c=colours, marker=MARKERS[cindex % len(MARKERS)], s=24,
                            zorder=3, edgecolors="black", linewidths=0.4, gid="estimate")
         if len(cohorts) == 1:
-            side_header(ax, ys[0], f"RD [{confidence:.0%} CI]")
+            side_header(ax, ys[0], _("RD [{level} CI]").format(level=f"{confidence:.0%}"))
         ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
-        ax.set_xlabel(f"Risk difference, later \u2212 earlier time point ({confidence:.0%} CI)")
+        ax.set_xlabel(_("Risk difference, later − earlier time point ({level} CI)").format(level=f"{confidence:.0%}"))
         if len(cohorts) > 1:
             fig.legend(handles=[Line2D([], [], linestyle="none", color="black",
                                        marker=MARKERS[i % len(MARKERS)], label=str(c))

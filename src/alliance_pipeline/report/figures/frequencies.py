@@ -25,6 +25,7 @@ from alliance_pipeline.report.figures.style import (
     row_note,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[str],
@@ -54,9 +55,9 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
         fig = new_figure(DOUBLE_COLUMN, height)
         ax = fig.add_subplot()
         if data.empty:
-            return finish_empty(fig, ax, f"no frequencies for {question}")
+            return finish_empty(fig, ax, _("no frequencies for {question}").format(question=question))
         rows = []
-        for _, row in data.iterrows():
+        for _i, row in data.iterrows():
             text = display_label(labels, question, row["code"])
             if several_tp:
                 text += f" ({row['timepoint']})"
@@ -67,7 +68,7 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
         shares = data["_share"].to_numpy(dtype=float)
         ax.barh(ys, np.nan_to_num(shares), height=0.6, color=OKABE_ITO["sky_blue"], gid="share")
         segments = []
-        for y, (_, row), share in zip(ys, data.iterrows(), shares, strict=True):
+        for y, (_i, row), share in zip(ys, data.iterrows(), shares, strict=True):
             lo, hi = as_float(row.get("ci_low")), as_float(row.get("ci_high"))
             k, n = as_float(row.get("k")), as_float(row.get("n"))
             if np.isfinite(lo) and np.isfinite(hi):
@@ -78,11 +79,11 @@ def frequencies_figure(proportions: pd.DataFrame, *, question: str, codes: Seque
                 ax.text(right + 0.015, y, f"{count} ({share:.0%})", ha="left", va="center",
                         fontsize=SMALL, gid="value")
             else:
-                row_note(ax, y, f"undefined ({count})")
+                row_note(ax, y, _("undefined ({count})").format(count=count))
         if segments:
             ax.add_collection(matplotlib.collections.LineCollection(
                 segments, colors="black", linewidths=0.8, gid="ci", zorder=3))
         ax.set_xlim(0, 1.0)
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-        ax.set_xlabel(f"Participants with code ({confidence:.0%} CI)")
+        ax.set_xlabel(_("Participants with code ({level} CI)").format(level=f"{confidence:.0%}"))
         return finish_figure(fig)

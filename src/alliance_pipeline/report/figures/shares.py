@@ -29,6 +29,7 @@ from alliance_pipeline.report.figures.style import (
     of_cohort,
     style,
 )
+from alliance_pipeline.report.language import _
 
 
 def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[str],
@@ -56,7 +57,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         fig = new_figure(width, 2.3 * nrows + extra)
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
         if not codes:
-            return finish_empty(fig, axes[0], f"no codes for {question}")
+            return finish_empty(fig, axes[0], _("no codes for {question}").format(question=question))
         positions = {tp: float(i) for i, tp in enumerate(timepoints)}
         span = None
         if training_contrast and len(training_contrast) == 2 and all(
@@ -65,18 +66,18 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
 
         for ax in axes[len(codes):]:
             ax.set_axis_off()
-        for panel, (ax, code) in enumerate(zip(axes, codes, strict=True)):
+        for panel, (ax, code) in enumerate(zip(axes[:len(codes)], codes, strict=True)):
             ax.set_title(display_label(labels, question, code))
             ax.set_xlim(-0.4, max(len(timepoints) - 1, 0) + 0.4)
             ax.set_ylim(-0.02, 1.12)
             ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
             ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
             if panel % ncols == 0:
-                ax.set_ylabel(f"Participants with code ({confidence:.0%} CI)")
+                ax.set_ylabel(_("Participants with code ({level} CI)").format(level=f"{confidence:.0%}"))
             if span is not None:
                 ax.axvspan(span[0], span[1], color="black", alpha=0.08, linewidth=0,
                            zorder=0, gid="training")
-                ax.text((span[0] + span[1]) / 2, 1.06, "training",
+                ax.text((span[0] + span[1]) / 2, 1.06, _("training"),
                         ha="center", va="center", fontsize=SMALL, color="#404040")
             n_by_tp: dict[str, float] = {}
             colour = PALETTE[panel % len(PALETTE)]
@@ -98,7 +99,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                     if np.isfinite(lo) and np.isfinite(hi):
                         segments.append(((x, lo), (x, hi)))
                     if not np.isfinite(p):
-                        ax.text(x, 0.5, "undefined", rotation=90, ha="center", va="center",
+                        ax.text(x, 0.5, _("undefined"), rotation=90, ha="center", va="center",
                                 fontsize=SMALL, style="italic", color=GREY, gid="undefined")
                     n = as_float(row.get("n"))
                     if np.isfinite(n) and len(cohorts) == 1:
@@ -108,20 +109,20 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                         segments, colors=series_colour, linewidths=1.0, gid="ci", zorder=2))
                 ax.plot(xs, ps, marker=MARKERS[index % len(MARKERS)], color=series_colour,
                         zorder=3, gid="estimate",
-                        label=str(cohort) if len(cohorts) > 1 else "this cohort")
+                        label=str(cohort) if len(cohorts) > 1 else _("this cohort"))
             if published and code in published:
                 values = published[code] or {}
                 pub = [(positions[tp], as_float(v)) for tp, v in values.items() if tp in positions]
                 if pub:
-                    ax.plot([x for x, _ in pub], [v for _, v in pub], linestyle="none",
+                    ax.plot([x for x, _i in pub], [v for _i, v in pub], linestyle="none",
                             marker="D", markerfacecolor="none", markeredgecolor="black",
-                            markersize=5, zorder=4, gid="published", label="published")
+                            markersize=5, zorder=4, gid="published", label=_("published"))
             ax.set_xticks(
                 [positions[tp] for tp in timepoints],
                 [f"{tp}\nn={int(n_by_tp[tp])}" if tp in n_by_tp else str(tp)
                  for tp in timepoints])
             if sub_code.empty:
-                ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center",
+                ax.text(0.5, 0.5, _("no data"), transform=ax.transAxes, ha="center",
                         va="center", fontsize=SMALL, color=GREY, gid="undefined")
 
         handles = []
@@ -132,7 +133,7 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
         if published:
             handles.append(Line2D([], [], linestyle="none", marker="D",
                                   markerfacecolor="none", markeredgecolor="black",
-                                  label="published"))
+                                  label=_("published")))
         if handles:
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         return finish_figure(fig)

@@ -44,6 +44,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from alliance_pipeline.report.language import _, is_source
 from alliance_pipeline.tables import atomic_write_bytes
 
 __all__ = [
@@ -151,7 +152,9 @@ def style():
     notice = _NoBoldFallbackNotice()
     logger.addFilter(notice)
     try:
-        with matplotlib.rc_context(STYLE):
+        # Japanese (and any report language but English): IPAexGothic first, so Latin and
+        # Japanese labels share one typeface
+        with matplotlib.rc_context(STYLE if is_source() else {**STYLE, "font.family": ["IPAexGothic", "DejaVu Sans"]}):
             yield
     finally:
         logger.removeFilter(notice)
@@ -204,10 +207,10 @@ def display_label(labels: Mapping | None, question: str | None, code: str,
         return str(labels[code])
     if code == "*":
         if multi_label is True:
-            return "whole question (MASI)"
+            return _("whole question (MASI)")
         if multi_label is False:
-            return "whole question (nominal)"
-        return "whole question"
+            return _("whole question (nominal)")
+        return _("whole question")
     return str(code)
 
 
@@ -297,11 +300,11 @@ def row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     """Lay out rows top to bottom: ``("header", text)`` rows in bold, ``("row", text)``
     rows as plain tick labels. Returns the y position of each row."""
     ys = [float(len(rows) - 1 - i) for i in range(len(rows))]
-    ax.set_yticks(ys, [text for _, text in rows])
-    for (kind, _), tick in zip(rows, ax.get_yticklabels(), strict=True):
+    ax.set_yticks(ys, [text for _i, text in rows])
+    for (kind, _text), tick in zip(rows, ax.get_yticklabels(), strict=True):
         if kind == "header":
             tick.set_fontweight("bold")
-    for (kind, _), tick in zip(rows, ax.yaxis.get_major_ticks(), strict=True):
+    for (kind, _text), tick in zip(rows, ax.yaxis.get_major_ticks(), strict=True):
         if kind == "header":
             tick.tick1line.set_visible(False)
     ax.set_ylim(-0.7, len(rows) - 0.3)

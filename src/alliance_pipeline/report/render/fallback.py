@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from alliance_pipeline.report.language import _
 from alliance_pipeline.report.render.markdown import preprocess
 from alliance_pipeline.report.render.metadata import (
     RenderError,
@@ -45,8 +46,8 @@ def typst_version() -> str:
 
 
 def fallback_description() -> str:
-    return (f"Rendered by the Pandoc {pandoc_version()} + Typst {typst_version()} fallback "
-            "(no quarto CLI on PATH)")
+    return _("Rendered by the Pandoc {pandoc} + Typst {typst} fallback (no quarto CLI on "
+             "PATH)").format(pandoc=pandoc_version(), typst=typst_version())
 
 
 _PANDOC_META_DROP = {"format", "metadata-files", "project", "execute", "jupyter", "engine",

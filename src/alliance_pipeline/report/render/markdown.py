@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from alliance_pipeline.report.language import N_, _
 from alliance_pipeline.report.render.metadata import (
     RenderError,
     format_options,
@@ -32,11 +33,16 @@ from alliance_pipeline.report.render.metadata import (
     truthy,
 )
 
-CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
-                  "caution": "Caution"}
+CALLOUT_TITLES = {"note": N_("Note"), "tip": N_("Tip"), "warning": N_("Warning"),
+                  "important": N_("Important"), "caution": N_("Caution")}
 CALLOUT_COLOURS = {"note": "#0758e5", "tip": "#198754", "warning": "#ffc107",
                    "important": "#dc3545", "caution": "#fd7e14"}
-XREF_KINDS = {"fig": "Figure", "tbl": "Table"}
+XREF_KINDS = {"fig": N_("Figure {n}"), "tbl": N_("Table {n}")}  # a figure's or table's name in text
+
+
+def xref_name(kind: str, n: int) -> str:
+    """``Figure 3`` / ``Table 2`` in the report's language."""
+    return _(XREF_KINDS[kind]).format(n=n)
 FORMAT_ALIASES = {"html": {"html", "html5", "html4"}, "typst": {"typst"}, "pdf": {"typst", "latex"}}
 IMAGE_PREFERENCE = {"html": (".png", ".svg", ".jpg", ".jpeg"), "typst": (".svg", ".png", ".jpg", ".jpeg")}
 
@@ -59,7 +65,7 @@ def expand_includes(text: str, base: Path, root: Path, _stack: tuple = ()) -> st
             raise RenderError(f"include cycle: {' -> '.join(p.name for p in _stack + (path,))}")
         if not path.exists():
             raise RenderError(f"included file not found: {name} (from {base})")
-        _, inner = split_front_matter(path.read_text(encoding="utf-8"))
+        inner = split_front_matter(path.read_text(encoding="utf-8"))[1]
         return expand_includes(inner.rstrip("\n"), path.parent, root, _stack + (path,))
     return _INCLUDE.sub(repl, text)
 
@@ -231,7 +237,7 @@ def render_callout(div: Div, kind: str, meta: Mapping, fmt: str) -> list[str]:
         if first is not None and isinstance(children[first], str) and re.match(r"^#{1,6}\s", children[first]):
             title = re.sub(r"^#{1,6}\s+", "", children[first]).strip()
             del children[first]
-    title = title or CALLOUT_TITLES.get(kind, kind.capitalize())
+    title = title or (_(CALLOUT_TITLES[kind]) if kind in CALLOUT_TITLES else kind.capitalize())
     body = render_blocks(children, meta, fmt)
     colour = CALLOUT_COLOURS.get(kind, "#6c757d")
     if fmt == "typst":
@@ -254,7 +260,7 @@ _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 def _outside_code(lines: list[str]):
     """Indices of lines outside fenced code and raw blocks."""
-    for i, (_, in_code) in enumerate(_in_code(lines)):
+    for i, (_line, in_code) in enumerate(_in_code(lines)):
         if not in_code:
             yield i
 
@@ -268,13 +274,13 @@ def resolve_crossrefs(text: str) -> str:
         line = lines[i]
         m = _FIGURE.match(line)
         if m:
-            ident, _, _ = parse_attrs("{" + m.group("attrs") + "}")
+            ident, _cls, _kv = parse_attrs("{" + m.group("attrs") + "}")
             if ident.startswith("fig-"):
                 lines[i] = _number(line, m, ident, "fig", numbers, counters)
             continue
         m = _TABLE_CAPTION.match(line)
         if m:
-            ident, _, _ = parse_attrs("{" + m.group("attrs") + "}")
+            ident, _cls, _kv = parse_attrs("{" + m.group("attrs") + "}")
             if ident.startswith("tbl-"):
                 lines[i] = _number(line, m, ident, "tbl", numbers, counters)
     unresolved = []
@@ -286,7 +292,7 @@ def resolve_crossrefs(text: str) -> str:
             unresolved.append(label)
             return m.group(0)
         n = numbers[label]
-        text = str(n) if minus else f"{XREF_KINDS[kind]} {n}"
+        text = str(n) if minus else xref_name(kind, n)
         link = f"[{text}](#{label})"
         if bracket and close:  # [@fig-x]: the brackets belong to the reference
             return link
@@ -316,7 +322,7 @@ def _number(line: str, m, ident: str, kind: str, numbers: dict, counters: dict) 
     numbers[ident] = counters[kind]
     cap = m.group("cap")
     start, end = m.span("cap")
-    return line[:start] + f"{XREF_KINDS[kind]} {counters[kind]}: {cap}" + line[end:]
+    return line[:start] + f"{xref_name(kind, counters[kind])}: {cap}" + line[end:]
 
 
 def resolve_images(text: str, base: Path, fmt: str, default_ext: str | None = None) -> str:

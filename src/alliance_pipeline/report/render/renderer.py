@@ -27,9 +27,18 @@ from pathlib import Path
 
 import yaml
 
+from alliance_pipeline.report.language import (
+    SOURCE_LANGUAGE,
+    _,
+    format_day,
+    is_source,
+    use_language,
+)
 from alliance_pipeline.report.render.fallback import fallback_description, render_fallback
 from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
+from alliance_pipeline.report.render.translate import localise_source
+from alliance_pipeline.report.render.webfont import embed_font
 from alliance_pipeline.settings import deep_merge
 from alliance_pipeline.tables import atomic_write_bytes
 
@@ -65,7 +74,7 @@ def _prepare_work_dir(qmd: Path, fragments_dir: Path, figures_dir: Path, work_di
     (work_dir / "_fragments" / "render.yml").write_text(
         yaml.safe_dump(dict(render_meta), sort_keys=False, allow_unicode=True), encoding="utf-8")
     target = work_dir / qmd.name
-    shutil.copyfile(qmd, target)
+    target.write_bytes(localise_source(qmd.read_text(encoding="utf-8")).encode("utf-8"))
     project_src = qmd.parent / "_quarto.yml"
     project = yaml.safe_load(project_src.read_text(encoding="utf-8")) if project_src.exists() else {}
     project = deep_merge(project or {"project": {"type": "default"}}, dict(project_extra or {}))
@@ -100,8 +109,14 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
     if choice == "quarto" and not quarto:
         raise RenderError("renderer=quarto but no quarto CLI is on PATH")
     day, stamp = _render_date(date)
-    description = f"Rendered by Quarto {quarto_version(quarto)}" if quarto else fallback_description()
-    render_meta = {"renderer": description, "date": day}
+
+    def describe() -> str:
+        return _("Rendered by Quarto {version}").format(version=quarto_version(quarto)) if quarto \
+            else fallback_description()
+
+    with use_language(SOURCE_LANGUAGE):
+        description = describe()  # the manifest's words are English in every language
+    render_meta = {"renderer": describe(), "date": format_day(_dt.date.fromisoformat(day))}
     fonts = str(font_dir())
     project_extra = {"format": {"typst": {"font-paths": [fonts]}}}
 
@@ -112,6 +127,8 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
             render_quarto(quarto, target, html, pdf, work_dir=work)
         else:
             render_fallback(target, html, pdf, work_dir=work, timestamp=stamp)
+        if not is_source():  # the reader may have no Japanese font: the page brings its own
+            atomic_write_bytes(html, embed_font(html.read_bytes()))
         if manifest is not None:
             _embed_manifest(manifest, description, day, html, pdf, out_html, out_pdf, out_manifest)
 

@@ -18,6 +18,7 @@ from alliance_pipeline.report.format import (
     md_table,
     row_value,
 )
+from alliance_pipeline.report.language import _
 from alliance_pipeline.report.lookup import (
     analysis_settings,
     code_label,
@@ -26,7 +27,9 @@ from alliance_pipeline.report.lookup import (
     first_row,
     questions_of,
     table_of,
+    verdict_word,
 )
+from alliance_pipeline.report.notes import note_text
 
 
 def response_sources(final_codes: pd.DataFrame | None) -> pd.DataFrame:
@@ -62,7 +65,7 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     conf = conf_label(cohort)
     out = []
     if agreement is None or agreement.empty:
-        out.append("The agreement table was not available for this report.\n")
+        out.append(_("The agreement table was not available for this report.") + "\n")
     else:
         rows = []
         notes = []
@@ -76,65 +79,74 @@ def reliability_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
                 note = row_value(r, "note")
                 label = esc(code_label(questions, q, code))
                 if not is_missing(note) and str(note).strip():
-                    notes.append(f"*{esc(q)} / {label}*: {esc(note)}")
+                    notes.append(f"*{esc(q)} / {label}*: {esc(note_text(note))}")
                 rows.append([esc(q), label, fmt_int(row_value(r, "n_units")), fmt_int(n_coders),
                              fmt_pct(row_value(r, "percent_agreement")),
                              fmt_num(kappa),
                              fmt_num(row_value(r, "krippendorff_alpha")),
                              fmt_ci(row_value(r, "alpha_ci_low"), row_value(r, "alpha_ci_high")),
                              fmt_num(row_value(r, "gwet_ac1")),
-                             esc(row_value(r, "verdict")) if not is_missing(row_value(r, "verdict")) and str(row_value(r, "verdict")) else DASH])
+                             esc(verdict_word(row_value(r, "verdict"))) if not is_missing(row_value(r, "verdict")) and str(row_value(r, "verdict")) else DASH])
         out.append(md_table(
-            ["Question", "Code", "Units", "Coders", "% agree", "κ", "α", f"α {conf}", "AC1", "Verdict"],
+            [_("Question"), _("Code"), _("Units"), _("Coders"), _("% agree"), "κ", "α", f"α {conf}",
+             "AC1", _("Verdict")],
             rows, align="llrrrrrrrl",
-            caption=(f"Inter-coder agreement on the independent codes, before consensus. κ: Cohen's "
-                     f"kappa for two coders, Fleiss' kappa for more; α: Krippendorff's alpha; AC1: "
-                     f"Gwet's AC1. Verdict: "
-                     f"good at α ≥ {float(ag.get('good', 0.8)):.3f}, tentative at α ≥ "
-                     f"{float(ag.get('acceptable', 0.667)):.3f}, insufficient below."),
+            caption=_("Inter-coder agreement on the independent codes, before consensus. κ: Cohen's "
+                      "kappa for two coders, Fleiss' kappa for more; α: Krippendorff's alpha; AC1: "
+                      "Gwet's AC1. Verdict: good at α ≥ {good}, tentative at α ≥ {acceptable}, "
+                      "insufficient below.").format(good=fmt_num(float(ag.get('good', 0.8)), 3),
+                                                    acceptable=fmt_num(float(ag.get('acceptable', 0.667)), 3)),
             label="tbl-agreement"))
         if notes:
-            out.append("Notes: " + "; ".join(notes) + ".\n")
+            out.append(_("Notes: {notes}.").format(notes=_("; ").join(notes)) + "\n")
         if figures is None or "agreement" in figures:
-            out.append(md_figure("agreement", f"Krippendorff's α with {conf} per code; dashed "
-                                 "lines mark the tentative and good thresholds.", "fig-agreement"))
+            out.append(md_figure("agreement", _("Krippendorff's α with {conf} per code; dashed "
+                                                "lines mark the tentative and good thresholds.").format(conf=conf),
+                                 "fig-agreement"))
         below = agreement[(agreement["code"].astype(str) != "*")
                           & agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
-        text = "@tbl-agreement lists agreement per code"
-        if figures is None or "agreement" in figures:
-            text += " and @fig-agreement shows it"
+        shown = figures is None or "agreement" in figures
         if below.empty:
-            text += "; every code reached at least the good threshold."
+            text = (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; every code "
+                      "reached at least the good threshold.") if shown else
+                    _("@tbl-agreement lists agreement per code; every code reached at least the "
+                      "good threshold."))
         else:
-            items = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({r['verdict']}, "
-                     f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _, r in below.iterrows()]
-            text += f"; below the good threshold: {join_words(items)}."
+            items = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({verdict_word(r['verdict'])}, "
+                     f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _i, r in below.iterrows()]
+            text = (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; below "
+                      "the good threshold: {items}.") if shown else
+                    _("@tbl-agreement lists agreement per code; below the good threshold: "
+                      "{items}.")).format(items=join_words(items))
         out.append(text + "\n")
     if cohort.get("coders_blind"):
-        out.append("Coders coded blind to participant and time point, in a randomised order: "
-                   "each coded a workbook the pipeline generated, in which a response is known "
-                   "only by an opaque unit id.\n")
+        out.append(_("Coders coded blind to participant and time point, in a randomised order: "
+                     "each coded a workbook the pipeline generated, in which a response is known "
+                     "only by an opaque unit id.") + "\n")
     unresolved = str((analysis.get("consensus", {}) or {}).get("unresolved", "fail"))
-    settle = ("Responses on which the coders disagreed were listed in a worksheet "
-              "(disagreements.csv) and settled at a consensus meeting; the agreed codes are "
-              "recorded in adjudication.csv.")
+    settle = _("Responses on which the coders disagreed were listed in a worksheet "
+               "(disagreements.csv) and settled at a consensus meeting; the agreed codes are "
+               "recorded in adjudication.csv.")
     if unresolved == "majority":
-        settle += (" Disagreements the meeting did not settle take the code most coders gave "
-                   "(majority).")
+        settle += _(" Disagreements the meeting did not settle take the code most coders gave "
+                    "(majority).")
     else:
-        settle += " Every disagreement had to be settled; the pipeline stops on an unresolved one."
+        settle += _(" Every disagreement had to be settled; the pipeline stops on an unresolved one.")
     out.append(settle + "\n")
     sources = response_sources(table_of(tables, "final_codes"))
     if not sources.empty:
         rows = [[esc(r["question"]), str(r["unanimous"]), str(r["adjudicated"]), str(r["majority"]),
-                 str(r["total"])] for _, r in sources.iterrows()]
-        out.append(md_table(["Question", "Unanimous", "Adjudicated", "Majority", "Responses"], rows,
+                 str(r["total"])] for _i, r in sources.iterrows()]
+        out.append(md_table([_("Question"), _("Unanimous"), _("Adjudicated"), _("Majority"),
+                             _("Responses")], rows,
                             align="lrrrr",
-                            caption="How the final codes of each response were reached.",
+                            caption=_("How the final codes of each response were reached."),
                             label="tbl-consensus"))
         totals = sources[["unanimous", "adjudicated", "majority", "total"]].sum()
-        out.append(f"Over all questions, {int(totals['unanimous'])} of {int(totals['total'])} "
-                   f"responses were coded unanimously, {int(totals['adjudicated'])} "
-                   f"adjudicated and {int(totals['majority'])} settled by majority "
-                   "(@tbl-consensus).\n")
+        out.append(_("Over all questions, {unanimous} of {total} responses were coded unanimously, "
+                     "{adjudicated} adjudicated and {majority} settled by majority "
+                     "(@tbl-consensus).").format(
+            unanimous=fmt_int(totals['unanimous']), total=fmt_int(totals['total']),
+            adjudicated=fmt_int(totals['adjudicated']), majority=fmt_int(totals['majority']))
+            + "\n")
     return "\n".join(out)

@@ -7,20 +7,21 @@ import pandas as pd
 
 from alliance_pipeline.report.format import (
     DASH,
-    METHOD_NAMES,
     esc,
     fmt_int,
     is_missing,
     join_words,
     md_figure,
     md_table,
+    method_name,
 )
+from alliance_pipeline.report.language import _, join_sentences, localise_number, ngettext
 from alliance_pipeline.report.lookup import (
-    CONTRAST_READING,
     adjust_name,
     analysis_settings,
     cochran_how,
     confidence_level,
+    contrast_reading,
     questions_of,
     table_of,
 )
@@ -31,42 +32,46 @@ def design_md(*, study: Mapping, cohort: Mapping) -> str:
     analysis = analysis_settings(cohort)
     tps = list(study.get("timepoints", []))
     contrasts = dict(study.get("contrasts") or {})
-    out = [f"Participants were measured at {len(tps)} time points, in order: "
-           f"{join_words([f'*{esc(t)}*' for t in tps])}. Free-text responses were coded "
-           "independently by two or more coders against the codebook below.\n"]
+    out = [_("Participants were measured at {n} time points, in order: {timepoints}. Free-text "
+             "responses were coded independently by two or more coders against the codebook "
+             "below.").format(n=len(tps), timepoints=join_words([f'*{esc(t)}*' for t in tps])) + "\n"]
     if contrasts:
-        rows = [[esc(name), esc(t1), esc(t2), CONTRAST_READING.get(name, "")]
+        rows = [[esc(name), esc(t1), esc(t2), contrast_reading(name)]
                 for name, (t1, t2) in contrasts.items()]
-        out.append(md_table(["Contrast", "From", "To", "Reading"], rows,
-                            caption="Paired contrasts tested for every code of a question asked "
-                                    "at two or more time points, in report order.",
+        out.append(md_table([_("Contrast"), _("From"), _("To"), _("Reading")], rows,
+                            caption=_("Paired contrasts tested for every code of a question asked "
+                                      "at two or more time points, in report order."),
                             label="tbl-contrasts"))
     mc = analysis.get("mcnemar", {}) or {}
     method = str(mc.get("method", "auto"))
     if method == "auto":
-        how = (f"exact when the discordant pairs b + c are fewer than "
-               f"{mc.get('exact_below', 25)}, asymptotic otherwise")
+        how = _("exact when the discordant pairs b + c are fewer than {n}, asymptotic "
+                "otherwise").format(n=mc.get('exact_below', 25))
     else:
-        how = METHOD_NAMES.get(method, method)
+        how = method_name(method)
     ag = analysis.get("agreement", {}) or {}
-    out.append(
-        f"Shares are k of n participants with a code at a time point, with "
-        f"{confidence_level(cohort) * 100:g}% Wilson score intervals. Change across all time points "
-        f"is tested with Cochran's Q on complete cases{cochran_how(analysis)}; each contrast "
-        f"with McNemar's test "
-        f"({how}), p-values {adjust_name(cohort)} across the contrasts of one code. "
-        f"Effect sizes are the risk difference (share at the second time point minus the "
-        f"first) and the paired odds ratio c / b. Agreement is judged good at Krippendorff's "
-        f"α ≥ {float(ag.get('good', 0.8)):.3f} and tentative at α ≥ "
-        f"{float(ag.get('acceptable', 0.667)):.3f}.\n")
+    out.append(_(
+        "Shares are k of n participants with a code at a time point, with "
+        "{level}% Wilson score intervals. Change across all time points "
+        "is tested with Cochran's Q on complete cases{cochran}; each contrast "
+        "with McNemar's test ({how}), p-values {adjust} across the contrasts of one code. "
+        "Effect sizes are the risk difference (share at the second time point minus the "
+        "first) and the paired odds ratio c / b. Agreement is judged good at Krippendorff's "
+        "α ≥ {good} and tentative at α ≥ {acceptable}.").format(
+        level=localise_number(f"{confidence_level(cohort) * 100:g}"), cochran=cochran_how(analysis),
+        how=how, adjust=adjust_name(cohort), good=localise_number(f"{float(ag.get('good', 0.8)):.3f}"),
+        acceptable=localise_number(f"{float(ag.get('acceptable', 0.667)):.3f}")) + "\n")
     version = study.get("codebook_version")
-    out.append(f"## Codebook{f' (version {esc(version)})' if version else ''}\n")
+    out.append((_("## Codebook (version {version})").format(version=esc(version)) if version
+                else _("## Codebook")) + "\n")
     for q, spec in questions.items():
         tp_text = join_words([esc(t) for t in spec["timepoints"]])
-        out.append(f"**{esc(q)}**: “{esc(spec['prompt'])}” Asked at {tp_text}; "
-                   f"{'several codes per response allowed' if spec['multi_label'] else 'one code per response'}.\n")
+        template = (_("**{question}**: “{prompt}” Asked at {timepoints}; several codes per response allowed.")
+                    if spec['multi_label'] else
+                    _("**{question}**: “{prompt}” Asked at {timepoints}; one code per response."))
+        out.append(template.format(question=esc(q), prompt=esc(spec['prompt']), timepoints=tp_text) + "\n")
         for code in spec["codes"]:
-            definition = esc(spec["definitions"].get(code, "")) or "(no definition given)"
+            definition = esc(spec["definitions"].get(code, "")) or _("(no definition given)")
             out.append(f"{esc(spec['labels'].get(code, code))} (`{code}`)\n:   {definition}\n")
     return "\n".join(out)
 
@@ -106,11 +111,11 @@ def normalise_flow(flow: pd.DataFrame | None, study: Mapping) -> pd.DataFrame:
 def _flow_row_label(row) -> str:
     step, name = str(row["step"]), str(row["name"])
     if step == "timepoint":
-        return f"answered at {esc(name)}"
+        return _("answered at {timepoint}").format(timepoint=esc(name))
     if step == "complete":
-        return "complete cases (Cochran's Q)"
+        return _("complete cases (Cochran's Q)")
     if step == "contrast":
-        return f"pairs for the {esc(name)} contrast (McNemar)"
+        return _("pairs for the {contrast} contrast (McNemar)").format(contrast=esc(name))
     return esc(name)
 
 
@@ -123,12 +128,12 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
     flow = normalise_flow(table_of(tables, "flow"), study)
     out = []
     if figures is None or "flow" in figures:
-        out.append("@fig-flow shows how many participants answered at each time point and how "
-                   "many each analysis includes.\n")
-        out.append(md_figure("flow", "Participants at each time point, complete cases and "
-                             "pairs per contrast, per question.", "fig-flow"))
+        out.append(_("@fig-flow shows how many participants answered at each time point and how "
+                     "many each analysis includes.") + "\n")
+        out.append(md_figure("flow", _("Participants at each time point, complete cases and "
+                                       "pairs per contrast, per question."), "fig-flow"))
     if flow.empty:
-        out.append("The participant-flow table was not available for this report.\n")
+        out.append(_("The participant-flow table was not available for this report.") + "\n")
         return "\n".join(out)
     q_order = {q: i for i, q in enumerate(questions)}
     n_tp = flow[flow["step"] == "timepoint"].groupby("question")["name"].nunique()
@@ -138,37 +143,39 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
     flow = flow.sort_values("_q", kind="stable")
     rows = [[esc(r["question"]), _flow_row_label(r), esc(str(r["timepoints"]).replace("|", ", ")),
              fmt_int(r["n"]), fmt_int(r["n_excluded"]), _ids(r["missing"]) or DASH]
-            for _, r in flow.iterrows()]
-    out.append(md_table(["Question", "Participants", "Time points", "n", "Left out", "Who is left out"],
+            for _i, r in flow.iterrows()]
+    out.append(md_table([_("Question"), _("Participants"), _("Time points"), "n", _("Left out"),
+                         _("Who is left out")],
                         rows, align="lllrrl",
-                        caption="Participant flow: who answered each question when, and whom each "
-                                "analysis leaves out.",
+                        caption=_("Participant flow: who answered each question when, and whom each "
+                                  "analysis leaves out."),
                         label="tbl-flow"))
     sentences = []
     n_cohort = pd.to_numeric(flow["n_cohort"], errors="coerce").max()
     if not is_missing(n_cohort):
-        sentences.append(f"The cohort has {fmt_int(n_cohort)} participants.")
+        sentences.append(ngettext("The cohort has {n} participant.", "The cohort has {n} participants.",
+                                  int(n_cohort)).format(n=fmt_int(n_cohort)))
     for q in dict.fromkeys(flow["question"].astype(str)):
         rows_q = flow[flow["question"].astype(str) == q]
         tp_rows = rows_q[rows_q["step"] == "timepoint"]
         if tp_rows.empty:
             continue
         parts = []
-        for _, r in tp_rows.iterrows():
-            text = f"{fmt_int(r['n'])} at {esc(r['name'])}"
+        for _i, r in tp_rows.iterrows():
+            text = _("{n} at {timepoint}").format(n=fmt_int(r['n']), timepoint=esc(r['name']))
             if r["missing"].strip():
-                text += f" (not: {_ids(r['missing'])})"
+                text += _(" (not: {ids})").format(ids=_ids(r['missing']))
             parts.append(text)
-        text = f"*{esc(q)}* was answered by {join_words(parts)}"
+        text = _("*{question}* was answered by {counts}").format(question=esc(q), counts=join_words(parts))
         complete = rows_q[rows_q["step"] == "complete"]
         if len(tp_rows) >= 2 and not complete.empty:
             c = complete.iloc[0]
-            text += f"; {fmt_int(c['n'])} answered at every time point (complete cases)"
+            text += _("; {n} answered at every time point (complete cases)").format(n=fmt_int(c['n']))
             if not is_missing(c["n_excluded"]) and c["n_excluded"] > 0:
-                text += (f" and {fmt_int(c['n_excluded'])} who answered only some of them "
-                         f"({_ids(c['missing'])}) are left out of Cochran's Q")
-        sentences.append(text + ".")
+                text += _(" and {n} who answered only some of them ({ids}) are left out of "
+                          "Cochran's Q").format(n=fmt_int(c['n_excluded']), ids=_ids(c['missing']))
+        sentences.append(text + _("."))
     if sentences:
-        out.append(" ".join(sentences) + "\n")
+        out.append(join_sentences(sentences) + "\n")
     return "\n".join(out)
 

@@ -17,6 +17,7 @@ from alliance_pipeline.report.format import (
     md_table,
     slug,
 )
+from alliance_pipeline.report.language import _
 from alliance_pipeline.report.lookup import (
     conf_label,
     questions_of,
@@ -36,16 +37,16 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
     conf = conf_label(cohort)
     single = single_questions(questions)
     if not single:
-        return "No question was asked at a single time point.\n"
+        return _("No question was asked at a single time point.") + "\n"
     out = []
     for q in single:
         spec = questions[q]
         s = slug(q)
         tp = spec["timepoints"][0]
-        out.append(f"## {esc(q)}: “{esc(spec['prompt'])}”\n")
+        out.append(_("## {question}: “{prompt}”").format(question=esc(q), prompt=esc(spec["prompt"])) + "\n")
         rows = share_table_rows(props, questions, q, order, sort_by_share=True, of_codes=True)
         if not rows:
-            out.append("No shares were available for this question.\n")
+            out.append(_("No shares were available for this question.") + "\n")
             continue
         refs = [f"@tbl-frequencies-{s}"]
         fig = figures is None or f"frequencies_{q}" in figures
@@ -53,23 +54,25 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
             refs.append(f"@fig-frequencies-{s}")
         given = rows_where(props, question=q, timepoint=tp)
         total = int(pd.to_numeric(given["k"], errors="coerce").fillna(0).sum()) if len(given) else 0
-        out.append(f"Asked only at *{esc(tp)}*; {join_words(refs)} show how often each code was "
-                   "given, most frequent first.\n")
+        out.append(_("Asked only at *{timepoint}*; {refs} show how often each code was given, most "
+                     "frequent first.").format(timepoint=esc(tp), refs=join_words(refs)) + "\n")
         answered = fmt_int(given["n"].iloc[0]) if len(given) else DASH
-        out.append(f"Each code is shown on two bases: *Share* is the share of the {answered} "
-                   f"participants who answered that gave the code (one may give several, so "
-                   f"these add up to more than 100%), while *Of codes* is the code's share of "
-                   f"all {total} codes given (these add up to 100%), the basis on which "
-                   f"feedback figures are often published.\n")
-        out.append(md_table(["Code", "Time point", "k/n", "Share", f"{conf} (%)", "Of codes"],
+        out.append(_("Each code is shown on two bases: *Share* is the share of the {answered} "
+                     "participants who answered that gave the code (one may give several, so "
+                     "these add up to more than 100%), while *Of codes* is the code's share of "
+                     "all {total} codes given (these add up to 100%), the basis on which "
+                     "feedback figures are often published.").format(answered=answered,
+                                                                      total=fmt_int(total)) + "\n")
+        out.append(md_table([_("Code"), _("Time point"), "k/n", _("Share"), f"{conf} (%)", _("Of codes")],
                             rows, align="llrrrr",
-                            caption=f"Frequencies of the codes of {esc(q)}, most frequent first. "
-                                    f"Share: of participants (k/n); of codes: k of the {total} "
-                                    "codes given.",
+                            caption=_("Frequencies of the codes of {question}, most frequent first. "
+                                      "Share: of participants (k/n); of codes: k of the {total} "
+                                      "codes given.").format(question=esc(q), total=fmt_int(total)),
                             label=f"tbl-frequencies-{s}"))
         if fig:
-            out.append(md_figure(f"frequencies_{q}", f"Share of participants giving each code "
-                                 f"({esc(q)}, {esc(tp)}), with {conf}.", f"fig-frequencies-{s}"))
+            out.append(md_figure(f"frequencies_{q}", _("Share of participants giving each code "
+                                                       "({question}, {timepoint}), with {conf}.").format(
+                question=esc(q), timepoint=esc(tp), conf=conf), f"fig-frequencies-{s}"))
     return "\n".join(out)
 
 
@@ -77,7 +80,7 @@ def select_quotes(responses: pd.DataFrame, allowed_ids: Sequence[str]) -> list[d
     """The responses whose ids the config allows (``report.quotes``), in the config's order."""
     if not allowed_ids or responses is None or responses.empty:
         return []
-    by_id = {str(r["response_id"]): r for _, r in responses.iterrows()}
+    by_id = {str(r["response_id"]): r for _i, r in responses.iterrows()}
     out = []
     for rid in allowed_ids:
         r = by_id.get(str(rid))
@@ -92,8 +95,8 @@ def quotes_md(quotes: Sequence | None) -> str:
     """Allowed quotes only (none by default); plain strings or dicts with ``text``."""
     if not quotes:
         return ""
-    out = ["The configuration allows these responses to be quoted (report.quotes); no other "
-           "response text appears in this report.\n"]
+    out = [_("The configuration allows these responses to be quoted (report.quotes); no other "
+             "response text appears in this report.") + "\n"]
     for item in quotes:
         if isinstance(item, Mapping):
             text, where = str(item.get("text", "")), []

@@ -7,14 +7,15 @@ import pandas as pd
 
 from alliance_pipeline.report.format import (
     DASH,
-    METHOD_NAMES,
     esc,
     fmt_int,
     fmt_num,
     is_missing,
     join_words,
     md_table,
+    method_name,
 )
+from alliance_pipeline.report.language import N_, _, join_sentences, localise_number
 from alliance_pipeline.report.lookup import (
     adjust_name,
     analysis_settings,
@@ -24,7 +25,9 @@ from alliance_pipeline.report.lookup import (
     questions_of,
     rows_where,
     table_of,
+    verdict_word,
 )
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.sections.difference import GEE, compare_pairs
 
@@ -47,15 +50,19 @@ SMALL_N = 30
 
 WIDE_CI = 0.30
 
-POWER_METHODS = {"connor1987": "Connor (1987), Biometrics 43:207-211, for McNemar's test; "
-                               "effect halved at a fixed discordant share"}
+POWER_METHODS = {"connor1987": N_("Connor (1987), Biometrics 43:207-211, for McNemar's test; "
+                                  "effect halved at a fixed discordant share")}
+
+
+def _pct(x: float) -> str:
+    return localise_number(f"{x * 100:g}") + "%"
 
 
 def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
     questions = questions_of(study)
     power = table_of(tables, "power")
     if power is None or power.empty:
-        return "The sample-size table was not available for this report.\n"
+        return _("The sample-size table was not available for this report.") + "\n"
     power = power.copy()
     for c in ("power", "effect_scale", "n_required", "p10", "p01", "alpha"):
         if c in power.columns:
@@ -66,8 +73,8 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     contrasts = list(study.get("contrasts") or {})
     c_order = {c: i for i, c in enumerate(contrasts)}
     # short headers (one line in the PDF and the browser); the caption gives the key
-    headers = ["Question", "Code", "Contrast", "p10", "p01"] + [
-        f"{pw * 100:g}%" + ("" if es == 1 else f" ×{es:g}") for pw, es in combos]
+    headers = [_("Question"), _("Code"), _("Contrast"), "p10", "p01"] + [
+        _pct(pw) + ("" if es == 1 else f" ×{localise_number(f'{es:g}')}") for pw, es in combos]
     rows = []
     notes = []
     keys = power[["question", "code", "contrast"]].drop_duplicates().copy()
@@ -79,7 +86,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     keys = keys.sort_values(["_q", "_code", "_c"])
     highlights = []
     alpha = None
-    for _, k in keys.iterrows():
+    for _i, k in keys.iterrows():
         sub = power[(power["question"] == k["question"]) & (power["code"] == k["code"])
                     & (power["contrast"] == k["contrast"])]
         first = sub.iloc[0]
@@ -95,25 +102,29 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             cells.append(fmt_int(n))
             if len(hit) and "note" in hit.columns and not is_missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
                 notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
-                             f"{esc(k['contrast'])}*: {esc(hit['note'].iloc[0])}")
+                             f"{esc(k['contrast'])}*: {esc(note_text(hit['note'].iloc[0]))}")
         if str(k["contrast"]) == highlight:
             cells = [f"**{c}**" if c and c != DASH else c for c in cells]
             highlights.append((k, ns))
         rows.append(cells)
-    method = ", ".join(POWER_METHODS.get(m, m) for m in sorted(set(power["method"].dropna().astype(str)))
+    method = ", ".join(_(POWER_METHODS[m]) if m in POWER_METHODS else m
+                       for m in sorted(set(power["method"].dropna().astype(str)))
                        ) if "method" in power.columns else ""
-    powers = join_words([f"{pw * 100:g}%" for pw in dict.fromkeys(pw for pw, _ in combos)])
-    scales = [f"×{es:g}: at {es:g} times that effect" for es in dict.fromkeys(es for _, es in combos)
-              if es != 1]
-    caption = ("Participants (pairs) required per code and contrast. "
-               + "; ".join([f"{powers}: pairs for that power at the effect observed here"] + scales)
-               + ".")
-    alpha_text = f"α = {float(alpha):g} (two-sided)" if alpha is not None and not is_missing(alpha) else "the configured α"
-    out = [f"Pairs a follow-up trial would need to detect each change with McNemar's test at "
-           f"{alpha_text}, for the effect observed here and for half of it (formula: "
-           f"{esc(method) or 'see power.csv'}). p10 and p01 are the shares of pairs with the code "
-           f"at the first time point only and at the second only. The {esc(highlight)} contrast, "
-           "the one a follow-up trial of the programme would test, is in bold.\n",
+    powers = join_words([_pct(pw) for pw in dict.fromkeys(pw for pw, _i in combos)])
+    scales = [_("×{scale}: at {scale} times that effect").format(scale=localise_number(f"{es:g}"))
+              for es in dict.fromkeys(es for _i, es in combos) if es != 1]
+    caption = (_("Participants (pairs) required per code and contrast. ")
+               + _("; ").join([_("{powers}: pairs for that power at the effect observed here").format(powers=powers)]
+                              + scales)
+               + _("."))
+    alpha_text = (_("α = {alpha} (two-sided)").format(alpha=localise_number(f"{float(alpha):g}"))
+                  if alpha is not None and not is_missing(alpha) else _("the configured α"))
+    out = [_("Pairs a follow-up trial would need to detect each change with McNemar's test at "
+             "{alpha}, for the effect observed here and for half of it (formula: "
+             "{method}). p10 and p01 are the shares of pairs with the code "
+             "at the first time point only and at the second only. The {contrast} contrast, "
+             "the one a follow-up trial of the programme would test, is in bold.").format(
+               alpha=alpha_text, method=esc(method) or _("see power.csv"), contrast=esc(highlight)) + "\n",
            md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
                     caption=caption, label="tbl-power")]
     sentences = []
@@ -123,16 +134,18 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
         if not obs:
             continue
         pw, n = min(obs)
-        text = (f"To detect the {esc(highlight)} change in *{esc(code_label(questions, k['question'], k['code']))}* "
-                f"as observed with {pw * 100:g}% power, a follow-up needs {fmt_int(n)} pairs")
+        text = _("To detect the {contrast} change in *{code}* as observed with {power} power, a "
+                 "follow-up needs {n} pairs").format(
+            contrast=esc(highlight), code=esc(code_label(questions, k['question'], k['code'])),
+            power=_pct(pw), n=fmt_int(n))
         if half:
             pw2, n2 = min(half)
-            text += f" ({fmt_int(n2)} if the effect is half as large)"
-        sentences.append(text + ".")
+            text += _(" ({n} if the effect is half as large)").format(n=fmt_int(n2))
+        sentences.append(text + _("."))
     if sentences:
-        out.append(" ".join(sentences) + "\n")
+        out.append(join_sentences(sentences) + "\n")
     if notes:
-        out.append("Notes: " + "; ".join(dict.fromkeys(notes)) + ".\n")
+        out.append(_("Notes: {notes}.").format(notes=_("; ").join(dict.fromkeys(notes))) + "\n")
     return "\n".join(out)
 
 
@@ -142,12 +155,12 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
     analysis = analysis_settings(cohort)
     conf = conf_label(cohort)
     items = [
-        ("awareness_not_objective", "Awareness frequency was not measured objectively "
-         "(a limitation the study's authors name)."),
-        ("social_desirability", "Social desirability bias may have shaped the self-reported "
-         "feedback (named by the authors)."),
-        ("self_report", "All outcomes are coded from the trainees' own free-text descriptions "
-         "(self-report)."),
+        ("awareness_not_objective", _("Awareness frequency was not measured objectively "
+                                      "(a limitation the study's authors name).")),
+        ("social_desirability", _("Social desirability bias may have shaped the self-reported "
+                                  "feedback (named by the authors).")),
+        ("self_report", _("All outcomes are coded from the trainees' own free-text descriptions "
+                          "(self-report).")),
     ]
     props = table_of(tables, "proportions")
     if props is not None and not props.empty:
@@ -156,13 +169,14 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         w_max = widths.max()
         if (not is_missing(n_max) and n_max < SMALL_N) or (not is_missing(w_max) and w_max > WIDE_CI):
             at = props.loc[widths.idxmax()] if not is_missing(w_max) else None
-            text = f"The sample is small (at most {fmt_int(n_max)} participants at a time point)"
+            text = _("The sample is small (at most {n} participants at a time point)").format(n=fmt_int(n_max))
             if at is not None:
-                text += (f" and the intervals are wide: the widest {conf} spans "
-                         f"{w_max * 100:.1f} percentage points (*{esc(code_label(questions, at['question'], at['code']))}* "
-                         f"at {esc(at['timepoint'])})")
-            items.append(("small_sample", text + "; estimates are imprecise and only large "
-                          "changes can be detected."))
+                text += _(" and the intervals are wide: the widest {conf} spans {points} percentage points "
+                          "(*{code}* at {timepoint})").format(
+                    conf=conf, points=localise_number(f"{w_max * 100:.1f}"),
+                    code=esc(code_label(questions, at['question'], at['code'])), timepoint=esc(at['timepoint']))
+            items.append(("small_sample", text + _("; estimates are imprecise and only large "
+                                                   "changes can be detected.")))
     tests = table_of(tables, "tests")
     mc = rows_where(tests, test="mcnemar")
     if not mc.empty and "method" in mc.columns:
@@ -171,20 +185,21 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         exact = mc["method"].astype(str).isin(["exact", "midp"])
         if exact.any():
             below = (analysis.get("mcnemar", {}) or {}).get("exact_below", 25)
-            methods = join_words(sorted({METHOD_NAMES.get(m, m) for m in mc.loc[exact, "method"].astype(str)}))
-            items.append(("exact_tests", f"Discordant pairs were few, so {int(exact.sum())} of "
-                          f"{len(mc)} McNemar tests used {methods} tests (b + c < {below}); these "
-                          "are conservative and have little power."))
+            methods = join_words(sorted({method_name(m) for m in mc.loc[exact, "method"].astype(str)}))
+            items.append(("exact_tests", _("Discordant pairs were few, so {k} of {n} McNemar tests used "
+                                           "{methods} tests (b + c < {below}); these are conservative "
+                                           "and have little power.").format(
+                k=int(exact.sum()), n=len(mc), methods=methods, below=below)))
     agreement = table_of(tables, "agreement")
     if agreement is not None and not agreement.empty and "verdict" in agreement.columns:
         below = agreement[agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
         if not below.empty:
             listed = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({esc(r['question'])}: "
-                      f"{esc(r['verdict'])}, α = {fmt_num(r.get('krippendorff_alpha'))})"
-                      for _, r in below.iterrows()]
-            items.append(("agreement_below_good", "Inter-coder agreement was below good for "
-                          f"{join_words(listed)}; findings about these codes rest on less "
-                          "reliable coding."))
+                      f"{esc(verdict_word(r['verdict']))}, α = {fmt_num(r.get('krippendorff_alpha'))})"
+                      for _i, r in below.iterrows()]
+            items.append(("agreement_below_good", _("Inter-coder agreement was below good for "
+                                                    "{codes}; findings about these codes rest on less "
+                                                    "reliable coding.").format(codes=join_words(listed))))
     missing = _missing_summary(tables, study)
     if missing:
         items.append(("missing_timepoints", missing))
@@ -192,23 +207,25 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
     contrasts = dict(study.get("contrasts") or {})
     if "baseline" in contrasts:
         t1, t2 = contrasts["baseline"]
-        items.append(("no_control_group", f"There is no control group: the only comparison "
-                      f"without training is the {esc(t1)}→{esc(t2)} baseline, so changes across "
-                      "the training may also reflect repeated measurement, maturation or "
-                      "expectation."))
+        items.append(("no_control_group", _("There is no control group: the only comparison "
+                                            "without training is the {first}→{second} baseline, so "
+                                            "changes across the training may also reflect repeated "
+                                            "measurement, maturation or expectation.").format(
+            first=esc(t1), second=esc(t2))))
     else:
-        items.append(("no_control_group", "There is no control group and no measured period "
-                      "without training."))
+        items.append(("no_control_group", _("There is no control group and no measured period "
+                                            "without training.")))
     site = cohort.get("site")
-    items.append(("convenience_sample", f"Participants are a single-site convenience sample"
-                  f"{f' ({esc(site)})' if site else ''} of clinical-psychology graduate students; "
-                  "results may not generalise."))
+    items.append(("convenience_sample", _("Participants are a single-site convenience sample{site} of "
+                                          "clinical-psychology graduate students; results may not "
+                                          "generalise.").format(site=f" ({esc(site)})" if site else "")))
     if not cohort.get("coders_blind", False):
-        items.append(("coders_not_blind", "Coders were not documented as blind to the time point "
-                      "of a response."))
+        items.append(("coders_not_blind", _("Coders were not documented as blind to the time point "
+                                            "of a response.")))
     if cohort.get("synthetic"):
-        items.append(("synthetic", "The data are synthetic (a reconstruction of published "
-                      "shares), so no conclusion about the training can be drawn from them."))
+        items.append(("synthetic", _("The data are synthetic (a reconstruction of published "
+                                     "shares), so no conclusion about the training can be drawn "
+                                     "from them.")))
     return items
 
 
@@ -259,18 +276,19 @@ def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
         gaps = rows[rows["n_excluded"].fillna(0) > 0]
         if gaps.empty and (complete is None or complete >= rows["n"].max()):
             continue
-        per_tp = join_words([f"{fmt_int(r['n'])} at {esc(r['name'])}" for _, r in rows.iterrows()])
-        text = f"*{esc(q)}* was answered by {per_tp}"
+        per_tp = join_words([_("{n} at {timepoint}").format(n=fmt_int(r['n']), timepoint=esc(r['name']))
+                             for _i, r in rows.iterrows()])
+        text = _("*{question}* was answered by {counts}").format(question=esc(q), counts=per_tp)
         if complete is not None:
-            text += f", by {complete} at every time point"
+            text += _(", by {n} at every time point").format(n=fmt_int(complete))
         parts.append(text)
     if not parts:
         return None
-    return ("Not every participant answered at every time point: " + "; ".join(parts) + ". "
-            "Cochran's Q uses complete cases and each McNemar test the pairs of its contrast "
-            "(complete-case analysis), which assumes that missing answers are unrelated to the "
-            "outcome.")
+    return _("Not every participant answered at every time point: {answers}. Cochran's Q uses "
+             "complete cases and each McNemar test the pairs of its contrast (complete-case "
+             "analysis), which assumes that missing answers are unrelated to the "
+             "outcome.").format(answers=_("; ").join(parts))
 
 
 def limitations_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
-    return "\n".join(f"- {text}" for _, text in limitations(tables, study=study, cohort=cohort)) + "\n"
+    return "\n".join(f"- {text}" for _i, text in limitations(tables, study=study, cohort=cohort)) + "\n"

@@ -14,12 +14,13 @@ from alliance_pipeline.report.format import (
     round_half_up,
     row_value,
 )
+from alliance_pipeline.report.language import N_, _, localise_number, ngettext
 from alliance_pipeline.report.lookup import code_label, first_row, questions_of, table_of
 from alliance_pipeline.settings import PUBLISHED_BASES, published_figures
 
 PUBLISHED_TOLERANCE = 0.005
 
-BASIS_WORDS = {"participants": "participants", "codes": "codes"}  # the table's Basis column
+BASIS_WORDS = {"participants": N_("participants"), "codes": N_("codes")}  # the table's Basis column
 
 
 def published_comparison(proportions: pd.DataFrame | None, published: Mapping | None,
@@ -54,35 +55,39 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     questions = questions_of(study)
     published = cohort.get("published") or {}
     if not published:
-        return "No published figures are configured for this cohort.\n"
+        return _("No published figures are configured for this cohort.") + "\n"
     cmp = published_comparison(table_of(tables, "proportions"), published)
     rows = []
-    for _, r in cmp.iterrows():
-        flag = "**differs**" if r["flagged"] else "matches"
+    for _i, r in cmp.iterrows():
+        flag = _("**differs**") if r["flagged"] else _("matches")
         if is_missing(r["reproduced"]):
-            flag = "**not reproduced**"
-        diff = DASH if is_missing(r["difference"]) else f"{r['difference']:+.2f}"
+            flag = _("**not reproduced**")
+        diff = DASH if is_missing(r["difference"]) else localise_number(f"{r['difference']:+.2f}")
         rows.append([esc(r["question"]), esc(code_label(questions, r["question"], r["code"])),
-                     esc(r["timepoint"]), BASIS_WORDS[r["basis"]], fmt_num(r["published"]),
+                     esc(r["timepoint"]), _(BASIS_WORDS[r["basis"]]), fmt_num(r["published"]),
                      fmt_num(r["reproduced"], 3), fmt_num(r["reproduced_rounded"]), diff, flag])
     n_flag = int(cmp["flagged"].sum())
     bases = set(cmp["basis"])
-    basis_text = ("Each is compared on its own basis: *participants*, the share of the "
-                  "participants who answered that carry the code; *codes*, the code's share of "
-                  "all codes given for the question at that time point. "
+    basis_text = (_("Each is compared on its own basis: *participants*, the share of the "
+                    "participants who answered that carry the code; *codes*, the code's share of "
+                    "all codes given for the question at that time point. ")
                   if "codes" in bases else
-                  "All are shares of participants (those who answered that carry the code). ")
-    out = ["Each share the paper published is set beside the share this pipeline reproduces. "
+                  _("All are shares of participants (those who answered that carry the code). "))
+    verdict = (ngettext("The {n} published share is reproduced.", "All {n} published shares are reproduced.",
+                        len(cmp)).format(n=len(cmp)) if n_flag == 0 else
+               ngettext("{k} of {n} published share differs.", "{k} of {n} published shares differ.",
+                        len(cmp)).format(k=n_flag, n=len(cmp)))
+    out = [_("Each share the paper published is set beside the share this pipeline reproduces. ")
            + basis_text +
-           f"Rule: the reproduced share is rounded half up to two decimals, as the published "
-           f"figures are, and flagged when it differs from the published one by more than "
-           f"rounding, i.e. |rounded − published| > {PUBLISHED_TOLERANCE}. "
-           + (f"All {len(cmp)} published shares are reproduced."
-              if n_flag == 0 else f"{n_flag} of {len(cmp)} published shares differ.") + "\n",
-           md_table(["Question", "Code", "Time", "Basis", "Published", "Reproduced",
-                     "Rounded", "Diff.", "Check"], rows, align="llllrrrrl",
-                    caption="Published versus reproduced shares, each on its basis "
-                            "(participants or codes). Time: time point; Rounded: the "
-                            "reproduced share rounded half up to two decimals; Diff.: rounded "
-                            "minus published.", label="tbl-published")]
+           _("Rule: the reproduced share is rounded half up to two decimals, as the published "
+             "figures are, and flagged when it differs from the published one by more than "
+             "rounding, i.e. |rounded − published| > {tolerance}. ").format(
+               tolerance=localise_number(str(PUBLISHED_TOLERANCE)))
+           + verdict + "\n",
+           md_table([_("Question"), _("Code"), _("Time"), _("Basis"), _("Published"), _("Reproduced"),
+                     _("Rounded"), _("Diff."), _("Check")], rows, align="llllrrrrl",
+                    caption=_("Published versus reproduced shares, each on its basis "
+                              "(participants or codes). Time: time point; Rounded: the "
+                              "reproduced share rounded half up to two decimals; Diff.: rounded "
+                              "minus published."), label="tbl-published")]
     return "\n".join(out)

@@ -22,12 +22,20 @@ from alliance_pipeline.report.format import (
     join_words,
     row_value,
 )
+from alliance_pipeline.report.language import (
+    _,
+    is_source,
+    join_sentences,
+    localise_number,
+    localised,
+    ngettext,
+)
 from alliance_pipeline.report.lookup import (
-    CONTRAST_GLOSS,
-    adjust_name,
     code_label,
     codes_in,
     conf_label,
+    contrast_gloss,
+    p_name,
     p_of,
     primary_mcnemar,
     questions_of,
@@ -37,6 +45,7 @@ from alliance_pipeline.report.lookup import (
     single_questions,
     table_of,
 )
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.sections.difference import summary_sentences
 
@@ -44,8 +53,8 @@ from alliance_pipeline.report.sections.difference import summary_sentences
 def meta_yaml(*, study: Mapping, cohort: Mapping, quotes: Sequence | None = None) -> str:
     """Document metadata the .qmd reads via ``metadata-files`` and ``{{< meta >}}``."""
     meta = {
-        "title": str(study.get("title", "Report")),
-        "subtitle": str(cohort.get("label") or cohort.get("cohort", "")),
+        "title": localised(study, "title") or _("Report"),
+        "subtitle": localised(cohort, "label") or str(cohort.get("cohort", "")),
         "cohort": str(cohort.get("cohort", "")),
         "synthetic": bool(cohort.get("synthetic", False)),
         "has_quotes": bool(quotes),
@@ -59,11 +68,11 @@ def banner_md(*, cohort: Mapping) -> str:
     """Text of the synthetic-data callout (the .qmd shows it only when ``synthetic``)."""
     if not cohort.get("synthetic"):
         return ""
-    label = esc(cohort.get("label") or cohort.get("cohort", ""))
-    return (f"The cohort *{label}* is **synthetic**: a seeded, documented reconstruction of the "
-            "shares a paper published, made so that every figure of this report can be "
-            "regenerated and compared with the published ones. No real participant's data are "
-            "shown, and nothing here is evidence about the training.\n")
+    label = esc(localised(cohort, "label") or cohort.get("cohort", ""))
+    return _("The cohort *{label}* is **synthetic**: a seeded, documented reconstruction of the "
+             "shares a paper published, made so that every figure of this report can be "
+             "regenerated and compared with the published ones. No real participant's data are "
+             "shown, and nothing here is evidence about the training.").format(label=label) + "\n"
 
 
 def _participants(tables: Mapping, study: Mapping | None = None) -> int | None:
@@ -83,31 +92,33 @@ def change_clause(row, *, first: str, second: str, contrast: str, cohort: Mappin
                   share_first=None, share_second=None) -> str:
     """One contrast in words that follow its numbers (direction, size, significance)."""
     alpha = significance_level(cohort)
-    gloss = CONTRAST_GLOSS.get(contrast, f"in the {esc(contrast)} contrast")
-    head = f"{gloss} ({esc(first)} → {esc(second)})"
+    head = _("{gloss} ({first} → {second})").format(gloss=contrast_gloss(contrast), first=esc(first),
+                                                   second=esc(second))
     rd = row_value(row, "risk_difference")
     if is_missing(rd) and not (is_missing(share_first) or is_missing(share_second)):
         rd = float(share_second) - float(share_first)
     if is_missing(rd):
-        move = "the change could not be estimated"
+        move = _("the change could not be estimated")
     elif abs(float(rd)) < 5e-4:
-        move = "the share did not change"
+        move = _("the share did not change")
     else:
-        move = (f"the share {'rose' if float(rd) > 0 else 'fell'} by "
-                f"{abs(float(rd)) * 100:.1f} percentage points")
+        points = localise_number(f"{abs(float(rd)) * 100:.1f}")
+        move = (_("the share rose by {points} percentage points") if float(rd) > 0
+                else _("the share fell by {points} percentage points")).format(points=points)
     pairs = row_value(row, "n") if row is not None else float("nan")
     if not is_missing(pairs) and not is_missing(rd):
-        move += f" ({fmt_int(pairs)} pairs)"
+        move += ngettext(" ({n} pair)", " ({n} pairs)", int(round(float(pairs)))).format(n=fmt_int(pairs))
     p, adjusted = p_of(row)
     if row is None:
-        return f"{head} {move}, but no test is available"
+        return _("{head} {move}, but no test is available").format(head=head, move=move)
     if is_missing(p):
         note = row_value(row, "note")
-        why = f" ({esc(note)})" if not is_missing(note) and str(note).strip() else ""
-        return f"{head} {move}, but the change could not be tested{why}"
-    word = significance_word(p, alpha)
-    pname = f"{adjust_name(cohort)} p" if adjusted else "p"
-    return f"{head} {move}, which is {word} at α = {alpha:g} ({pname} {fmt_p_eq(p)})"
+        why = f" ({esc(note_text(note))})" if not is_missing(note) and str(note).strip() else ""
+        return _("{head} {move}, but the change could not be tested{why}").format(
+            head=head, move=move, why=why)
+    return _("{head} {move}, which is {word} at α = {alpha} ({pname} {p})").format(
+        head=head, move=move, word=significance_word(p, alpha), alpha=localise_number(f"{alpha:g}"),
+        pname=p_name(cohort, adjusted), p=fmt_p_eq(p))
 
 
 SUMMARY_WORDS = 150  # the summary a reviewer reads in one pass; per-contrast text is in Results
@@ -118,12 +129,13 @@ def _effect(row, cohort: Mapping) -> str:
     parts = []
     rd = row_value(row, "risk_difference")
     if not is_missing(rd):
-        parts.append(f"RD {fmt_num(rd)}, {conf_label(cohort)} "
-                     f"{fmt_ci(row_value(row, 'rd_ci_low'), row_value(row, 'rd_ci_high'))}")
+        parts.append(_("RD {rd}, {conf} {ci}").format(
+            rd=fmt_num(rd), conf=conf_label(cohort),
+            ci=fmt_ci(row_value(row, 'rd_ci_low'), row_value(row, 'rd_ci_high'))))
     p, adjusted = p_of(row)
     if not is_missing(p):
-        parts.append(f"{adjust_name(cohort) + ' ' if adjusted else ''}p {fmt_p_eq(p)}")
-    return ", ".join(parts)
+        parts.append(f"{p_name(cohort, adjusted)} {fmt_p_eq(p)}")
+    return _(", ").join(parts)
 
 
 def _code_name(questions: Mapping, q: str, code: str, several: bool) -> str:
@@ -151,13 +163,14 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     sentences = []
 
     n = _participants(tables, study)
-    label = esc(cohort.get("label") or cohort.get("cohort", ""))
-    kind = "synthetic cohort" if cohort.get("synthetic") else "cohort"
-    who = f" of {n} participants" if n is not None else ""
-    design = (f"; the training came between {contrasts['training'][0]} and {contrasts['training'][1]}"
-              if "training" in contrasts else "")
-    sentences.append(f"The {kind} *{label}*{who} answered at {join_words(list(study.get('timepoints', [])))}"
-                     f"{design}.")
+    label = esc(localised(cohort, "label") or cohort.get("cohort", ""))
+    kind = _("synthetic cohort") if cohort.get("synthetic") else _("cohort")
+    who = ngettext(" of {n} participant", " of {n} participants", n).format(n=fmt_int(n)) if n is not None else ""
+    design = (_("; the training came between {first} and {second}").format(
+        first=contrasts['training'][0], second=contrasts['training'][1]) if "training" in contrasts else "")
+    sentences.append(_("The {kind} *{label}*{who} answered at {timepoints}{design}.").format(
+        kind=kind, label=label, who=who, timepoints=join_words(list(study.get('timepoints', []))),
+        design=design))
 
     def rows_of(name):
         t1, t2 = contrasts[name]
@@ -171,19 +184,23 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         items = []
         for q, code, row in rows_of(training):
             rd = row_value(row, "risk_difference")
-            p, _ = p_of(row)
+            p = p_of(row)[0]
+            name = _code_name(questions, q, code, several)
             if row is None or is_missing(p):
-                items.append(f"{_code_name(questions, q, code, several)} could not be tested")
+                items.append(_("{name} could not be tested").format(name=name))
                 continue
-            direction = ("did not change" if is_missing(rd) or abs(float(rd)) < 5e-4
-                         else "rose" if float(rd) > 0 else "fell")
-            if direction != "did not change":
-                direction += "" if p < alpha else " non-significantly"
-            items.append(f"{_code_name(questions, q, code, several)} {direction} "
-                         f"({_effect(row, cohort)})")
+            if is_missing(rd) or abs(float(rd)) < 5e-4:
+                template = _("{name} did not change ({effect})")
+            elif float(rd) > 0:
+                template = _("{name} rose ({effect})") if p < alpha else _("{name} rose non-significantly ({effect})")
+            else:
+                template = _("{name} fell ({effect})") if p < alpha else _("{name} fell non-significantly ({effect})")
+            items.append(template.format(name=name, effect=_effect(row, cohort)))
         if items:
-            sentences.append(f"{CONTRAST_GLOSS.get(training, 'In the ' + esc(training) + ' contrast').capitalize()} "
-                             f"({t1} → {t2}), {join_words(items)}.")
+            gloss = contrast_gloss(training)
+            sentences.append(_("{gloss} ({first} → {second}), {items}.").format(
+                gloss=gloss.capitalize() if is_source() else gloss, first=t1, second=t2,
+                items=join_words(items)))
     # the design's own question: did the change across the training exceed the change without it?
     sentences += summary_sentences(tables, study=study, cohort=cohort,
                                    code_name=lambda q, code: _code_name(questions, q, code, several))
@@ -193,37 +210,45 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         tested = [(q, code, row, p_of(row)[0]) for q, code, row in rows
                   if row is not None and not is_missing(p_of(row)[0])]
         changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
-        head = f"Over the baseline without training ({t1} → {t2})"
+        head = _("Over the baseline without training ({first} → {second})").format(first=t1, second=t2)
         if changed:
-            sentences.append(f"{head}, {join_words([f'{_code_name(questions, q, c, several)} changed ({_effect(r, cohort)})' for q, c, r in changed])}"
-                             + (", the other codes did not." if len(changed) < len(tested) else "."))
+            items = join_words([_("{name} changed ({effect})").format(
+                name=_code_name(questions, q, c, several), effect=_effect(r, cohort)) for q, c, r in changed])
+            template = (_("{head}, {items}, the other codes did not.") if len(changed) < len(tested)
+                        else _("{head}, {items}."))
+            sentences.append(template.format(head=head, items=items))
         elif tested:
-            lowest = min(p for *_, p in tested)
-            adjusted = any(p_of(row)[1] for *_, row, _ in tested)
-            pname = "adjusted p" if adjusted else "p"
-            sentences.append(f"{head}, no code changed significantly (every {pname} ≥ "
-                             f"{fmt_p(lowest)}).")
+            lowest = min(p for *_i, p in tested)
+            adjusted = any(p_of(row)[1] for *_i, row, _j in tested)
+            pname = _("adjusted p") if adjusted else "p"
+            sentences.append(_("{head}, no code changed significantly (every {pname} ≥ {p}).").format(
+                head=head, pname=pname, p=fmt_p(lowest)))
         if len(tested) < len(rows):
-            sentences.append(f"{len(rows) - len(tested)} baseline contrast(s) could not be tested.")
+            untested = len(rows) - len(tested)
+            sentences.append(ngettext("{n} baseline contrast could not be tested.",
+                                      "{n} baseline contrasts could not be tested.",
+                                      untested).format(n=fmt_int(untested)))
     for q in single_questions(questions):
         rows = rows_where(props, question=q)
         if rows.empty:
             continue
         top = rows.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
-        items = [f"*{esc(code_label(questions, q, r['code']))}* ({fmt_pct(r['proportion'])})"
-                 for _, r in top.iterrows()]
-        sentences.append(f"“{esc(questions[q]['prompt'])}” was most often answered with "
-                         f"{join_words(items)} of participants.")
+        items = [_("*{label}* ({share})").format(label=esc(code_label(questions, q, r['code'])),
+                                                  share=fmt_pct(r['proportion']))
+                 for _i, r in top.iterrows()]
+        sentences.append(_("“{prompt}” was most often answered with {items} of participants.").format(
+            prompt=esc(questions[q]['prompt']), items=join_words(items)))
     if agreement is not None and not agreement.empty and "krippendorff_alpha" in agreement.columns:
         per_code = agreement[agreement["code"].astype(str) != "*"]
         alphas = pd.to_numeric(per_code["krippendorff_alpha"], errors="coerce").dropna()
         if len(alphas):
             below = int((per_code.get("verdict", pd.Series(dtype=str)).fillna("").astype(str)
                          .isin(["tentative", "insufficient"])).sum())
-            verdict = "all good" if below == 0 else f"{below} below good"
+            verdict = _("all good") if below == 0 else _("{n} below good").format(n=fmt_int(below))
             low, high = fmt_num(alphas.min()), fmt_num(alphas.max())
-            spread = f"was {low} for all" if low == high else f"ranged from {low} to {high} over"
-            sentences.append(f"Krippendorff's α {spread} {len(alphas)} codes ({verdict}).")
+            template = (_("Krippendorff's α was {low} for all {n} codes ({verdict}).") if low == high
+                        else _("Krippendorff's α ranged from {low} to {high} over {n} codes ({verdict})."))
+            sentences.append(template.format(low=low, high=high, n=fmt_int(len(alphas)), verdict=verdict))
     if cohort.get("synthetic"):
-        sentences.append("The data are synthetic: no conclusion about the training can be drawn.")
-    return " ".join(sentences) + "\n"
+        sentences.append(_("The data are synthetic: no conclusion about the training can be drawn."))
+    return join_sentences(sentences) + "\n"
