@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_file
+from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_exports, survey_file
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -304,30 +304,73 @@ def did_you_mean(value: str, options) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
+def _export_problems(key: str, value: str | dict) -> list[str]:
+    """An export of a ``survey:`` block is a .csv or .xlsx file; a sheet only for .xlsx."""
+    name, sheet = survey_file(value)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SURVEY_SUFFIXES:
+        return [f"{key}: {name!r} is not a .csv or .xlsx file; save the export as .xlsx (Excel "
+                "workbook) or as CSV"]
+    if sheet is not None and suffix == ".csv":
+        return [f"{key}: a CSV file has no sheets; remove `sheet:` or give the .xlsx export"]
+    return []
+
+
 def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions: dict) -> list[str]:
     """What the schema cannot check in a cohort's ``survey:`` block (see docs/data-contract.md).
 
-    Time points of ``files`` are study time points; files are .csv or .xlsx (a sheet only for
-    .xlsx); question ids are the codebook's; each question has an export at one of its own
-    time points; each question asked at an exported time point has a column header; no two
-    questions (or a question and the participant column) share a header.
+    Either ``files`` (one export per time point) or ``file`` with ``timepoint_column`` and
+    ``timepoints`` (one long export). Time points are study time points; files are .csv or
+    .xlsx (a sheet only for .xlsx); question ids are the codebook's; each question has an
+    export at one of its own time points; each question asked at an exported time point has a
+    column header there (one string, or one per wave); no two questions (or a question and the
+    participant or wave column) share a header at a time point.
     """
     where = f"cohorts.{cohort}.survey"
     problems = []
-    for tp, value in survey["files"].items():
+    long = "file" in survey
+    if long == ("files" in survey):
+        return [f"{where}: give either files: (one export per time point) or file: (one long "
+                "export of every wave, with timepoint_column: and timepoints:), "
+                + ("not both" if long else "one of them")]
+    if long:
+        for key in ("timepoint_column", "timepoints"):
+            if key not in survey:
+                problems.append(f"{where}.{key}: missing; a long export (file:) needs "
+                                "timepoint_column: (the column of the wave) and timepoints: "
+                                "(time point -> its value in that column)")
+        if problems:
+            return problems
+        waves = survey["timepoints"]
+        by_value: dict[str, list[str]] = {}
+        for tp, value in waves.items():
+            by_value.setdefault(str(value).strip(), []).append(tp)
+        for value, tps in by_value.items():
+            if len(tps) > 1:
+                problems.append(f"{where}.timepoints: {', '.join(tps)} share the value {value!r}; "
+                                "give each time point its own wave")
+    else:
+        for key in ("timepoint_column", "timepoints"):
+            if key in survey:
+                problems.append(f"{where}.{key}: only a long export (file:) has a wave column; "
+                                "with files: (one export per time point) remove it")
+        waves = survey["files"]
+    for tp, value in waves.items():
         if tp not in timepoints:
-            problems.append(f"{where}.files.{tp}: not a study time point ({', '.join(timepoints)})"
+            key = "timepoints" if long else "files"
+            problems.append(f"{where}.{key}.{tp}: not a study time point ({', '.join(timepoints)})"
                             f"{did_you_mean(tp, timepoints)}; name the export by its time point")
-        name, sheet = survey_file(value)
-        suffix = Path(name).suffix.lower()
-        if suffix not in SURVEY_SUFFIXES:
-            problems.append(f"{where}.files.{tp}: {name!r} is not a .csv or .xlsx file; "
-                            "save the export as .xlsx (Excel workbook) or as CSV")
-        elif sheet is not None and suffix == ".csv":
-            problems.append(f"{where}.files.{tp}: a CSV file has no sheets; remove `sheet:` "
-                            f"or give the .xlsx export")
-    exported = [tp for tp in survey["files"] if tp in timepoints]
-    for qid, header in survey["questions"].items():
+        if not long:
+            problems += _export_problems(f"{where}.files.{tp}", value)
+    if long:
+        problems += _export_problems(f"{where}.file", survey["file"])
+    exported = [tp for tp in waves if tp in timepoints]
+    what = "survey.timepoints has a wave" if long else "survey.files has an export"
+    add = "map its time point under timepoints:" if long else "add the export of its time point under files:"
+    columns = {survey["participant_column"].strip(): "the participant column"}
+    if long:
+        columns[survey["timepoint_column"].strip()] = "the wave column"
+    for qid, value in survey["questions"].items():
         if qid not in questions:
             problems.append(f"{where}.questions.{qid}: not a question of the codebook "
                             f"({', '.join(questions)}){did_you_mean(qid, questions)}")
@@ -335,24 +378,39 @@ def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions:
         asked = questions[qid]["timepoints"]
         if not set(asked) & set(exported):
             problems.append(f"{where}.questions.{qid}: the question is asked at "
-                            f"{', '.join(asked)} but survey.files has an export for none of "
-                            "them; add the export of its time point under files:")
-        if header.strip() == survey["participant_column"].strip():
-            problems.append(f"{where}.questions.{qid}: {header!r} is the participant column; "
-                            "give the header of the question's own column")
+                            f"{', '.join(asked)} but {what} for none of them; {add}")
+        headers = value if isinstance(value, dict) else {None: value}
+        for tp, header in headers.items():
+            if tp is not None and tp not in asked:
+                problems.append(f"{where}.questions.{qid}.{tp}: the question is not asked at "
+                                f"{tp!r} (its time points: {', '.join(asked)}){did_you_mean(tp, asked)}")
+            if header.strip() in columns:
+                problems.append(f"{where}.questions.{qid}: {header!r} is {columns[header.strip()]}; "
+                                "give the header of the question's own column")
+        if isinstance(value, dict):
+            lacking = [tp for tp in asked if tp in exported and tp not in value]
+            if lacking:
+                problems.append(f"{where}.questions.{qid}: no header for {', '.join(lacking)} "
+                                f"(the question is asked there); add `{lacking[0]}: \"<its column "
+                                "header>\"`, or give one header for every wave")
     for qid, question in questions.items():
         asked_here = [tp for tp in question["timepoints"] if tp in exported]
         if qid not in survey["questions"] and asked_here:
             problems.append(f"{where}.questions: question {qid} (asked at "
                             f"{', '.join(asked_here)}) has no column header; add "
                             f"`{qid}: \"<its column header>\"`")
-    by_header: dict[str, list[str]] = {}
-    for qid, header in survey["questions"].items():
-        by_header.setdefault(header.strip(), []).append(qid)
-    for header, qids in by_header.items():
-        if len(qids) > 1:
-            problems.append(f"{where}.questions: {', '.join(qids)} share the column header "
-                            f"{header!r}; give each question its own column")
+    for tp in exported:
+        by_header: dict[str, list[str]] = {}
+        for qid, value in survey["questions"].items():
+            header = value.get(tp) if isinstance(value, dict) else value
+            if header is not None and qid in questions and tp in questions[qid]["timepoints"]:
+                by_header.setdefault(header.strip(), []).append(qid)
+        for header, qids in by_header.items():
+            if len(qids) > 1:
+                problem = (f"{where}.questions: {', '.join(qids)} share the column header "
+                           f"{header!r}; give each question its own column")
+                if problem not in problems:
+                    problems.append(problem)
     return problems
 
 
@@ -366,12 +424,13 @@ def check_cohort_folders(config: dict) -> None:
             problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
                             f"{Path.cwd()}); create it or fix the path")
         elif "survey" in entry:
-            for tp, value in entry["survey"]["files"].items():
+            for tp, value in survey_exports(entry["survey"]).items():
                 path = raw / survey_file(value)[0]
                 if not path.is_file():
                     present = sorted(p.name for p in raw.iterdir() if p.is_file()
                                      and p.suffix.lower() in SURVEY_SUFFIXES)
-                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
+                    key = "file" if tp == "file" else f"files.{tp}"
+                    problems.append(f"cohorts.{name}.survey.{key}: {path} does not exist "
                                     f"(exports in {raw}: {', '.join(present) or 'none'})"
                                     f"{did_you_mean(path.name, present)}; put the export there "
                                     "or fix the file name")

@@ -80,7 +80,8 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
 
 def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str,
                timepoints: list[str], questions: dict, id_pattern: str,
-               allow_similar_ids: bool = False, warnings: list | None = None
+               allow_similar_ids: bool = False, warnings: list | None = None,
+               notes: list[str] | None = None
                ) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
     """``(responses, unanswered, problems)``: responses.csv, or the form exports of the
     ``survey`` block, read and checked (``item`` filled in as "" when there is none)."""
@@ -94,7 +95,7 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
         responses, unanswered, found = read_survey(
             raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
             questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
-            warnings=warnings)
+            warnings=warnings, notes=notes)
     else:
         path = raw_dir / "responses.csv"
         responses, found = read_raw_csv(path, encoding, RESPONSE_COLUMNS, ["item"],
@@ -180,10 +181,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         raise IntakeError(cohort, problems)
 
     warnings: list[Problem] = []
+    notes: list[str] = []
     responses, unanswered, found = _responses(
         raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
         questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
-        warnings=warnings)
+        warnings=warnings, notes=notes)
     problems += found
     if problems:
         raise IntakeError(cohort, problems)
@@ -270,7 +272,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
             "coder_files": pd.DataFrame(coder_files, columns=CODER_FILE_COLUMNS),
-            "unanswered": unanswered, "warnings": warnings}
+            "unanswered": unanswered, "warnings": warnings, "notes": notes}
 
 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]
