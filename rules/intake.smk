@@ -10,7 +10,7 @@ rule intake:
         raw=raw_inputs,
         code=package("config", "cohort_files", "intake.cohort", "intake.problems", "intake.decoding",
                      "intake.csv_parser", "intake.responses", "intake.codes", "intake.log_lines",
-                     "intake.survey", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
+                     "intake.survey", "intake.export_file", "intake.export_layout", "intake.long_export", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
                      "blinding", "privacy", "tables",
                      "provenance", "runner"),
     output:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.survey import Reader, Wave, asked_at, header_problems
+from alliance_pipeline.intake.survey import Reader, Wave, asked_at, header_problems, is_blank
 
 REPEAT_COLUMNS = ("redcap_repeat_instrument", "Repeat Instrument")
 INSTANCE_COLUMNS = ("redcap_repeat_instance", "Repeat Instance")
@@ -70,7 +70,7 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
         if value not in to_tp:
             if value:
                 unmapped[value] += 1
-            elif any(cells.get(c, "").strip() for c in question_columns):
+            elif not all(is_blank(cells.get(c, "")) for c in question_columns):
                 problems.append(Problem(**export.where(
                     row, tcol_id, value="", message="is empty but the row has answers; every row "
                     "needs its wave (export the records again with the event column)")))
@@ -96,7 +96,7 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
         for row, cells in tp_rows:
             instrument = cells[repeat_col].strip()
             by_instrument.setdefault(instrument, []).append(row)
-            if any(cells.get(export.columns[h][0], "").strip() for h in asked[tp].values()):
+            if not all(is_blank(cells.get(export.columns[h][0], "")) for h in asked[tp].values()):
                 answered.add(instrument)
     fields = ", ".join(dict.fromkeys(h for tp_asked in asked.values() for h in tp_asked.values()))
     for instrument, numbers in by_instrument.items():
@@ -123,10 +123,10 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
             base, held = wave.answers.setdefault(pid, (row, {qid: "" for qid in answers}))
             instance = cells.get(instance_col, "").strip() if instance_col else ""
             for qid, text in answers.items():
-                if not text.strip():
+                if is_blank(text):
                     continue
                 first = source.get((wave.timepoint, pid, qid), base)
-                if held[qid].strip():
+                if not is_blank(held[qid]):
                     column = reader.column(wave, wave.asked[qid])
                     reader.problems.append(Problem(**export.where(
                         row, column, value=None,

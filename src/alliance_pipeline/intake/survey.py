@@ -39,6 +39,15 @@ SECOND_HEADER = ("this row looks like a second header row (for example the quest
                  "delete the row, or download the export again as the survey tool writes it")
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(text: str) -> bool:
+    """No answer: empty, or only white space (str.isspace: spaces, tabs, NBSP U+00A0,
+    ideographic space U+3000, ...) and zero-width characters (U+200B-U+200D, U+2060, U+FEFF)."""
+    return not text.translate(_INVISIBLE).strip()
+
+
 def response_id(participant_id: str, timepoint: str, question: str) -> str:
     """``<participant>.<timepoint>.<question>``; unsafe characters as ``~`` + hex of each byte."""
     safe = "".join(ch if _SAFE.fullmatch(ch) else "".join(f"~{b:02x}" for b in ch.encode("utf-8"))
@@ -144,7 +153,7 @@ class Reader:
         pid = cells.get(pcol, "").strip()
         answers = {qid: cells.get(self.column(wave, name), "") for qid, name in wave.asked.items()}
         if not pid:
-            if any(a.strip() for a in answers.values()):
+            if not all(is_blank(a) for a in answers.values()):
                 self.problems.append(Problem(**export.where(
                     row, pcol, value="",
                     message="is empty but the row has answers; fill in the participant's "
@@ -156,7 +165,7 @@ class Reader:
                 row, pcol, value=pid, message=f"is a column header, not a participant: {SECOND_HEADER}")))
             return None
         for qid, text in answers.items():
-            if text.strip() and text.strip().casefold() in own[qid]:
+            if not is_blank(text) and text.strip().casefold() in own[qid]:
                 self.problems.append(Problem(**export.where(
                     row, self.column(wave, wave.asked[qid]), value=text,
                     message=f"is the column's header or the question's prompt, not an answer: "
@@ -201,7 +210,7 @@ class Reader:
     def emit(wave: Wave, records: list, unanswered: list) -> None:
         for pid, (_, answers) in wave.answers.items():
             for qid, text in answers.items():
-                if text.strip():  # str.strip: spaces, NBSP U+00A0, ideographic U+3000, tabs
+                if not is_blank(text):
                     records.append((response_id(pid, wave.timepoint, qid), pid, wave.timepoint, qid, text))
                 else:
                     unanswered.append((wave.timepoint, qid, pid))
