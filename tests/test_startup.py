@@ -45,7 +45,7 @@ def declared_modules() -> dict[str, set[str]]:
     for smk in sorted((REPO / "rules").glob("*.smk")):
         text = smk.read_text(encoding="utf-8")
         starts = [(m.start(), m.group(1)) for m in STARTUP.RULE.finditer(text)] + [(len(text), "")]
-        for (start, name), (end, _) in zip(starts, starts[1:], strict=True):
+        for (start, name), (end, _) in zip(starts, starts[1:], strict=False):  # neighbours
             found = re.search(r"package\(([^)]*)\)", text[start:end])
             if found:
                 names = re.findall(r'"([\w.]+)"', found.group(1))
