@@ -83,7 +83,25 @@ def build_survey(dest: Path) -> str:
     return "pilot_survey"
 
 
-BASELINES: dict[str, Callable[[Path], str]] = {"pilot": build_pilot, "survey": build_survey}
+def build_tool_example(layout: str) -> Callable[[Path], str]:
+    """examples/survey_tools/<layout> (scripts/make_survey_examples.py): exports as the survey
+    tool writes them, coder CSVs and adjudication.csv; the codebook copied beside its config."""
+    def build(dest: Path) -> str:
+        shutil.copytree(REPO / "examples/survey_tools" / layout / "config", dest / "config")
+        shutil.copytree(REPO / "examples/survey_tools" / layout / "data/raw", dest / "data/raw")
+        shutil.copyfile(REPO / "config/codebook.yaml", dest / "config/codebook.yaml")
+        path = dest / "config/config.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "codebook: ../../../config/codebook.yaml", "codebook: config/codebook.yaml"), encoding="utf-8")
+        return layout
+    return build
+
+
+BASELINES: dict[str, Callable[[Path], str]] = {
+    "pilot": build_pilot, "survey": build_survey,
+    "qualtrics": build_tool_example("qualtrics_csv"),   # 3 header rows, previews and spam
+    "redcap": build_tool_example("redcap_raw"),         # one long export of every wave
+}
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -208,9 +226,11 @@ def m_swap_lines(rng, path, root):
 
 def m_shuffle_rows(rng, path, root):
     rows = _rows(path)
-    body = rows[1:]
+    # a Qualtrics export's three header rows stay on top (its third row holds ImportIds)
+    top = 3 if len(rows) > 2 and any('"ImportId"' in cell for cell in rows[2]) else 1
+    body = rows[top:]
     rng.shuffle(body)
-    _write_rows(path, [rows[0]] + body)
+    _write_rows(path, rows[:top] + body)
     return "data rows shuffled", "same"
 
 
@@ -546,7 +566,8 @@ def _survey_files(root: Path, cohort: str, suffix: str) -> list[Path]:
     if not survey:
         return []
     raw = _raw(root, cohort)
-    files = [raw / (v if isinstance(v, str) else v["file"]) for v in survey["files"].values()]
+    exports = survey["files"].values() if "files" in survey else [survey["file"]]
+    files = [raw / (v if isinstance(v, str) else v["file"]) for v in exports]
     return [p for p in files if p.suffix == suffix and p.is_file()]
 
 
@@ -879,10 +900,11 @@ def _scope(baseline: dict, tables: dict, root: Path, cohort: str, touched: list[
         return set(baseline["final"]) | set(tables["final"]), None, {"final"}
     try:
         config = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
-        files = config["cohorts"][cohort]["survey"]["files"]
+        survey = config["cohorts"][cohort]["survey"]
+        files = survey.get("files") or {tp: survey["file"] for tp in survey["timepoints"]}
         timepoints = {tp for tp, v in files.items()
                       if Path(v if isinstance(v, str) else v["file"]).name in names}
-    except (KeyError, TypeError, OSError, yaml.YAMLError):
+    except (KeyError, TypeError, AttributeError, OSError, yaml.YAMLError):
         timepoints = set()
     changed = {r for r, v in list(baseline["responses"].items()) + list(tables["responses"].items())
                if v[1] in timepoints}
