@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.cohort_files import coder_files, not_a_file
+from alliance_pipeline.cohort_files import coder_files, not_a_file, survey_exports, survey_file
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     copied_coder_files,
@@ -190,6 +190,10 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if problems:
         raise IntakeError(cohort, problems)
     response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
+    source = "responses.csv"
+    if survey is not None:
+        names = [survey_file(v)[0] for v in survey_exports(survey).values()]
+        source = f"the survey export{'s' if len(names) > 1 else ''} ({', '.join(names)})"
 
     codings, coverage, coder_files = [], [], []
     for path in coder_paths:
@@ -202,7 +206,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                                         warnings=warnings)
             if frame is not None:
                 found += validate_coding(frame, str(path), response_question=response_question,
-                                         questions=questions)
+                                         questions=questions, source=source)
         problems += sorted(found, key=lambda p: p.row or 0)
         if found:
             continue
@@ -235,7 +239,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         frame, found = read_raw_csv(adjudication_path, encoding, ["response_id", "codes"],
                                     ["rationale"], allow_no_rows=True, warnings=warnings)
         if frame is not None:
-            found += validate_coding(frame, str(adjudication_path),
+            found += validate_coding(frame, str(adjudication_path), source=source,
                                      response_question=response_question, questions=questions)
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
         # codes (or majority codes) would silently take the place of the adjudicated ones

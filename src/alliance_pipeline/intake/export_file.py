@@ -35,6 +35,7 @@ class Export:
         self.path, self.sheet = path, sheet
         self.header: list[str] = []
         self.header_row = 1
+        self.last_header_row = 1  # the last header row (Qualtrics: row 2 or 3)
         self.layout = Layout()
         self.columns: dict[str, tuple[str | None, int]] = {}  # config name -> (header id, matches)
         self.rows: list[tuple[int, dict[str, str]]] = []
@@ -49,10 +50,14 @@ class Export:
             return dict(file=str(self.path), row=None, column=header, sheet=self.sheet, cell=cell, **kw)
         return dict(file=str(self.path), row=row, column=header, sheet=self.sheet, **kw)
 
-    def _choose(self, second: list[str], third: list[str], names: list[str], extra: list[str]
+    def _choose(self, below: list[tuple[int, list[str]]], names: list[str], extra: list[str]
                 ) -> list[str]:
-        """Recognise the layout and resolve ``names``; the header ids to keep."""
-        self.layout = recognise(self.header, second, third)
+        """Recognise the layout from the first non-blank rows ``below`` the header
+        ((row, cells)), resolve ``names``; the header ids to keep."""
+        below = [(n, cells) for n, cells in below if any(c.strip() for c in cells)][:2]
+        below += [(self.header_row, [])] * (2 - len(below))
+        self.layout = recognise(self.header, below[0][1], below[1][1])
+        self.last_header_row = below[self.layout.skip - 1][0] if self.layout.skip else self.header_row
         self.columns = {name: resolve(name, self.header, self.layout) for name in names}
         keep = [h for h, count in self.columns.values() if h is not None and count == 1]
         status = status_column(self.header, self.layout)
@@ -63,7 +68,7 @@ class Export:
 
     def _finish(self, rows: list[tuple[int, dict[str, str]]]) -> None:
         """Drop the extra header rows and Qualtrics' preview and spam rows (counted)."""
-        first = self.header_row + self.layout.skip
+        first = self.last_header_row
         status = status_column(self.header, self.layout)
         out: dict[str, list[int]] = {}
         for number, cells in rows:
@@ -100,13 +105,17 @@ def _read_csv(export: Export, encoding: str, names: list[str], extra: list[str],
     text, problems = decode(data, str(export.path), encoding)
     if text is None:
         return problems
+    first: list[tuple[int, list[str]]] = []  # the header and the first rows with a value
     try:
-        first = list(itertools.islice(csv.reader(io.StringIO(text, newline="")), 3))
+        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if number == 1 or any(c.strip() for c in record):
+                first.append((number, record))
+            if len(first) == 3 or number > 50:
+                break
     except csv.Error:
-        first = []
-    first += [[]] * (3 - len(first))
-    export.header = [h.strip() for h in first[0]]
-    keep = export._choose(first[1], first[2], names, extra)
+        pass
+    export.header = [h.strip() for h in first[0][1]] if first else []
+    keep = export._choose(first[1:], names, extra)
     frame, problems = parse_csv(text, str(export.path), [], keep, allow_no_rows=True, only_kept=True)
     if frame is None:
         return problems
@@ -168,9 +177,9 @@ def _read_sheet(book, export: Export, names: list[str], extra: list[str]) -> lis
     else:
         return [Problem(str(export.path), None, None, None,
                         f"sheet {export.sheet} is empty; export the form's responses again")]
-    below = list(itertools.islice(values, 2))
-    below_texts = [[cell_text(v) for v in cells] for cells in below] + [[], []]
-    export._choose(below_texts[0], below_texts[1], names, extra)
+    below = list(itertools.islice(values, 12))  # the two header rows Qualtrics may add, blank rows
+    export._choose([(export.header_row + 1 + i, [cell_text(v) for v in cells])
+                    for i, cells in enumerate(below)], names, extra)
     positions = export.positions
     rows = []
     for number, cells in enumerate(itertools.chain(below, values), start=export.header_row + 1):
