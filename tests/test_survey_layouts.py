@@ -344,3 +344,15 @@ def test_wording_per_wave_config_is_checked():
 def test_a_long_export_is_the_cohorts_response_file(tmp_path):
     entry = {"raw": str(tmp_path), "survey": REDCAP}
     assert response_files(entry) == [str(tmp_path / "export.csv")]
+
+
+def test_a_missing_long_export_is_named_at_start_up(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw/Export.csv").write_bytes(b"x")
+    config = {"cohorts": {"autumn": {"raw": "raw", "survey": REDCAP}}}
+    with pytest.raises(study_config.ConfigError) as info:
+        study_config.check_cohort_folders(config)
+    assert info.value.problems == [
+        "cohorts.autumn.survey.file: raw/export.csv does not exist (exports in raw: Export.csv) "
+        "(did you mean 'Export.csv'?); put the export there or fix the file name"]

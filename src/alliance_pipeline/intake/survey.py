@@ -195,8 +195,9 @@ class Reader:
             if pid in wave.answers:
                 first = wave.answers[pid][0]
                 if wave.value is None:
-                    message = (f"appears twice in this export, in rows {first} and {row}; keep "
-                               "the participant's one submission and delete the other row")
+                    message = (f"appears twice in this export (time point {wave.timepoint}), in "
+                               f"rows {first} and {row}; keep the participant's one submission "
+                               "and delete the other row")
                 else:
                     message = (f"appears twice for time point {wave.timepoint} ({wave.label}), "
                                f"in rows {first} and {row}; both rows are the same wave: keep "
