@@ -120,12 +120,13 @@ def _header_names(wave: Wave, participant: str) -> set[str]:
 class Reader:
     """The checks every wave's rows share; collects problems, responses and unanswered."""
 
-    def __init__(self, survey: dict, questions: dict, id_pattern: str, allow_similar_ids: bool):
+    def __init__(self, survey: dict, questions: dict, id_pattern: str, allow_similar_ids: bool,
+                 problems: list[Problem]):
         self.participant = survey["participant_column"].strip()
         self.questions, self.id_pattern = questions, id_pattern
         self.allow_similar_ids = allow_similar_ids
         self.first_seen: dict[str, tuple[str, str]] = {}  # participant key -> (id, its export)
-        self.problems: list[Problem] = []
+        self.problems = problems
         self._guards: dict[int, tuple[set[str], dict[str, set[str]]]] = {}
 
     def column(self, wave: Wave, name: str) -> str:
@@ -262,6 +263,7 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
     raw_dir = Path(raw_dir)
     warnings = [] if warnings is None else warnings
     notes = [] if notes is None else notes
+    repeats = None
     if "file" in survey:
         from alliance_pipeline.intake.long_export import long_waves
 
@@ -269,11 +271,10 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
                                               timepoints=timepoints, questions=questions,
                                               warnings=warnings, notes=notes)
     else:
-        (waves, problems), repeats = _file_waves(
-            raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
-            questions=questions, warnings=warnings, notes=notes), None
-    reader = Reader(survey, questions, id_pattern, allow_similar_ids)
-    reader.problems = problems
+        waves, problems = _file_waves(raw_dir, survey, cohort=cohort, encoding=encoding,
+                                      timepoints=timepoints, questions=questions,
+                                      warnings=warnings, notes=notes)
+    reader = Reader(survey, questions, id_pattern, allow_similar_ids, problems)
     records: list = []
     unanswered: list = []
     for wave in waves:
