@@ -135,7 +135,7 @@ def qualtrics_rows(data: Study, tp: str, *, numeric: bool, rng: random.Random) -
     imports = ['{"ImportId":"QID1_TEXT"}', '{"ImportId":"QID2_TEXT"}']
     if tp == "post":
         ids, texts, imports = ids + ["Q3"], texts + [TF], imports + ['{"ImportId":"QID3_TEXT"}']
-    rows = [QUALTRICS_META + ids, QUALTRICS_TEXTS + texts, QUALTRICS_IMPORT + imports]
+    rows: list[list] = [QUALTRICS_META + ids, QUALTRICS_TEXTS + texts, QUALTRICS_IMPORT + imports]
     people = [(p, a) for (p, t), a in data.cells.items() if t == tp]
     extra = [("", {q: "testing the form" for q in _asked(tp)}, 1, "Survey Preview", "preview"),
              (people[0][0], {q: "buy cheap watches" for q in _asked(tp)}, 8, "Spam", "anonymous")]
@@ -146,7 +146,7 @@ def qualtrics_rows(data: Study, tp: str, *, numeric: bool, rng: random.Random) -
         start = _when(tp, number)
         end = start + dt.timedelta(seconds=rng.randint(120, 600))
         rid = "R_" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789") for _ in range(15))
-        meta = [f"{start:%Y-%m-%d %H:%M:%S}", f"{end:%Y-%m-%d %H:%M:%S}",
+        meta: list = [f"{start:%Y-%m-%d %H:%M:%S}", f"{end:%Y-%m-%d %H:%M:%S}",
                 code if numeric else label, f"192.0.2.{rng.randint(1, 254)}" if code != 1 else "",
                 100, int((end - start).total_seconds()), 1 if numeric else "True",
                 f"{end:%Y-%m-%d %H:%M:%S}", rid, "", "", "", "", "35.6895", "139.6917", channel, "EN"]
@@ -194,7 +194,7 @@ def forms_rows(data: Study, tp: str, *, tool: str, rng: random.Random) -> list[l
                   "Participant code", se] + ([TF] if tp == "post" else [])
     else:
         header = ["Timestamp", "Email Address", "Participant code", se] + ([TF] if tp == "post" else [])
-    rows = [header]
+    rows: list[list] = [header]
     people = [(p, a) for (p, t), a in data.cells.items() if t == tp]
     rng.shuffle(people)
     for number, (p, answers) in enumerate(people, start=1):

@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
@@ -87,7 +88,7 @@ class Export:
 
 
 def read_export(path: Path, sheet: str | None, encoding: str, names: list[str],
-                extra: list[str] = (), warnings: list[Problem] | None = None
+                extra: Sequence[str] = (), warnings: list[Problem] | None = None
                 ) -> tuple[Export, list[Problem]]:
     """Read one export, keeping the columns ``names`` resolve to (see
     :func:`alliance_pipeline.intake.export_layout.resolve`) and those of ``extra`` present."""

@@ -64,7 +64,7 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
     repeat_rows: dict[str, list] = {tp: [] for tp in mapped}
     unmapped: Counter = Counter()
     problems = []
-    question_columns = {export.columns[h][0] for tp_asked in asked.values() for h in tp_asked.values()}
+    question_columns = {export.columns[h][0] or h for tp_asked in asked.values() for h in tp_asked.values()}
     for row, cells in export.rows:
         value = cells.get(tcol_id, "").strip()
         if value not in to_tp:
