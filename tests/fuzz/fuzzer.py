@@ -100,6 +100,7 @@ def build_tool_example(layout: str) -> Callable[[Path], str]:
 BASELINES: dict[str, Callable[[Path], str]] = {
     "pilot": build_pilot, "survey": build_survey,
     "qualtrics": build_tool_example("qualtrics_csv"),   # 3 header rows, previews and spam
+    "qualtrics_xlsx": build_tool_example("qualtrics_xlsx"),  # the same as .xlsx, numeric values
     "redcap": build_tool_example("redcap_raw"),         # one long export of every wave
 }
 
@@ -487,7 +488,11 @@ def m_xlsx_swap_rows(rng, path, root):
     ws, cell = _sheet_and_cell(rng, wb)
     if ws.max_row < 3:
         return f"{ws.title}: swap rows (too few)", "same"
-    a, b = rng.sample(range(2, ws.max_row + 1), 2)
+    # a Qualtrics export's header rows 2-3 (question texts, ImportIds) stay where they are
+    first = 4 if any('"ImportId"' in str(c.value) for c in ws[3]) else 2
+    if ws.max_row < first + 1:
+        return f"{ws.title}: swap rows (too few)", "same"
+    a, b = rng.sample(range(first, ws.max_row + 1), 2)
     for column in range(1, ws.max_column + 1):
         x, y = ws.cell(row=a, column=column), ws.cell(row=b, column=column)
         x.value, y.value = y.value, x.value
