@@ -356,3 +356,16 @@ def test_a_missing_long_export_is_named_at_start_up(tmp_path, monkeypatch):
     assert info.value.problems == [
         "cohorts.autumn.survey.file: raw/export.csv does not exist (exports in raw: Export.csv) "
         "(did you mean 'Export.csv'?); put the export there or fix the file name"]
+
+
+def test_qualtrics_response_types_left_out():
+    from alliance_pipeline.intake.export_layout import left_out
+
+    # Qualtrics' response types, as choice text and as numbers: 0 IP Address, 1 Survey Preview,
+    # 2 Survey Test, 4 Imported, 8 Spam, 16 Offline; 9 = preview + spam, 12 = imported + spam,
+    # 17 = offline preview
+    kept = ["IP Address", "0", "Imported", "4", "Offline", "16", ""]
+    assert [left_out(v) for v in kept] == [None] * len(kept)
+    assert [left_out(v) for v in ["Survey Preview", "1", "17", " survey preview "]] == ["survey preview"] * 4
+    assert [left_out(v) for v in ["Survey Test", "2"]] == ["survey test"] * 2
+    assert [left_out(v) for v in ["Spam", "8", "9", "12"]] == ["spam"] * 4

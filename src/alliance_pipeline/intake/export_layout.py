@@ -7,8 +7,9 @@ writes three (its "Understanding your dataset" page): row 1 the column ids (``St
 per column. The legacy exporter (or a user who deleted row 3) leaves two: ids (or ``V1``,
 ``V2``, ...) and texts. :func:`recognise` tells these apart from the first three rows, so the
 header rows are never read as a participant; a column may then be named by its id (row 1) or
-by its question text (row 2) (:func:`resolve`). :func:`left_out` finds Qualtrics' survey-preview
-and spam rows (``Status`` "Survey Preview" / "Spam", or 1 / 8 in a numeric export).
+by its question text (row 2) (:func:`resolve`). :func:`left_out` finds Qualtrics' survey-preview,
+generated test and spam rows (``Status`` "Survey Preview" / "Survey Test" / "Spam", or 1 / 2 /
+8 in a numeric export).
 """
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ QUALTRICS_LABELS = {"Start Date", "End Date", "Response Type", "IP Address", "Re
                     "External Data Reference", "Location Latitude", "Location Longitude",
                     "Distribution Channel", "User Language", "ResponseID", "ResponseSet",
                     "ExternalDataReference", "EmailAddress", "StartDate", "EndDate", "Status"}
-LEFT_OUT = {"survey preview": "survey preview", "1": "survey preview", "spam": "spam", "8": "spam"}
+# Qualtrics' response types (Status, "Response Type"): 0 IP Address, 1 Survey Preview, 2 Survey
+# Test (generated test responses), 4 Imported, 8 Spam, 16 Offline; sums combine them (9 a
+# preview flagged as spam, 12 imported spam, 17 an offline preview). Previews, generated
+# tests and spam are not participants' answers.
+LEFT_OUT = {"survey preview": "survey preview", "1": "survey preview", "17": "survey preview",
+            "survey test": "survey test", "2": "survey test",
+            "spam": "spam", "8": "spam", "9": "spam", "12": "spam"}
 ONE_ROW = "one header row"
 
 
@@ -90,5 +97,6 @@ def status_column(header: list[str], layout: Layout) -> str | None:
 
 
 def left_out(status: str) -> str | None:
-    """``"survey preview"`` or ``"spam"`` for a row Qualtrics marks so, else None."""
+    """``"survey preview"``, ``"survey test"`` or ``"spam"`` for a row Qualtrics marks so
+    (its Status, as text or number), else None."""
     return LEFT_OUT.get(status.strip().lower())
