@@ -117,3 +117,33 @@ def test_no_prompt_or_header_reaches_a_coding_workbook(tmp_path, layout):
         texts += [row[at[1]] for row in rows[at[0] + 1:] if row[at[1]] is not None]
     assert sorted(texts) == sorted(tables["responses"]["text"]) and len(texts) == 43
     assert not {t.strip().casefold() for t in texts} & {h.casefold() for h in headers}
+
+
+@pytest.mark.parametrize("layout", ["redcap_raw", "qualtrics_csv"])
+def test_an_example_through_the_workflow_gives_the_shares_of_the_long_csvs(tmp_path, layout):
+    """The committed example as a user runs it (config checked by the Snakefile, intake's log),
+    against the same study as long CSVs in the same config: proportions.csv equal."""
+    from conftest import run_workflow
+
+    runs = {}
+    for name, files in {"example": survey_examples.example_files(layout),
+                        "long": survey_examples.long_csv_files()}.items():
+        folder = tmp_path / name
+        config = survey_examples.example_config(layout)
+        config["codebook"] = str(REPO / "config/codebook.yaml")
+        if name == "long":
+            del config["cohorts"][layout]["survey"]
+        (folder / "config").mkdir(parents=True)
+        (folder / "config/config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        write(folder / "data/raw" / layout, files)
+        result = run_workflow(folder, f"data/derived/{layout}/proportions.csv")
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = folder
+    derived = f"data/derived/{layout}/proportions.csv"
+    assert (runs["example"] / derived).read_bytes() == (runs["long"] / derived).read_bytes()
+    log = (runs["example"] / f"logs/{layout}/intake.log").read_text(encoding="utf-8")
+    if layout == "qualtrics_csv":
+        assert "pre1.csv: Qualtrics export with 3 header rows" in log
+        assert "1 survey preview row(s) left out" in log and "1 spam row(s) left out" in log
+    else:
+        assert "values that map to no time point are ignored: 'followup_arm_1' (3 rows)" in log
