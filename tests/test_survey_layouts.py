@@ -369,3 +369,14 @@ def test_qualtrics_response_types_left_out():
     assert [left_out(v) for v in ["Survey Preview", "1", "17", " survey preview "]] == ["survey preview"] * 4
     assert [left_out(v) for v in ["Survey Test", "2"]] == ["survey test"] * 2
     assert [left_out(v) for v in ["Spam", "8", "9", "12"]] == ["spam"] * 4
+
+
+def test_a_header_row_inside_a_long_export_is_refused_not_ignored(tmp_path):
+    # two downloads joined by hand: the second one's header row sits among the records
+    rows = [REDCAP_HEADER, *REDCAP_ROWS[:3], REDCAP_HEADER, *REDCAP_ROWS[3:]]
+    (tmp_path / "export.csv").write_bytes(redcap_csv(rows))
+    assert problems(tmp_path, REDCAP, DIGITS) == [
+        f"{tmp_path}/export.csv, row 5, column redcap_event_name: 'redcap_event_name' is a column "
+        "header, not a wave: this row looks like a second header row (for example the question "
+        "texts of a Qualtrics export, or a header pasted twice), not a participant's answers; "
+        "delete the row, or download the export again as the survey tool writes it"]

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.survey import Reader, Wave, asked_at, header_problems, is_blank
+from alliance_pipeline.intake.survey import (
+    SECOND_HEADER,
+    Reader,
+    Wave,
+    asked_at,
+    header_problems,
+    is_blank,
+)
 
 REPEAT_COLUMNS = ("redcap_repeat_instrument", "Repeat Instrument")
 INSTANCE_COLUMNS = ("redcap_repeat_instance", "Repeat Instance")
@@ -65,10 +72,15 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
     unmapped: Counter = Counter()
     problems = []
     question_columns = {export.columns[h][0] or h for tp_asked in asked.values() for h in tp_asked.values()}
+    headers = {h.casefold() for h in [*export.header, *export.layout.texts, *holds] if h}
     for row, cells in export.rows:
         value = cells.get(tcol_id, "").strip()
         if value not in to_tp:
-            if value:
+            if value.casefold() in headers:  # a header row pasted in (two exports joined)
+                problems.append(Problem(**export.where(
+                    row, tcol_id, value=value,
+                    message=f"is a column header, not a wave: {SECOND_HEADER}")))
+            elif value:
                 unmapped[value] += 1
             elif not all(is_blank(cells.get(c, "")) for c in question_columns):
                 problems.append(Problem(**export.where(
