@@ -193,7 +193,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     source = "responses.csv"
     if survey is not None:
         names = [survey_file(v)[0] for v in survey_exports(survey).values()]
-        source = f"the survey export{'s' if len(names) > 1 else ''} ({', '.join(names)})"
+        source = f"the exports of cohorts.{cohort}.survey ({', '.join(names)})"
 
     codings, coverage, coder_files = [], [], []
     for path in coder_paths:
