@@ -852,7 +852,9 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
         if Path(mutated).parent.name == "codes":  # "codes: has 1 coder file(s)", "(or correct a coder file)"
             related |= {"/codes:", "coder file"}
         if Path(mutated).parent.name == "config":  # a codebook's codes, questions, time points
-            related |= {"config", "codebook", "cohorts.", "of question", "time point"}
+            # ... and privacy.participant_id_pattern, quoted in every refused id's message
+            related |= {"config", "codebook", "cohorts.", "of question", "time point",
+                        "pseudonym pattern"}
         if _is_survey(root, cohort) and Path(mutated).parent.name != "codes":
             related.add("responses that have since changed")  # the workbooks' own check
         if not any(n in message for n in related):
