@@ -80,6 +80,8 @@ lint: $(STAMP)
 
 synthetic: $(STAMP)
 	$(BIN)/python scripts/make_synthetic_pilot.py
+	# one example per survey tool's export layout (examples/survey_tools/, docs/survey-tools.md)
+	$(BIN)/python scripts/make_survey_examples.py
 
 # Regenerate the lock after editing requirements.in (needs network access to PyPI), then
 # environment.yml from it (the same versions inline, for the conda route).

@@ -14,7 +14,10 @@ on data generated into the folder (seeded, benchmarks/cohorts.py; the pilot is c
 5. ``workbooks``: blinded coding workbooks for 10,000 responses x 3 coders written and the
    filled ones read back (benchmarks/bench_workbooks.py; the filling is prepared first and
    not counted).
-6. ``startup``: each rule's start-up, the median wall time of a fresh interpreter importing
+6. ``exports``: survey exports of 10,000 participants x 3 waves read by intake: one REDCap
+   long export and three Qualtrics CSV exports as downloaded (benchmarks/bench_exports.py;
+   writing them is prepared first and not counted).
+7. ``startup``: each rule's start-up, the median wall time of a fresh interpreter importing
    what its script imports (benchmarks/startup.py), beside the floor (Python and Snakemake's
    script preamble alone).
 
@@ -23,9 +26,9 @@ of any one process of the run (the snakemake process or one of its jobs), from `
 After each case the jobs' own times (Snakemake's metadata) are summed per rule, to show where
 the time goes. Targets on a 2-core machine (printed beside the results):
 no-op under 2x the floor; 50 cohorts under 180 s; the large cohort under 90 s and 2 GB;
-the workbooks under 30 s and 1 GB.
+the workbooks under 30 s and 1 GB; each export under 10 s and 1 GB.
 
-Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large workbooks startup]
+Usage: python benchmarks/run_all.py [--cores 2] [--only pilot noop cohorts large workbooks exports startup]
        [--participants 100000] [--cohorts 50] [--snakefile PATH] [--keep] [--json FILE]
 """
 from __future__ import annotations
@@ -58,7 +61,8 @@ TABLES = ["disagreements", "final_codes", "agreement", "proportions", "tests", "
           "models"]
 STUDY_TABLES = ["reports/study/tables/pooled.csv", "reports/study/tables/cohorts.csv"]
 TARGETS = {"noop_factor": 2.0, "cohorts_seconds": 180.0, "large_seconds": 90.0,
-           "large_bytes": 2 * 1024 ** 3, "workbooks_seconds": 30.0, "workbooks_bytes": 1024 ** 3}
+           "large_bytes": 2 * 1024 ** 3, "workbooks_seconds": 30.0, "workbooks_bytes": 1024 ** 3,
+           "exports_seconds": 10.0, "exports_bytes": 1024 ** 3}
 
 
 @dataclass
@@ -215,7 +219,7 @@ def print_breakdown(run: Run) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
-    cases = ["pilot", "noop", "cohorts", "large", "workbooks", "startup"]
+    cases = ["pilot", "noop", "cohorts", "large", "workbooks", "exports", "startup"]
     parser.add_argument("--only", nargs="+", choices=cases, default=cases)
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--cohorts", type=int, default=50)
@@ -275,6 +279,12 @@ def main() -> int:
             subprocess.run([sys.executable, script, "prepare", str(folder)], check=True)
             results["workbooks"] = run_case("workbooks", folder, [sys.executable, script, "run",
                                                                   str(folder)])
+        if "exports" in args.only:
+            folder, script = root / "exports", str(HERE / "bench_exports.py")
+            subprocess.run([sys.executable, script, "prepare", str(folder)], check=True)
+            for layout in ("redcap", "qualtrics"):
+                results[f"exports_{layout}"] = run_case(f"{layout} export", folder, [
+                    sys.executable, script, "run", str(folder), "--layout", layout])
     finally:
         if args.keep:
             print(f"kept: {root}")
@@ -321,6 +331,14 @@ def main() -> int:
         print(line.format("coding workbooks, 10,000 responses x 3 coders",
                           r.seconds, fmt_bytes(r.peak_bytes),
                           f"< {TARGETS['workbooks_seconds']:.0f} s and < 1 GB: {verdict(ok)}"))
+    for layout, what in (("redcap", "REDCap long export, 10,000 x 3 waves"),
+                         ("qualtrics", "Qualtrics CSV exports, 10,000 x 3 waves")):
+        if f"exports_{layout}" in results:
+            r = results[f"exports_{layout}"]
+            ok = (r.seconds < TARGETS["exports_seconds"] and r.peak_bytes < TARGETS["exports_bytes"]
+                  and r.returncode == 0)
+            print(line.format(what, r.seconds, fmt_bytes(r.peak_bytes),
+                              f"< {TARGETS['exports_seconds']:.0f} s and < 1 GB: {verdict(ok)}"))
     if startup:
         print_startup(startup)
     if args.json:

@@ -22,7 +22,7 @@ ALLOWED = {
     "study": {"plumbing", "change", "report"},
     "verify": {"plumbing", "intake", "coding", "change", "report", "study"},
 }
-GENERATORS = {"synthetic"}  # builds example data through the steps; no step imports it
+GENERATORS = {"synthetic", "survey_examples"}  # builds example data through the steps; no step imports it
 COMMAND_LINE = {"cli"}      # the alliance command: above every step, imported by none
 
 

@@ -155,8 +155,9 @@ def test_without_a_sheet_name_the_first_sheet_is_read(raw):
 def test_a_duplicate_participant_names_both_rows(raw):
     (raw / "pre2.csv").write_text(PRE2 + f"2026/04/09 09:00:00,{EMAILS[0]},P01,Second try.\n", encoding="utf-8")
     assert problems(raw) == [
-        f"{raw}/pre2.csv, row 4, column Participant code: 'P01' appears twice in this export, in "
-        "rows 2 and 4; keep the participant's one submission and delete the other row"]
+        f"{raw}/pre2.csv, row 4, column Participant code: 'P01' appears twice in this export "
+        "(time point pre2), in rows 2 and 4; keep the participant's one submission and delete "
+        "the other row"]
 
 
 def test_participant_ids_are_checked_for_pseudonymity_in_the_cell(raw):

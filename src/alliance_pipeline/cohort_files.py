@@ -1,7 +1,8 @@
 """A cohort's raw files: which files its raw folder holds.
 
 - :func:`response_files`: responses.csv, or the survey exports of the cohort's ``survey:``
-  block (:func:`survey_file` reads one ``survey.files`` entry; :data:`SURVEY_SUFFIXES`);
+  block (:func:`survey_exports` lists them, :func:`survey_file` reads one entry;
+  :data:`SURVEY_SUFFIXES`);
 - :func:`coder_files`: codes/*.csv and codes/*.xlsx, editor lock files and hidden files left out;
 - :func:`raw_files`: all of a cohort's raw inputs (responses, coder files, adjudication);
 - :func:`not_a_file`: why a path cannot be read as a file.
@@ -24,6 +25,14 @@ def survey_file(value: str | dict) -> tuple[str, str | None]:
     return value, None
 
 
+def survey_exports(survey: dict) -> dict[str, str | dict]:
+    """The exports of a ``survey:`` block by config key: ``files`` entries by time point, or
+    ``{"file": ...}`` for one long export of every wave."""
+    if "file" in survey:
+        return {"file": survey["file"]}
+    return dict(survey.get("files", {}))
+
+
 def not_a_file(path: Path, what: str = "file") -> str | None:
     """Why ``path`` exists but cannot be read as a file (a folder, a broken link), or None."""
     if path.is_symlink() and not path.exists():
@@ -43,7 +52,7 @@ def response_files(entry: dict | str | Path) -> list[str]:
         entry = {"raw": entry}
     raw = Path(entry["raw"])
     if "survey" in entry:
-        return [str(raw / survey_file(value)[0]) for value in entry["survey"]["files"].values()]
+        return [str(raw / survey_file(value)[0]) for value in survey_exports(entry["survey"]).values()]
     return [str(raw / "responses.csv")]
 
 

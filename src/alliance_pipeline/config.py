@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_file
+from alliance_pipeline.cohort_files import SURVEY_SUFFIXES, not_a_file, survey_exports, survey_file
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -293,6 +293,8 @@ def cross_reference_problems(config: dict, codebook: dict) -> list[str]:
                                         f"is not asked at {tp!r}")
     for cohort, entry in config["cohorts"].items():
         if "survey" in entry:
+            from alliance_pipeline.survey_config import survey_problems  # config <- survey_config
+
             problems += survey_problems(cohort, entry["survey"], timepoints, codebook["questions"])
         if entry.get("coders") and not entry.get("coding_key"):
             problems.append(f"cohorts.{cohort}.coders: coding workbooks need the cohort's "
@@ -313,58 +315,6 @@ def did_you_mean(value: str, options) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
-def survey_problems(cohort: str, survey: dict, timepoints: list[str], questions: dict) -> list[str]:
-    """What the schema cannot check in a cohort's ``survey:`` block (see docs/data-contract.md).
-
-    Time points of ``files`` are study time points; files are .csv or .xlsx (a sheet only for
-    .xlsx); question ids are the codebook's; each question has an export at one of its own
-    time points; each question asked at an exported time point has a column header; no two
-    questions (or a question and the participant column) share a header.
-    """
-    where = f"cohorts.{cohort}.survey"
-    problems = []
-    for tp, value in survey["files"].items():
-        if tp not in timepoints:
-            problems.append(f"{where}.files.{tp}: not a study time point ({', '.join(timepoints)})"
-                            f"{did_you_mean(tp, timepoints)}; name the export by its time point")
-        name, sheet = survey_file(value)
-        suffix = Path(name).suffix.lower()
-        if suffix not in SURVEY_SUFFIXES:
-            problems.append(f"{where}.files.{tp}: {name!r} is not a .csv or .xlsx file; "
-                            "save the export as .xlsx (Excel workbook) or as CSV")
-        elif sheet is not None and suffix == ".csv":
-            problems.append(f"{where}.files.{tp}: a CSV file has no sheets; remove `sheet:` "
-                            f"or give the .xlsx export")
-    exported = [tp for tp in survey["files"] if tp in timepoints]
-    for qid, header in survey["questions"].items():
-        if qid not in questions:
-            problems.append(f"{where}.questions.{qid}: not a question of the codebook "
-                            f"({', '.join(questions)}){did_you_mean(qid, questions)}")
-            continue
-        asked = questions[qid]["timepoints"]
-        if not set(asked) & set(exported):
-            problems.append(f"{where}.questions.{qid}: the question is asked at "
-                            f"{', '.join(asked)} but survey.files has an export for none of "
-                            "them; add the export of its time point under files:")
-        if header.strip() == survey["participant_column"].strip():
-            problems.append(f"{where}.questions.{qid}: {header!r} is the participant column; "
-                            "give the header of the question's own column")
-    for qid, question in questions.items():
-        asked_here = [tp for tp in question["timepoints"] if tp in exported]
-        if qid not in survey["questions"] and asked_here:
-            problems.append(f"{where}.questions: question {qid} (asked at "
-                            f"{', '.join(asked_here)}) has no column header; add "
-                            f"`{qid}: \"<its column header>\"`")
-    by_header: dict[str, list[str]] = {}
-    for qid, header in survey["questions"].items():
-        by_header.setdefault(header.strip(), []).append(qid)
-    for header, qids in by_header.items():
-        if len(qids) > 1:
-            problems.append(f"{where}.questions: {', '.join(qids)} share the column header "
-                            f"{header!r}; give each question its own column")
-    return problems
-
-
 def check_cohort_folders(config: dict) -> None:
     """Every configured cohort's raw folder exists and holds responses.csv, or the exports its
     ``survey:`` block names (checked at start-up)."""
@@ -375,12 +325,13 @@ def check_cohort_folders(config: dict) -> None:
             problems.append(f"cohorts.{name}.raw: folder {raw} does not exist (working directory "
                             f"{Path.cwd()}); create it or fix the path")
         elif "survey" in entry:
-            for tp, value in entry["survey"]["files"].items():
+            for tp, value in survey_exports(entry["survey"]).items():
                 path = raw / survey_file(value)[0]
                 if not path.is_file():
                     present = sorted(p.name for p in raw.iterdir() if p.is_file()
                                      and p.suffix.lower() in SURVEY_SUFFIXES)
-                    problems.append(f"cohorts.{name}.survey.files.{tp}: {path} does not exist "
+                    key = "file" if tp == "file" else f"files.{tp}"
+                    problems.append(f"cohorts.{name}.survey.{key}: {path} does not exist "
                                     f"(exports in {raw}: {', '.join(present) or 'none'})"
                                     f"{did_you_mean(path.name, present)}; put the export there "
                                     "or fix the file name")

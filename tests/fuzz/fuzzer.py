@@ -83,7 +83,26 @@ def build_survey(dest: Path) -> str:
     return "pilot_survey"
 
 
-BASELINES: dict[str, Callable[[Path], str]] = {"pilot": build_pilot, "survey": build_survey}
+def build_tool_example(layout: str) -> Callable[[Path], str]:
+    """examples/survey_tools/<layout> (scripts/make_survey_examples.py): exports as the survey
+    tool writes them, coder CSVs and adjudication.csv; the codebook copied beside its config."""
+    def build(dest: Path) -> str:
+        shutil.copytree(REPO / "examples/survey_tools" / layout / "config", dest / "config")
+        shutil.copytree(REPO / "examples/survey_tools" / layout / "data/raw", dest / "data/raw")
+        shutil.copyfile(REPO / "config/codebook.yaml", dest / "config/codebook.yaml")
+        path = dest / "config/config.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "codebook: ../../../config/codebook.yaml", "codebook: config/codebook.yaml"), encoding="utf-8")
+        return layout
+    return build
+
+
+BASELINES: dict[str, Callable[[Path], str]] = {
+    "pilot": build_pilot, "survey": build_survey,
+    "qualtrics": build_tool_example("qualtrics_csv"),   # 3 header rows, previews and spam
+    "qualtrics_xlsx": build_tool_example("qualtrics_xlsx"),  # the same as .xlsx, numeric values
+    "redcap": build_tool_example("redcap_raw"),         # one long export of every wave
+}
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -208,9 +227,11 @@ def m_swap_lines(rng, path, root):
 
 def m_shuffle_rows(rng, path, root):
     rows = _rows(path)
-    body = rows[1:]
+    # a Qualtrics export's three header rows stay on top (its third row holds ImportIds)
+    top = 3 if len(rows) > 2 and any('"ImportId"' in cell for cell in rows[2]) else 1
+    body = rows[top:]
     rng.shuffle(body)
-    _write_rows(path, [rows[0]] + body)
+    _write_rows(path, rows[:top] + body)
     return "data rows shuffled", "same"
 
 
@@ -467,7 +488,11 @@ def m_xlsx_swap_rows(rng, path, root):
     ws, cell = _sheet_and_cell(rng, wb)
     if ws.max_row < 3:
         return f"{ws.title}: swap rows (too few)", "same"
-    a, b = rng.sample(range(2, ws.max_row + 1), 2)
+    # a Qualtrics export's header rows 2-3 (question texts, ImportIds) stay where they are
+    first = 4 if any('"ImportId"' in str(c.value) for c in ws[3]) else 2
+    if ws.max_row < first + 1:
+        return f"{ws.title}: swap rows (too few)", "same"
+    a, b = rng.sample(range(first, ws.max_row + 1), 2)
     for column in range(1, ws.max_column + 1):
         x, y = ws.cell(row=a, column=column), ws.cell(row=b, column=column)
         x.value, y.value = y.value, x.value
@@ -546,7 +571,8 @@ def _survey_files(root: Path, cohort: str, suffix: str) -> list[Path]:
     if not survey:
         return []
     raw = _raw(root, cohort)
-    files = [raw / (v if isinstance(v, str) else v["file"]) for v in survey["files"].values()]
+    exports = survey["files"].values() if "files" in survey else [survey["file"]]
+    files = [raw / (v if isinstance(v, str) else v["file"]) for v in exports]
     return [p for p in files if p.suffix == suffix and p.is_file()]
 
 
@@ -826,7 +852,9 @@ def classify(result: dict, expect: str, baseline_tables: dict, root: Path, cohor
         if Path(mutated).parent.name == "codes":  # "codes: has 1 coder file(s)", "(or correct a coder file)"
             related |= {"/codes:", "coder file"}
         if Path(mutated).parent.name == "config":  # a codebook's codes, questions, time points
-            related |= {"config", "codebook", "cohorts.", "of question", "time point"}
+            # ... and privacy.participant_id_pattern, quoted in every refused id's message
+            related |= {"config", "codebook", "cohorts.", "of question", "time point",
+                        "pseudonym pattern"}
         if _is_survey(root, cohort) and Path(mutated).parent.name != "codes":
             related.add("responses that have since changed")  # the workbooks' own check
         if not any(n in message for n in related):
@@ -879,10 +907,11 @@ def _scope(baseline: dict, tables: dict, root: Path, cohort: str, touched: list[
         return set(baseline["final"]) | set(tables["final"]), None, {"final"}
     try:
         config = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
-        files = config["cohorts"][cohort]["survey"]["files"]
+        survey = config["cohorts"][cohort]["survey"]
+        files = survey.get("files") or {tp: survey["file"] for tp in survey["timepoints"]}
         timepoints = {tp for tp, v in files.items()
                       if Path(v if isinstance(v, str) else v["file"]).name in names}
-    except (KeyError, TypeError, OSError, yaml.YAMLError):
+    except (KeyError, TypeError, AttributeError, OSError, yaml.YAMLError):
         timepoints = set()
     changed = {r for r, v in list(baseline["responses"].items()) + list(tables["responses"].items())
                if v[1] in timepoints}

@@ -69,8 +69,9 @@ def normalise_codes(value: str, question: str, questions: dict) -> str:
 
 
 def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
-                    questions: dict) -> list[Problem]:
-    """Contract rules for one coder file or adjudication.csv."""
+                    questions: dict, source: str = "responses.csv") -> list[Problem]:
+    """Contract rules for one coder file or adjudication.csv (``source``: where the responses
+    come from, for the messages: responses.csv or a cohort's survey exports)."""
     problems = []
     frame["response_id"] = frame["response_id"].str.strip()
     seen: dict[str, int] = {}
@@ -90,7 +91,7 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                 hint = (f" (it looks like {meant!r}" + (f" but contains {foreign}" if foreign else "")
                         + f"; write it as {meant!r})")
             problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is not a response_id of responses.csv{hint}; fix the id or "
+                                    f"is not a response_id of {source}{hint}; fix the id or "
                                     "remove the row"))
             continue
         if rec.response_id in seen:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance_pipeline.cohort_files import coder_files, not_a_file
+from alliance_pipeline.cohort_files import coder_files, not_a_file, survey_exports, survey_file
 from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
@@ -83,7 +83,8 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
 
 def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str,
                timepoints: list[str], questions: dict, id_pattern: str,
-               allow_similar_ids: bool = False, warnings: list | None = None
+               allow_similar_ids: bool = False, warnings: list | None = None,
+               notes: list[str] | None = None
                ) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
     """``(responses, unanswered, problems)``: responses.csv, or the form exports of the
     ``survey`` block, read and checked (``item`` filled in as "" when there is none)."""
@@ -97,7 +98,7 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
         responses, unanswered, found = read_survey(
             raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
             questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
-            warnings=warnings)
+            warnings=warnings, notes=notes)
     else:
         path = raw_dir / "responses.csv"
         responses, found = read_raw_csv(path, encoding, RESPONSE_COLUMNS, ["item"],
@@ -137,14 +138,15 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
 
 
 def _checked_codes(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
-                   questions: dict, warnings: list) -> list[Problem]:
+                   questions: dict, warnings: list, source: str = "responses.csv") -> list[Problem]:
     """:func:`validate_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
     (``ｈｏｏｋｅｄ`` is ``hooked``; each change a warning); refused codes are shown as typed
     with their characters named."""
     typed = typed_values(frame, "codes")
     folding = WidthFolding()
     folding.column(frame, "codes", path)
-    found = validate_coding(frame, path, response_question=response_question, questions=questions)
+    found = validate_coding(frame, path, response_question=response_question, questions=questions,
+                            source=source)
     warnings += folding.warnings()
     return restore_typed(found, "codes", typed, lambda value: True)
 
@@ -218,14 +220,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         raise IntakeError(cohort, problems)
 
     warnings: list[Problem] = []
+    notes: list[str] = []
     responses, unanswered, found = _responses(
         raw_dir, survey, cohort=cohort, encoding=encoding, timepoints=timepoints,
         questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
-        warnings=warnings)
+        warnings=warnings, notes=notes)
     problems += found
     if problems:
         raise IntakeError(cohort, problems)
     response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
+    source = "responses.csv"
+    if survey is not None:
+        names = [survey_file(v)[0] for v in survey_exports(survey).values()]
+        source = f"the exports of cohorts.{cohort}.survey ({', '.join(names)})"
 
     codings, coverage, coder_files = [], [], []
     for path in coder_paths:
@@ -240,7 +247,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                                         warnings=warnings)
             if frame is not None:
                 found += _checked_codes(frame, str(path), response_question=response_question,
-                                        questions=questions, warnings=warnings)
+                                        questions=questions, warnings=warnings,
+                                        source=source)
         problems += sorted(found, key=lambda p: p.row or 0)
         if found:
             continue
@@ -276,7 +284,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             allow_no_rows=True, warnings=warnings)
         if frame is not None:
             found += _checked_codes(frame, str(adjudication_path), warnings=warnings,
-                                    response_question=response_question, questions=questions)
+                                    response_question=response_question, questions=questions,
+                                    source=source)
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
         # codes (or majority codes) would silently take the place of the adjudicated ones
         problems += sorted(found, key=lambda p: p.row or 0)
@@ -312,7 +321,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
             "coder_files": pd.DataFrame(coder_files, columns=CODER_FILE_COLUMNS),
-            "unanswered": unanswered, "warnings": warnings}
+            "unanswered": unanswered, "warnings": warnings, "notes": notes}
 
 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]

@@ -1,6 +1,6 @@
 """The intake step's log lines about a cohort read by :func:`alliance_pipeline.intake.cohort.read_cohort`.
 
-In this order: the warnings (problems that do not stop the run), per time point and question
+In this order: the notes on survey exports (the layout recognised, rows left out), the warnings (problems that do not stop the run), per time point and question
 the participants who did not answer, the responses a coder did not code, the response texts
 that contain e-mail addresses or phone numbers, and the counts of the tables.
 """
@@ -11,6 +11,8 @@ import logging
 
 def log_cohort(tables: dict, log: logging.Logger) -> None:
     """Log what a run should show about the cohort's ``tables`` (the dict of :func:`read_cohort`)."""
+    for note in tables.get("notes", []):  # survey exports: the layout recognised, rows left out
+        log.info("%s", note)
     for warning in tables["warnings"]:
         log.warning("%s", warning)
     for (timepoint, question), group in tables["unanswered"].groupby(["timepoint", "question"], sort=False):

@@ -1,11 +1,16 @@
 """Form exports as a cohort's raw input (the cohort's ``survey:`` block in config).
 
-One export per time point — ``.csv`` in the cohort's encoding (read by intake's CSV reader,
-with its located messages) or ``.xlsx`` (openpyxl, read-only, saved values), optionally one
-named sheet — with one row per participant and one column per question. Only the participant
-column and the columns of the questions asked at that export's time point are taken; every
-other column (timestamps, e-mail addresses, consent ticks) is never copied into a table, a
-log or a message. An empty answer means the participant did not answer: no response row.
+Either one export per time point (``files:``) or one long export holding every wave
+(``file:`` with ``timepoint_column`` and ``timepoints``; :mod:`alliance_pipeline.intake.long_export`),
+each read by :mod:`alliance_pipeline.intake.export_file` (CSV or .xlsx, the layout recognised:
+one header row, or Qualtrics' two or three). One row per participant (per wave) and one column
+per question; a question's header may differ per wave (``{pre1: "...", post: "..."}``). Only
+the participant column and the columns of the questions asked at that wave are taken; every
+other column (timestamps, e-mail addresses, consent ticks) is never copied into a table, a log
+or a message. An answer that is empty or only spaces (including non-breaking and ideographic
+spaces) means the participant did not answer: no response row. A row whose participant cell
+is a column header, or whose answer is its own column's header or the question's prompt, is a
+header row read as data and refused.
 
 Response ids are ``<participant>.<timepoint>.<question>`` (e.g. ``P01.pre1.session_experience``).
 A character of the participant id outside ``A-Z a-z 0-9 _ -`` is written as ``~`` and two
@@ -14,10 +19,8 @@ never clash, and the same exports always give the same ids, whatever rows are ad
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,8 +28,7 @@ import pandas as pd
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.characters import WidthFolding, character_note
-from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
-from alliance_pipeline.intake.decoding import decode
+from alliance_pipeline.intake.export_file import Export, read_export
 from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.intake.responses import participant_key, similar_id_message
@@ -34,6 +36,18 @@ from alliance_pipeline.privacy import participant_id_problem
 
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
 COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
+SECOND_HEADER = ("this row looks like a second header row (for example the question texts of a "
+                 "Qualtrics export, or a header pasted twice), not a participant's answers; "
+                 "delete the row, or download the export again as the survey tool writes it")
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def is_blank(text: str) -> bool:
+    """No answer: empty, or only white space (str.isspace: spaces, tabs, NBSP U+00A0,
+    ideographic space U+3000, ...) and zero-width characters (U+200B-U+200D, U+2060, U+FEFF)."""
+    return not text.translate(_INVISIBLE).strip()
 
 
 def response_id(participant_id: str, timepoint: str, question: str) -> str:
@@ -43,125 +57,210 @@ def response_id(participant_id: str, timepoint: str, question: str) -> str:
     return f"{safe}.{timepoint}.{question}"
 
 
-class _Export:
-    """One export read into its header and the cells of the columns we take (nothing else)."""
-
-    def __init__(self, path: Path, sheet: str | None):
-        self.path, self.sheet = path, sheet
-        self.header: list[str] = []
-        self.header_row = 1
-        self.rows: list[tuple[int, dict[str, str]]] = []  # (spreadsheet row, {header: text})
-        self.positions: dict[str, int] = {}
-
-    def where(self, row: int | None, header: str | None = None, **kw) -> dict:
-        """Problem location: file, sheet and A1 cell for workbooks; file, row, column for CSV."""
-        if self.sheet is not None and row is not None and header in self.positions:
-            from openpyxl.utils import get_column_letter
-            cell = f"{get_column_letter(self.positions[header] + 1)}{row}"
-            return dict(file=str(self.path), row=None, column=header, sheet=self.sheet, cell=cell, **kw)
-        return dict(file=str(self.path), row=row, column=header, sheet=self.sheet, **kw)
+def header_for(value: str | dict, timepoint: str) -> str | None:
+    """A question's header at ``timepoint``: one string for every wave, or a map per wave."""
+    if isinstance(value, dict):
+        header = value.get(timepoint)
+        return None if header is None else header.strip()
+    return value.strip()
 
 
-def _header_problems(export: _Export, wanted: dict[str, tuple[str, str]], timepoint: str
-                     ) -> list[Problem]:
-    """Columns of ``wanted`` ({header: (what it holds, its config key)}) missing from the
-    header row, or doubled."""
+def asked_at(survey: dict, questions: dict, timepoint: str) -> dict[str, str]:
+    """``{question id: its header}`` of the questions asked at ``timepoint`` with a header."""
+    asked = {}
+    for qid, value in survey["questions"].items():
+        header = header_for(value, timepoint)
+        if qid in questions and timepoint in questions[qid]["timepoints"] and header:
+            asked[qid] = header
+    return asked
+
+
+@dataclass
+class Wave:
+    """The rows of one time point: from its own export, or its share of a long export."""
+    timepoint: str
+    export: Export
+    rows: list[tuple[int, dict[str, str]]]
+    asked: dict[str, str]                      # question id -> config name of its column
+    label: str                                 # how messages name it
+    value: str | None = None                   # a long export's wave value
+    answers: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+
+
+def header_problems(export: Export, wanted: dict[str, tuple[str, str]], where: str
+                    ) -> list[Problem]:
+    """Config names of ``wanted`` ({name: (what it holds, its config key)}) that name no
+    column of ``export`` (by id, or by question text in a Qualtrics export), or several."""
     problems = []
     names = [h for h in export.header if h]
-    for header, (what, key) in wanted.items():
-        count = export.header.count(header)
+    texts = export.layout.texts
+    rows = (f"the header row (row {export.header_row}) or the question texts (row "
+            f"{export.header_row + 1})" if texts else f"the header row (row {export.header_row})")
+    for name, (what, key) in wanted.items():
+        header, count = export.columns.get(name, (None, 0))
         if count == 1:
-            export.positions[header] = export.header.index(header)
             continue
         if count > 1:
-            message = (f"the column of {what} appears {count} times in the header row (row "
-                       f"{export.header_row}); keep one")
+            message = (f"the column of {what} appears {count} times in {rows}; keep one, or "
+                       "name the column by its id (row 1)")
         else:
-            message = (f"the column of {what} is not in the header row (row {export.header_row}) "
-                       f"of the {timepoint} export; the header has {', '.join(names) or 'no names'}"
-                       f"{did_you_mean(header, names)}; correct {key} in config/config.yaml (it must equal the header exactly) or the export's header")
-        problems.append(Problem(**export.where(export.header_row, header, value=None, message=message)))
+            options = names + [t for t in texts if t]
+            message = (f"the column of {what} is not in {rows} of {where}; the header has "
+                       f"{', '.join(names) or 'no names'}{did_you_mean(name, options)}; correct "
+                       f"{key} in config/config.yaml (it must equal the header exactly) or the "
+                       "export's header")
+        problems.append(Problem(**export.where(export.header_row, name, value=None, message=message)))
     return problems
 
 
-def _read_csv(export: _Export, encoding: str, wanted: list[str], warnings: list[Problem]) -> list[Problem]:
-    with open(export.path, "rb") as handle:  # read-only: raw files are never written
-        data = handle.read()
-    text, problems = decode(data, str(export.path), encoding)
-    if text is None:
-        return problems
-    frame, problems = parse_csv(text, str(export.path), [], wanted, allow_no_rows=True, only_kept=True)
-    if frame is None:
-        return problems
-    export.header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
-    warnings += unfinished_last_line(text, str(export.path), frame) if len(frame) else []
-    kept = [c for c in wanted if c in frame.columns]
-    export.rows = [(int(row), dict(zip(kept, values, strict=True)))
-                   for row, *values in frame[["spreadsheet_row", *kept]].itertuples(index=False)]
-    return problems
+def _header_names(wave: Wave, participant: str) -> set[str]:
+    export = wave.export
+    names = {participant, *export.header, *export.layout.texts, *wave.asked.values()}
+    return {n.strip().casefold() for n in names if n and n.strip()}
 
 
-def _read_xlsx(export: _Export, wanted: list[str]) -> list[Problem]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+class Reader:
+    """The checks every wave's rows share; collects problems, responses and unanswered."""
 
-    from alliance_pipeline.intake.xlsx import DAMAGED, damage
+    def __init__(self, survey: dict, questions: dict, id_pattern: str, allow_similar_ids: bool,
+                 problems: list[Problem], cohort: str = ""):
+        self.participant = survey["participant_column"].strip()
+        self.cohort = cohort
+        self.folding = WidthFolding()  # participant ids read in NFKC form: Ｐ０５ -> P05
+        self.questions, self.id_pattern = questions, id_pattern
+        self.allow_similar_ids = allow_similar_ids
+        self.first_seen: dict[str, tuple[str, str]] = {}  # participant key -> (id, its export)
+        self.problems = problems
+        self._guards: dict[int, tuple[set[str], dict[str, set[str]]]] = {}
 
-    unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
-                  "password-protected one, renamed?); open it and save it as 'Excel "
-                  "Workbook (.xlsx)' without a password")
-    try:
-        book = load_workbook(export.path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError):
-        return [Problem(str(export.path), None, None, None, unreadable)]
-    except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
-        return [Problem(str(export.path), None, None, None,
-                        f"is damaged ({damage(err)}); {unreadable}")]
-    try:
-        return _read_sheet(book, export, wanted)
-    except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
-        return [Problem(str(export.path), None, None, None,
-                        f"is damaged ({damage(err)}); open it and save "
-                        "it as 'Excel Workbook (.xlsx)' again, or export the form's responses again")]
-    finally:
-        book.close()
+    def column(self, wave: Wave, name: str) -> str:
+        return wave.export.columns[name][0] or name
+
+    def _guard(self, wave: Wave) -> tuple[set[str], dict[str, set[str]]]:
+        """What a header row holds (casefolded): every header name and question text, and per
+        question its own column's names and the codebook prompt (cached per wave)."""
+        key = id(wave)
+        if key not in self._guards:
+            export = wave.export
+            own = {}
+            for qid, name in wave.asked.items():
+                column = self.column(wave, name)
+                names = {name, column, self.questions[qid].get("prompt", "")}
+                if column in export.header and export.header.index(column) < len(export.layout.texts):
+                    names.add(export.layout.texts[export.header.index(column)])
+                own[qid] = {n.strip().casefold() for n in names if n and n.strip()}
+            self._guards[key] = (_header_names(wave, self.participant), own)
+        return self._guards[key]
+
+    def check(self, wave: Wave, row: int, cells: dict[str, str]) -> tuple[str, dict[str, str]] | None:
+        """``(participant id, {question: answer})`` of a row, or None (empty, or a problem)."""
+        export, pcol = wave.export, self.column(wave, self.participant)
+        typed = cells.get(pcol, "").strip()
+        pid = self.folding.value(typed, **export.where(row, pcol)) if typed else ""
+        answers = {qid: cells.get(self.column(wave, name), "") for qid, name in wave.asked.items()}
+        if not pid:
+            if not all(is_blank(a) for a in answers.values()):
+                self.problems.append(Problem(**export.where(
+                    row, pcol, value="",
+                    message="is empty but the row has answers; fill in the participant's "
+                            "pseudonym (or delete the row if it is a test submission)")))
+            return None
+        names, own = self._guard(wave)
+        if pid.casefold() in names:
+            self.problems.append(Problem(**export.where(
+                row, pcol, value=pid, message=f"is a column header, not a participant: {SECOND_HEADER}")))
+            return None
+        for qid, text in answers.items():
+            if not is_blank(text) and text.strip().casefold() in own[qid]:
+                self.problems.append(Problem(**export.where(
+                    row, self.column(wave, wave.asked[qid]), value=text,
+                    message=f"is the column's header or the question's prompt, not an answer: "
+                            f"{SECOND_HEADER}")))
+                return None
+        why = participant_id_problem(pid, self.id_pattern)
+        if why:
+            self.problems.append(Problem(**export.where(row, pcol, value=typed,
+                                                        message=why + character_note(typed, pid))))
+            return None
+        key = participant_key(pid)
+        if not self.allow_similar_ids and key in self.first_seen and self.first_seen[key][0] != pid:
+            other, other_export = self.first_seen[key]
+            self.problems.append(Problem(**export.where(
+                row, pcol, value=pid, message=similar_id_message(other, f"in {other_export}"))))
+            return None
+        self.first_seen.setdefault(key, (pid, str(export.path)))
+        return pid, answers
+
+    def collect(self, wave: Wave) -> None:
+        """The participants of ``wave`` (one submission each) into ``wave.answers``."""
+        pcol = self.column(wave, self.participant)
+        emails = email_column_problem(  # the e-mail column named by mistake: refused whole
+            [cells.get(pcol, "") for _, cells in wave.rows], file=str(wave.export.path), column=pcol,
+            fix=f"set cohorts.{self.cohort}.survey.participant_column in config/config.yaml to the "
+                "column of the participants' pseudonyms (such as P01)")
+        if emails:
+            self.problems.append(emails)
+            return
+        for row, cells in wave.rows:
+            checked = self.check(wave, row, cells)
+            if checked is None:
+                continue
+            pid, answers = checked
+            if pid in wave.answers:
+                first = wave.answers[pid][0]
+                if wave.value is None:
+                    message = (f"appears twice in this export (time point {wave.timepoint}), in "
+                               f"rows {first} and {row}; keep the participant's one submission "
+                               "and delete the other row")
+                else:
+                    message = (f"appears twice for time point {wave.timepoint} ({wave.label}), "
+                               f"in rows {first} and {row}; both rows are the same wave: keep "
+                               f"the participant's one {wave.timepoint} submission and delete "
+                               "the other row")
+                self.problems.append(Problem(**wave.export.where(row, pcol, value=pid, message=message)))
+                continue
+            wave.answers[pid] = (row, answers)
+
+    @staticmethod
+    def emit(wave: Wave, records: list, unanswered: list) -> None:
+        for pid, (_, answers) in wave.answers.items():
+            for qid, text in answers.items():
+                if not is_blank(text):
+                    records.append((response_id(pid, wave.timepoint, qid), pid, wave.timepoint, qid, text))
+                else:
+                    unanswered.append((wave.timepoint, qid, pid))
 
 
-def _read_sheet(book, export: _Export, wanted: list[str]) -> list[Problem]:
-    """The export's sheet: its header row and the rows with answers (into ``export``)."""
-    from alliance_pipeline.intake.xlsx import cell_text
-
-    if export.sheet is None:
-        sheet = book.worksheets[0]
-        export.sheet = sheet.title
-    elif export.sheet in book.sheetnames:
-        sheet = book[export.sheet]
-    else:
-        return [Problem(str(export.path), None, None, None,
-                        f"has no sheet {export.sheet!r} (its sheets: {', '.join(book.sheetnames)})"
-                        f"{did_you_mean(export.sheet, book.sheetnames)}; correct the `sheet:` "
-                        "of this export in config/config.yaml")]
-    header = None
-    for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-        cells = [cell_text(v) for v in values]
-        if header is None:
-            if any(c.strip() for c in cells):
-                header, export.header_row = [c.strip() for c in cells], number
-                export.header = header
-                positions = {h: header.index(h) for h in wanted if h in header}
-            continue
-        row = {h: (cells[i] if i < len(cells) else "") for h, i in positions.items()}
-        if any(v.strip() for v in row.values()):
-            export.rows.append((number, row))
-    if header is None:
-        return [Problem(str(export.path), None, None, None,
-                        f"sheet {export.sheet} is empty; export the form's responses again")]
-    return []
+def _file_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timepoints: list[str],
+                questions: dict, warnings: list[Problem], notes: list[str]
+                ) -> tuple[list[Wave], list[Problem]]:
+    """One wave per export of ``survey.files``."""
+    participant = survey["participant_column"].strip()
+    waves, problems = [], []
+    for timepoint in [tp for tp in timepoints if tp in survey["files"]]:
+        name, sheet = survey_file(survey["files"][timepoint])
+        asked = asked_at(survey, questions, timepoint)
+        export, found = read_export(raw_dir / name, sheet, encoding, [participant, *asked.values()],
+                                    warnings=warnings)
+        if not found:
+            where = f"cohorts.{cohort}.survey"
+            holds = {participant: ("the participant", f"{where}.participant_column"),
+                     **{header: (f"question {qid}", f"{where}.questions.{qid}")
+                        for qid, header in asked.items()}}
+            found = header_problems(export, holds, f"the {timepoint} export")
+        if not found and not export.rows:
+            found = [Problem(str(export.path), None, None, None,
+                             "has a header but no responses; export the form's responses again")]
+        notes += export.notes
+        problems += found
+        if not found:
+            waves.append(Wave(timepoint, export, export.rows, asked, f"the {timepoint} export"))
+    return waves, problems
 
 
 def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str, timepoints: list[str],
                 questions: dict, id_pattern: str, allow_similar_ids: bool = False,
-                warnings: list[Problem] | None = None
+                warnings: list[Problem] | None = None, notes: list[str] | None = None
                 ) -> tuple[pd.DataFrame | None, pd.DataFrame, list[Problem]]:
     """Read a cohort's form exports into responses (``COLUMNS`` plus ``item``, empty).
 
@@ -169,87 +268,37 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
     ``timepoint, question, participant_id`` for every empty answer. Checks, each problem
     located (file, row and column, or sheet and cell): the file reads; the participant
     column and each question's column are in the header (with the nearest header name);
-    a pseudonymous participant id on every row with answers; a participant once per export;
-    ids equal up to case or leading zeros across the exports (unless ``allow_similar_ids``).
+    no header row read as data; a pseudonymous participant id on every row with answers; a
+    participant once per wave; ids equal up to case or leading zeros across the exports
+    (unless ``allow_similar_ids``). ``notes`` gets the layout recognised per export and the
+    rows left out (Qualtrics previews and spam, unmapped waves).
     """
     raw_dir = Path(raw_dir)
     warnings = [] if warnings is None else warnings
-    participant_column = survey["participant_column"].strip()
-    problems: list[Problem] = []
-    records, unanswered = [], []
-    first_seen: dict[str, tuple[str, str]] = {}  # participant key -> (id, its export)
-    folding = WidthFolding()
-    ordered = [tp for tp in timepoints if tp in survey["files"]]
-    for timepoint in ordered:
-        name, sheet = survey_file(survey["files"][timepoint])
-        export = _Export(raw_dir / name, sheet)
-        asked = {qid: header.strip() for qid, header in survey["questions"].items()
-                 if qid in questions and timepoint in questions[qid]["timepoints"]}
-        wanted = [participant_column, *asked.values()]
-        if export.path.suffix.lower() == ".xlsx":
-            found = _read_xlsx(export, wanted)
-        else:
-            found = _read_csv(export, encoding, wanted, warnings)
-        if not found:
-            where = f"cohorts.{cohort}.survey"
-            holds = {participant_column: ("the participant", f"{where}.participant_column"),
-                     **{header: (f"question {qid}", f"{where}.questions.{qid}")
-                        for qid, header in asked.items()}}
-            found = _header_problems(export, holds, timepoint)
-        if not found and not export.rows:
-            found = [Problem(str(export.path), None, None, None,
-                             "has a header but no responses; export the form's responses again")]
-        problems += found
-        if found:
-            continue
-        seen: dict[str, int] = {}
-        emails = email_column_problem(  # the e-mail column named by mistake: refused whole
-            [cells[participant_column] for _, cells in export.rows], file=str(export.path),
-            column=participant_column, fix=f"set cohorts.{cohort}.survey.participant_column in "
-            "config/config.yaml to the column of the participants' pseudonyms (such as P01)")
-        if emails:
-            problems.append(emails)
-            continue
-        for row, cells in export.rows:
-            typed = cells[participant_column].strip()
-            pid = folding.value(typed, **export.where(row, participant_column))  # NFKC: Ｐ０５ -> P05
-            answers = {qid: cells[header] for qid, header in asked.items()}
-            if not pid:
-                if any(a.strip() for a in answers.values()):
-                    problems.append(Problem(**export.where(
-                        row, participant_column, value="",
-                        message="is empty but the row has answers; fill in the participant's "
-                                "pseudonym (or delete the row if it is a test submission)")))
-                continue
-            why = participant_id_problem(pid, id_pattern)
-            if why:
-                problems.append(Problem(**export.where(row, participant_column, value=typed,
-                                                       message=why + character_note(typed, pid))))
-                continue
-            if pid in seen:
-                problems.append(Problem(**export.where(
-                    row, participant_column, value=pid,
-                    message=f"appears twice in this export, in rows {seen[pid]} and {row}; keep "
-                            "the participant's one submission and delete the other row")))
-                continue
-            seen[pid] = row
-            key = participant_key(pid)
-            if not allow_similar_ids and key in first_seen and first_seen[key][0] != pid:
-                other, other_export = first_seen[key]
-                problems.append(Problem(**export.where(
-                    row, participant_column, value=pid,
-                    message=similar_id_message(other, f"in {other_export}"))))
-                continue
-            first_seen.setdefault(key, (pid, str(export.path)))
-            for qid, text in answers.items():
-                if text.strip():
-                    records.append((response_id(pid, timepoint, qid), pid, timepoint, qid, text))
-                else:
-                    unanswered.append((timepoint, qid, pid))
-    unanswered = pd.DataFrame(unanswered, columns=["timepoint", "question", "participant_id"])
-    warnings += folding.warnings()
-    if problems:
-        return None, unanswered, problems
+    notes = [] if notes is None else notes
+    repeats = None
+    if "file" in survey:
+        from alliance_pipeline.intake.long_export import long_waves
+
+        waves, problems, repeats = long_waves(raw_dir, survey, cohort=cohort, encoding=encoding,
+                                              timepoints=timepoints, questions=questions,
+                                              warnings=warnings, notes=notes)
+    else:
+        waves, problems = _file_waves(raw_dir, survey, cohort=cohort, encoding=encoding,
+                                      timepoints=timepoints, questions=questions,
+                                      warnings=warnings, notes=notes)
+    reader = Reader(survey, questions, id_pattern, allow_similar_ids, problems, cohort=cohort)
+    records: list = []
+    unanswered: list = []
+    for wave in waves:
+        reader.collect(wave)
+        if repeats is not None:
+            repeats(reader, wave)
+        Reader.emit(wave, records, unanswered)
+    unanswered_frame = pd.DataFrame(unanswered, columns=["timepoint", "question", "participant_id"])
+    warnings += reader.folding.warnings()
+    if reader.problems:
+        return None, unanswered_frame, reader.problems
     responses = pd.DataFrame(records, columns=COLUMNS, dtype=object)
     responses["item"] = ""
-    return responses, unanswered, []
+    return responses, unanswered_frame, []
