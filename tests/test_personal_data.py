@@ -124,3 +124,12 @@ def test_no_address_reaches_stdout_stderr_or_a_log(tmp_path):
     assert "INFO done:" in intake_log
     for where, text in {"stdout": result.stdout, "stderr": result.stderr, "intake.log": intake_log}.items():
         assert not ADDRESS.findall(text), where
+
+
+def test_columns_that_name_a_thing_are_not_masked():
+    # REDCap's wave column and kin hold event or file names, not a person's
+    from alliance_pipeline.intake.personal_data import personal_column
+    assert not personal_column("redcap_event_name")
+    assert not personal_column("File name")
+    assert personal_column("RecipientFirstName") and personal_column("氏名")
+    assert personal_column("Email Address") and personal_column("event_name_mail")

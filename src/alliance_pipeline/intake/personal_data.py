@@ -22,9 +22,17 @@ PERSONAL_COLUMN = re.compile(r"e-?mail|mail|phone|mobile|\btel\b|name|氏名|名
                              re.IGNORECASE)
 
 
+# "name" columns that name a thing, not a person (REDCap's redcap_event_name, a file's or a
+# sheet's name): their values are shown as they are
+NOT_PERSONAL = re.compile(r"(event|arm|instrument|field|file|sheet|form|survey|group|code)[ _-]?name",
+                          re.IGNORECASE)
+
+
 def personal_column(column: str | None) -> bool:
     """Whether a column's header says it holds e-mail addresses, phone numbers or names."""
-    return column is not None and PERSONAL_COLUMN.search(column) is not None
+    if column is None or PERSONAL_COLUMN.search(column) is None:
+        return False
+    return not (NOT_PERSONAL.search(column) and not re.search(r"mail|phone|mobile|\btel\b", column, re.I))
 
 
 def _mask_email(address: str) -> str:
