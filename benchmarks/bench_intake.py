@@ -1,0 +1,111 @@
+"""The intake step's own time on a cohort, beside a plain ``pandas.read_csv`` of its raw files.
+
+Run in a fresh interpreter by ``benchmarks/run_all.py`` (case ``large``) on the folder of the
+large cohort, after the workflow run; or alone:
+
+    python benchmarks/bench_intake.py <study folder> <cohort> [--repeat 3]
+
+Measured in one process, each the median of ``--repeat`` runs:
+
+- ``plain read``: ``pandas.read_csv(path, dtype=str, keep_default_na=False)`` of every CSV of
+  the cohort's raw folder (responses, each coder file, adjudication): the floor of any reader
+  of those files;
+- ``intake step``: what the rule's script runs after its imports (scripts/intake.py):
+  ``read_cohort`` on the raw folder, the step's log lines and the five tables written (to a
+  temporary folder). Snakemake's start-up and the job's imports are not counted.
+
+Prints one JSON line ``{"plain": s, "intake": s, "files": n}`` when ``--json`` is given,
+else the two figures and their ratio (target of issue #25: at most 5x).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import pandas as pd  # noqa: E402
+
+TARGET_FACTOR = 5.0
+
+
+def raw_csv_files(raw: Path) -> list[Path]:
+    """The cohort's raw CSV files: responses.csv, codes/*.csv, adjudication.csv."""
+    return sorted(p for p in [raw / "responses.csv", raw / "adjudication.csv",
+                              *(raw / "codes").glob("*.csv")] if p.is_file())
+
+
+def plain_read(files: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in files:
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+    return time.perf_counter() - start
+
+
+def intake_step(study: Path, cohort: str, out: Path) -> float:
+    """scripts/intake.py's step, timed from after its imports to the last table written."""
+    from alliance_pipeline.config import load_study
+    from alliance_pipeline.intake.cohort import read_cohort
+    from alliance_pipeline.intake.log_lines import log_cohort
+    from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings
+    from alliance_pipeline.tables import write_table
+
+    cwd = os.getcwd()
+    os.chdir(study)  # config paths are relative to the study folder, as in the workflow
+    try:
+        config, codebook = load_study("config/config.yaml")
+        study_values = study_settings(config, codebook)
+        values = cohort_settings(config, cohort)
+        coding = coding_settings(config, cohort)
+        log = logging.getLogger("bench_intake")
+        log.addHandler(logging.NullHandler())
+        log.propagate = False
+        start = time.perf_counter()
+        tables = read_cohort(values["raw"], cohort=cohort, encoding=values["encoding"],
+                             timepoints=study_values["timepoints"],
+                             questions=study_values["questions"],
+                             id_pattern=values["privacy"]["participant_id_pattern"],
+                             allow_similar_ids=values["privacy"]["allow_similar_participant_ids"],
+                             survey=config["cohorts"][cohort].get("survey"),
+                             coding_key=coding["coding_key"])
+        log_cohort(tables, log)
+        for name in ("responses", "codings", "adjudication", "coverage", "coder_files"):
+            write_table(tables[name], str(out / f"{name}.csv"))
+        return time.perf_counter() - start
+    finally:
+        os.chdir(cwd)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", type=Path)
+    parser.add_argument("cohort")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    study = args.study.resolve()
+    files = raw_csv_files(study / "data" / "raw" / args.cohort)
+    plain = statistics.median(plain_read(files) for _ in range(args.repeat))
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as out:
+        intake = statistics.median(intake_step(study, args.cohort, Path(out))
+                                   for _ in range(args.repeat))
+    if args.json:
+        print(json.dumps({"plain": plain, "intake": intake, "files": len(files)}))
+    else:
+        factor = intake / plain
+        print(f"plain pandas.read_csv of {len(files)} raw files: {plain:.2f} s; intake step: "
+              f"{intake:.2f} s ({factor:.1f}x, target <= {TARGET_FACTOR:.0f}x: "
+              f"{'ok' if factor <= TARGET_FACTOR else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""CSV records read by pandas' C parser and checked a column at a time.
+
+:func:`alliance_pipeline.intake.csv_parser.parse_csv` reads a file's records here when a cheap
+check shows that pandas reads them exactly as the ``csv`` module does; otherwise it reads them
+with the ``csv`` module, one by one, as before. The checks (:func:`fast_records`): the ``csv``
+module's strict pass found no malformed quote and gave each record's cell count
+(:func:`cell_counts`); every record is one line (no line break inside a quoted cell, no bare
+carriage return), no byte-order mark begins the text, no record has more cells than the
+header, and pandas gives as many records and columns. The messages of the checks made here
+(:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+
+from alliance_pipeline.intake.problems import Problem
+
+
+def cell_counts(text: str) -> list[int] | None:
+    """The number of cells of each record (the header is the first), read by the ``csv``
+    module in strict mode; None when a quote is malformed (then the strict reader says where)."""
+    try:
+        return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
+    except csv.Error:
+        return None
+
+
+def data_width(header: list[str]) -> int:
+    """The header's width without trailing unnamed columns (Excel writes trailing empty cells
+    for formatted but empty columns: a record may stop before them)."""
+    width = len(header)
+    while width > 1 and not header[width - 1]:
+        width -= 1
+    return width
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    """A frame of no records with ``columns`` and ``spreadsheet_row``."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame["spreadsheet_row"] = pd.Series(dtype=int)
+    return frame
+
+
+def unnamed_column_problem(path: str, index: int, first_row: int) -> Problem:
+    return Problem(path, 1, None, None,
+                   f"column {index + 1} has no name in the header but has values "
+                   f"(first in row {first_row}); give it a name or delete it")
+
+
+def cell_count_problem(path: str, row: int, cells: int, width: int) -> Problem:
+    return Problem(path, row, None, None,
+                   f"has {cells} cells but the header has {width} columns; "
+                   "check for an unquoted comma or a missing quote")
+
+
+def fast_records(text: str, counts: list[int] | None) -> pd.DataFrame | None:
+    """Every record of ``text`` (the header first) as a frame of strings with columns 0..n-1,
+    a short record padded with "" — or None when pandas might read it otherwise than the
+    ``csv`` module (see the module's docstring), so that the caller reads it record by record."""
+    if not counts or max(counts) > counts[0] or text.startswith("\ufeff"):
+        return None
+    if text.count("\r") != text.count("\r\n"):
+        return None  # a bare carriage return ends a record for the csv module
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines != len(counts):
+        return None  # a line break inside a quoted cell
+    try:
+        data = text.encode("utf-8")
+        records = pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
+                              keep_default_na=False, skip_blank_lines=False, index_col=False,
+                              engine="c", encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+    except (ValueError, UnicodeError, pd.errors.ParserError):
+        return None
+    if records.shape != (len(counts), counts[0]):
+        return None
+    return records
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """Whether each cell holds more than whitespace."""
+    return np.fromiter((bool(v.strip()) for v in values), dtype=bool, count=len(values))
+
+
+def records_frame(records: pd.DataFrame, counts: list[int], path: str, header: list[str],
+                  required, keep_all: list[str], *, allow_no_rows: bool, only_kept: bool
+                  ) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The checks and the frame of :func:`alliance_pipeline.intake.csv_parser.parse_csv` after
+    the header, a column at a time: unnamed columns with values, records of whitespace only
+    (skipped), records with too many or too few cells; the kept columns and ``spreadsheet_row``."""
+    body = [records[i].to_numpy(dtype=object)[1:] for i in range(len(header))]
+    cells = np.asarray(counts[1:], dtype=np.int64)
+    problems = []
+    for index, name in enumerate(header):
+        if name or only_kept:
+            continue
+        filled = np.flatnonzero(_filled(body[index]))
+        if len(filled):
+            problems.append(unnamed_column_problem(path, index, int(filled[0]) + 2))
+    if problems:
+        return None, problems
+    blank = cells == 0
+    open_rows = np.flatnonzero(~blank)
+    for values in body:  # a record is blank when every cell is whitespace
+        if not len(open_rows):
+            break
+        open_rows = open_rows[~_filled(values[open_rows])]
+    blank[open_rows] = True
+    if blank.all():
+        if allow_no_rows:
+            return empty_frame(required), []
+        return None, [Problem(path, None, None, None, "has a header but no data rows")]
+    width = data_width(header)
+    wrong = ~blank & ((cells < width) | (cells > len(header)))
+    for at in np.flatnonzero(wrong):
+        problems.append(cell_count_problem(path, int(at) + 2, int(cells[at]), width))
+    take = ~blank & ~wrong
+    keep = [c for c in header if c in keep_all]
+    frame = pd.DataFrame({c: body[header.index(c)][take] for c in keep}, columns=keep, dtype=object)
+    frame["spreadsheet_row"] = (np.flatnonzero(take) + 2).tolist()
+    return frame, problems
