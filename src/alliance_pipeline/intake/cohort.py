@@ -20,18 +20,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from alliance_pipeline.cohort_files import coder_files, not_a_file
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     copied_coder_files,
-    normalise_codes,
+    normalise_code_column,
+    questions_of,
     validate_coding,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
 from alliance_pipeline.intake.problems import IntakeError, Problem
-from alliance_pipeline.intake.responses import validate_responses
+from alliance_pipeline.intake.responses import strip_cells, validate_responses
 from alliance_pipeline.privacy import scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -107,7 +109,7 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
         return None, unanswered, sorted(found, key=lambda p: p.row or 0)
     if "item" not in responses.columns:
         responses["item"] = ""
-    responses["item"] = responses["item"].str.strip()
+    responses["item"] = strip_cells(responses["item"])
     return responses, unanswered, []
 
 
@@ -206,11 +208,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
-        frame["question"] = frame["response_id"].map(response_question)
-        frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"], strict=True)]
+        frame["question"] = questions_of(frame["response_id"], response_question).tolist()
+        frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
         codings.append(frame[["response_id", "question", "coder", "codes"]])
-        missing = sorted(set(response_question) - set(frame["response_id"]))
+        missing = sorted(set(response_question).difference(frame["response_id"]))
         coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
                          "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
 
@@ -241,8 +243,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         if frame is not None and not found:
             if "rationale" not in frame.columns:
                 frame["rationale"] = ""
-            frame["codes"] = [normalise_codes(v, response_question[r], questions)
-                              for v, r in zip(frame["codes"], frame["response_id"], strict=True)]
+            frame["codes"] = normalise_code_column(
+                frame["codes"], pd.Series(questions_of(frame["response_id"], response_question)),
+                questions)
             adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)
@@ -256,16 +259,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
     order_q = {q: i for i, q in enumerate(questions)}
     order_t = {t: i for i, t in enumerate(timepoints)}
-    responses = (responses.assign(_q=responses["question"].map(order_q),
-                                  _t=responses["timepoint"].map(order_t))
-                 .sort_values(["_q", "_t", "participant_id", "item", "response_id"], kind="stable"))
+    responses = responses.assign(_q=responses["question"].map(order_q),
+                                 _t=responses["timepoint"].map(order_t))
+    order = ["_q", "_t", "participant_id", "item", "response_id"]
+    if not _in_order([responses[key].to_numpy() for key in order]):
+        responses = responses.sort_values(order, kind="stable")
     responses["identifying"] = scan_texts(responses)
     responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
                            "text", "identifying"]].reset_index(drop=True)
-    order_r = {r: i for i, r in enumerate(responses["response_id"])}
-    codings = (codings.assign(_r=codings["response_id"].map(order_r))
-               .sort_values(["_r", "coder"], kind="stable").drop(columns="_r").reset_index(drop=True))
-    adjudication = (adjudication.assign(_r=adjudication["response_id"].map(order_r))
+    order_r = pd.Index(responses["response_id"], dtype=object)
+    coder_rank, coder_names = pd.factorize(codings["coder"], sort=True)
+    by_response_and_coder = order_r.get_indexer(codings["response_id"]) * max(len(coder_names), 1) + coder_rank
+    codings = codings.iloc[np.argsort(by_response_and_coder, kind="stable")].reset_index(drop=True)
+    adjudication = (adjudication.assign(_r=order_r.get_indexer(adjudication["response_id"]))
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
@@ -274,6 +280,23 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]
+
+
+def _in_order(keys: list[np.ndarray]) -> bool:
+    """Whether the rows are already sorted by ``keys`` (compared in turn), so that a stable
+    sort would leave them as they are."""
+    if len(keys[0]) < 2:
+        return True
+    undecided = np.ones(len(keys[0]) - 1, dtype=bool)  # pairs of rows equal on the keys so far
+    for key in keys:
+        before, after = key[:-1], key[1:]
+        try:
+            if (undecided & ~(before <= after)).any():
+                return False
+        except TypeError:  # values that do not compare (a missing value): sort
+            return False
+        undecided &= before == after
+    return True
 
 
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,

@@ -20,13 +20,36 @@ import pandas as pd
 from alliance_pipeline.intake.problems import Problem
 
 
-def cell_counts(text: str) -> list[int] | None:
-    """The number of cells of each record (the header is the first), read by the ``csv``
-    module in strict mode; None when a quote is malformed (then the strict reader says where)."""
+def utf8(text: str) -> np.ndarray | None:
+    """The text's UTF-8 bytes as an array (None for text that has no UTF-8 form: a lone
+    surrogate); pandas reads them, and lines and cells are counted in them."""
     try:
-        return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
-    except csv.Error:
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    except UnicodeError:
         return None
+
+
+def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
+    """The number of cells of each record (the header is the first), as the ``csv`` module
+    reads them in strict mode; None when a quote is malformed (then the strict reader says
+    where). Text without quotes or bare carriage returns is counted from its commas and line
+    breaks (the same counts: a line is a record, an empty line has no cells)."""
+    if data is None or '"' in text or text.count("\r") != text.count("\r\n"):
+        try:
+            return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
+        except csv.Error:
+            return None
+    ends = np.flatnonzero(data == ord("\n"))
+    if not text.endswith("\n"):
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    commas = np.flatnonzero(data == ord(","))
+    cells = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    length = ends - starts
+    carriage = np.zeros(len(ends), dtype=bool)
+    carriage[length > 0] = data[ends[length > 0] - 1] == ord("\r")
+    cells[length - carriage == 0] = 0
+    return cells.tolist()
 
 
 def data_width(header: list[str]) -> int:
@@ -57,11 +80,12 @@ def cell_count_problem(path: str, row: int, cells: int, width: int) -> Problem:
                    "check for an unquoted comma or a missing quote")
 
 
-def fast_records(text: str, counts: list[int] | None) -> pd.DataFrame | None:
+def fast_records(text: str, data: np.ndarray | None, counts: list[int] | None
+                 ) -> pd.DataFrame | None:
     """Every record of ``text`` (the header first) as a frame of strings with columns 0..n-1,
     a short record padded with "" — or None when pandas might read it otherwise than the
     ``csv`` module (see the module's docstring), so that the caller reads it record by record."""
-    if not counts or max(counts) > counts[0] or text.startswith("\ufeff"):
+    if data is None or not counts or max(counts) > counts[0] or text.startswith("\ufeff"):
         return None
     if text.count("\r") != text.count("\r\n"):
         return None  # a bare carriage return ends a record for the csv module
@@ -69,8 +93,7 @@ def fast_records(text: str, counts: list[int] | None) -> pd.DataFrame | None:
     if lines != len(counts):
         return None  # a line break inside a quoted cell
     try:
-        data = text.encode("utf-8")
-        records = pd.read_csv(io.BytesIO(data), header=None, dtype=object, na_filter=False,
+        records = pd.read_csv(io.BytesIO(data.tobytes()), header=None, dtype=object, na_filter=False,
                               keep_default_na=False, skip_blank_lines=False, index_col=False,
                               engine="c", encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
     except (ValueError, UnicodeError, pd.errors.ParserError):
@@ -80,12 +103,30 @@ def fast_records(text: str, counts: list[int] | None) -> pd.DataFrame | None:
     return records
 
 
+# First bytes of a line that may hold only whitespace: ASCII whitespace (str.isspace), a comma,
+# a quote, or any non-ASCII byte (U+0085, U+00A0, U+3000 ... are whitespace too).
+_MAYBE_BLANK = np.zeros(256, dtype=bool)
+_MAYBE_BLANK[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, ord(","), ord('"')]] = True
+_MAYBE_BLANK[0x80:] = True
+
+
+def _blank_records(data: np.ndarray, body: list[np.ndarray], n: int) -> np.ndarray:
+    """Which of the ``n`` records after the header (one line each, ``data`` their UTF-8 bytes)
+    hold only whitespace: those whose line begins with a byte of :data:`_MAYBE_BLANK`, checked
+    cell by cell."""
+    starts = (np.flatnonzero(data == ord("\n")) + 1)[:n]
+    blank = np.zeros(n, dtype=bool)
+    for at in np.flatnonzero(_MAYBE_BLANK[np.append(data, 10)[starts]]):
+        blank[at] = not any(values[at].strip() for values in body)
+    return blank
+
+
 def _filled(values: np.ndarray) -> np.ndarray:
     """Whether each cell holds more than whitespace."""
     return np.fromiter((bool(v.strip()) for v in values), dtype=bool, count=len(values))
 
 
-def records_frame(records: pd.DataFrame, counts: list[int], path: str, header: list[str],
+def records_frame(data: np.ndarray, records: pd.DataFrame, counts: list[int], path: str, header: list[str],
                   required, keep_all: list[str], *, allow_no_rows: bool, only_kept: bool
                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The checks and the frame of :func:`alliance_pipeline.intake.csv_parser.parse_csv` after
@@ -102,13 +143,7 @@ def records_frame(records: pd.DataFrame, counts: list[int], path: str, header: l
             problems.append(unnamed_column_problem(path, index, int(filled[0]) + 2))
     if problems:
         return None, problems
-    blank = cells == 0
-    open_rows = np.flatnonzero(~blank)
-    for values in body:  # a record is blank when every cell is whitespace
-        if not len(open_rows):
-            break
-        open_rows = open_rows[~_filled(values[open_rows])]
-    blank[open_rows] = True
+    blank = _blank_records(data, body, len(cells))
     if blank.all():
         if allow_no_rows:
             return empty_frame(required), []
@@ -120,5 +155,6 @@ def records_frame(records: pd.DataFrame, counts: list[int], path: str, header: l
     take = ~blank & ~wrong
     keep = [c for c in header if c in keep_all]
     frame = pd.DataFrame({c: body[header.index(c)][take] for c in keep}, columns=keep, dtype=object)
-    frame["spreadsheet_row"] = (np.flatnonzero(take) + 2).tolist()
+    rows = np.flatnonzero(take) + 2
+    frame["spreadsheet_row"] = rows if len(rows) else []
     return frame, problems

@@ -26,6 +26,7 @@ from alliance_pipeline.intake.csv_fast import (
     fast_records,
     records_frame,
     unnamed_column_problem,
+    utf8,
 )
 from alliance_pipeline.intake.decoding import decode, where_in_text
 from alliance_pipeline.intake.problems import Problem
@@ -120,7 +121,7 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     ``strict``, by the ``csv`` module, record by record (the reference the tests compare with).
     """
     keep_all = list(required) + [c for c in optional if c not in required]
-    if not text.strip():
+    if not text or text.isspace():
         if allow_no_rows:
             return empty_frame(required), []
         return None, [Problem(path, None, None, None,
@@ -139,16 +140,17 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     nul = _nul_problem(text, path, header)
     if nul:
         return None, [nul]
-    counts = cell_counts(text)
+    data = utf8(text)
+    counts = cell_counts(text, data)
     malformed = _malformed_quote(text, path, header) if counts is None else None
     if malformed:
         if only_kept and malformed.column not in keep_all:
             malformed = replace(malformed, value=None)
         return None, [malformed]
     problems = _header_problems(path, header, required, keep_all, only_kept)
-    records = None if strict or problems else fast_records(text, counts)
+    records = None if strict or problems else fast_records(text, data, counts)
     if records is not None:
-        return records_frame(records, counts, path, header, required, keep_all,
+        return records_frame(data, records, counts, path, header, required, keep_all,
                              allow_no_rows=allow_no_rows, only_kept=only_kept)
     return _strict_frame(text, path, header, required, keep_all, problems,
                          allow_no_rows=allow_no_rows, only_kept=only_kept)
