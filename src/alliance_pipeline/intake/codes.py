@@ -93,17 +93,22 @@ def normalise_code_column(codes: pd.Series, question: pd.Series, questions: dict
 _LOOKUP: list = []  # [(response_question, its size, its ids as an Index, their questions)]
 
 
-def questions_of(ids, response_question: dict[str, str]) -> np.ndarray:
-    """The question of each response id (None for an id not in ``response_question``), by
-    one hashed look-up of the whole column. The hashed ids of the last ``response_question``
-    are kept (intake looks up every coder file in the same one)."""
+def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
+    """The position of each response id among the keys of ``response_question`` (-1 for an
+    id not there), by one hashed look-up of the whole column. The hashed ids of the last
+    ``response_question`` are kept (intake looks up every coder file in the same one)."""
     if not (_LOOKUP and _LOOKUP[0][0] is response_question
             and _LOOKUP[0][1] == len(response_question)):
         keys = pd.Index(list(response_question), dtype=object)
         questions = np.array([*response_question.values(), None], dtype=object)  # -1: unknown
         _LOOKUP[:] = [(response_question, len(response_question), keys, questions)]
-    _, _, keys, questions = _LOOKUP[0]
-    return questions[keys.get_indexer(np.asarray(ids, dtype=object))]
+    return _LOOKUP[0][2].get_indexer(np.asarray(ids, dtype=object))
+
+
+def questions_of(ids, response_question: dict[str, str]) -> np.ndarray:
+    """The question of each response id (None for an id not in ``response_question``)."""
+    at = response_positions(ids, response_question)
+    return _LOOKUP[0][3][at]
 
 
 def _unknown_id(value: str, near: dict[str, str]) -> str:

@@ -29,6 +29,7 @@ from alliance_pipeline.intake.codes import (
     copied_coder_files,
     normalise_code_column,
     questions_of,
+    response_positions,
     validate_coding,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
@@ -190,8 +191,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if problems:
         raise IntakeError(cohort, problems)
     response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
+    response_ids = np.array(list(response_question), dtype=object)
+    response_questions = np.array(list(response_question.values()), dtype=object)
 
     codings, coverage, coder_files = [], [], []
+    coded_at: list[np.ndarray] = []  # per coder, the position of each coded response
     for path in coder_paths:
         coder = path.stem
         if path.suffix == WORKBOOK_SUFFIX:
@@ -208,11 +212,15 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
-        frame["question"] = questions_of(frame["response_id"], response_question).tolist()
+        at = response_positions(frame["response_id"], response_question)
+        frame["question"] = pd.array(response_questions[at], dtype="str")
         frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
         codings.append(frame[["response_id", "question", "coder", "codes"]])
-        missing = sorted(set(response_question).difference(frame["response_id"]))
+        coded_at.append(at)
+        coded = np.zeros(len(response_ids), dtype=bool)
+        coded[at] = True
+        missing = sorted(response_ids[~coded])
         coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
                          "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
 
@@ -268,9 +276,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
                            "text", "identifying"]].reset_index(drop=True)
     order_r = pd.Index(responses["response_id"], dtype=object)
-    coder_rank, coder_names = pd.factorize(codings["coder"], sort=True)
-    by_response_and_coder = order_r.get_indexer(codings["response_id"]) * max(len(coder_names), 1) + coder_rank
-    codings = codings.iloc[np.argsort(by_response_and_coder, kind="stable")].reset_index(drop=True)
+    codings = codings.iloc[_codings_order(coded_at, [c["coder"] for c in coder_files],
+                                          response_positions(order_r, response_question))
+                           ].reset_index(drop=True)
     adjudication = (adjudication.assign(_r=order_r.get_indexer(adjudication["response_id"]))
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
@@ -280,6 +288,21 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]
+
+
+def _codings_order(coded_at: list[np.ndarray], coders: list[str], table_at: np.ndarray
+                   ) -> np.ndarray:
+    """The order of the concatenated codings by response (in the order of the responses
+    table) and coder name, as a stable sort: ``coded_at`` holds per coder, and ``table_at``
+    for the responses table's rows, the position of each response in responses.csv."""
+    if not coded_at:
+        return np.arange(0)
+    rank = np.empty(len(table_at), dtype=np.int64)
+    rank[table_at] = np.arange(len(table_at))
+    names = sorted(set(coders))
+    key = np.concatenate([rank[at] * len(names) + names.index(coder)
+                          for at, coder in zip(coded_at, coders, strict=True)])
+    return np.argsort(key, kind="stable")
 
 
 def _in_order(keys: list[np.ndarray]) -> bool:

@@ -16,10 +16,11 @@ import pandas as pd
 
 from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.privacy import participant_id_problems
+from alliance_pipeline.privacy import joined_cells, participant_id_problems
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESPONSE_ID_CHARACTERS = "ASCII letters and digits, then also _ - ."
+_RESPONSE_IDS = re.compile(f"(?:{RESPONSE_ID.pattern}\n)*{RESPONSE_ID.pattern}")  # one per line
 
 
 def foreign_character(value: str) -> str | None:
@@ -33,13 +34,29 @@ def foreign_character(value: str) -> str | None:
 
 def strip_cells(column: pd.Series) -> pd.Series:
     """``column.str.strip()``, in one pass over the cells (a column of strings)."""
-    return pd.Series([v.strip() if isinstance(v, str) else v for v in column.to_numpy(dtype=object)],
-                     index=column.index, dtype=column.dtype, name=column.name)
+    try:
+        cells = [v.strip() for v in column.to_numpy(dtype=object)]
+    except AttributeError:  # a cell that is not a string
+        return column.str.strip()
+    return pd.Series(cells, index=column.index, dtype=column.dtype, name=column.name)
+
+
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
 
 def participant_key(participant_id: str) -> str:
     """The id with case folded and leading zeros of each number removed: ``P05`` -> ``p5``."""
-    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
+    return _LEADING_ZEROS.sub("", participant_id.casefold())
+
+
+def participant_keys(participant_ids) -> list[str]:
+    """:func:`participant_key` of each id, folded and stripped of zeros all at once (case
+    folding goes letter by letter and no zero run crosses a line, so joining the ids one per
+    line gives each its own key)."""
+    text = joined_cells(participant_ids)
+    if text is None or not len(participant_ids):
+        return [participant_key(pid) for pid in participant_ids]
+    return _LEADING_ZEROS.sub("", text.casefold()).split("\n")
 
 
 def similar_id_message(other: str, where: str) -> str:
@@ -57,7 +74,7 @@ def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
     Only the rows whose id shares its :func:`participant_key` with another id are walked."""
     ids = frame["participant_id"]
     distinct = pd.unique(ids[ids != ""].to_numpy(dtype=object))
-    keys = pd.Series([participant_key(pid) for pid in distinct], dtype=object)
+    keys = pd.Series(participant_keys(distinct), dtype=object)
     shared = set(keys[keys.duplicated(keep=False)])
     if not shared:
         return []
@@ -92,7 +109,12 @@ def _response_id_problems(frame: pd.DataFrame, path: str) -> list[Problem]:
     """Empty, malformed (:data:`RESPONSE_ID`) and repeated response ids."""
     ids = frame["response_id"]
     empty = (ids == "").to_numpy()
-    well = np.fromiter((RESPONSE_ID.fullmatch(v) is not None for v in ids), dtype=bool, count=len(ids))
+    text = joined_cells(ids.to_numpy(dtype=object))
+    if text is not None and _RESPONSE_IDS.fullmatch(text):  # every id well formed
+        well = np.ones(len(ids), dtype=bool)
+    else:
+        well = np.fromiter((RESPONSE_ID.fullmatch(v) is not None for v in ids), dtype=bool,
+                           count=len(ids))
 
     def malformed(value: str) -> str:
         foreign = foreign_character(value)
