@@ -34,7 +34,7 @@ def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
     reads them in strict mode; None when a quote is malformed (then the strict reader says
     where). Text without quotes or bare carriage returns is counted from its commas and line
     breaks (the same counts: a line is a record, an empty line has no cells)."""
-    if data is None or '"' in text or text.count("\r") != text.count("\r\n"):
+    if data is None or '"' in text or bare_carriage_return(text):
         try:
             return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
         except csv.Error:
@@ -50,6 +50,22 @@ def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
     carriage[length > 0] = data[ends[length > 0] - 1] == ord("\r")
     cells[length - carriage == 0] = 0
     return cells.tolist()
+
+
+def bare_carriage_return(text: str) -> bool:
+    """Whether a carriage return ends a line without a line feed after it."""
+    return "\r" in text and text.count("\r") != text.count("\r\n")
+
+
+def first_record(text: str) -> list[str]:
+    """The first record of ``text`` as the ``csv`` module reads it, read from the text's
+    beginning when a second record begins there (the whole text is not copied)."""
+    if len(text) > 65536:
+        records = csv.reader(io.StringIO(text[:65536], newline=""))
+        first = next(records)
+        if next(records, None) is not None:  # the first record ended inside the prefix
+            return first
+    return next(csv.reader(io.StringIO(text, newline="")))
 
 
 def data_width(header: list[str]) -> int:
@@ -87,8 +103,8 @@ def fast_records(text: str, data: np.ndarray | None, counts: list[int] | None
     ``csv`` module (see the module's docstring), so that the caller reads it record by record."""
     if data is None or not counts or max(counts) > counts[0] or text.startswith("\ufeff"):
         return None
-    if text.count("\r") != text.count("\r\n"):
-        return None  # a bare carriage return ends a record for the csv module
+    if bare_carriage_return(text):
+        return None  # it ends a record for the csv module
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if lines != len(counts):
         return None  # a line break inside a quoted cell
@@ -115,8 +131,11 @@ def _blank_records(data: np.ndarray, body: list[np.ndarray], n: int) -> np.ndarr
     hold only whitespace: those whose line begins with a byte of :data:`_MAYBE_BLANK`, checked
     cell by cell."""
     starts = (np.flatnonzero(data == ord("\n")) + 1)[:n]
+    first = np.full(n, ord("\n"), dtype=np.uint8)  # an empty last line has no first byte
+    inside = starts < len(data)
+    first[:len(starts)][inside] = data[starts[inside]]
     blank = np.zeros(n, dtype=bool)
-    for at in np.flatnonzero(_MAYBE_BLANK[np.append(data, 10)[starts]]):
+    for at in np.flatnonzero(_MAYBE_BLANK[first]):
         blank[at] = not any(values[at].strip() for values in body)
     return blank
 

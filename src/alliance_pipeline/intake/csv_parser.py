@@ -24,6 +24,7 @@ from alliance_pipeline.intake.csv_fast import (
     data_width,
     empty_frame,
     fast_records,
+    first_record,
     records_frame,
     unnamed_column_problem,
     utf8,
@@ -126,7 +127,7 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
             return empty_frame(required), []
         return None, [Problem(path, None, None, None,
                               f"is empty; it needs a header row ({', '.join(required)}) and data rows")]
-    first = next(csv.reader(io.StringIO(text, newline="")))
+    first = first_record(text)
     if not any(cell.strip() for cell in first):
         return None, [Problem(path, 1, None, None,
                               "row 1 must be the header row "
