@@ -90,25 +90,30 @@ def normalise_code_column(codes: pd.Series, question: pd.Series, questions: dict
                               lambda value, name: normalise_codes(value, name, questions)).tolist()
 
 
-_LOOKUP: list = []  # [(response_question, its size, its ids as an Index, their questions)]
+_LOOKUP: list = []  # [(response_question, its size, its ids: array and Index, their questions)]
 
 
 def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
     """The position of each response id among the keys of ``response_question`` (-1 for an
-    id not there), by one hashed look-up of the whole column. The hashed ids of the last
-    ``response_question`` are kept (intake looks up every coder file in the same one)."""
+    id not there): the positions in order when the ids are those keys in their order (a coder
+    file made from responses.csv), else one hashed look-up of the whole column. The last
+    ``response_question``'s keys are kept (intake looks up every coder file in the same one)."""
     if not (_LOOKUP and _LOOKUP[0][0] is response_question
             and _LOOKUP[0][1] == len(response_question)):
-        keys = pd.Index(list(response_question), dtype=object)
+        keys = np.array(list(response_question), dtype=object)
         questions = np.array([*response_question.values(), None], dtype=object)  # -1: unknown
-        _LOOKUP[:] = [(response_question, len(response_question), keys, questions)]
-    return _LOOKUP[0][2].get_indexer(np.asarray(ids, dtype=object))
+        _LOOKUP[:] = [(response_question, len(response_question), keys, pd.Index(keys), questions)]
+    _, _, keys, index, _ = _LOOKUP[0]
+    ids = np.asarray(ids, dtype=object)
+    if len(ids) == len(keys) and bool((ids == keys).all()):
+        return np.arange(len(ids))
+    return index.get_indexer(ids)
 
 
 def questions_of(ids, response_question: dict[str, str]) -> np.ndarray:
     """The question of each response id (None for an id not in ``response_question``)."""
     at = response_positions(ids, response_question)
-    return _LOOKUP[0][3][at]
+    return _LOOKUP[0][4][at]
 
 
 def _unknown_id(value: str, near: dict[str, str]) -> str:
@@ -131,8 +136,9 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
     ids = frame["response_id"].to_numpy(dtype=object)
     rows = frame["spreadsheet_row"].to_numpy()
     found: list[tuple[int, Problem]] = []  # (position in the frame, problem)
-    question_of = questions_of(ids, response_question)
-    known = pd.notna(question_of)
+    at_response = response_positions(ids, response_question)
+    question_of = _LOOKUP[0][4][at_response]
+    known = at_response >= 0
     unknown = np.flatnonzero(~known)
     if len(unknown):
         near: dict[str, str] = {}  # folded id -> id of responses.csv
@@ -142,8 +148,9 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                   for at in unknown]
     coded = np.flatnonzero(known)
     occurrence = np.zeros(len(coded), dtype=np.int64)
-    if pd.Series(ids[coded]).duplicated().any():
-        occurrence = pd.Series(ids[coded]).groupby(ids[coded], sort=False).cumcount().to_numpy()
+    positions = at_response[coded]  # the same position: the same response id
+    if not (np.diff(positions) > 0).all() and pd.Series(positions).duplicated().any():
+        occurrence = pd.Series(positions).groupby(positions, sort=False).cumcount().to_numpy()
         first_row: dict[str, int] = {}
         for at, n in zip(coded, occurrence, strict=True):
             if n == 0:
@@ -195,10 +202,11 @@ def adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, pa
         return []
     adjudicated = codings[codings["response_id"].isin(adjudication["response_id"])]
     response, responses = pd.factorize(adjudicated["response_id"])
-    code_set = pd.factorize(adjudicated["codes"])[0]  # each code set as a number
-    sets = pd.DataFrame({"response": response, "codes": code_set}).groupby("response")["codes"]
-    sizes, lowest, highest = sets.size(), sets.min(), sets.max()
-    agreed = responses[sizes.index[(sizes >= 2) & (lowest == highest)]]
+    code_set, code_sets = pd.factorize(adjudicated["codes"])  # each code set as a number
+    pairs = np.unique(response * (len(code_sets) + 1) + code_set)  # distinct (response, codes)
+    sizes = np.bincount(response, minlength=len(responses))
+    distinct = np.bincount(pairs // (len(code_sets) + 1), minlength=len(responses))
+    agreed = responses[(sizes >= 2) & (distinct == 1)]
     problems = []
     flagged = adjudication[adjudication["response_id"].isin(agreed)]
     for rec in flagged.to_dict("records"):

@@ -32,24 +32,59 @@ def utf8(text: str) -> np.ndarray | None:
 def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
     """The number of cells of each record (the header is the first), as the ``csv`` module
     reads them in strict mode; None when a quote is malformed (then the strict reader says
-    where). Text without quotes or bare carriage returns is counted from its commas and line
-    breaks (the same counts: a line is a record, an empty line has no cells)."""
-    if data is None or '"' in text or bare_carriage_return(text):
-        try:
-            return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
-        except csv.Error:
-            return None
+    where). Text without bare carriage returns whose quotes all sit where a well-formed
+    one-line record has them (:func:`_quotes_in_place`) is counted from its commas outside
+    quotes and its line breaks: a line is a record, an empty line has no cells."""
+    if not text or data is None or bare_carriage_return(text):
+        return _strict_counts(text)
+    quotes = np.flatnonzero(data == ord('"'))
     ends = np.flatnonzero(data == ord("\n"))
     if not text.endswith("\n"):
         ends = np.append(ends, len(data))
+    if len(quotes) and not _quotes_in_place(data, quotes, ends):
+        return _strict_counts(text)
     starts = np.concatenate(([0], ends[:-1] + 1))
     commas = np.flatnonzero(data == ord(","))
+    if len(quotes):  # a comma after an odd number of quotes is inside a quoted cell
+        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
     cells = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
     length = ends - starts
     carriage = np.zeros(len(ends), dtype=bool)
     carriage[length > 0] = data[ends[length > 0] - 1] == ord("\r")
     cells[length - carriage == 0] = 0
     return cells.tolist()
+
+
+def _strict_counts(text: str) -> list[int] | None:
+    try:
+        return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
+    except csv.Error:
+        return None
+
+
+def _quotes_in_place(data: np.ndarray, quotes: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether every quote is where the csv module's strict reader takes it, record by line:
+    each line has an even number of quotes; the 1st, 3rd, ... of a line opens a cell (at
+    the line's start or after a comma) or is the second of a doubled quote (right after the
+    one before); the 2nd, 4th, ... closes the cell (a comma, the line's end or the file's
+    after it) or is the first of a doubled quote (a quote right after it). A quote anywhere
+    else (inside an unquoted cell, text after a closing quote, a cell going on to the next
+    line) leaves the text to the strict reader."""
+    per_line = np.bincount(np.searchsorted(ends, quotes), minlength=len(ends))
+    if (per_line % 2).any():
+        return False
+    padded = np.concatenate((data, [ord("\n"), ord("\n")]))  # the file's end reads as a line end
+    opening, closing = quotes[0::2], quotes[1::2]  # even counts per line: parity is per line
+    doubled_after = np.zeros(len(quotes), dtype=bool)
+    doubled_after[1:] = quotes[1:] == quotes[:-1] + 1
+    before = np.where(opening > 0, data[np.maximum(opening - 1, 0)], ord("\n"))
+    opens = doubled_after[0::2] | (before == ord(",")) | (before == ord("\n"))
+    doubled_before = np.zeros(len(quotes), dtype=bool)
+    doubled_before[:-1] = doubled_after[1:]
+    after = padded[closing + 1]
+    closes = (doubled_before[1::2] | (after == ord(",")) | (after == ord("\n"))
+              | ((after == ord("\r")) & (padded[closing + 2] == ord("\n"))))
+    return bool(opens.all() and closes.all())
 
 
 def bare_carriage_return(text: str) -> bool:
