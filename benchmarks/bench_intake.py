@@ -3,7 +3,7 @@
 Run in a fresh interpreter by ``benchmarks/run_all.py`` (case ``large``) on the folder of the
 large cohort, after the workflow run; or alone:
 
-    python benchmarks/bench_intake.py <study folder> <cohort> [--repeat 3]
+    python benchmarks/bench_intake.py <study folder> <cohort> [--repeat 3] [--json] [--src DIR]
 
 Measured in one process, each the median of ``--repeat`` runs:
 
@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
+if __name__ == "__main__":  # the package of the checkout measured (--src), else this one
+    _src = sys.argv[sys.argv.index("--src") + 1] if "--src" in sys.argv else str(HERE.parent / "src")
+    sys.path.insert(0, _src)
 
 import pandas as pd  # noqa: E402
 
@@ -104,6 +106,7 @@ def main() -> int:
     parser.add_argument("cohort")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--src", help="the package's folder (default: this checkout's src/)")
     args = parser.parse_args()
     study = args.study.resolve()
     files = raw_csv_files(study / "data" / "raw" / args.cohort)

@@ -1,6 +1,6 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
 # Package: alliance_pipeline.intake.cohort (assembles the tables) with .problems, .decoding,
-# .csv_parser, .responses and .codes (the checks), .log_lines (the log), .survey (form
+# .csv_parser, .csv_fast, .responses and .codes (the checks), .log_lines (the log), .survey (form
 # exports), .xlsx (any .xlsx handed in), .workbooks, .workbook_layout and .blinding (filled
 # coding workbooks), .privacy (pseudonymity), .tables (writing), .provenance (hashing coder
 # files to spot a copied one).
@@ -9,7 +9,7 @@ rule intake:
     input:
         raw=raw_inputs,
         code=package("config", "cohort_files", "intake.cohort", "intake.problems", "intake.decoding",
-                     "intake.csv_parser", "intake.responses", "intake.codes", "intake.log_lines",
+                     "intake.csv_parser", "intake.csv_fast", "intake.responses", "intake.codes", "intake.log_lines",
                      "intake.survey", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
                      "blinding", "privacy", "tables",
                      "provenance", "runner"),
