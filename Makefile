@@ -49,8 +49,12 @@ verify: $(STAMP)
 	@test -n "$(REPORT)" || { echo "usage: make verify REPORT=reports/<cohort>/report.html [FINAL_CODES=path/to/final_codes.csv] [DATA=dir]"; exit 2; }
 	$(BIN)/python -m alliance_pipeline.verify "$(REPORT)" $(if $(FINAL_CODES),--final-codes "$(FINAL_CODES)") $(if $(DATA),--data-dir "$(DATA)")
 
+# snakemake's own lint, ruff (pyproject [tool.ruff]) and mypy (pyproject [tool.mypy]); CI runs
+# this before the tests, and .pre-commit-config.yaml runs ruff and mypy on each commit.
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/mypy
 
 synthetic: $(STAMP)
 	$(BIN)/python scripts/make_synthetic_pilot.py

@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def rule_scripts(rules_dir: Path) -> dict[str, Path]:
     for smk in sorted(rules_dir.glob("*.smk")):
         text = smk.read_text(encoding="utf-8")
         starts = [(m.start(), m.group(1)) for m in RULE.finditer(text)] + [(len(text), "")]
-        for (start, name), (end, _) in zip(starts, starts[1:], strict=True):
+        for (start, name), (end, _) in pairwise(starts):
             found = SCRIPT.search(text, start, end)
             if found:
                 out[name] = (smk.parent / found.group(1)).resolve()

@@ -25,7 +25,8 @@ rule coding_sheet:
         responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
         code=package("intake.cohort", "intake.problems", "intake.decoding", "intake.csv_parser", "intake.csv_fast",
                      "intake.responses", "intake.codes", "config", "cohort_files", "intake.survey",
-                     "intake.xlsx", "coding.sheets", "intake.workbook_layout", "blinding", "privacy",
+                     "intake.xlsx", "intake.characters", "intake.personal_data", "intake.sheet_edits",
+                     "coding.sheets", "intake.workbook_layout", "blinding", "privacy",
                      "tables", "runner"),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",

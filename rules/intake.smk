@@ -1,9 +1,10 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
 # Package: alliance_pipeline.intake.cohort (assembles the tables) with .problems, .decoding,
 # .csv_parser, .csv_fast, .responses and .codes (the checks), .log_lines (the log), .survey (form
-# exports), .xlsx (any .xlsx handed in), .workbooks, .workbook_layout and .blinding (filled
-# coding workbooks), .privacy (pseudonymity), .tables (writing), .provenance (hashing coder
-# files to spot a copied one).
+# exports), .xlsx (any .xlsx handed in), .workbooks, .workbook_layout, .sheet_edits and
+# .blinding (filled coding workbooks), .characters (full-width ids and ticks),
+# .personal_data and .privacy (masked messages, pseudonymity), .tables (writing),
+# .provenance (hashing coder files to spot a copied one).
 
 rule intake:
     input:
@@ -11,6 +12,7 @@ rule intake:
         code=package("config", "cohort_files", "intake.cohort", "intake.problems", "intake.decoding",
                      "intake.csv_parser", "intake.csv_fast", "intake.responses", "intake.codes", "intake.log_lines",
                      "intake.survey", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
+                     "intake.characters", "intake.personal_data", "intake.sheet_edits",
                      "blinding", "privacy", "tables",
                      "provenance", "runner"),
     output:

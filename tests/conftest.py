@@ -53,19 +53,24 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def require_component(executable: str, what: str, install: str) -> str:
+def require_component(executable: str, what: str, install: str, probe: tuple[str, ...] = ()) -> str:
     """The path of a real component's executable (chromium, Rscript, soffice, sbatch, ...).
 
     Without it a test skips with a visible reason locally, and fails in CI, where .ci/run
     installs or starts it. ``what`` says what the test needs it for; ``install`` how to get it.
+    ``probe``: arguments the executable must run with successfully for the component to count
+    as there (``("-c", "import uno")`` for Debian's python3-uno).
     """
     found = shutil.which(executable)
+    failed = ""
+    if found and probe and subprocess.run([found, *probe], capture_output=True, timeout=60).returncode:
+        found, failed = None, f"is there but `{executable} {' '.join(probe)}` fails"
     if found:
         return found
     if in_ci():
-        pytest.fail(f"{executable} is not on PATH in CI: .ci/run installs it ({install}); "
-                    f"{what} cannot run")
-    pytest.skip(f"{executable} is not installed ({install}; .ci/run installs it): {what}")
+        pytest.fail(f"{executable} {failed or 'is not on PATH'} in CI: .ci/run installs it "
+                    f"({install}); {what} cannot run")
+    pytest.skip(f"{executable} {failed or 'is not installed'} ({install}; .ci/run installs it): {what}")
 
 
 def pilot_copy(dest: Path, cohorts: dict[str, str] | None = None) -> Path:

@@ -248,17 +248,18 @@ def test_items_allow_several_responses_per_time_point(raw):
     assert read(raw)["responses"].query("participant_id == 'P02'")["item"].tolist() == ["1", "2"]
 
 
-@pytest.mark.parametrize("value, why", [
-    ("taro.yamada@example.ac.jp", "looks like an e-mail address; replace it with a pseudonym such as P01"),
-    ("090-1234-5678", "looks like a phone number; replace it with a pseudonym such as P01"),
-    ("20231234", "looks like a student or staff number (digits only) and does not match the "
+@pytest.mark.parametrize("value, shown, why", [  # addresses and numbers masked in the message (#21)
+    ("taro.yamada@example.ac.jp", "t***@e***.jp",
+     "looks like an e-mail address; replace it with a pseudonym such as P01"),
+    ("090-1234-5678", "***-****-**78", "looks like a phone number; replace it with a pseudonym such as P01"),
+    ("20231234", "20231234", "looks like a student or staff number (digits only) and does not match the "
                  f"pseudonym pattern {ID_PATTERN}; replace it with a pseudonym such as P01"),
-    ("Yamada Taro", f"does not match the pseudonym pattern {ID_PATTERN}; use a pseudonym such as "
-                    "P01, or change privacy.participant_id_pattern in config/config.yaml"),
+    ("Yamada Taro", "Yamada Taro", f"does not match the pseudonym pattern {ID_PATTERN}; use a "
+                    "pseudonym such as P01, or change privacy.participant_id_pattern in config/config.yaml"),
 ])
-def test_participant_ids_must_be_pseudonyms(raw, value, why):
+def test_participant_ids_must_be_pseudonyms(raw, value, shown, why):
     replace(raw / "responses.csv", "R2,P02,", f"R2,{value},")
-    assert problems(raw) == [f"{raw}/responses.csv, row 3, column participant_id: {value!r} {why}"]
+    assert problems(raw) == [f"{raw}/responses.csv, row 3, column participant_id: {shown!r} {why}"]
 
 
 def test_an_empty_participant_id(raw):

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+from itertools import pairwise
 
 import pytest
 
@@ -45,7 +46,7 @@ def declared_modules() -> dict[str, set[str]]:
     for smk in sorted((REPO / "rules").glob("*.smk")):
         text = smk.read_text(encoding="utf-8")
         starts = [(m.start(), m.group(1)) for m in STARTUP.RULE.finditer(text)] + [(len(text), "")]
-        for (start, name), (end, _) in zip(starts, starts[1:], strict=True):
+        for (start, name), (end, _) in pairwise(starts):
             found = re.search(r"package\(([^)]*)\)", text[start:end])
             if found:
                 names = re.findall(r'"([\w.]+)"', found.group(1))

@@ -27,7 +27,10 @@ def test_without_a_coder_list_two_coder_files_are_needed(tmp_path):
     assert status.waiting_for(entry) == []
 
 
-def test_next_steps_without_a_coder_list_say_how_to_get_workbooks():
+def test_next_steps_without_a_coder_list_say_how_to_get_workbooks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the responses are in: intake has written them (#21)
+    (tmp_path / "data/derived/a").mkdir(parents=True)
+    (tmp_path / "data/derived/a/responses.csv").write_text("response_id\n", encoding="utf-8")
     config = {"cohorts": {"a": {"raw": "data/raw/a"}, "b": {"raw": "data/raw/b"}}}
     assert status.next_steps({"a": ["two or more coders"]}, config) == (
         "Cohort a: the responses are in (data/derived/a/responses.csv); waiting for two or more "

@@ -12,6 +12,7 @@ codebook (:mod:`alliance_pipeline.config` reads and checks them).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -25,7 +26,7 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def questions_settings(codebook: dict) -> dict:
+def questions_settings(codebook: Mapping) -> dict:
     """Plain per-question values: ``{qid: {prompt, timepoints, multi_label, codes, labels, definitions}}``."""
     out = {}
     for qid, q in codebook["questions"].items():
@@ -67,7 +68,7 @@ def published_figures(published: dict | None) -> list[dict]:
     return rows
 
 
-def cohort_settings(config: dict, cohort: str) -> dict:
+def cohort_settings(config: Mapping, cohort: str) -> dict:
     """Everything one cohort's jobs need, as plain values.
 
     ``analysis`` is the study's analysis block with the cohort's own ``analysis`` laid over
@@ -103,7 +104,7 @@ def cohort_config(config: dict, cohort: str) -> dict:
             "published": {k: v for k, v in config.get("published", {}).items() if k == cohort}}
 
 
-def study_settings(config: dict, codebook: dict) -> dict:
+def study_settings(config: Mapping, codebook: Mapping) -> dict:
     """Study-wide plain values: title, time points, contrasts, questions, cohort names."""
     return {
         "title": config["study"]["title"],

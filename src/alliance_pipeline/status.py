@@ -50,6 +50,9 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
     for cohort, missing in waiting.items():
         entry = config["cohorts"][cohort]
         raw = entry["raw"]
+        if not Path(DERIVED, cohort, "responses.csv").is_file():
+            lines.append(_not_read_yet(cohort, raw, missing))
+            continue
         lines.append(f"Cohort {cohort}: the responses are in ({DERIVED}/{cohort}/responses.csv); "
                      f"waiting for {', '.join(missing)}. Next:")
         coders = entry.get("coders")
@@ -73,6 +76,39 @@ def next_steps(waiting: dict[str, list[str]], config: dict) -> str:
     return "\n".join(lines)
 
 
+def _not_read_yet(cohort: str, raw: str, missing: list[str]) -> str:
+    """A waiting cohort whose responses were not read: stopped at intake (the coding
+    workbooks do not exist yet), or intake not run (another job failed first, or a target
+    without it)."""
+    stop = stopped_at(cohort, waiting=True)
+    if stop:
+        step, log, _ = stop
+        return (f"Cohort {cohort}: stopped at {step} ({log}): its raw files in {raw} have "
+                "problems (listed in the log and below); correct them and make run again. The "
+                f"coding workbooks for {', '.join(missing)} are written once intake passes.")
+    return (f"Cohort {cohort}: its responses have not been read yet (intake did not run for "
+            f"it); waiting for {', '.join(missing)}. Next: make run (or make coding-sheets) "
+            "reads them and writes the coding workbooks.")
+
+
+RAW_FILES = "problem(s) in the raw files"  # how an intake error begins (intake.problems.IntakeError)
+
+
+def stopped_at(cohort: str, waiting: bool) -> tuple[str, Path, str] | None:
+    """(step, its log, the first error) of the first failed step of a cohort, or None. A step
+    that stopped on the raw files (intake, or a coding workbook reading the responses) is
+    named ``intake``. A cohort waiting for coders runs only intake and the coding workbooks,
+    so only their logs are read (others may be left from earlier runs)."""
+    folder = Path("logs", cohort)
+    logs = ([folder / "intake.log", *sorted(folder.glob("coding_sheet_*.log"))] if waiting
+            else sorted(folder.glob("*.log")))
+    for log in logs:
+        why = _first_error(log)
+        if why:
+            return ("intake" if RAW_FILES in why[:200] else log.stem), log, why
+    return None
+
+
 def _first_error(log: Path) -> str | None:
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -87,19 +123,17 @@ def _first_error(log: Path) -> str | None:
 
 def run_summary(cohorts: list[str], waiting: dict[str, list[str]]) -> str:
     """Per cohort: its report if built, else the step that stopped it and why (from
-    ``logs/<cohort>/<step>.log``), or that it waits for coders."""
+    ``logs/<cohort>/<step>.log``: :func:`stopped_at`), or that it waits for coders."""
     lines = ["Summary by cohort:"]
     for cohort in cohorts:
         report = Path("reports") / cohort / "report.html"
-        if cohort in waiting:
-            lines.append(f"  {cohort}: waiting for {', '.join(waiting[cohort])} (see the next steps above)")
-            continue
-        errors = [(log.stem, why) for log in sorted(Path("logs", cohort).glob("*.log"))
-                  for why in [_first_error(log)] if why]
-        if errors:
-            step, why = errors[0]
+        stop = stopped_at(cohort, cohort in waiting)
+        if stop:
+            step, log, why = stop
             short = why if len(why) <= 300 else why[:297] + "... (the whole message is above and in the log)"
-            lines.append(f"  {cohort}: stopped at {step} (logs/{cohort}/{step}.log): {short}")
+            lines.append(f"  {cohort}: stopped at {step} ({log}): {short}")
+        elif cohort in waiting:
+            lines.append(f"  {cohort}: waiting for {', '.join(waiting[cohort])} (see the next steps above)")
         elif report.is_file():
             lines.append(f"  {cohort}: done ({report})")
         else:

@@ -213,23 +213,23 @@ def pilot_cohort(seed: int = SEED) -> dict[str, pd.DataFrame]:
         responses.append({"response_id": rid, "participant_id": p, "timepoint": tp,
                           "question": q, "text": text})
         truth[(p, q, tp)] = (rid, ";".join(codes))
-    coders = {"coder_a": [], "coder_b": []}
+    coders: dict[str, list[dict[str, str]]] = {"coder_a": [], "coder_b": []}
     adjudication = []
     departures = {(p, q, tp): (coder, code) for p, q, tp, coder, code in AMBIGUOUS}
     order = {q: list(c) for q, c in (("session_experience", TARGETS["pre1"]),
                                      ("training_feedback", FEEDBACK_TARGETS))}
-    for key, (rid, codes) in truth.items():
+    for key, (rid, true_codes) in truth.items():
         for coder in coders:
-            given = codes
+            given = true_codes
             if key in departures and departures[key][0] == coder:
-                toggled = set(codes.split(";")) ^ {departures[key][1]}
+                toggled = set(true_codes.split(";")) ^ {departures[key][1]}
                 given = ";".join(c for c in order[key[1]] if c in toggled)
             coders[coder].append({"response_id": rid, "codes": given})
         if key in departures:
             code = departures[key][1]
-            applies = code in codes.split(";")
+            applies = code in true_codes.split(";")
             adjudication.append({
-                "response_id": rid, "codes": codes,
+                "response_id": rid, "codes": true_codes,
                 "rationale": f"Consensus meeting: {code} {'applies' if applies else 'does not apply'} "
                              f"under the codebook definition; {departures[key][0]} agreed."})
     frames = {"responses": pd.DataFrame(responses),
@@ -247,7 +247,9 @@ def items_cohort(seed: int = SEED + 1) -> dict[str, pd.DataFrame]:
     """
     rng = random.Random(seed)
     participants = [f"S{i:02d}" for i in range(1, 13)]
-    rows, coders, rid = [], {"coder_a": [], "coder_b": []}, 0
+    rows: list[dict] = []
+    coders: dict[str, list[dict[str, str]]] = {"coder_a": [], "coder_b": []}
+    rid = 0
     for tp, p_hooked, p_engaged in (("pre1", 0.6, 0.25), ("pre2", 0.55, 0.3), ("post", 0.2, 0.75)):
         for p in participants:
             for scene in ("scene1", "scene2", "scene3"):
@@ -291,7 +293,8 @@ def survey_exports(pilot: dict[str, pd.DataFrame] | None = None, seed: int = SEE
     pilot = pilot_cohort() if pilot is None else pilot
     rng = random.Random(seed)
     responses = pilot["responses"]
-    texts = {(r.participant_id, r.timepoint, r.question): r.text for r in responses.itertuples()}
+    texts = {(str(r.participant_id), str(r.timepoint), str(r.question)): str(r.text)
+             for r in responses.itertuples()}
     mailbox = {p: f"trainee.{rng.choice(['sato', 'suzuki', 'tanaka', 'ito', 'kato', 'kimura'])}"
                   f"{rng.randint(100, 999)}@example.ac.jp" for p in PARTICIPANTS}
     exports = {}
@@ -362,8 +365,8 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
     from alliance_pipeline.privacy import scan_texts, withhold_identifying
 
     pilot = pilot_cohort() if pilot is None else pilot
-    ids = {r.response_id: response_id(r.participant_id, r.timepoint, r.question)
-           for r in pilot["responses"].itertuples()}
+    ids = {r["response_id"]: response_id(r["participant_id"], r["timepoint"], r["question"])
+           for r in pilot["responses"].to_dict("records")}
     question_of = dict(zip(responses["response_id"], responses["question"], strict=True))
     files, codings = {}, []
     for coder in ("coder_a", "coder_b"):

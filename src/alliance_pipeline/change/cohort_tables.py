@@ -9,6 +9,7 @@ participant flow.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
     holds every setting used here).
     """
     analysis = cohort["analysis"]
-    design = dict(questions=questions, timepoints=timepoints)
+    design: dict[str, Any] = {"questions": questions, "timepoints": timepoints}
     mcnemar, power = analysis["mcnemar"], analysis["power"]
     return {
         "proportions": proportions_table(codes, cohort=cohort["cohort"], confidence=analysis["confidence"],

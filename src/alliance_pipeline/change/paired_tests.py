@@ -163,7 +163,7 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                     r["p_adjusted"] = float(p)
     frame = pd.DataFrame(rows, columns=TESTS_COLUMNS)
     for column in INT_COLUMNS:
-        frame[column] = pd.array(frame[column], dtype="Int64")
+        frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
     float_columns = ["statistic", "p_value", "p_adjusted", "risk_difference", "rd_ci_low",
                      "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high", "p_permutation",
                      "p_permutation_mcse"]
@@ -174,7 +174,7 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
 
 
 # pytest would collect a function named test*/tests* imported into a test module
-tests_table.__test__ = False
+tests_table.__test__ = False  # type: ignore[attr-defined]  # pytest reads it off the function
 
 
 def _empty_effects() -> dict:

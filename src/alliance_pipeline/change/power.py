@@ -64,10 +64,10 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
     counts = paired_counts(final_codes, questions=questions, timepoints=timepoints,
                            contrasts=contrasts, aggregate=aggregate)
     rows = []
-    for rec in counts.itertuples(index=False):
-        n = int(rec.n)
-        p10 = rec.b / n if n else NAN
-        p01 = rec.c / n if n else NAN
+    for rec in counts.to_dict("records"):
+        n, b, c = int(rec["n"]), int(rec["b"]), int(rec["c"])
+        p10 = b / n if n else NAN
+        p01 = c / n if n else NAN
         for scale in effect_scales:
             psi = p10 + p01
             delta = float(scale) * (p01 - p10)
@@ -81,10 +81,10 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 n_required = (NAN if note else
                               connor_sample_size(p10, p01, alpha=alpha, power=float(target),
                                                  effect_scale=float(scale)))
-                rows.append((cohort, rec.question, rec.code, rec.contrast, p10, p01, float(alpha),
+                rows.append((cohort, rec["question"], rec["code"], rec["contrast"], p10, p01, float(alpha),
                              float(target), float(scale), n_required, "connor1987", n, psi,
                              delta, note))
     frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
-    frame["n_required"] = pd.array(frame["n_required"].round(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
+    frame["n_required"] = pd.array(frame["n_required"].round().tolist(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
     frame["n_pairs"] = frame["n_pairs"].astype("int64")
     return frame

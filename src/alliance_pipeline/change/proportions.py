@@ -140,7 +140,7 @@ class ResponseArrays:
 
 
 def response_arrays(pc: pd.DataFrame, plan: QuestionPlan,
-                    participants: Sequence[str] | None = None) -> ResponseArrays:
+                    participants: Sequence[str] | np.ndarray | None = None) -> ResponseArrays:
     """Arrays of one question from :func:`participant_codes` output.
 
     ``participants`` fixes the rows (e.g. every participant of the cohort, for the flow
@@ -148,22 +148,22 @@ def response_arrays(pc: pd.DataFrame, plan: QuestionPlan,
     points. Rows for codes or time points the plan does not list are ignored.
     """
     sub = pc[pc["question"] == plan.question]
-    t_pos = pd.Index(plan.timepoints, dtype=object).get_indexer(sub["timepoint"].astype(object))
+    t_pos = pd.Index(plan.timepoints, dtype=object).get_indexer(pd.Index(sub["timepoint"], dtype=object))
     keep = t_pos >= 0
     sub, t_pos = sub[keep], t_pos[keep].astype(np.int64)
     if participants is None:
-        p_pos, pids = pd.factorize(sub["participant_id"], sort=True)
-        pids = np.asarray(pids, dtype=object)
+        p_pos, labels = pd.factorize(sub["participant_id"], sort=True)
+        pids = np.asarray(labels, dtype=object)
     else:
         pids = np.asarray(sorted(set(map(str, participants))), dtype=object)
-        p_pos = pd.Index(pids).get_indexer(sub["participant_id"])
+        p_pos = pd.Index(pids).get_indexer(pd.Index(sub["participant_id"]))
         if (p_pos < 0).any():
             raise ValueError("participants does not list every participant of the question")
     n_p, n_t, n_c = len(pids), len(plan.timepoints), len(plan.codes)
     responded = np.zeros((n_p, n_t), dtype=bool)
     responded[p_pos, t_pos] = True
     present = np.zeros((n_p, n_t, n_c), dtype=np.int8)
-    c_pos = pd.Index(plan.codes, dtype=object).get_indexer(sub["code"].astype(object))
+    c_pos = pd.Index(plan.codes, dtype=object).get_indexer(pd.Index(sub["code"], dtype=object))
     has_code = c_pos >= 0
     present[p_pos[has_code], t_pos[has_code], c_pos[has_code]] = (
         sub["present"].to_numpy()[has_code].astype(np.int8))

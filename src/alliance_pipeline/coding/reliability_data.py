@@ -32,13 +32,13 @@ def encode(reliability_data, categories: Sequence | None = None) -> tuple[np.nda
         cats = np.unique(present)
         values[~missing] = np.searchsorted(cats, present)
         return values, cats.tolist()
-    cats = sorted(set(present.tolist())) if categories is None else list(categories)
-    lookup = {c: i for i, c in enumerate(cats)}
+    cat_list = sorted(set(present.tolist())) if categories is None else list(categories)
+    lookup = {c: i for i, c in enumerate(cat_list)}
     try:
         values[~missing] = [lookup[v] for v in present.tolist()]
     except KeyError as error:
         raise ValueError(f"reliability data hold a value outside the categories: {error}") from None
-    return values, cats
+    return values, cat_list
 
 
 def value_counts(values: np.ndarray, n_categories: int) -> np.ndarray:

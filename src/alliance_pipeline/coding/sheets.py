@@ -17,6 +17,7 @@ import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -250,8 +251,9 @@ def coding_workbook(responses: pd.DataFrame, *, cohort: str, coder: str, questio
     units = units[units["question"].isin(list(questions))]
     units = units.assign(_order=[blinding.order_key(r, coder, coding_key) for r in units["response_id"]])
     units = units.sort_values("_order", kind="stable")
-    by_question = {q: [(u, t, []) for u, t in zip(g["unit_id"], g["text"], strict=True)]
-                   for q, g in units.groupby("question", sort=False)}
+    by_question: dict[str, list[tuple[str, str, list[str]]]] = {
+        str(q): [(u, t, []) for u, t in zip(g["unit_id"], g["text"], strict=True)]
+        for q, g in units.groupby("question", sort=False)}
     return _workbook_bytes(kind="coding", cohort=cohort, coder=coder, questions=questions,
                            by_question=by_question, coders=[],
                            fingerprint_units=list(zip(units["unit_id"], units["question"],
@@ -275,21 +277,21 @@ def adjudication_workbook(responses: pd.DataFrame, worksheet: pd.DataFrame, *, c
     units = units.set_index("response_id")
     rows = worksheet.assign(_order=[blinding.order_key(str(r), "", coding_key)
                                     for r in worksheet["response_id"]]).sort_values("_order", kind="stable")
-    by_question: dict[str, list] = {}
-    fingerprint_units = []
+    by_question: dict[str, list[tuple[str, str, list[str]]]] = {}
+    fingerprint_units: list[tuple[str, str, str]] = []
     for rec in rows.to_dict("records"):
         unit = units.loc[str(rec["response_id"])]
-        by_question.setdefault(unit["question"], []).append(
-            (unit["unit_id"], unit["text"], ["" if pd.isna(rec[f"coder_{c}"]) else str(rec[f"coder_{c}"])
+        by_question.setdefault(str(unit["question"]), []).append(
+            (str(unit["unit_id"]), str(unit["text"]), ["" if pd.isna(rec[f"coder_{c}"]) else str(rec[f"coder_{c}"])
                                              for c in coders]))
-        fingerprint_units.append((unit["unit_id"], unit["question"], unit["text_digest"]))
+        fingerprint_units.append((str(unit["unit_id"]), str(unit["question"]), str(unit["text_digest"])))
     return _workbook_bytes(kind="adjudication", cohort=cohort, coder="", questions=questions,
                            by_question=by_question, coders=coders, fingerprint_units=fingerprint_units)
 
 
 # ------------------------------------------------------------------------------ filling in
 
-def fill_workbook(path_in: str | Path, codes: pd.DataFrame, *, questions: Mapping,
+def fill_workbook(path_in: str | Path | BinaryIO, codes: pd.DataFrame, *, questions: Mapping,
                   coding_key: str, rationale: Mapping[str, str] | None = None) -> bytes:
     """A generated workbook filled as a coder (or the meeting) would, for the seeded generator.
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.cohort_files import coder_files, not_a_file
+from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     copied_coder_files,
@@ -33,9 +34,11 @@ from alliance_pipeline.intake.codes import (
     validate_coding,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
+from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import IntakeError, Problem
 from alliance_pipeline.intake.responses import strip_cells, validate_responses
-from alliance_pipeline.privacy import scan_texts
+from alliance_pipeline.intake.sheet_edits import coding_sheet_as_csv
+from alliance_pipeline.privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
 CODING_COLUMNS = ["response_id", "codes"]
@@ -103,15 +106,50 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
         responses, found = read_raw_csv(path, encoding, RESPONSE_COLUMNS, ["item"],
                                         allow_no_rows=False, warnings=warnings)
         if responses is not None:
-            found += validate_responses(responses, str(path), timepoints=timepoints,
+            found += _checked_responses(responses, str(path), timepoints=timepoints,
                                         questions=questions, id_pattern=id_pattern,
-                                        allow_similar_ids=allow_similar_ids)
+                                        allow_similar_ids=allow_similar_ids, warnings=warnings)
     if found:
         return None, unanswered, sorted(found, key=lambda p: p.row or 0)
     if "item" not in responses.columns:
         responses["item"] = ""
     responses["item"] = strip_cells(responses["item"])
     return responses, unanswered, []
+
+
+def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str], questions: dict,
+                       id_pattern: str, allow_similar_ids: bool, warnings: list) -> list[Problem]:
+    """:func:`validate_responses` on participant ids read in NFKC form (full-width ``Ｐ０５`` is
+    ``P05``; each change a warning), an e-mail column refused whole; refused ids are shown
+    as typed with their characters named (:mod:`alliance_pipeline.intake.characters`)."""
+    typed = typed_values(frame, "participant_id")
+    frame["participant_id"] = frame["participant_id"].str.strip()
+    emails = email_column_problem(
+        list(frame["participant_id"]), file=path, column="participant_id",
+        fix="replace each with the participant's pseudonym (such as P01) and keep the list "
+            "linking pseudonyms to addresses outside the study's folders")
+    if emails:
+        return [emails]
+    folding = WidthFolding()
+    folding.column(frame, "participant_id", path)
+    found = validate_responses(frame, path, timepoints=timepoints, questions=questions,
+                               id_pattern=id_pattern, allow_similar_ids=allow_similar_ids)
+    warnings += folding.warnings()
+    return restore_typed(found, "participant_id", typed,
+                         lambda value: participant_id_problem(value, id_pattern) is not None)
+
+
+def _checked_codes(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+                   questions: dict, warnings: list) -> list[Problem]:
+    """:func:`validate_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
+    (``ｈｏｏｋｅｄ`` is ``hooked``; each change a warning); refused codes are shown as typed
+    with their characters named."""
+    typed = typed_values(frame, "codes")
+    folding = WidthFolding()
+    folding.column(frame, "codes", path)
+    found = validate_coding(frame, path, response_question=response_question, questions=questions)
+    warnings += folding.warnings()
+    return restore_typed(found, "codes", typed, lambda value: True)
 
 
 def _missing_responses(path: Path) -> Problem:
@@ -200,13 +238,15 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         coder = path.stem
         if path.suffix == WORKBOOK_SUFFIX:
             frame, found = _read_workbook(path, "coding", cohort, coder, responses, questions,
-                                          coding_key)
+                                          coding_key, warnings)
+        elif sheet_csv := coding_sheet_as_csv(path, encoding, f"{coder}{WORKBOOK_SUFFIX}"):
+            frame, found = None, [sheet_csv]
         else:
             frame, found = read_raw_csv(path, encoding, CODING_COLUMNS, allow_no_rows=False,
                                         warnings=warnings)
             if frame is not None:
-                found += validate_coding(frame, str(path), response_question=response_question,
-                                         questions=questions)
+                found += _checked_codes(frame, str(path), response_question=response_question,
+                                        questions=questions, warnings=warnings)
         problems += sorted(found, key=lambda p: p.row or 0)
         if found:
             continue
@@ -235,16 +275,18 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     elif workbook_path.is_file():
         adjudication_path = workbook_path
         frame, found = _read_workbook(workbook_path, "adjudication", cohort, "", responses,
-                                      questions, coding_key)
+                                      questions, coding_key, warnings)
         problems += found
         if frame is not None and not found:
             adjudication = frame
     elif adjudication_path.is_file():
-        frame, found = read_raw_csv(adjudication_path, encoding, ["response_id", "codes"],
-                                    ["rationale"], allow_no_rows=True, warnings=warnings)
+        sheet_csv = coding_sheet_as_csv(adjudication_path, encoding, f"adjudication{WORKBOOK_SUFFIX}")
+        frame, found = (None, [sheet_csv]) if sheet_csv else read_raw_csv(
+            adjudication_path, encoding, ["response_id", "codes"], ["rationale"],
+            allow_no_rows=True, warnings=warnings)
         if frame is not None:
-            found += validate_coding(frame, str(adjudication_path),
-                                     response_question=response_question, questions=questions)
+            found += _checked_codes(frame, str(adjudication_path), warnings=warnings,
+                                    response_question=response_question, questions=questions)
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
         # codes (or majority codes) would silently take the place of the adjudicated ones
         problems += sorted(found, key=lambda p: p.row or 0)
@@ -323,7 +365,8 @@ def _in_order(keys: list[np.ndarray]) -> bool:
 
 
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,
-                   questions: dict, coding_key: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+                   questions: dict, coding_key: str, warnings: list
+                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """A filled coding or adjudication workbook (:func:`alliance_pipeline.intake.workbooks.read_workbook`)."""
     from alliance_pipeline.intake.workbooks import read_workbook
     from alliance_pipeline.intake.xlsx import file_problem
@@ -336,4 +379,4 @@ def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd
             f"to responses; set `coding_key:` for the cohort in config/config.yaml (the key "
             "the coding sheets were made with)")]
     return read_workbook(path, kind=kind, cohort=cohort, coder=coder, responses=responses,
-                         questions=questions, coding_key=coding_key)
+                         questions=questions, coding_key=coding_key, warnings=warnings)

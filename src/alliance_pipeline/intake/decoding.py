@@ -81,6 +81,14 @@ def _reads_as_csv(text: str, plausible: bool = True) -> bool:
             and (not plausible or _plausible_share(head) >= 0.9))
 
 
+def _tab_separated(text: str) -> bool:
+    """Whether decoded text is a tab-separated table (Excel's 'Unicode Text', a UTF-16 file):
+    tabs and no comma in the first line, no NUL characters, characters from real scripts."""
+    first_line = text[:4000].split("\n", 1)[0]
+    return ("\t" in first_line and "," not in first_line and "\x00" not in text[:4000]
+            and _plausible_share(text[:4000]) >= 0.9)
+
+
 def fitting_encoding(data: bytes) -> str | None:
     """The encoding (utf-8, utf-16, utf-16-le, utf-16-be or cp932, tried in that order) in
     which ``data`` reads as comma-separated text, or None."""
@@ -105,8 +113,8 @@ def _misfit_encoding(data: bytes, path: str, encoding: str, codec: str) -> Probl
             text = data.decode(codec)
         except UnicodeDecodeError:
             text = data[:200].decode(codec, errors="replace")
-        if _reads_as_csv(text, plausible=False):
-            return None
+        if _reads_as_csv(text, plausible=False) or _tab_separated(text):
+            return None  # a tab-separated file reads fine: the CSV parser says it is tab-separated
     elif data.count(0) * 4 < len(data[:4000]) or b"\x00" not in data[:4000]:
         return None  # a stray NUL is reported where it is (row and column)
     else:

@@ -3,11 +3,14 @@
 :class:`Problem` names the file, the row as a spreadsheet shows it (the header is row 1),
 the column (or a workbook's sheet and A1 cell), the value and what to do;
 :class:`IntakeError` carries every problem of a cohort's raw files, at most
-:data:`MAX_LISTED` of them listed per file.
+:data:`MAX_LISTED` of them listed per file. Personal data in a value or message is masked
+(:mod:`alliance_pipeline.intake.personal_data`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from alliance_pipeline.intake.personal_data import mask_text, mask_value
 
 MAX_LISTED = 50  # problems listed per file before "... and N more"
 
@@ -33,8 +36,8 @@ class Problem:
             where += f", row {self.row}"
         if self.column is not None:
             where += f", column {self.column}"
-        value = "" if self.value is None else f" {_show(self.value)}"
-        return f"{where}:{value} {self.message}"
+        value = "" if self.value is None else f" {_show(mask_value(self.value, self.column))}"
+        return f"{where}:{value} {mask_text(self.message)}"
 
 
 def _show(value: str) -> str:

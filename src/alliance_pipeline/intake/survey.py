@@ -24,8 +24,10 @@ import pandas as pd
 
 from alliance_pipeline.cohort_files import survey_file
 from alliance_pipeline.config import did_you_mean
+from alliance_pipeline.intake.characters import WidthFolding, character_note
 from alliance_pipeline.intake.csv_parser import parse_csv, unfinished_last_line
 from alliance_pipeline.intake.decoding import decode
+from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.intake.responses import participant_key, similar_id_message
 from alliance_pipeline.privacy import participant_id_problem
@@ -176,6 +178,7 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
     problems: list[Problem] = []
     records, unanswered = [], []
     first_seen: dict[str, tuple[str, str]] = {}  # participant key -> (id, its export)
+    folding = WidthFolding()
     ordered = [tp for tp in timepoints if tp in survey["files"]]
     for timepoint in ordered:
         name, sheet = survey_file(survey["files"][timepoint])
@@ -200,8 +203,16 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
         if found:
             continue
         seen: dict[str, int] = {}
+        emails = email_column_problem(  # the e-mail column named by mistake: refused whole
+            [cells[participant_column] for _, cells in export.rows], file=str(export.path),
+            column=participant_column, fix=f"set cohorts.{cohort}.survey.participant_column in "
+            "config/config.yaml to the column of the participants' pseudonyms (such as P01)")
+        if emails:
+            problems.append(emails)
+            continue
         for row, cells in export.rows:
-            pid = cells[participant_column].strip()
+            typed = cells[participant_column].strip()
+            pid = folding.value(typed, **export.where(row, participant_column))  # NFKC: Ｐ０５ -> P05
             answers = {qid: cells[header] for qid, header in asked.items()}
             if not pid:
                 if any(a.strip() for a in answers.values()):
@@ -212,7 +223,8 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
                 continue
             why = participant_id_problem(pid, id_pattern)
             if why:
-                problems.append(Problem(**export.where(row, participant_column, value=pid, message=why)))
+                problems.append(Problem(**export.where(row, participant_column, value=typed,
+                                                       message=why + character_note(typed, pid))))
                 continue
             if pid in seen:
                 problems.append(Problem(**export.where(
@@ -235,6 +247,7 @@ def read_survey(raw_dir: str | Path, survey: dict, *, cohort: str, encoding: str
                 else:
                     unanswered.append((timepoint, qid, pid))
     unanswered = pd.DataFrame(unanswered, columns=["timepoint", "question", "participant_id"])
+    warnings += folding.warnings()
     if problems:
         return None, unanswered, problems
     responses = pd.DataFrame(records, columns=COLUMNS, dtype=object)

@@ -15,7 +15,9 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from alliance_pipeline.intake.characters import WidthFolding, character_note, fold
 from alliance_pipeline.intake.problems import Problem
+from alliance_pipeline.intake.sheet_edits import inserted_column, missing_rows, units_on_sheet
 from alliance_pipeline.intake.workbook_layout import (
     FORMAT,
     META_SHEET,
@@ -79,7 +81,8 @@ class _Sheet:
 
 
 def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
-                  responses: pd.DataFrame, questions: Mapping, coding_key: str
+                  responses: pd.DataFrame, questions: Mapping, coding_key: str,
+                  warnings: list[Problem] | None = None
                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a filled coding workbook (``kind="coding"``) or adjudication workbook.
 
@@ -88,7 +91,8 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
     ``rationale``; ``sheet`` and ``cell`` locate the row. Problems name file, sheet, A1 cell,
     value and the fix: a workbook for another cohort or coder, responses changed since it
     was made, an unknown unit id, a text that does not match its unit (a sheet sorted by one
-    column), a value outside the choices, a formula without a saved value.
+    column), a value outside the choices, a formula without a saved value. Ticks and
+    codes are read in NFKC form (full-width ``１`` is ``1``); each change goes to ``warnings``.
     """
     path = Path(path)
     problem = file_problem(path)
@@ -100,13 +104,16 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
     except Exception as err:  # openpyxl raises many kinds for a damaged file
         return None, [Problem(file, None, None, None, f"cannot be opened as an .xlsx workbook "
                               f"({damage(err)}); {SAVE_AS}")]
+    folding = WidthFolding()
     try:
         return _read(wb, path, kind=kind, cohort=cohort, coder=coder, responses=responses,
-                     questions=questions, coding_key=coding_key)
+                     questions=questions, coding_key=coding_key, folding=folding)
     except DAMAGED as err:  # read-only sheets are unzipped and parsed only while read
         return None, [Problem(file, None, None, None, f"is damaged ({damage(err)}); {SAVE_AS}")]
     finally:
         wb.close()
+        if warnings is not None:
+            warnings += folding.warnings()
 
 
 def _where(file, sheet, cell, value, message) -> Problem:
@@ -114,7 +121,7 @@ def _where(file, sheet, cell, value, message) -> Problem:
                    sheet=sheet, cell=cell)
 
 
-def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_key):
+def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_key, folding):
     file = str(path)
     made = ("data/derived/<cohort>/coding_sheets/<coder>.xlsx" if kind == "coding"
             else "data/derived/<cohort>/adjudication_sheet.xlsx")
@@ -166,7 +173,7 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
                              f"was made from responses that have since changed ({'; '.join(parts)}); "
                              f"{again}")]
     in_workbook = {u: q for u, q, _ in recorded}
-    frames, saved = [], None
+    frames, saved, present, read = [], None, set(), set()
     for qid in meta.get("questions", "").split(";"):
         if not qid:
             continue
@@ -182,11 +189,17 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
         if sheet.formulas:  # a formula's saved value stands for it (a second pass, rarely needed)
             saved = saved or load_workbook(path, read_only=True, data_only=True)
             sheet.use_saved_values(_Sheet(saved[qid]))
-        frame, found = _read_question(sheet, file, qid, questions[qid], kind, by_unit, in_workbook)
+        frame, found = _read_question(sheet, file, qid, questions[qid], kind, by_unit, in_workbook,
+                                      folding)
         problems += found
         frames.append(frame)
+        present |= units_on_sheet(sheet.rows)
+        read.add(qid)
     if saved is not None:
         saved.close()
+    if kind == "coding" and not problems:  # a row deleted from a sheet
+        problems = missing_rows(recorded, present, read, file=file,
+                                made=f"data/derived/{cohort}/coding_sheets/{coder}.xlsx")
     if problems:
         return None, problems
     columns = ["response_id", "codes", *([RATIONALE] if kind == "adjudication" else []), "sheet", "cell"]
@@ -201,7 +214,7 @@ def _value_at(rows, number: int, index: int):
     return next(values[index] for n, values in rows if n == number)
 
 
-def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
+def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook, folding):
     problems = []
     rows = sheet.rows
     header = [cell_text(v).strip() for v in rows[0][1]] if rows and rows[0][0] == 1 else []
@@ -224,7 +237,10 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
             continue
         ticked = next((number for number, values in rows[1:]
                        if index < len(values) and cell_text(values[index]).strip()), None)
-        if ticked is not None:
+        inserted = inserted_column(rows, index, name, file=file, sheet=qid)
+        if inserted:  # a column of notes, not a code column of another codebook
+            problems.append(inserted)
+        elif ticked is not None:
             problems.append(_where(file, qid, f"{get_column_letter(index + 1)}{ticked}",
                                    _value_at(rows, ticked, index),
                                    f"is under column {name!r}, which is not a code of question "
@@ -289,7 +305,7 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook):
                        "of the generated workbook")
             problems.append(_where(file, qid, cell_of("text"), text, why))
             continue
-        codes, found = _codes_of(filled, spec, file, qid, cell_of)
+        codes, found = _codes_of(filled, spec, file, qid, cell_of, folding)
         problems += found
         if found:
             continue
@@ -311,30 +327,36 @@ def _same_text(read: str, written: str) -> bool:
     return read.replace("\r\n", "\n") == written.replace("\r\n", "\n")
 
 
-def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of) -> tuple[str, list[Problem]]:
+def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of, folding: WidthFolding
+              ) -> tuple[str, list[Problem]]:
     codes = code_ids(spec)
     if spec["multi_label"]:
         chosen, problems = [], []
         for code, value in filled.items():
             shown = cell_text(value).strip()
-            if shown.lower() in TICKS or value is True:
+            read = folding.value(shown, file=file, column=code, sheet=qid, cell=cell_of(code))
+            if read.lower() in TICKS or value is True:
                 chosen.append(code)
-            elif shown in ("", NOT_APPLY) or value is False:
+            elif read in ("", NOT_APPLY) or value is False:
                 continue
             else:
                 problems.append(_where(file, qid, cell_of(code), value,
                                        f"is not a tick for code {code}: write 1 or x where the "
-                                       "code applies, 0 or nothing where it does not"))
+                                       "code applies, 0 or nothing where it does not"
+                                       + character_note(shown, read)))
         return ";".join(c for c in codes if c in chosen), problems
-    value = cell_text(filled["code"]).strip()
+    typed = cell_text(filled["code"]).strip()
+    by_label = {spec["labels"].get(c, c): c for c in codes}
+    if typed in codes or typed in by_label:  # as typed first: a label may be full-width text
+        return by_label.get(typed, typed), []
+    value = folding.value(typed, file=file, column="code", sheet=qid, cell=cell_of("code"))
+    folded = {fold(name): c for name, c in [*by_label.items(), *zip(codes, codes, strict=True)]}
     if value == NOT_APPLY:
         return "", []
-    by_label = {spec["labels"].get(c, c): c for c in codes}
-    if value in codes:
-        return value, []
-    if value in by_label:
-        return by_label[value], []
+    if value in folded:
+        return folded[value], []
     shown = [*by_label, NOT_APPLY]
     return "", [_where(file, qid, cell_of("code"), filled["code"],
                        f"is not a code of question {qid}: choose one from the drop-down "
-                       f"({', '.join(shown)}) or write a code id ({', '.join(codes)})")]
+                       f"({', '.join(shown)}) or write a code id ({', '.join(codes)})"
+                       + character_note(typed, value))]

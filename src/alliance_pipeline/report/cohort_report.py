@@ -37,6 +37,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
                     figures: Iterable[str] | None = None) -> dict[str, str]:
     """All fragments as ``{file name: text}``: ``meta.yml`` and one ``<name>.md`` each."""
     figs = set(figures) if figures is not None else conventional_figures(study)
-    kw = {"study": study, "cohort": cohort}
+    kw: dict[str, Any] = {"study": study, "cohort": cohort}
     return {
         "meta.yml": meta_yaml(study=study, cohort=cohort, quotes=quotes),
         "summary.md": summary_md(tables, **kw),

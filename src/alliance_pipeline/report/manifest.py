@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -120,9 +121,10 @@ def table_numbers(name: str, frame: pd.DataFrame) -> dict[str, dict[str, int | f
     return out
 
 
-def table_entry(name: str, file: str, sha256: str, frame: pd.DataFrame | None) -> dict:
+def table_entry(name: str, file: str | os.PathLike[str], sha256: str,
+                frame: pd.DataFrame | None) -> dict:
     """One derived table of the manifest: its file, hash and (unless hash-only) numbers."""
-    entry = {"table": name, "file": file, "sha256": sha256}
+    entry: dict[str, object] = {"table": name, "file": os.fspath(file), "sha256": sha256}
     if frame is not None and name not in HASH_ONLY:
         entry["key"] = key_columns(name, frame)
         entry["numbers"] = table_numbers(name, frame)
@@ -130,7 +132,7 @@ def table_entry(name: str, file: str, sha256: str, frame: pd.DataFrame | None) -
 
 
 def build_manifest(*, report: str, cohorts: Iterable[str], provenance: Mapping, config: Mapping,
-                   codebook: tuple[str, str], lock: tuple[str, str],
+                   codebook: tuple[str | os.PathLike[str], str], lock: tuple[str, str],
                    tables: Iterable[Mapping]) -> dict:
     """The manifest of one report, before rendering (see :func:`complete`).
 
@@ -152,7 +154,7 @@ def build_manifest(*, report: str, cohorts: Iterable[str], provenance: Mapping, 
         "inputs": {
             "raw": [{"file": path, "sha256": sha} for path, sha in provenance.get("raw_files") or []],
             "config": {"sha256": config_sha256(config), "effective": effective_config(config)},
-            "codebook": {"file": codebook[0], "sha256": codebook[1],
+            "codebook": {"file": os.fspath(codebook[0]), "sha256": codebook[1],
                          "version": str(provenance.get("codebook_version") or "unknown")},
         },
         "tables": [dict(t) for t in tables],

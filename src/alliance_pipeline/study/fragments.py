@@ -249,7 +249,9 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
             continue
         spec = study["questions"][q]
         out.append(f"## {esc(spec.get('prompt') or q)}\n")
-        rows, het, pairs = [], [], {}
+        rows: list[list[str]] = []
+        het: list[list[str]] = []
+        pairs: dict = {}
         for _, r in sub.iterrows():
             label = esc(study_code_label(study, q, r["code"]))
             pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))

@@ -269,5 +269,5 @@ def pooled_table(tests: pd.DataFrame, *, cohorts: Sequence[str] | None = None,
     for _, index in frame.groupby(["question", "code"], sort=False).groups.items():
         frame.loc[index, "p_adjusted"] = adjust_pvalues(frame.loc[index, "p_value"].to_numpy(float),
                                                         p_adjust)
-    frame["df"] = pd.array(frame["df"], dtype="Int64")
+    frame["df"] = pd.array(frame["df"].tolist(), dtype="Int64")
     return frame.reset_index(drop=True)

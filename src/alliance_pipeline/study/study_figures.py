@@ -49,7 +49,8 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
 
     spec = study["questions"][question]
     with F.style():
-        rows, keys = [], []
+        rows: list[tuple[str, str]] = []
+        keys: list[tuple[str, str | None] | None] = []
         for code in spec["codes"]:
             rows.append(("header", study_code_label(study, question, code)))
             keys.append(None)
@@ -72,9 +73,9 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
         for key, y in zip(keys, ys, strict=True):
             if key is None:
                 continue
-            code, name = key
+            code, member = key
             colour = F.PALETTE[code_index[code] % len(F.PALETTE)]
-            if name is None:
+            if member is None:
                 hit = summary[summary["code"] == code]
                 r = hit.iloc[0] if len(hit) else None
                 if r is None or not np.isfinite(r["risk_difference"]):
@@ -90,7 +91,7 @@ def forest_figure(cohort_rows: pd.DataFrame, pooled: pd.DataFrame, *, study: Map
                 i2 = r["het_rd_i2"]
                 F.side_text(ax, y, f"{mid:+.2f} {fmt_ci(lo, hi)}  I² {fmt_pct(i2, 0)}")
                 continue
-            hit = mine[(mine["code"] == code) & (mine["cohort"] == name)]
+            hit = mine[(mine["code"] == code) & (mine["cohort"] == member)]
             r = hit.iloc[0] if len(hit) else None
             if r is None or not np.isfinite(r["risk_difference"]):
                 F.row_note(ax, y, "not tested" if r is None else "undefined")

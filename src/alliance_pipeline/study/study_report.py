@@ -8,12 +8,16 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
 from alliance_pipeline.report.manifest import build_manifest, table_entry
 from alliance_pipeline.report.render.renderer import render_report
 from alliance_pipeline.study.fragments import COHORT_TABLES, stack_tables, write_fragments
 from alliance_pipeline.tables import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def render_study_report(*, source: str | Path, project: str | Path, pooled: str | Path,
@@ -42,7 +46,7 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
     files = [("pooled", pooled), ("cohort_rows", cohort_rows)] + [
         (table, cohort_tables[table][i]) for i in range(len(settings)) for table in COHORT_TABLES]
     hashes = dict(hash_files(f for _, f in files))
-    frames = {pooled: tables["pooled"], cohort_rows: tables["cohort_rows"],
+    frames: dict[str | Path, pd.DataFrame] = {pooled: tables["pooled"], cohort_rows: tables["cohort_rows"],
               **{cohort_tables[t][i]: per_cohort[name][t] for i, name in enumerate(settings)
                  for t in COHORT_TABLES}}
     contents = build_manifest(
@@ -50,8 +54,8 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
         codebook=(codebook, sha256_file(codebook)), lock=("requirements.lock", sha256_file(lock)),
         tables=[table_entry("cohorts" if name == "cohort_rows" else name, f,
                             hashes[Path(f).as_posix()], frames[f]) for name, f in files])
-    with tempfile.TemporaryDirectory(prefix="study-report-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="study-report-") as scratch:
+        tmp = Path(scratch)
         staged = tmp / "source"
         staged.mkdir()
         shutil.copyfile(source, staged / "report.qmd")

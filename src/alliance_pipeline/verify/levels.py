@@ -21,7 +21,7 @@ from alliance_pipeline.config import ConfigError, load_study
 from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.settings import cohort_config
 from alliance_pipeline.verify.compare import REL_TOL, compare_numbers, config_differences
-from alliance_pipeline.verify.rerun import rerun_change, rerun_from_raw
+from alliance_pipeline.verify.rerun import RerunFailed, rerun_change, rerun_from_raw
 
 SHOWN = 20  # config values and package versions listed (the count says how many differ)
 CHANGE_TABLES = ("proportions", "tests", "power", "flow")
@@ -184,8 +184,8 @@ def check_tables(manifest: Mapping, data_dir: Path, config: dict | None, checkou
     config = config if config is not None else manifest["inputs"]["config"]["effective"]
     raw_here = [(data_dir / e["file"]).is_file() for e in manifest["inputs"]["raw"]]
     entries = manifest["tables"]
-    with tempfile.TemporaryDirectory(prefix="verify-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="verify-") as scratch_name:
+        scratch = Path(scratch_name)
         if final_codes is not None:
             if manifest["report"] != "cohort":
                 return [Check("tables", "not available", "--final-codes checks a cohort report; the study "
@@ -196,10 +196,11 @@ def check_tables(manifest: Mapping, data_dir: Path, config: dict | None, checkou
             return [Check("tables", "not available", f"{raw_here.count(False)} raw file(s) are not here; "
                                                      "ask for them, or for final_codes.csv (FINAL_CODES=...) "
                                                      "to recheck the change numbers")]
-        work, error = rerun_from_raw(manifest, config, data_dir, checkout, scratch)
-        if work is None:
-            return [Check("tables", "FAIL", "rerun from the raw files: " + error.splitlines()[0],
-                          error.splitlines()[1:])]
+        try:
+            work = rerun_from_raw(manifest, config, data_dir, checkout, scratch)
+        except RerunFailed as failed:
+            lines = str(failed).splitlines()
+            return [Check("tables", "FAIL", "rerun from the raw files: " + lines[0], lines[1:])]
         return [compare_table(e, work / e["file"], "rerun from the raw files") for e in entries]
 
 
@@ -215,9 +216,10 @@ def _check_from_final_codes(manifest, entries, final_codes: Path, config, data_d
     elif mine:
         checks.append(Check("tables", "FAIL", f"{final_codes}: not the report's final_codes.csv "
                                               f"(SHA-256 report {_short(mine[0]['sha256'])}…, here {_short(sha)}…)"))
-    work, error = rerun_change(manifest, final_codes, config, data_dir, scratch)
-    if work is None:
-        return checks + [Check("tables", "FAIL", error)]
+    try:
+        work = rerun_change(manifest, final_codes, config, data_dir, scratch)
+    except RerunFailed as failed:
+        return [*checks, Check("tables", "FAIL", str(failed))]
     for entry in entries:
         if entry["table"] in CHANGE_TABLES:
             checks.append(compare_table(entry, work / entry["file"], "change step rerun from final codes"))

@@ -17,18 +17,24 @@ from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.settings import cohort_settings, study_settings
 
 
-def _codebook(config: Mapping, data_dir: Path) -> Path | None:
+class RerunFailed(Exception):
+    """A rerun could not produce the tables; the message says why (its first line is the
+    verdict, the rest the workflow's last lines)."""
+
+
+def _codebook(config: Mapping, data_dir: Path) -> Path:
     path = data_dir / config["codebook"]
-    return path if path.is_file() else None
+    if not path.is_file():
+        raise RerunFailed(f"the codebook {config['codebook']} is not here")
+    return path
 
 
 def rerun_from_raw(manifest: Mapping, config: Mapping, data_dir: Path, checkout: Path,
-                   scratch: Path) -> tuple[Path | None, str | None]:
-    """Run this checkout's workflow for the manifest's tables in ``scratch``; (folder, error)."""
+                   scratch: Path) -> Path:
+    """Run this checkout's workflow for the manifest's tables in ``scratch``; the folder it
+    wrote them to. Raises :class:`RerunFailed` when the codebook is missing or the run fails."""
     codebook = _codebook(config, data_dir)
-    if codebook is None:
-        return None, f"the codebook {config['codebook']} is not here"
-    config = manifests.plain(config)
+    config = dict(manifests.plain(config))
     work = scratch / "rerun"
     (work / "config").mkdir(parents=True)
     shutil.copyfile(codebook, work / "config" / "codebook.yaml")
@@ -45,31 +51,30 @@ def rerun_from_raw(manifest: Mapping, config: Mapping, data_dir: Path, checkout:
                            "--cores", "1", "--quiet", "all"], capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])
-        return None, f"the workflow failed on the raw files here:\n{tail}"
-    return work, None
+        raise RerunFailed(f"the workflow failed on the raw files here:\n{tail}")
+    return work
 
 
 def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir: Path,
-                 scratch: Path) -> tuple[Path | None, str | None]:
-    """The change step from ``final_codes`` alone, tables written as the workflow writes them."""
+                 scratch: Path) -> Path:
+    """The change step from ``final_codes`` alone, tables written as the workflow writes them;
+    the folder. Raises :class:`RerunFailed` when the codebook is missing or the step fails."""
     from alliance_pipeline.change.cohort_tables import change_tables
     from alliance_pipeline.tables import read_table, write_table
 
     codebook_path = _codebook(config, data_dir)
-    if codebook_path is None:
-        return None, f"the codebook {config['codebook']} is not here"
     try:
         codebook = read_codebook(codebook_path, "the report's config")
-        config = manifests.plain(config)
+        config = dict(manifests.plain(config))
         study = study_settings(config, codebook)
         cohort = manifest["cohorts"][0]
         tables = change_tables(read_table(final_codes), cohort=cohort_settings(config, cohort),
                                questions=study["questions"], timepoints=study["timepoints"],
                                contrasts=study["contrasts"])
     except (ConfigError, ValueError, KeyError) as err:
-        return None, f"the change step failed on {final_codes}: {err}"
+        raise RerunFailed(f"the change step failed on {final_codes}: {err}") from err
     work = scratch / "change"
     for entry in manifest["tables"]:
         if entry["table"] in tables:
             write_table(tables[entry["table"]], work / entry["file"])
-    return work, None
+    return work

@@ -9,8 +9,10 @@ each from its own module. The design decisions (Figure without pyplot, style in
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,6 +29,9 @@ from alliance_pipeline.report.figures.style import (
     save_figure,
 )
 from alliance_pipeline.settings import published_figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["write_cohort_figures"]
 
@@ -79,7 +84,7 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     training = tuple(contrasts.get("training", ("pre2", "post"))) if contrasts else None
 
     written: list[Path] = []
-    figures = {
+    figures: dict[str, Callable[[], Figure]] = {
         "agreement": lambda: agreement_figure(
             table("agreement"), labels=labels, acceptable=acceptable, good=good,
             questions=questions, question_labels=question_labels, confidence=confidence),
@@ -92,22 +97,19 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
         if is_repeated(spec):
             applicable = {name: tps for name, tps in (contrasts or {}).items()
                           if all(tp in asked for tp in tps)}
-            figures[f"shares_{qid}"] = (
-                lambda qid=qid, asked=asked, codes=codes: shares_figure(
-                    proportions, question=qid, codes=codes, labels=labels, timepoints=asked,
-                    training_contrast=training, published=published.get(qid),
-                    confidence=confidence))
-            figures[f"forest_{qid}"] = (
-                lambda qid=qid, codes=codes, applicable=applicable: forest_figure(
-                    table("tests"), question=qid, codes=codes, labels=labels,
-                    contrasts=applicable, confidence=confidence))
+            figures[f"shares_{qid}"] = partial(
+                shares_figure, proportions, question=qid, codes=codes, labels=labels,
+                timepoints=asked, training_contrast=training, published=published.get(qid),
+                confidence=confidence)
+            figures[f"forest_{qid}"] = partial(
+                forest_figure, table("tests"), question=qid, codes=codes, labels=labels, contrasts=applicable,
+                confidence=confidence)
         else:
-            figures[f"frequencies_{qid}"] = (
-                lambda qid=qid, codes=codes: frequencies_figure(
-                    proportions, question=qid, codes=codes, labels=labels,
-                    confidence=confidence))
+            figures[f"frequencies_{qid}"] = partial(
+                frequencies_figure, proportions, question=qid, codes=codes, labels=labels,
+                confidence=confidence)
     for stem in figure_stems(questions):
-        fig = figures[stem]()
-        written += save_figure(fig, out_dir / stem)
-        fig.clear()
+        drawn = figures[stem]()
+        written += save_figure(drawn, out_dir / stem)
+        drawn.clear()
     return written

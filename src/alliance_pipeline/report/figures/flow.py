@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from alliance_pipeline.report.figures.style import (
     style,
 )
 
-_DASHES = ["--", ":", "-."]
+_DASHES: list[Literal["--", ":", "-."]] = ["--", ":", "-."]
 _COUNT_NAMES = ("n_participants", "participants", "n")
 _COMPLETE_NAMES = ("n_complete", "complete_cases", "n_complete_cases", "complete")
 _TOTAL_NAMES = ("n_total", "n_enrolled", "enrolled")

@@ -86,10 +86,10 @@ def shares_figure(proportions: pd.DataFrame, *, question: str, codes: Sequence[s
                 series_colour = PALETTE[index % len(PALETTE)] if len(cohorts) > 1 else colour
                 rows = [(tp, sub[sub["timepoint"] == tp]) for tp in timepoints]
                 xs, ps, segments = [], [], []
-                for tp, row in rows:
-                    if row.empty:
+                for tp, found in rows:
+                    if found.empty:
                         continue
-                    row = row.iloc[0]
+                    row = found.iloc[0]
                     x = positions[tp] + dodge(index, len(cohorts), 0.3)
                     p, lo, hi = (as_float(row.get("proportion")), as_float(row.get("ci_low")),
                                  as_float(row.get("ci_high")))

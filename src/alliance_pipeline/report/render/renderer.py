@@ -68,7 +68,7 @@ def _prepare_work_dir(qmd: Path, fragments_dir: Path, figures_dir: Path, work_di
     shutil.copyfile(qmd, target)
     project_src = qmd.parent / "_quarto.yml"
     project = yaml.safe_load(project_src.read_text(encoding="utf-8")) if project_src.exists() else {}
-    project = deep_merge(project or {"project": {"type": "default"}}, project_extra or {})
+    project = deep_merge(project or {"project": {"type": "default"}}, dict(project_extra or {}))
     (work_dir / "_quarto.yml").write_text(yaml.safe_dump(project, sort_keys=False, allow_unicode=True),
                                           encoding="utf-8")
     for stale in ("report.html", "report.pdf", "report.typ"):
