@@ -123,7 +123,7 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
     ``P05``; each change a warning), an e-mail column refused whole; refused ids are shown
     as typed with their characters named (:mod:`alliance_pipeline.intake.characters`)."""
     typed = typed_values(frame, "participant_id")
-    frame["participant_id"] = frame["participant_id"].str.strip()
+    frame["participant_id"] = strip_cells(frame["participant_id"])
     emails = email_column_problem(
         list(frame["participant_id"]), file=path, column="participant_id",
         fix="replace each with the participant's pseudonym (such as P01) and keep the list "

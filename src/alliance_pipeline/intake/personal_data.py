@@ -82,7 +82,9 @@ def email_column_problem(values: list[str], *, file: str, column: str, fix: str)
     from alliance_pipeline.intake.problems import Problem
 
     given = [v for v in values if v.strip()]
-    emails = sum("email" in identifying_kinds(v) for v in given)
+    # only a value with "@" or a character NFKC may turn into one can hold an e-mail address
+    emails = sum("email" in identifying_kinds(v) for v in given
+                 if "@" in v or not v.isascii())
     if not given or emails * 2 <= len(given):  # most of them
         return None
     return Problem(file, None, column, None,
