@@ -104,9 +104,9 @@ def _csv_text(frame: pd.DataFrame) -> str:
             and all(isinstance(name, str) for name in frame.columns)
             and all(pd.api.types.infer_dtype(cells, skipna=False) == "string" for cells in columns)):
         return frame.to_csv(index=False, lineterminator="\n", na_rep="")
-    cells = [_quoted(list(frame.columns))] + [_quoted(column) for column in columns]
-    header, *columns = cells
-    return ",".join(header) + "\n" + "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+    header = _quoted(list(frame.columns))
+    body = [_quoted(column) for column in columns]
+    return ",".join(header) + "\n" + "\n".join(map(",".join, zip(*body, strict=True))) + "\n"
 
 
 def _quoted(cells) -> list[str]:

@@ -144,10 +144,10 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
         near: dict[str, str] = {}  # folded id -> id of responses.csv
         for id_ in response_question:
             near.setdefault(_id_key(id_), id_)
-        found += [(at, Problem(path, int(rows[at]), "response_id", ids[at], _unknown_id(ids[at], near)))
-                  for at in unknown]
+        found += [(int(at), Problem(path, int(rows[at]), "response_id", ids[at],
+                                    _unknown_id(ids[at], near))) for at in unknown]
     coded = np.flatnonzero(known)
-    occurrence = np.zeros(len(coded), dtype=np.int64)
+    occurrence: np.ndarray = np.zeros(len(coded), dtype=np.int64)
     positions = at_response[coded]  # the same position: the same response id
     if not (np.diff(positions) > 0).all() and pd.Series(positions).duplicated().any():
         occurrence = pd.Series(positions).groupby(positions, sort=False).cumcount().to_numpy()
@@ -157,7 +157,7 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                 first_row[ids[at]] = int(rows[at])
                 continue
             times = "twice" if n == 1 else f"{n + 1} times"
-            found.append((at, Problem(path, int(rows[at]), "response_id", ids[at],
+            found.append((int(at), Problem(path, int(rows[at]), "response_id", ids[at],
                                       f"is coded {times} (first in row {first_row[ids[at]]}); "
                                       "keep one row")))
     first = coded[occurrence == 0]
@@ -173,7 +173,7 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
         if why:
             if code is not None and code != value.strip():  # name the code within the cell
                 why = f"code {code!r} {why}"
-            found.append((at, Problem(path, int(rows[at]), "codes", value, why)))
+            found.append((int(at), Problem(path, int(rows[at]), "codes", value, why)))
     return [problem for _, problem in sorted(found, key=lambda item: item[0])]
 
 

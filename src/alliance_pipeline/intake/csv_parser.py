@@ -150,7 +150,7 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
         return None, [malformed]
     problems = _header_problems(path, header, required, keep_all, only_kept)
     records = None if strict or problems else fast_records(text, data, counts)
-    if records is not None:
+    if records is not None and data is not None and counts is not None:
         return records_frame(data, records, counts, path, header, required, keep_all,
                              allow_no_rows=allow_no_rows, only_kept=only_kept)
     return _strict_frame(text, path, header, required, keep_all, problems,

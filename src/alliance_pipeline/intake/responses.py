@@ -174,7 +174,7 @@ def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], ques
                 f"is not a time point of question {name} (asked only at {asked}); correct the "
                 "time point or the question, or add the time point to the question's "
                 "timepoints in the codebook"))]
-    return wrong_tp, [p for _, p in sorted(located, key=lambda item: item[0])]
+    return wrong_tp, [p for _, p in sorted(located, key=lambda item: item[0] or 0)]
 
 
 def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
