@@ -96,7 +96,7 @@ def _csv_text(frame: pd.DataFrame) -> str:
     A frame of two or more columns of text only (every name and cell a string) is joined
     directly, quoted as pandas' writer (the csv module, QUOTE_MINIMAL, line terminator
     ``\\n``) quotes: a cell holding a comma, a quote or ``\\n`` in quotes, its quotes doubled.
-    That is the same text without pandas' per-chunk formatting (tests/test_tables_fast.py
+    That is the same text without pandas' per-chunk formatting (tests/test_intake_fast.py
     compares the two on generated frames).
     """
     columns = [frame.iloc[:, i].to_numpy(dtype=object) for i in range(frame.shape[1])]
@@ -104,15 +104,25 @@ def _csv_text(frame: pd.DataFrame) -> str:
             and all(isinstance(name, str) for name in frame.columns)
             and all(pd.api.types.infer_dtype(cells, skipna=False) == "string" for cells in columns)):
         return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    if not any(_needs_quotes(column[:100]) for column in [list(frame.columns), *columns]):
+        text = (",".join(frame.columns) + "\n" + "\n".join(map(",".join, zip(*columns, strict=True)))
+                + "\n")
+        rows, width = len(frame) + 1, len(columns)
+        if '"' not in text and text.count("\n") == rows and text.count(",") == (width - 1) * rows:
+            return text  # no cell holds a comma, a quote or a line break: none is quoted
     header = _quoted(list(frame.columns))
     body = [_quoted(column) for column in columns]
     return ",".join(header) + "\n" + "\n".join(map(",".join, zip(*body, strict=True))) + "\n"
 
 
+def _needs_quotes(cells) -> bool:
+    joined = "\x1f".join(cells)
+    return "," in joined or '"' in joined or "\n" in joined
+
+
 def _quoted(cells) -> list[str]:
     """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line)."""
-    joined = "\x1f".join(cells)
-    if "," not in joined and '"' not in joined and "\n" not in joined:
+    if not _needs_quotes(cells):
         return list(cells)
     return [f'"{c.replace(chr(34), chr(34) * 2)}"' if ("," in c or '"' in c or "\n" in c) else c
             for c in cells]
