@@ -73,7 +73,7 @@ def _quotes_in_place(data: np.ndarray, quotes: np.ndarray, ends: np.ndarray) -> 
     per_line = np.bincount(np.searchsorted(ends, quotes), minlength=len(ends))
     if (per_line % 2).any():
         return False
-    padded = np.concatenate((data, [ord("\n"), ord("\n")]))  # the file's end reads as a line end
+    padded = np.concatenate((data, np.full(2, ord("\n"), dtype=np.uint8)))  # the end: a line end
     opening, closing = quotes[0::2], quotes[1::2]  # even counts per line: parity is per line
     doubled_after = np.zeros(len(quotes), dtype=bool)
     doubled_after[1:] = quotes[1:] == quotes[:-1] + 1
