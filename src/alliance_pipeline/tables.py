@@ -124,6 +124,10 @@ def _quoted(cells) -> list[str]:
     """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line)."""
     if not _needs_quotes(cells):
         return list(cells)
+    joined = "\x1f".join(cells)
+    if '"' not in joined and joined.count("\x1f") == len(cells) - 1:  # no quote, no \x1f in a cell
+        wrapped = ('"' + '"\x1f"'.join(cells) + '"').split("\x1f")  # every cell in quotes
+        return [w if ("," in c or "\n" in c) else c for c, w in zip(cells, wrapped, strict=True)]
     return [f'"{c.replace(chr(34), chr(34) * 2)}"' if ("," in c or '"' in c or "\n" in c) else c
             for c in cells]
 
