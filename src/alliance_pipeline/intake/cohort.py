@@ -253,6 +253,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
         at = response_positions(frame["response_id"], response_question)
+        # the same ids as responses.csv's own strings, whose hashes are known: later look-ups
+        # of the codings (adjudication, order) hash nothing again
+        frame["response_id"] = response_ids[at]
         frame["question"] = pd.array(response_questions[at], dtype="str")
         frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
