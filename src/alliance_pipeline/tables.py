@@ -104,7 +104,8 @@ def _csv_text(frame: pd.DataFrame) -> str:
             and all(isinstance(name, str) for name in frame.columns)
             and all(pd.api.types.infer_dtype(cells, skipna=False) == "string" for cells in columns)):
         return frame.to_csv(index=False, lineterminator="\n", na_rep="")
-    if not any(_needs_quotes(column[:100]) for column in [list(frame.columns), *columns]):
+    names: list[str] = list(frame.columns)
+    if not _needs_quotes(names) and not any(_needs_quotes(column[:100]) for column in columns):
         text = (",".join(frame.columns) + "\n" + "\n".join(map(",".join, zip(*columns, strict=True)))
                 + "\n")
         rows, width = len(frame) + 1, len(columns)
