@@ -2,11 +2,13 @@
 
 :func:`alliance_pipeline.intake.csv_parser.parse_csv` reads a file's records here when a cheap
 check shows that pandas reads them exactly as the ``csv`` module does; otherwise it reads them
-with the ``csv`` module, one by one, as before. The checks (:func:`fast_records`): the ``csv``
-module's strict pass found no malformed quote and gave each record's cell count
-(:func:`cell_counts`); every record is one line (no line break inside a quoted cell, no bare
-carriage return), no byte-order mark begins the text, no record has more cells than the
-header, and pandas gives as many records and columns. The messages of the checks made here
+with the ``csv`` module, one by one, as before. The checks (:func:`fast_records`): each
+record's cells are counted in the file's bytes (:func:`cell_counts`: commas outside quotes,
+line breaks) after every quote was found where the ``csv`` module's strict reader takes it
+(:func:`_quotes_in_place`; else its strict pass counts, and refuses a malformed quote);
+every record is one line (no line break inside a quoted cell, no bare carriage return), no
+byte-order mark begins the text, no record has more cells than the header, and pandas
+gives as many records and columns. The messages of the checks made here
 (:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
 """
 from __future__ import annotations
