@@ -10,7 +10,9 @@ on data generated into the folder (seeded, benchmarks/cohorts.py; the pilot is c
    table targets only (every cohort's derived tables and the study's pooled tables; no
    figures, no report rendering);
 4. ``large cohort``: one cohort of 100,000 participants x 3 time points x 10 codes (one
-   multi-label question) coded by 3 coders; every derived table.
+   multi-label question) coded by 3 coders; every derived table. Then the intake step
+   alone on the same raw files, beside a plain ``pandas.read_csv`` of them, in one fresh
+   interpreter (benchmarks/bench_intake.py; target of issue #25: at most 5x the plain read).
 5. ``workbooks``: blinded coding workbooks for 10,000 responses x 3 coders written and the
    filled ones read back (benchmarks/bench_workbooks.py; the filling is prepared first and
    not counted).
@@ -52,6 +54,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "src"))
 
+from bench_intake import verdict as intake_verdict  # noqa: E402
 from cohorts import bench_codebook, generate_cohort, write_study  # noqa: E402
 from startup import measure as measure_startup  # noqa: E402
 from startup import print_startup  # noqa: E402
@@ -192,6 +195,18 @@ def large_folder(root: Path, participants: int) -> Path:
     return write_study(root / "large", {"large": frames}, codebook=codebook)
 
 
+def measure_intake(folder: Path, cohort: str, checkout: Path) -> dict | None:
+    """The intake step's own time beside a plain pandas.read_csv of the same raw files, both
+    measured in one fresh interpreter (benchmarks/bench_intake.py) on the measured checkout."""
+    done = subprocess.run([sys.executable, str(HERE / "bench_intake.py"), str(folder), cohort,
+                           "--json", "--src", str(checkout / "src")],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"!! intake step benchmark failed:\n{done.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def table_targets(cohorts: list[str], study: bool) -> list[str]:
     targets = [f"data/derived/{c}/{t}.csv" for c in cohorts for t in TABLES]
     return targets + (STUDY_TABLES if study else [])
@@ -243,6 +258,7 @@ def main() -> int:
     results: dict[str, Run] = {}
     startup = None
     model_step = ""
+    intake = None
     try:
         if "startup" in args.only:
             startup = measure_startup(repeat=5, root=args.snakefile.parent)
@@ -274,6 +290,7 @@ def main() -> int:
                                        str(folder), "large"], capture_output=True, text=True,
                                       env={**os.environ, "PYTHONPATH": str(REPO / "src")})
                 model_step = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
+            intake = measure_intake(folder, "large", args.snakefile.parent)
         if "workbooks" in args.only:
             folder, script = root / "workbooks", str(HERE / "bench_workbooks.py")
             subprocess.run([sys.executable, script, "prepare", str(folder)], check=True)
@@ -324,6 +341,10 @@ def main() -> int:
         print_breakdown(r)
         if model_step:
             print(f"   of which the {model_step} (timed again on its own, within rule change)")
+    if intake:
+        print("      intake step alone (median of 3, fresh interpreter, no Snakemake start-up or imports):")
+        print("        " + intake_verdict((intake["plain"], intake["plain_cpu"]),
+                                          (intake["intake"], intake["intake_cpu"]), intake["files"]))
     if "workbooks" in results:
         r = results["workbooks"]
         ok = (r.seconds < TARGETS["workbooks_seconds"] and r.peak_bytes < TARGETS["workbooks_bytes"]
@@ -343,6 +364,8 @@ def main() -> int:
         print_startup(startup)
     if args.json:
         out = {k: asdict(v) for k, v in results.items()}
+        if intake:
+            out["intake_step"] = intake
         args.json.write_text(json.dumps({**out, "startup": startup} if startup else out, indent=2))
     return 0 if all(r.returncode == 0 for r in results.values()) else 1
 

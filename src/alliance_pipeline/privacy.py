@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 # The look-behind starts a match only at the start of a run of address characters, so a long
@@ -78,9 +79,60 @@ def _looks_like_phone_digits(digits: str) -> bool:
     return digits.startswith("0") and len(digits) in (10, 11)
 
 
+# At most 8 ASCII digits: no phone number (9 digits or more) can be found in such text.
+_FEW_DIGITS = re.compile(r"[^0-9]*(?:[0-9][^0-9]*){0,8}")
+# A line with 9 digits or more (in a column joined by :func:`joined_cells`).
+_MANY_DIGITS = re.compile(r"[0-9](?:[^0-9\n]*[0-9]){8}")
+
+
+def joined_cells(cells) -> str | None:
+    """A column's cells as one text, one cell per line, so that one regular expression scans
+    the whole column; None when a cell is not a string or holds a line break."""
+    try:
+        text = "\n".join(cells)
+    except TypeError:
+        return None
+    return text if text.count("\n") == max(len(cells) - 1, 0) else None
+
+
+def _cannot_identify(text: str) -> bool:
+    """True when :func:`identifying_kinds` of ``text`` is surely empty: ASCII text (which NFKC
+    and the dash folding leave as it is) without "@" (every e-mail has one) and with at most
+    8 digits (every phone number has 9)."""
+    return text.isascii() and "@" not in text and _FEW_DIGITS.fullmatch(text) is not None
+
+
+def _none_can_identify(cells) -> bool:
+    """:func:`_cannot_identify` of every cell, tested once over the joined column."""
+    text = joined_cells(cells)
+    return (text is not None and text.isascii() and "@" not in text
+            and _MANY_DIGITS.search(text) is None)
+
+
+def participant_id_problems(ids: pd.Series, pattern: str) -> pd.Series:
+    """:func:`participant_id_problem` of each id (None when acceptable), computed once per
+    distinct id; an id that cannot identify (:func:`_cannot_identify`) and matches
+    ``pattern`` is accepted at once, as :func:`participant_id_problem` would."""
+    matches = re.compile(pattern).fullmatch
+    codes, distinct = pd.factorize(ids.to_numpy(dtype=object))
+    plain = _none_can_identify(distinct)
+    why = [None if (plain or _cannot_identify(v)) and matches(v) else participant_id_problem(v, pattern)
+           for v in distinct]
+    out = np.empty(len(distinct) + 1, dtype=object)  # the last slot for a missing id (code -1)
+    out[:len(distinct)] = why
+    return pd.Series(out[codes], index=ids.index, dtype=object)
+
+
 def scan_texts(responses: pd.DataFrame) -> pd.Series:
-    """Per response, the ``;``-joined identifying kinds found in its text ('' if none)."""
-    return responses["text"].map(lambda t: ";".join(identifying_kinds(t)))
+    """Per response, the ``;``-joined identifying kinds found in its text ('' if none);
+    computed once per distinct text, and only for the texts that could hold one
+    (:func:`_cannot_identify`)."""
+    codes, distinct = pd.factorize(responses["text"].to_numpy(dtype=object))
+    kinds = np.full(len(distinct) + 1, "", dtype=object)
+    if not _none_can_identify(distinct):
+        kinds[:len(distinct)] = ["" if _cannot_identify(t) else ";".join(identifying_kinds(t))
+                                 for t in distinct]
+    return pd.Series(kinds[codes], index=responses.index, dtype="str")
 
 
 def withhold_identifying(frame: pd.DataFrame, allow: bool) -> pd.DataFrame:

@@ -84,10 +84,53 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, for_people: boo
     # The csv module quotes a cell only for the characters of its line terminator, so with
     # "\n" a bare carriage return inside a text would be written unquoted and read back as
     # a line break. Tables holding one quote every text cell instead (read_table is the same).
-    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    text = _csv_text(frame)
     if "\r" in text:
         text = frame.to_csv(index=False, lineterminator="\n", na_rep="", quoting=csv.QUOTE_NONNUMERIC)
     atomic_write_text(path, text, encoding="utf-8-sig" if for_people else "utf-8")
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """``frame.to_csv(index=False, lineterminator="\\n", na_rep="")``.
+
+    A frame of two or more columns of text only (every name and cell a string) is joined
+    directly, quoted as pandas' writer (the csv module, QUOTE_MINIMAL, line terminator
+    ``\\n``) quotes: a cell holding a comma, a quote or ``\\n`` in quotes, its quotes doubled.
+    That is the same text without pandas' per-chunk formatting (tests/test_intake_fast.py
+    compares the two on generated frames).
+    """
+    columns = [frame.iloc[:, i].to_numpy(dtype=object) for i in range(frame.shape[1])]
+    if not (len(frame) and len(columns) >= 2
+            and all(isinstance(name, str) for name in frame.columns)
+            and all(pd.api.types.infer_dtype(cells, skipna=False) == "string" for cells in columns)):
+        return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    names: list[str] = list(frame.columns)
+    if not _needs_quotes(names) and not any(_needs_quotes(column[:100]) for column in columns):
+        text = (",".join(frame.columns) + "\n" + "\n".join(map(",".join, zip(*columns, strict=True)))
+                + "\n")
+        rows, width = len(frame) + 1, len(columns)
+        if '"' not in text and text.count("\n") == rows and text.count(",") == (width - 1) * rows:
+            return text  # no cell holds a comma, a quote or a line break: none is quoted
+    header = _quoted(list(frame.columns))
+    body = [_quoted(column) for column in columns]
+    return ",".join(header) + "\n" + "\n".join(map(",".join, zip(*body, strict=True))) + "\n"
+
+
+def _needs_quotes(cells) -> bool:
+    joined = "\x1f".join(cells)
+    return "," in joined or '"' in joined or "\n" in joined
+
+
+def _quoted(cells) -> list[str]:
+    """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line)."""
+    if not _needs_quotes(cells):
+        return list(cells)
+    joined = "\x1f".join(cells)
+    if '"' not in joined and joined.count("\x1f") == len(cells) - 1:  # no quote, no \x1f in a cell
+        wrapped = ('"' + '"\x1f"'.join(cells) + '"').split("\x1f")  # every cell in quotes
+        return [w if ("," in c or "\n" in c) else c for c, w in zip(cells, wrapped, strict=True)]
+    return [f'"{c.replace(chr(34), chr(34) * 2)}"' if ("," in c or '"' in c or "\n" in c) else c
+            for c in cells]
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -13,12 +13,13 @@ U+FF11"), since on screen a look-alike letter of another alphabet cannot be told
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 import pandas as pd
 
 from alliance_pipeline.intake.problems import Problem
+from alliance_pipeline.privacy import joined_cells
 
 _WORDS = {"FULLWIDTH": "full-width", "HALFWIDTH": "half-width", "LATIN": "Latin",
           "CYRILLIC": "Cyrillic", "GREEK": "Greek", "HIRAGANA": "hiragana",
@@ -94,6 +95,9 @@ class WidthFolding:
         if column not in frame.columns:
             return
         typed = frame[column]
+        text = joined_cells(typed.to_numpy(dtype=object))
+        if text is not None and text.isascii():
+            return  # NFKC leaves ASCII as it is
         read = typed.str.normalize("NFKC")
         changed = read != typed
         for value, row in zip(typed[changed], frame.loc[changed, "spreadsheet_row"], strict=True):
@@ -112,14 +116,37 @@ class WidthFolding:
         return out
 
 
-def typed_values(frame: pd.DataFrame, column: str) -> dict[int, str]:
+class _TypedValues(Mapping):
+    """Spreadsheet row -> the value as typed (stripped), looked up only when asked (intake
+    asks for the rows of its problems, mostly none)."""
+
+    def __init__(self, values: pd.Series, rows: pd.Series) -> None:
+        self._values, self._rows = values.to_numpy(dtype=object).copy(), rows.to_numpy()
+        self._at: dict[int, int] | None = None
+
+    def _positions(self) -> dict[int, int]:
+        if self._at is None:
+            self._at = {int(r): i for i, r in enumerate(self._rows)}
+        return self._at
+
+    def __getitem__(self, row: int) -> str:
+        return self._values[self._positions()[row]].strip()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
+
+
+def typed_values(frame: pd.DataFrame, column: str) -> Mapping[int, str]:
     """Spreadsheet row -> the value of ``column`` as typed (stripped), before :meth:`WidthFolding.column`."""
     if column not in frame.columns:
         return {}
-    return {int(r): v.strip() for v, r in zip(frame[column], frame["spreadsheet_row"], strict=True)}
+    return _TypedValues(frame[column], frame["spreadsheet_row"])
 
 
-def restore_typed(problems: list[Problem], column: str, typed: dict[int, str],
+def restore_typed(problems: list[Problem], column: str, typed: Mapping[int, str],
                   refused: Callable[[str], bool]) -> list[Problem]:
     """Problems about the normalised values of ``column`` shown with the value as typed
     (``typed``: :func:`typed_values`); where ``refused(value)`` (the value itself is refused,

@@ -12,11 +12,12 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.responses import foreign_character, participant_key
+from alliance_pipeline.intake.responses import foreign_character, participant_key, strip_cells
 
 
 def _split_codes(value: str) -> list[str]:
@@ -68,46 +69,113 @@ def normalise_codes(value: str, question: str, questions: dict) -> str:
     return ";".join(c for c in questions[question]["codes"] if c in codes)
 
 
+def per_question_value(values: pd.Series, question: pd.Series, function) -> np.ndarray:
+    """``function(value, question)`` of each row, computed once per distinct pair (a column of
+    codes holds few distinct code lists per question)."""
+    out = np.empty(len(values), dtype=object)
+    values_array, question_array = values.to_numpy(dtype=object), question.to_numpy(dtype=object)
+    for name in pd.unique(question_array):
+        at = np.flatnonzero(question_array == name)
+        inverse, distinct = pd.factorize(values_array[at])
+        results = np.empty(len(distinct), dtype=object)
+        for i, value in enumerate(distinct):  # one by one: a tuple is one result, not a row
+            results[i] = function(value, name)
+        out[at] = results[inverse]
+    return out
+
+
+def normalise_code_column(codes: pd.Series, question: pd.Series, questions: dict) -> list[str]:
+    """:func:`normalise_codes` of each row (``question``: each row's question)."""
+    return per_question_value(codes, question,
+                              lambda value, name: normalise_codes(value, name, questions)).tolist()
+
+
+_LOOKUP: list = []  # [(response_question, its size, its ids: array and Index, their questions)]
+
+
+def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
+    """The position of each response id among the keys of ``response_question`` (-1 for an
+    id not there): the positions in order when the ids are those keys in their order (a coder
+    file made from responses.csv), else one hashed look-up of the whole column. The last
+    ``response_question``'s keys are kept (intake looks up every coder file in the same one)."""
+    if not (_LOOKUP and _LOOKUP[0][0] is response_question
+            and _LOOKUP[0][1] == len(response_question)):
+        keys = np.array(list(response_question), dtype=object)
+        questions = np.array([*response_question.values(), None], dtype=object)  # -1: unknown
+        _LOOKUP[:] = [(response_question, len(response_question), keys, pd.Index(keys), questions)]
+    _, _, keys, index, _ = _LOOKUP[0]
+    ids = np.asarray(ids, dtype=object)
+    if len(ids) == len(keys) and bool((ids == keys).all()):
+        return np.arange(len(ids))
+    return index.get_indexer(ids)
+
+
+def questions_of(ids, response_question: dict[str, str]) -> np.ndarray:
+    """The question of each response id (None for an id not in ``response_question``)."""
+    at = response_positions(ids, response_question)
+    return _LOOKUP[0][4][at]
+
+
+def _unknown_id(value: str, near: dict[str, str], source: str = "responses.csv") -> str:
+    """Why a coded response id is not one of ``source``'s, with the id probably meant."""
+    hint = ""
+    meant = near.get(_id_key(value))
+    if meant:
+        foreign = foreign_character(value)
+        hint = (f" (it looks like {meant!r}" + (f" but contains {foreign}" if foreign else "")
+                + f"; write it as {meant!r})")
+    return f"is not a response_id of {source}{hint}; fix the id or remove the row"
+
+
 def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
                     questions: dict, source: str = "responses.csv") -> list[Problem]:
-    """Contract rules for one coder file or adjudication.csv (``source``: where the responses
-    come from, for the messages: responses.csv or a cohort's survey exports)."""
-    problems = []
-    frame["response_id"] = frame["response_id"].str.strip()
-    seen: dict[str, int] = {}
-    copies: dict[str, int] = {}
-    near: dict[str, str] | None = None  # folded id -> id of responses.csv, built when needed
-    for rec in frame.itertuples(index=False):
-        row = rec.spreadsheet_row
-        if rec.response_id not in response_question:
-            if near is None:
-                near = {}
-                for known in response_question:
-                    near.setdefault(_id_key(known), known)
-            hint = ""
-            meant = near.get(_id_key(rec.response_id))
-            if meant:
-                foreign = foreign_character(rec.response_id)
-                hint = (f" (it looks like {meant!r}" + (f" but contains {foreign}" if foreign else "")
-                        + f"; write it as {meant!r})")
-            problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is not a response_id of {source}{hint}; fix the id or "
-                                    "remove the row"))
-            continue
-        if rec.response_id in seen:
-            copies[rec.response_id] = copies.get(rec.response_id, 1) + 1
-            times = "twice" if copies[rec.response_id] == 2 else f"{copies[rec.response_id]} times"
-            problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is coded {times} (first in row {seen[rec.response_id]}); "
-                                    "keep one row"))
-            continue
-        seen[rec.response_id] = row
-        code, why = _code_problem(rec.codes, response_question[rec.response_id], questions)
+    """Contract rules for one coder file or adjudication.csv, a column at a time; a row gets
+    at most one problem, the first of: an unknown response id, a response coded again, its
+    codes (:func:`_code_problem`). ``source``: where the responses come from, for the
+    messages (responses.csv or a cohort's survey exports)."""
+    frame["response_id"] = strip_cells(frame["response_id"])
+    ids = frame["response_id"].to_numpy(dtype=object)
+    rows = frame["spreadsheet_row"].to_numpy()
+    found: list[tuple[int, Problem]] = []  # (position in the frame, problem)
+    at_response = response_positions(ids, response_question)
+    question_of = _LOOKUP[0][4][at_response]
+    known = at_response >= 0
+    unknown = np.flatnonzero(~known)
+    if len(unknown):
+        near: dict[str, str] = {}  # folded id -> id of responses.csv
+        for id_ in response_question:
+            near.setdefault(_id_key(id_), id_)
+        found += [(int(at), Problem(path, int(rows[at]), "response_id", ids[at],
+                                    _unknown_id(ids[at], near, source))) for at in unknown]
+    coded = np.flatnonzero(known)
+    occurrence: np.ndarray = np.zeros(len(coded), dtype=np.int64)
+    positions = at_response[coded]  # the same position: the same response id
+    if not (np.diff(positions) > 0).all() and pd.Series(positions).duplicated().any():
+        occurrence = pd.Series(positions).groupby(positions, sort=False).cumcount().to_numpy()
+        first_row: dict[str, int] = {}
+        for at, n in zip(coded, occurrence, strict=True):
+            if n == 0:
+                first_row[ids[at]] = int(rows[at])
+                continue
+            times = "twice" if n == 1 else f"{n + 1} times"
+            found.append((int(at), Problem(path, int(rows[at]), "response_id", ids[at],
+                                      f"is coded {times} (first in row {first_row[ids[at]]}); "
+                                      "keep one row")))
+    first = coded[occurrence == 0]
+    codes = frame["codes"].to_numpy(dtype=object)[first]
+    question = pd.Series(question_of[first], dtype=object)
+    def problem(value: str, name: str) -> tuple[str | None, str] | None:
+        code, why = _code_problem(value, name, questions)
+        return None if why is None else (code, why)
+
+    checks = per_question_value(pd.Series(codes, dtype=object), question, problem)
+    failed = np.flatnonzero(pd.notna(checks))
+    for at, value, (code, why) in zip(first[failed], codes[failed], checks[failed], strict=True):
         if why:
-            if code is not None and code != rec.codes.strip():  # name the code within the cell
+            if code is not None and code != value.strip():  # name the code within the cell
                 why = f"code {code!r} {why}"
-            problems.append(Problem(path, row, "codes", rec.codes, why))
-    return problems
+            found.append((int(at), Problem(path, int(rows[at]), "codes", value, why)))
+    return [problem for _, problem in sorted(found, key=lambda item: item[0])]
 
 
 def copied_coder_files(paths: list[Path]) -> list[Problem]:
@@ -133,15 +201,20 @@ def adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, pa
     """An adjudication row for a response all its coders coded alike would silently override them."""
     if adjudication.empty:
         return []
-    sets = codings.groupby("response_id")["codes"].agg(["nunique", "size"])
-    agreed = set(sets.index[(sets["size"] >= 2) & (sets["nunique"] == 1)])
+    adjudicated = codings[codings["response_id"].isin(adjudication["response_id"])]
+    response, responses = pd.factorize(adjudicated["response_id"])
+    code_set, code_sets = pd.factorize(adjudicated["codes"])  # each code set as a number
+    pairs = np.unique(response * (len(code_sets) + 1) + code_set)  # distinct (response, codes)
+    sizes = np.bincount(response, minlength=len(responses))
+    distinct = np.bincount(pairs // (len(code_sets) + 1), minlength=len(responses))
+    agreed = responses[(sizes >= 2) & (distinct == 1)]
     problems = []
-    for rec in adjudication.to_dict("records"):
-        if rec["response_id"] in agreed:
-            where = ({"sheet": rec["sheet"], "cell": rec["cell"]} if "sheet" in rec else {})
-            problems.append(Problem(path, rec.get("spreadsheet_row"),
-                                    None if where else "response_id", rec["response_id"],
-                                    "is a response the coders agreed on; adjudication is only "
-                                    "for disagreements, so remove the row (or correct a coder "
-                                    "file)", **where))
+    flagged = adjudication[adjudication["response_id"].isin(agreed)]
+    for rec in flagged.to_dict("records"):
+        where = ({"sheet": rec["sheet"], "cell": rec["cell"]} if "sheet" in rec else {})
+        problems.append(Problem(path, rec.get("spreadsheet_row"),
+                                None if where else "response_id", rec["response_id"],
+                                "is a response the coders agreed on; adjudication is only "
+                                "for disagreements, so remove the row (or correct a coder "
+                                "file)", **where))
     return problems

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from alliance_pipeline.cohort_files import coder_files, not_a_file, survey_exports, survey_file
@@ -27,13 +28,15 @@ from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typ
 from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     copied_coder_files,
-    normalise_codes,
+    normalise_code_column,
+    questions_of,
+    response_positions,
     validate_coding,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
 from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import IntakeError, Problem
-from alliance_pipeline.intake.responses import validate_responses
+from alliance_pipeline.intake.responses import strip_cells, validate_responses
 from alliance_pipeline.intake.sheet_edits import coding_sheet_as_csv
 from alliance_pipeline.privacy import participant_id_problem, scan_texts
 
@@ -111,7 +114,7 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
         return None, unanswered, sorted(found, key=lambda p: p.row or 0)
     if "item" not in responses.columns:
         responses["item"] = ""
-    responses["item"] = responses["item"].str.strip()
+    responses["item"] = strip_cells(responses["item"])
     return responses, unanswered, []
 
 
@@ -121,7 +124,7 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
     ``P05``; each change a warning), an e-mail column refused whole; refused ids are shown
     as typed with their characters named (:mod:`alliance_pipeline.intake.characters`)."""
     typed = typed_values(frame, "participant_id")
-    frame["participant_id"] = frame["participant_id"].str.strip()
+    frame["participant_id"] = strip_cells(frame["participant_id"])
     emails = email_column_problem(
         list(frame["participant_id"]), file=path, column="participant_id",
         fix="replace each with the participant's pseudonym (such as P01) and keep the list "
@@ -233,8 +236,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if survey is not None:
         names = [survey_file(v)[0] for v in survey_exports(survey).values()]
         source = f"the exports of cohorts.{cohort}.survey ({', '.join(names)})"
+    response_ids = np.array(list(response_question), dtype=object)
+    response_questions = np.array(list(response_question.values()), dtype=object)
 
     codings, coverage, coder_files = [], [], []
+    coded_at: list[np.ndarray] = []  # per coder, the position of each coded response
     for path in coder_paths:
         coder = path.stem
         if path.suffix == WORKBOOK_SUFFIX:
@@ -254,11 +260,18 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
-        frame["question"] = frame["response_id"].map(response_question)
-        frame["codes"] = [normalise_codes(v, q, questions) for v, q in zip(frame["codes"], frame["question"], strict=True)]
+        at = response_positions(frame["response_id"], response_question)
+        # the same ids as responses.csv's own strings, whose hashes are known: later look-ups
+        # of the codings (adjudication, order) hash nothing again
+        frame["response_id"] = response_ids[at]
+        frame["question"] = pd.array(response_questions[at], dtype="str")
+        frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
         codings.append(frame[["response_id", "question", "coder", "codes"]])
-        missing = sorted(set(response_question) - set(frame["response_id"]))
+        coded_at.append(at)
+        coded = np.zeros(len(response_ids), dtype=bool)
+        coded[at] = True
+        missing = sorted(response_ids[~coded])
         coverage.append({"coder": coder, "n_coded": len(frame), "n_missing": len(missing),
                          "missing": ";".join(missing[:20]) + (";..." if len(missing) > 20 else "")})
 
@@ -292,8 +305,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         if frame is not None and not found:
             if "rationale" not in frame.columns:
                 frame["rationale"] = ""
-            frame["codes"] = [normalise_codes(v, response_question[r], questions)
-                              for v, r in zip(frame["codes"], frame["response_id"], strict=True)]
+            frame["codes"] = normalise_code_column(
+                frame["codes"], pd.Series(questions_of(frame["response_id"], response_question)),
+                questions)
             adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)
@@ -307,16 +321,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
     order_q = {q: i for i, q in enumerate(questions)}
     order_t = {t: i for i, t in enumerate(timepoints)}
-    responses = (responses.assign(_q=responses["question"].map(order_q),
-                                  _t=responses["timepoint"].map(order_t))
-                 .sort_values(["_q", "_t", "participant_id", "item", "response_id"], kind="stable"))
+    responses = responses.assign(_q=responses["question"].map(order_q),
+                                 _t=responses["timepoint"].map(order_t))
+    order = ["_q", "_t", "participant_id", "item", "response_id"]
+    if not _in_order([responses[key].to_numpy() for key in order]):
+        responses = responses.sort_values(order, kind="stable")
     responses["identifying"] = scan_texts(responses)
     responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
                            "text", "identifying"]].reset_index(drop=True)
-    order_r = {r: i for i, r in enumerate(responses["response_id"])}
-    codings = (codings.assign(_r=codings["response_id"].map(order_r))
-               .sort_values(["_r", "coder"], kind="stable").drop(columns="_r").reset_index(drop=True))
-    adjudication = (adjudication.assign(_r=adjudication["response_id"].map(order_r))
+    order_r = pd.Index(responses["response_id"], dtype=object)
+    codings = codings.iloc[_codings_order(coded_at, [c["coder"] for c in coder_files],
+                                          response_positions(order_r, response_question))
+                           ].reset_index(drop=True)
+    adjudication = (adjudication.assign(_r=order_r.get_indexer(adjudication["response_id"]))
                     .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
@@ -325,6 +342,38 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]
+
+
+def _codings_order(coded_at: list[np.ndarray], coders: list[str], table_at: np.ndarray
+                   ) -> np.ndarray:
+    """The order of the concatenated codings by response (in the order of the responses
+    table) and coder name, as a stable sort: ``coded_at`` holds per coder, and ``table_at``
+    for the responses table's rows, the position of each response in responses.csv."""
+    if not coded_at:
+        return np.arange(0)
+    rank = np.empty(len(table_at), dtype=np.int64)
+    rank[table_at] = np.arange(len(table_at))
+    names = sorted(set(coders))
+    key = np.concatenate([rank[at] * len(names) + names.index(coder)
+                          for at, coder in zip(coded_at, coders, strict=True)])
+    return np.argsort(key, kind="stable")
+
+
+def _in_order(keys: list[np.ndarray]) -> bool:
+    """Whether the rows are already sorted by ``keys`` (compared in turn), so that a stable
+    sort would leave them as they are."""
+    if len(keys[0]) < 2:
+        return True
+    undecided = np.ones(len(keys[0]) - 1, dtype=bool)  # pairs of rows equal on the keys so far
+    for key in keys:
+        before, after = key[:-1], key[1:]
+        try:
+            if (undecided & ~(before <= after)).any():
+                return False
+        except TypeError:  # values that do not compare (a missing value): sort
+            return False
+        undecided &= before == after
+    return True
 
 
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,

@@ -18,6 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from alliance_pipeline.intake.csv_fast import (
+    cell_count_problem,
+    cell_counts,
+    data_width,
+    empty_frame,
+    fast_records,
+    first_record,
+    records_frame,
+    unnamed_column_problem,
+    utf8,
+)
 from alliance_pipeline.intake.decoding import decode, where_in_text
 from alliance_pipeline.intake.problems import Problem
 
@@ -100,35 +111,55 @@ def read_csv_text(text: str, path: str, required: list[str], optional: list[str]
 
 
 def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_no_rows: bool,
-              only_kept: bool = False) -> tuple[pd.DataFrame | None, list[Problem]]:
+              only_kept: bool = False, strict: bool = False
+              ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """See :func:`read_csv_text`. ``only_kept``: columns other than ``required`` and
     ``optional`` are not checked (duplicate or missing names) and their values never appear
-    in a problem (survey exports: e-mail and timestamp columns are not ours to read)."""
+    in a problem (survey exports: e-mail and timestamp columns are not ours to read).
+
+    The records are read by pandas' C parser (:func:`alliance_pipeline.intake.csv_fast.fast_records`)
+    when a cheap check shows it reads them as the ``csv`` module does; otherwise, or with
+    ``strict``, by the ``csv`` module, record by record (the reference the tests compare with).
+    """
     keep_all = list(required) + [c for c in optional if c not in required]
-    if not text.strip():
+    if not text or text.isspace():
         if allow_no_rows:
-            return _empty_frame(required), []
+            return empty_frame(required), []
         return None, [Problem(path, None, None, None,
                               f"is empty; it needs a header row ({', '.join(required)}) and data rows")]
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not any(cell.strip() for cell in rows[0]):
+    first = first_record(text)
+    if not any(cell.strip() for cell in first):
         return None, [Problem(path, 1, None, None,
                               "row 1 must be the header row "
                               f"({', '.join(required)}); delete the empty rows above it")]
-    header = [h.strip() for h in rows[0]]
-    if len(header) == 1 and any(d in rows[0][0] for d in (";", "\t")):
-        delim = "semicolon" if ";" in rows[0][0] else "tab"
-        return None, [Problem(path, 1, None, rows[0][0],
+    header = [h.strip() for h in first]
+    if len(header) == 1 and any(d in first[0] for d in (";", "\t")):
+        delim = "semicolon" if ";" in first[0] else "tab"
+        return None, [Problem(path, 1, None, first[0],
                               f"is {delim}-separated; save it as comma-separated CSV "
                               "(in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')")]
     nul = _nul_problem(text, path, header)
     if nul:
         return None, [nul]
-    malformed = _malformed_quote(text, path, header)
+    data = utf8(text)
+    counts = cell_counts(text, data)
+    malformed = _malformed_quote(text, path, header) if counts is None else None
     if malformed:
         if only_kept and malformed.column not in keep_all:
             malformed = replace(malformed, value=None)
         return None, [malformed]
+    problems = _header_problems(path, header, required, keep_all, only_kept)
+    records = None if strict or problems else fast_records(text, data, counts)
+    if records is not None and data is not None and counts is not None:
+        return records_frame(data, records, counts, path, header, required, keep_all,
+                             allow_no_rows=allow_no_rows, only_kept=only_kept)
+    return _strict_frame(text, path, header, required, keep_all, problems,
+                         allow_no_rows=allow_no_rows, only_kept=only_kept)
+
+
+def _header_problems(path: str, header: list[str], required, keep_all: list[str],
+                     only_kept: bool) -> list[Problem]:
+    """Required columns missing from the header (with the nearest name), or repeated."""
     problems = []
     missing = [c for c in required if c not in header]
     for column in missing:
@@ -144,49 +175,43 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     for column in duplicates:
         problems.append(Problem(path, 1, column, None,
                                 "column appears more than once in the header; keep one"))
-    body = rows[1:]
+    return problems
+
+
+def _strict_frame(text: str, path: str, header: list[str], required, keep_all: list[str],
+                  problems: list[Problem], *, allow_no_rows: bool, only_kept: bool
+                  ) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The records read by the ``csv`` module and checked one by one."""
+    body = list(csv.reader(io.StringIO(text, newline="")))[1:]
     for index, name in enumerate(header):
         if name or only_kept:
             continue
         filled = next((number for number, row in enumerate(body, start=2)
                        if index < len(row) and row[index].strip()), None)
         if filled is not None:
-            problems.append(Problem(path, 1, None, None,
-                                    f"column {index + 1} has no name in the header but has values "
-                                    f"(first in row {filled}); give it a name or delete it"))
+            problems.append(unnamed_column_problem(path, index, filled))
     if problems:
         return None, problems
     records = [r for r in body if any(cell.strip() for cell in r)]
     if not records:
         if allow_no_rows:
-            return _empty_frame(required), []
+            return empty_frame(required), []
         return None, [Problem(path, None, None, None, "has a header but no data rows")]
     keep = [c for c in header if c in keep_all]
     positions = [header.index(c) for c in keep]
-    # Excel writes trailing empty cells for formatted but empty columns: tolerated.
-    width = len(header)
-    while width > 1 and not header[width - 1]:
-        width -= 1
+    width = data_width(header)
     out_rows, row_numbers = [], []
     for number, row in enumerate(body, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if not width <= len(row) <= len(header):
-            problems.append(Problem(path, number, None, None,
-                                    f"has {len(row)} cells but the header has {width} columns; "
-                                    "check for an unquoted comma or a missing quote"))
+            problems.append(cell_count_problem(path, number, len(row), width))
             continue
         out_rows.append([row[i] if i < len(row) else "" for i in positions])
         row_numbers.append(number)
     frame = pd.DataFrame(out_rows, columns=keep, dtype=object)
     frame["spreadsheet_row"] = row_numbers
     return frame, problems
-
-
-def _empty_frame(columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    frame["spreadsheet_row"] = pd.Series(dtype=int)
-    return frame
 
 
 def read_raw(path: Path, encoding: str, required: list[str], optional: list[str] = ()

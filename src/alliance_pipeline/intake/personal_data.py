@@ -14,7 +14,7 @@ import re
 
 # privacy's folding (NFKC, Japanese dashes as "-") is the one identifying_kinds matches on;
 # used here so that what it finds can be masked (a public name for it belongs in privacy)
-from alliance_pipeline.privacy import EMAIL, PHONE, _fold, identifying_kinds
+from alliance_pipeline.privacy import EMAIL, PHONE, _fold, identifying_kinds, joined_cells
 
 # Header names of columns holding personal data (English and Japanese form tools, Qualtrics'
 # RecipientEmail / RecipientFirstName / RecipientLastName).
@@ -89,8 +89,13 @@ def email_column_problem(values: list[str], *, file: str, column: str, fix: str)
     (``None`` otherwise): no address is shown. ``fix`` says what to do."""
     from alliance_pipeline.intake.problems import Problem
 
+    text = joined_cells(values)
+    if text is not None and text.isascii() and "@" not in text:
+        return None  # no value can hold an e-mail address
     given = [v for v in values if v.strip()]
-    emails = sum("email" in identifying_kinds(v) for v in given)
+    # only a value with "@" or a character NFKC may turn into one can hold an e-mail address
+    emails = sum("email" in identifying_kinds(v) for v in given
+                 if "@" in v or not v.isascii())
     if not given or emails * 2 <= len(given):  # most of them
         return None
     return Problem(file, None, column, None,

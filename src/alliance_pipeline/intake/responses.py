@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.privacy import participant_id_problem
+from alliance_pipeline.privacy import joined_cells, participant_id_problems
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESPONSE_ID_CHARACTERS = "ASCII letters and digits, then also _ - ."
+_RESPONSE_IDS = re.compile(f"(?:{RESPONSE_ID.pattern}\n)*{RESPONSE_ID.pattern}")  # one per line
 
 
 def foreign_character(value: str) -> str | None:
@@ -30,9 +32,31 @@ def foreign_character(value: str) -> str | None:
     return None
 
 
+def strip_cells(column: pd.Series) -> pd.Series:
+    """``column.str.strip()``, in one pass over the cells (a column of strings)."""
+    try:
+        cells = [v.strip() for v in column.to_numpy(dtype=object)]
+    except AttributeError:  # a cell that is not a string
+        return column.str.strip()
+    return pd.Series(cells, index=column.index, dtype=column.dtype, name=column.name)
+
+
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
 def participant_key(participant_id: str) -> str:
     """The id with case folded and leading zeros of each number removed: ``P05`` -> ``p5``."""
-    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", participant_id.casefold())
+    return _LEADING_ZEROS.sub("", participant_id.casefold())
+
+
+def participant_keys(participant_ids) -> list[str]:
+    """:func:`participant_key` of each id, folded and stripped of zeros all at once (case
+    folding goes letter by letter and no zero run crosses a line, so joining the ids one per
+    line gives each its own key)."""
+    text = joined_cells(participant_ids)
+    if text is None or not len(participant_ids):
+        return [participant_key(pid) for pid in participant_ids]
+    return _LEADING_ZEROS.sub("", text.casefold()).split("\n")
 
 
 def similar_id_message(other: str, where: str) -> str:
@@ -45,14 +69,23 @@ def similar_id_message(other: str, where: str) -> str:
 
 
 def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
-    """Ids that differ only in case or zero-padding (P05, p05, P5) are probably one person."""
+    """Ids that differ only in case or zero-padding (P05, p05, P5) are probably one person.
+
+    Only the rows whose id shares its :func:`participant_key` with another id are walked."""
+    ids = frame["participant_id"]
+    distinct = pd.unique(ids[ids != ""].to_numpy(dtype=object))
+    keys = pd.Series(participant_keys(distinct), dtype=object)
+    shared = set(keys[keys.duplicated(keep=False)])
+    if not shared:
+        return []
+    key_of = dict(zip(distinct, keys, strict=True))
     first: dict[str, tuple[str, int]] = {}
     reported: set[str] = set()
     problems = []
-    for pid, row in zip(frame["participant_id"], frame["spreadsheet_row"], strict=True):
-        if not pid:
+    for pid, row in zip(ids, frame["spreadsheet_row"], strict=True):
+        if not pid or key_of[pid] not in shared:
             continue
-        key = participant_key(pid)
+        key = key_of[pid]
         if key not in first:
             first[key] = (pid, row)
         elif first[key][0] != pid and pid not in reported:
@@ -63,60 +96,101 @@ def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
     return problems
 
 
+def _located(frame: pd.DataFrame, path: str, column: str, mask, why) -> list[Problem]:
+    """A problem in ``column`` for each row of ``mask``; ``why(value)`` says what is wrong."""
+    at = np.flatnonzero(np.asarray(mask, dtype=bool))
+    values = frame[column].to_numpy(dtype=object)[at]
+    rows = frame["spreadsheet_row"].to_numpy()[at]
+    return [Problem(path, int(row), column, value, why(value))
+            for row, value in zip(rows, values, strict=True)]
+
+
+def _response_id_problems(frame: pd.DataFrame, path: str) -> list[Problem]:
+    """Empty, malformed (:data:`RESPONSE_ID`) and repeated response ids."""
+    ids = frame["response_id"]
+    empty = (ids == "").to_numpy()
+    text = joined_cells(ids.to_numpy(dtype=object))
+    if text is not None and _RESPONSE_IDS.fullmatch(text):  # every id well formed
+        well = np.ones(len(ids), dtype=bool)
+    else:
+        well = np.fromiter((RESPONSE_ID.fullmatch(v) is not None for v in ids), dtype=bool,
+                           count=len(ids))
+
+    def malformed(value: str) -> str:
+        foreign = foreign_character(value)
+        what = (f"contains {foreign}" if foreign else "does not start with a letter or digit")
+        return (f"{what}; response ids are made of {RESPONSE_ID_CHARACTERS} (a look-alike letter "
+                "of another alphabet or an invisible mark would not match the coder files): "
+                "retype the id")
+
+    problems = _located(frame, path, "response_id", empty,
+                        lambda _: "is empty; every response needs a unique id")
+    problems += _located(frame, path, "response_id", ~empty & ~well, malformed)
+    repeated = np.zeros(len(ids), dtype=bool)
+    repeated[well] = ids[well].duplicated().to_numpy()
+    if repeated.any():
+        first = dict(zip(ids[well & ~repeated], frame["spreadsheet_row"][well & ~repeated], strict=True))
+        problems += _located(frame, path, "response_id", repeated,
+                             lambda value: f"is a duplicate of row {first[value]}; ids must be "
+                                           "unique, give one of them a new id")
+    return problems
+
+
+def _participant_id_problems(frame: pd.DataFrame, path: str, id_pattern: str) -> list[Problem]:
+    """Empty participant ids, and ids that are not pseudonyms (:func:`participant_id_problems`)."""
+    ids = frame["participant_id"]
+    empty = (ids == "").to_numpy()
+    problems = _located(frame, path, "participant_id", empty,
+                        lambda _: "is empty; give every response its participant's pseudonym")
+    why = participant_id_problems(ids, id_pattern).to_numpy(dtype=object)
+    rows = frame["spreadsheet_row"].to_numpy()
+    problems += [Problem(path, int(rows[at]), "participant_id", ids.iloc[at], why[at])
+                 for at in np.flatnonzero(~empty & pd.notna(why))]
+    return problems
+
+
+def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], questions: dict
+                     ) -> tuple[list[Problem], list[Problem]]:
+    """(time points not of the study, questions not of the codebook or asked at another time
+    point): a row has at most one of each."""
+    timepoint, question = frame["timepoint"], frame["question"]
+    study_tp = timepoint.isin(timepoints).to_numpy()
+    known_q = question.isin(list(questions)).to_numpy()
+    wrong_tp = _located(frame, path, "timepoint", ~study_tp,
+                        lambda value: f"is not a study time point ({', '.join(timepoints)})"
+                                      f"{did_you_mean(value, timepoints)}; correct it, or add it "
+                                      "to study.timepoints in config/config.yaml")
+    located = [(p.row, p) for p in _located(
+        frame, path, "question", ~known_q,
+        lambda value: f"is not a question of the codebook ({', '.join(questions)})"
+                      f"{did_you_mean(value, questions)}; correct it, or add the question to "
+                      "the codebook")]
+    for name, spec in questions.items():
+        asked = ", ".join(spec["timepoints"])
+        elsewhere = (question == name).to_numpy() & study_tp & ~timepoint.isin(spec["timepoints"]).to_numpy()
+        located += [(p.row, p) for p in _located(
+            frame, path, "timepoint", elsewhere,
+            lambda value, name=name, asked=asked: (
+                f"is not a time point of question {name} (asked only at {asked}); correct the "
+                "time point or the question, or add the time point to the question's "
+                "timepoints in the codebook"))]
+    return wrong_tp, [p for _, p in sorted(located, key=lambda item: item[0] or 0)]
+
+
 def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
                        questions: dict, id_pattern: str, allow_similar_ids: bool = False
                        ) -> list[Problem]:
-    """Contract rules for responses.csv (ids, time points, questions, pseudonyms, items)."""
-    problems = []
+    """Contract rules for responses.csv (ids, time points, questions, pseudonyms, items), each
+    checked over its whole column; problems in row order, within a row in the order response
+    id, participant id, time point, question, repeated response, similar participant id."""
     for column in ("response_id", "participant_id", "timepoint", "question"):
-        frame[column] = frame[column].str.strip()
-    seen: dict[str, int] = {}
-    checked_ids: dict[str, str | None] = {}
-    for rec in frame.itertuples(index=False):
-        row = rec.spreadsheet_row
-        if not rec.response_id:
-            problems.append(Problem(path, row, "response_id", "",
-                                    "is empty; every response needs a unique id"))
-        elif not RESPONSE_ID.fullmatch(rec.response_id):
-            foreign = foreign_character(rec.response_id)
-            what = (f"contains {foreign}" if foreign else "does not start with a letter or digit")
-            problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"{what}; response ids are made of {RESPONSE_ID_CHARACTERS} "
-                                    "(a look-alike letter of another alphabet or an invisible "
-                                    "mark would not match the coder files): retype the id"))
-        elif rec.response_id in seen:
-            problems.append(Problem(path, row, "response_id", rec.response_id,
-                                    f"is a duplicate of row {seen[rec.response_id]}; ids must be "
-                                    "unique, give one of them a new id"))
-        else:
-            seen[rec.response_id] = row
-        if not rec.participant_id:
-            problems.append(Problem(path, row, "participant_id", "",
-                                    "is empty; give every response its participant's pseudonym"))
-        else:
-            if rec.participant_id not in checked_ids:
-                checked_ids[rec.participant_id] = participant_id_problem(rec.participant_id, id_pattern)
-            why = checked_ids[rec.participant_id]
-            if why:
-                problems.append(Problem(path, row, "participant_id", rec.participant_id, why))
-        if rec.timepoint not in timepoints:
-            problems.append(Problem(path, row, "timepoint", rec.timepoint,
-                                    f"is not a study time point ({', '.join(timepoints)})"
-                                    f"{did_you_mean(rec.timepoint, timepoints)}; correct it, or "
-                                    "add it to study.timepoints in config/config.yaml"))
-        if rec.question not in questions:
-            problems.append(Problem(path, row, "question", rec.question,
-                                    f"is not a question of the codebook ({', '.join(questions)})"
-                                    f"{did_you_mean(rec.question, questions)}; correct it, or add "
-                                    "the question to the codebook"))
-        elif rec.timepoint in timepoints and rec.timepoint not in questions[rec.question]["timepoints"]:
-            problems.append(Problem(path, row, "timepoint", rec.timepoint,
-                                    f"is not a time point of question {rec.question} (asked only "
-                                    f"at {', '.join(questions[rec.question]['timepoints'])}); "
-                                    "correct the time point or the question, or add the time "
-                                    "point to the question's timepoints in the codebook"))
+        frame[column] = strip_cells(frame[column])
+    problems = _response_id_problems(frame, path)
+    problems += _participant_id_problems(frame, path, id_pattern)
+    wrong_tp, wrong_question = _design_problems(frame, path, timepoints, questions)
+    problems += wrong_tp + wrong_question
     key = ["participant_id", "question", "timepoint"] + (["item"] if "item" in frame.columns else [])
-    items = frame["item"].str.strip() if "item" in frame.columns else None
+    items = strip_cells(frame["item"]) if "item" in frame.columns else None
     keyed = frame.assign(item=items) if items is not None else frame
     keyed = keyed[(keyed["participant_id"] != "") & keyed["timepoint"].isin(timepoints)
                   & keyed["question"].isin(list(questions))]

@@ -9,8 +9,6 @@ and :mod:`alliance_pipeline.intake.cohort`.
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from alliance_pipeline.intake.characters import fold
@@ -72,13 +70,14 @@ def coding_sheet_as_csv(path: Path, encoding: str, workbook: str) -> Problem | N
     """A coder file or adjudication.csv that is a sheet of a coding workbook saved as CSV
     (its header has ``unit_id`` and ``text`` but no ``response_id``); ``workbook`` is the
     name the filled workbook must have (``coder_a.xlsx``). ``None`` for any other file."""
+    from alliance_pipeline.intake.csv_fast import first_record
     from alliance_pipeline.intake.decoding import decode
 
     with open(path, "rb") as handle:  # read-only: raw files are never written
         text, problems = decode(handle.read(), str(path), encoding)
     if text is None or problems:
         return None
-    header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    header = [h.strip() for h in (first_record(text) if text else [])]
     if not {"unit_id", "text"} <= set(header) or "response_id" in header:
         return None
     return Problem(str(path), 1, None, None,

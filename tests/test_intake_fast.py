@@ -1,0 +1,221 @@
+"""The column-at-a-time intake (issue #25) against the record-by-record one, on seeded data.
+
+Independent references: the ``csv`` module's record-by-record reading
+(``parse_csv(strict=True)``, the fallback, unchanged from before) for the CSV reader; the
+checks as they were before, one row at a time (tests/intake_reference.py) for the checks of
+responses, coder files, adjudication and the privacy scan; ``DataFrame.to_csv`` for the
+writer of the derived tables. Every generated input, valid or not, must give the same frame
+(values, dtypes, spreadsheet rows) and the same messages in the same order.
+"""
+import csv
+import io
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import intake_reference as reference
+from alliance_pipeline import config as study_config
+from alliance_pipeline.intake import codes, responses
+from alliance_pipeline.intake.csv_fast import _strict_counts, cell_counts, utf8
+from alliance_pipeline.intake.csv_parser import parse_csv
+from alliance_pipeline.privacy import participant_id_problem, participant_id_problems, scan_texts
+from alliance_pipeline.settings import questions_settings
+from alliance_pipeline.tables import _csv_text
+
+REPO = Path(__file__).resolve().parents[1]
+QUESTIONS = questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
+TIMEPOINTS = ["pre1", "pre2", "post"]
+PATTERN = r"[A-Za-z][A-Za-z0-9_-]{0,31}"
+
+# Pieces of raw CSV text: separators, quotes in and out of place, line ends of every kind,
+# whitespace (ASCII, full-width, NEL, line separator), a byte-order mark, letters.
+TOKENS = ["a", "b", "7", ",", '"', '""', "\n", "\r\n", "\r", " ", "\t", "\u3000", "日本",
+          '"x,y"', 'p"q', ",,", "\ufeff", "\x85", "\u2028", "\x1a", "\x0b", "é"]
+CELLS = ["", " ", "x", "a b", "x,y", 'say "hi"', "two\nlines", "cr\r\nlf", "日本語", " pad ",
+         "=1+1", "\u3000", "R1", "P01"]
+
+
+def assert_same_reading(text: str, required: list[str], optional=(), **options) -> None:
+    fast, fast_problems = parse_csv(text, "f.csv", required, optional, **options)
+    strict, strict_problems = parse_csv(text, "f.csv", required, optional, strict=True, **options)
+    assert fast_problems == strict_problems, text
+    if strict is None:
+        assert fast is None, text
+    else:
+        pd.testing.assert_frame_equal(fast, strict)
+
+
+def random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(TOKENS) for _ in range(rng.randint(0, 30)))
+
+
+def written_csv(rng: random.Random, header: list[str]) -> str:
+    """A CSV file as Python's csv module writes it (as a spreadsheet would), sometimes with
+    blank lines, short or long records, Excel's trailing empty columns and no final line end."""
+    line_end = rng.choice(["\n", "\r\n"])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator=line_end)
+    trailing = [""] * rng.choice([0, 0, 2])
+    writer.writerow(header + trailing)
+    for _ in range(rng.randint(0, 8)):
+        roll = rng.random()
+        if roll < 0.08:
+            buffer.write(line_end)  # a blank line
+            continue
+        width = len(header) + len(trailing) + (rng.choice([-1, 1]) if roll < 0.15 else 0)
+        writer.writerow([rng.choice(CELLS) for _ in range(max(width, 0))])
+    text = buffer.getvalue()
+    return text.rstrip("\r\n") if rng.random() < 0.1 else text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_text_reads_as_the_csv_module_reads_it(seed):
+    rng = random.Random(seed)
+    for _ in range(1500):
+        text = random_text(rng)
+        assert cell_counts(text, utf8(text)) == _strict_counts(text), text
+        header = "a,b\n" if rng.random() < 0.5 else ""
+        assert_same_reading(header + text, ["a", "b"], allow_no_rows=rng.random() < 0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_written_csv_files_read_the_same_both_ways(seed):
+    rng = random.Random(100 + seed)
+    for _ in range(400):
+        header = rng.sample(["response_id", "codes", "rationale", "", "extra", "codes "], k=rng.randint(1, 5))
+        text = written_csv(rng, header)
+        assert cell_counts(text, utf8(text)) == _strict_counts(text), text
+        assert_same_reading(text, ["response_id", "codes"], ["rationale"],
+                            allow_no_rows=rng.random() < 0.5, only_kept=rng.random() < 0.3)
+
+
+def test_the_fast_reading_is_taken_for_plain_and_quoted_files():
+    """Not only the fallback is compared: the usual files are read by pandas (a coder file,
+    and a responses file with quoted texts), with the same frame as the strict reading."""
+    plain = "response_id,codes\nR1,hooked\nR2,\n\nR3,anxious;hooked\n"
+    quoted = 'response_id,text\nR1,"a, b"\r\nR2,"say ""hi"""\r\nR3,plain\r\n'
+    for text, required in ((plain, ["response_id", "codes"]), (quoted, ["response_id", "text"])):
+        assert cell_counts(text, utf8(text)) == _strict_counts(text)
+        assert_same_reading(text, required, allow_no_rows=False)
+    from alliance_pipeline.intake.csv_fast import fast_records
+    assert fast_records(quoted, utf8(quoted), cell_counts(quoted, utf8(quoted))) is not None
+
+
+# ------------------------------------------------------------------ checks of responses.csv
+
+PARTICIPANTS = ["P01", "P02", "p01", "P1", " P03 ", "P0003", "", "taro@example.jp",
+                "090-1234-5678", "12345678", "Ｐ０４", "P 05", "x" * 40, "P06"]
+RESPONSE_IDS = ["R1", "R2", "R3", "", " R4 ", "R 5", "-R6", "Rё7", "R\u200b8", "R9"]
+
+
+def responses_frame(rng: random.Random, n: int, items: bool) -> pd.DataFrame:
+    questions, timepoints = list(QUESTIONS) + ["session", ""], TIMEPOINTS + ["pre 1", "later"]
+    frame = pd.DataFrame({
+        "response_id": [rng.choice(RESPONSE_IDS) if rng.random() < 0.3 else f"R{i}" for i in range(n)],
+        "participant_id": [rng.choice(PARTICIPANTS) for _ in range(n)],
+        "timepoint": [rng.choice(timepoints) if rng.random() < 0.2 else rng.choice(TIMEPOINTS) for _ in range(n)],
+        "question": [rng.choice(questions) if rng.random() < 0.15 else rng.choice(list(QUESTIONS)) for _ in range(n)],
+        "text": ["t"] * n}, dtype=object)
+    if items:
+        frame["item"] = [rng.choice(["", "s1", "s2", " s1"]) for _ in range(n)]
+    frame["spreadsheet_row"] = list(range(2, n + 2))
+    return frame
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_response_checks_give_the_row_by_row_messages(seed):
+    rng = random.Random(200 + seed)
+    for _ in range(40):
+        frame = responses_frame(rng, rng.randint(1, 40), items=rng.random() < 0.4)
+        options = dict(timepoints=TIMEPOINTS, questions=QUESTIONS, id_pattern=PATTERN,
+                       allow_similar_ids=rng.random() < 0.3)
+        fast, strict = frame.copy(), frame.copy()
+        assert (responses.validate_responses(fast, "r.csv", **options)
+                == reference.validate_responses(strict, "r.csv", **options))
+        pd.testing.assert_frame_equal(fast, strict)
+
+
+def test_participant_ids_are_judged_as_one_by_one():
+    ids = pd.Series(PARTICIPANTS * 3 + ["P" + "0" * 9 + "1", "a@b", "Ｐ１２３４５６７８９"], dtype=object)
+    assert participant_id_problems(ids, PATTERN).tolist() == [
+        participant_id_problem(v, PATTERN) for v in ids]
+
+
+# ------------------------------------------------------------------ coder files, adjudication
+
+def coding_frame(rng: random.Random, known: list[str], in_order: bool) -> pd.DataFrame:
+    if in_order:
+        ids = list(known)
+    else:
+        ids = [rng.choice(known + ["R999", "r1", "R１", "R0001", " R2", "RX"]) for _ in range(rng.randint(1, 30))]
+    codes_of = {q: spec["codes"] for q, spec in QUESTIONS.items()}
+    every = sorted({c for cs in codes_of.values() for c in cs})
+    cells = [";".join(rng.sample(every + ["nope", "hooked, anxious", " hooked "], k=rng.randint(0, 3)))
+             for _ in ids]
+    return pd.DataFrame({"response_id": ids, "codes": cells,
+                         "spreadsheet_row": list(range(2, len(ids) + 2))}, dtype=object).astype(
+        {"spreadsheet_row": int})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_coding_checks_and_normalised_codes_match_row_by_row(seed):
+    rng = random.Random(300 + seed)
+    for _ in range(40):
+        known = [f"R{i}" for i in range(1, rng.randint(2, 25))]
+        response_question = {r: rng.choice(list(QUESTIONS)) for r in known}
+        frame = coding_frame(rng, known, in_order=rng.random() < 0.3)
+        fast, strict = frame.copy(), frame.copy()
+        assert (codes.validate_coding(fast, "c.csv", response_question=response_question, questions=QUESTIONS)
+                == reference.validate_coding(strict, "c.csv", response_question=response_question,
+                                             questions=QUESTIONS))
+        pd.testing.assert_frame_equal(fast, strict)
+        coded = fast[fast["response_id"].isin(response_question)]
+        question = pd.Series([response_question[r] for r in coded["response_id"]], dtype=object)
+        assert (codes.normalise_code_column(coded["codes"], question, QUESTIONS)
+                == reference.normalise_code_column(coded["codes"], question, QUESTIONS))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_adjudication_of_agreed_responses_matches_row_by_row(seed):
+    rng = random.Random(400 + seed)
+    for _ in range(50):
+        ids = [f"R{i}" for i in range(rng.randint(1, 15))]
+        codings = pd.DataFrame([{"response_id": r, "question": "q", "coder": c, "codes": rng.choice(["", "a", "a;b"])}
+                                for r in ids for c in ("c1", "c2", "c3") if rng.random() < 0.7])
+        if codings.empty:
+            continue
+        adjudication = pd.DataFrame({"response_id": rng.sample(ids, k=rng.randint(0, len(ids))),
+                                     "codes": "a", "rationale": ""})
+        adjudication["spreadsheet_row"] = range(2, len(adjudication) + 2)
+        assert (codes.adjudication_of_agreed(adjudication, codings, "a.csv")
+                == reference.adjudication_of_agreed(adjudication, codings, "a.csv"))
+
+
+# ------------------------------------------------------------------ privacy scan, writing
+
+@pytest.mark.parametrize("seed", range(3))
+def test_privacy_scan_matches_text_by_text(seed):
+    rng = random.Random(500 + seed)
+    pieces = ["ok ", "mail me: taro@example.jp", "090-1234-5678", "０９０ー１２３４ー５６７８",
+              "12345678", "123456789", "＠", "電話", "x@y", "(03) 1234 5678", "3.14159265", ",", "\n"]
+    for _ in range(30):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))) for _ in range(rng.randint(1, 20))]
+        frame = pd.DataFrame({"text": texts}, dtype=object)
+        assert scan_texts(frame).tolist() == reference.scan_texts(frame).tolist()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tables_are_written_as_pandas_writes_them(seed):
+    rng = random.Random(600 + seed)
+    cells = CELLS + ['"', ",", "\x1f", "a\nb", "", "é"]
+    for _ in range(300):
+        width, length = rng.randint(1, 4), rng.randint(0, 6)
+        frame = pd.DataFrame({f"c{j}{rng.choice(['', ',', ' '])}": [rng.choice(cells) for _ in range(length)]
+                              for j in range(width)})
+        if rng.random() < 0.3 and length:
+            frame = frame.astype("str")
+        if rng.random() < 0.2 and length:
+            frame["n"] = range(length)
+        assert _csv_text(frame) == frame.to_csv(index=False, lineterminator="\n", na_rep="")
