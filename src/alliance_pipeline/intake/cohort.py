@@ -65,11 +65,12 @@ def _coder_files(codes_dir: Path) -> tuple[list[Path], list[Problem]]:
         if path in paths or path.name.startswith(("~$", ".")):
             continue  # read, or Excel (~$name) / LibreOffice (.~lock.name#) lock, hidden file
         if path.suffix in (".csv", WORKBOOK_SUFFIX):  # not a regular file: a folder, broken link
-            problems.append(Problem(str(path), None, None, None, not_a_file(path)))
+            problems.append(Problem(str(path), None, None, None,
+                                    not_a_file(path) or "is not a regular file"))
         elif not path.is_file():
             continue
         elif path.suffix.lower() in NOT_XLSX:
-            problems.append(file_problem(path))
+            problems += [found for found in [file_problem(path)] if found is not None]
         elif path.suffix.lower() == ".csv" or path.suffix.lower() in SPREADSHEET_SUFFIXES:
             problems.append(Problem(str(path), None, None, None,
                                     f"is not read: coder files must be CSV files named "
@@ -110,7 +111,7 @@ def _responses(raw_dir: Path, survey: dict | None, *, cohort: str, encoding: str
             found += _checked_responses(responses, str(path), timepoints=timepoints,
                                         questions=questions, id_pattern=id_pattern,
                                         allow_similar_ids=allow_similar_ids, warnings=warnings)
-    if found:
+    if found or responses is None:
         return None, unanswered, sorted(found, key=lambda p: p.row or 0)
     if "item" not in responses.columns:
         responses["item"] = ""
@@ -175,7 +176,7 @@ def read_responses(raw_dir: str | Path, *, cohort: str, encoding: str, timepoint
     responses, _, problems = _responses(raw_dir, survey, cohort=cohort, encoding=encoding,
                                         timepoints=timepoints, questions=questions,
                                         id_pattern=id_pattern, allow_similar_ids=allow_similar_ids)
-    if problems:
+    if problems or responses is None:
         raise IntakeError(cohort, problems)
     return responses[["response_id", "participant_id", "timepoint", "question", "item", "text"]]
 
@@ -229,7 +230,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         questions=questions, id_pattern=id_pattern, allow_similar_ids=allow_similar_ids,
         warnings=warnings, notes=notes)
     problems += found
-    if problems:
+    if problems or responses is None:
         raise IntakeError(cohort, problems)
     response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
     source = "responses.csv"
@@ -239,7 +240,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     response_ids = np.array(list(response_question), dtype=object)
     response_questions = np.array(list(response_question.values()), dtype=object)
 
-    codings, coverage, coder_files = [], [], []
+    coded_frames: list[pd.DataFrame] = []
+    coverage: list[dict] = []
+    coder_files: list[dict[str, str]] = []
     coded_at: list[np.ndarray] = []  # per coder, the position of each coded response
     for path in coder_paths:
         coder = path.stem
@@ -256,7 +259,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
                                         questions=questions, warnings=warnings,
                                         source=source)
         problems += sorted(found, key=lambda p: p.row or 0)
-        if found:
+        if found or frame is None:
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
@@ -267,7 +270,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         frame["question"] = pd.array(response_questions[at], dtype="str")
         frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
-        codings.append(frame[["response_id", "question", "coder", "codes"]])
+        coded_frames.append(frame[["response_id", "question", "coder", "codes"]])
         coded_at.append(at)
         coded = np.zeros(len(response_ids), dtype=bool)
         coded[at] = True
@@ -312,7 +315,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if problems:
         raise IntakeError(cohort, problems)
 
-    codings = (pd.concat(codings, ignore_index=True) if codings else
+    codings = (pd.concat(coded_frames, ignore_index=True) if coded_frames else
                pd.DataFrame(columns=["response_id", "question", "coder", "codes"]))
     problems += adjudication_of_agreed(adjudication, codings, str(adjudication_path))
     if problems:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def _nul_problem(text: str, path: str, header: list[str]) -> Problem | None:
                    "'CSV UTF-8 (Comma delimited)'")
 
 
-def read_csv_text(text: str, path: str, required: list[str], optional: list[str] = ()
+def read_csv_text(text: str, path: str, required: list[str], optional: Sequence[str] = ()
                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Parse CSV text into a frame of strings (nothing converted, whitespace kept in text).
 
@@ -214,7 +215,7 @@ def _strict_frame(text: str, path: str, header: list[str], required, keep_all: l
     return frame, problems
 
 
-def read_raw(path: Path, encoding: str, required: list[str], optional: list[str] = ()
+def read_raw(path: Path, encoding: str, required: list[str], optional: Sequence[str] = ()
              ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a raw CSV read-only, decode it and parse it (see :func:`read_csv_text`)."""
     return read_raw_csv(path, encoding, required, optional, allow_no_rows=False)

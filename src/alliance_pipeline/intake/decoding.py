@@ -160,9 +160,10 @@ def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Prob
         return data.decode(codec), []
     except UnicodeDecodeError as err:
         prefix = data[: err.start].decode(codec, errors="replace")
-        row, cell = where_in_text(prefix)
-        header = next(csv.reader(io.StringIO(prefix, newline="")), []) if row > 1 else []
+        at_row, cell = where_in_text(prefix)
+        header = next(csv.reader(io.StringIO(prefix, newline="")), []) if at_row > 1 else []
         column = header[cell].strip() if cell < len(header) else None
+        row: int | None = at_row
         if column is not None and len(column) > 40:  # not a header: garbled text
             row, column = None, None
         bad = " ".join(f"0x{b:02x}" for b in data[err.start: err.start + 3])

@@ -249,11 +249,12 @@ def _read_question(sheet: _Sheet, file, qid, spec, kind, by_unit, in_workbook, f
                                    "codebook, or make new coding sheets"))
     if problems:
         return None, problems
-    own_texts = {}
+    own_texts: dict[str, str] = {}
     for unit, q in in_workbook.items():
         if q == qid and unit in by_unit:
             own_texts.setdefault(by_unit[unit]["text"], unit)
-    out, seen = [], {}
+    out: list = []
+    seen: dict = {}
     for number, values in rows[1:]:
         def cell_of(name: str, number: int = number) -> str:
             return f"{get_column_letter(at[name] + 1)}{number}"
@@ -355,8 +356,8 @@ def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of, folding: WidthFol
         return "", []
     if value in folded:
         return folded[value], []
-    shown = [*by_label, NOT_APPLY]
+    choices = [*by_label, NOT_APPLY]
     return "", [_where(file, qid, cell_of("code"), filled["code"],
                        f"is not a code of question {qid}: choose one from the drop-down "
-                       f"({', '.join(shown)}) or write a code id ({', '.join(codes)})"
+                       f"({', '.join(choices)}) or write a code id ({', '.join(codes)})"
                        + character_note(typed, value))]
