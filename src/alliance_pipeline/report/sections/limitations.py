@@ -74,9 +74,10 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     for c in ("power", "effect_scale", "n_required", "p10", "p01", "alpha"):
         if c in power.columns:
             power[c] = pd.to_numeric(power[c], errors="coerce")
-    combos = (power[["power", "effect_scale"]].drop_duplicates()
-              .sort_values(["effect_scale", "power"], ascending=[False, True]))
-    combos = [(float(a), float(b)) for a, b in combos.itertuples(index=False)]
+    targets = (power[["power", "effect_scale"]].drop_duplicates()
+               .sort_values(["effect_scale", "power"], ascending=[False, True]))
+    combos: list[tuple[float, float]] = [(float(a), float(b))
+                                         for a, b in targets.itertuples(index=False)]
     contrasts = list(study.get("contrasts") or {})
     c_order = {c: i for i, c in enumerate(contrasts)}
     # short headers (one line in the PDF and the browser); the caption gives the key
@@ -196,7 +197,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         widths = pd.to_numeric(props["ci_high"], errors="coerce") - pd.to_numeric(props["ci_low"], errors="coerce")
         w_max = widths.max()
         if (not is_missing(n_max) and n_max < SMALL_N) or (not is_missing(w_max) and w_max > WIDE_CI):
-            at = props.loc[widths.idxmax()] if not is_missing(w_max) else None
+            at = props.loc[widths.idxmax()] if not is_missing(w_max) else None  # type: ignore[call-overload]  # idxmax gives an index label; pandas-stubs type it Hashable
             text = _("The sample is small (at most {n} participants at a time point)").format(n=fmt_int(n_max))
             if at is not None:
                 text += _(" and the intervals are wide: the widest {conf} spans {points} percentage points "
