@@ -1,5 +1,5 @@
 """The derived tables' notes (``note`` of agreement.csv, tests.csv, power.csv,
-proportions.csv) in the report's language.
+proportions.csv, models.csv, differences.csv) in the report's language.
 
 The steps that write the tables write their notes in English (the data contract's tables
 are language-neutral files; their notes are for the analyst). A report shows a note through
@@ -43,6 +43,35 @@ NOTES = [  # the notes the steps write, with {placeholders} where they hold valu
     N_("no pairs: sample size not estimable"),
     N_("no change observed (p01 = p10): sample size undefined"),
     N_("no responses at this time point"),
+    N_("too few complete cases ({n}): sample size not estimable"),
+    N_("no difference of changes observed (mean d = 0): sample size undefined"),
+    N_("d does not vary: sample size undefined"),
+    # change/models (models.csv: the sign-flip rows, the GEE's Wald rows)
+    N_("no participant answered at every time point of both contrasts"),
+    N_("every d is 0: no difference of changes to test"),
+    N_("Monte Carlo permutations off (0): p not computed"),
+    N_("exact p over all {patterns} sign patterns"),
+    N_("Monte Carlo p over {patterns} sign patterns, MC SE {mcse}"),
+    N_("too few complete cases ({n}) for an interval"),
+    N_("every d is the same: interval undefined"),
+    N_("t interval"),
+    N_("standard error 0: interval and p undefined"),
+    # change/gee
+    N_("too few participants ({n})"),
+    N_("no responses at {timepoints}: model not fitted"),
+    N_("share {share} at {timepoints}: the identity-link binomial variance μ(1 − μ) is 0 there, "
+       "so the model is not fitted"),
+    N_("too few pairs of answers within participants ({n}) to estimate the working correlation: "
+       "model not fitted"),
+    N_("working correlation α = {alpha} is not a correlation of {k} answers: model not fitted"),
+    N_("a fitted share left (0, 1) on the identity link: model not fitted"),
+    N_("no convergence in {n} iterations"),
+    N_("bias-reduced covariance undefined (I − H singular)"),
+    # study/differences (differences.csv, the pooled difference of changes)
+    N_("left out (no Wald interval of the difference): {cohorts}"),
+    N_("no cohort has an estimate of the difference to pool"),
+    N_("heterogeneity needs two cohorts with variance ({k})"),
+    N_("risk-difference Q leaves out {cohorts} (no variance)"),
 ]
 
 

@@ -4,7 +4,8 @@ change A minus change B, and the cohorts pooled (:mod:`alliance_pipeline.study.d
 
 Tables: ``models`` (the cohorts' ``models.csv`` stacked) and ``differences``
 (``differences.csv``). Every sentence is one whole format string with named placeholders (the
-constants below), so that a message catalogue can translate it as a unit. Pure: no file I/O.
+constants below, marked with ``N_`` and translated with ``_`` where used), so that the message
+catalogue translates it as a unit (docs/languages.md). Pure: no file I/O.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from alliance_pipeline.report.format import (
     md_table,
     slug,
 )
+from alliance_pipeline.report.language import N_, _, join_sentences
+from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.study.differences import (
     GEE,
     cohort_std_errors,
@@ -32,29 +35,30 @@ from alliance_pipeline.study.differences import (
 )
 from alliance_pipeline.study.study_figures import study_code_label
 
-NO_COMPARE = ("No difference of changes is configured (`study.compare` is empty), so the "
-              "cohorts' changes are not compared with each other here.\n")
-NO_MODELS = ("The cohorts' difference-of-changes tables (`models.csv`) were not available to "
-             "this report, so the difference of changes is not pooled.\n")
-METHOD = ("Each cohort tests the change across {contrast_a} minus the change over {contrast_b} "
-          "twice: in its complete cases with the exact sign-flip test, and on all available "
-          "data with a GEE (identity link, exchangeable working correlation, Mancl–DeRouen "
-          "bias-reduced covariance). The cohorts' GEE estimates are pooled by inverse-variance "
-          "weighting (fixed effect: D = Σ w~k~ D~k~ / Σ w~k~, w~k~ = 1 / se~k~², se~k~ from the "
-          "cohort's Wald interval), with a Wald {conf} and p, and Cochran's Q and I² for "
-          "heterogeneity.")
-WHY_POOLING = ("Each cohort keeps its own bias-reduced covariance, where its few participants "
-               "are, and the pooled value can be recomputed from the cohort rows shown; the "
-               "weights treat each cohort's standard error as known, which with few "
-               "participants makes the pooled interval somewhat too narrow. The complete-case "
-               "rows are shown per cohort but not pooled, because pooling them needs each "
-               "participant's difference, which the cohort tables do not hold.")
-POOLED_RESULT = ("*{code}* ({question}): pooled over {n_cohorts} cohorts, the change across "
-                 "{contrast_a} minus the change over {contrast_b} was {estimate} ({conf} {low} to "
-                 "{high}; p {p}); heterogeneity Q = {q} on {df} df, I² = {i2}.")
-POOLED_ONE = ("*{code}* ({question}): only {n_cohorts} cohort has an estimate of the difference, "
-              "{estimate} ({conf} {low} to {high}; p {p}); there is nothing to pool.")
-POOLED_NONE = "*{code}* ({question}): no cohort has an estimate of the difference to pool ({note})."
+NO_COMPARE = N_("No difference of changes is configured (`study.compare` is empty), so the "
+                "cohorts' changes are not compared with each other here.\n")
+NO_MODELS = N_("The cohorts' difference-of-changes tables (`models.csv`) were not available to "
+               "this report, so the difference of changes is not pooled.\n")
+METHOD = N_("Each cohort tests the change across {contrast_a} minus the change over {contrast_b} "
+            "twice: in its complete cases with the exact sign-flip test, and on all available "
+            "data with a GEE (identity link, exchangeable working correlation, Mancl–DeRouen "
+            "bias-reduced covariance). The cohorts' GEE estimates are pooled by inverse-variance "
+            "weighting (fixed effect: D = Σ w~k~ D~k~ / Σ w~k~, w~k~ = 1 / se~k~², se~k~ from the "
+            "cohort's Wald interval), with a Wald {conf} and p, and Cochran's Q and I² for "
+            "heterogeneity.")
+WHY_POOLING = N_("Each cohort keeps its own bias-reduced covariance, where its few participants "
+                 "are, and the pooled value can be recomputed from the cohort rows shown; the "
+                 "weights treat each cohort's standard error as known, which with few "
+                 "participants makes the pooled interval somewhat too narrow. The complete-case "
+                 "rows are shown per cohort but not pooled, because pooling them needs each "
+                 "participant's difference, which the cohort tables do not hold.")
+POOLED_RESULT = N_("*{code}* ({question}): pooled over {n_cohorts} cohorts, the change across "
+                   "{contrast_a} minus the change over {contrast_b} was {estimate} ({conf} {low} to "
+                   "{high}; p {p}); heterogeneity Q = {q} on {df} df, I² = {i2}.")
+POOLED_ONE = N_("*{code}* ({question}): only {n_cohorts} cohort has an estimate of the difference, "
+                "{estimate} ({conf} {low} to {high}; p {p}); there is nothing to pool.")
+POOLED_NONE = N_("*{code}* ({question}): no cohort has an estimate of the difference to pool "
+                 "({note}).")
 
 
 def _row(frame: pd.DataFrame | None, **where):
@@ -95,16 +99,19 @@ def differences_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysi
     """The section's Markdown (the template gives its heading)."""
     compare = [p for p in study.get("compare") or [] if all(c in study["contrasts"] for c in p)]
     if not compare:
-        return NO_COMPARE
+        return _(NO_COMPARE)
     models, pooled = tables.get("models"), tables.get("differences")
     if models is None or models.empty:
-        return NO_MODELS
+        return _(NO_MODELS)
     confidence = float(analysis["confidence"])
-    conf = f"{confidence:.0%} CI"
+    level = f"{confidence:.0%}"
+    conf = _("{level} CI").format(level=level)
     out = []
     for (a, b), term in zip(compare, compare_terms(compare), strict=True):
-        out.append(METHOD.format(contrast_a=esc(a), contrast_b=esc(b),
-                                 conf=conf.replace("CI", "interval")) + " " + WHY_POOLING + "\n")
+        out.append(join_sentences([
+            _(METHOD).format(contrast_a=esc(a), contrast_b=esc(b),
+                             conf=_("{level} interval").format(level=level)),
+            _(WHY_POOLING)]) + "\n")
         for q in dict.fromkeys(models.loc[models["term"].astype(str) == term, "question"].astype(str)):
             codes = [c for c in study["questions"].get(q, {}).get("codes", [])]
             codes += [c for c in dict.fromkeys(models.loc[models["question"].astype(str) == q, "code"].astype(str))
@@ -126,26 +133,26 @@ def differences_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysi
                 p = _row(pooled, question=q, code=code, term=term)
                 if p is None:
                     continue
-                rows.append([label, "**pooled**", DASH, DASH, DASH, fmt_int(p["n_participants"]),
+                rows.append([label, "**" + _("pooled") + "**", DASH, DASH, DASH, fmt_int(p["n_participants"]),
                              _estimate(p), fmt_p(p["p_value"]), DASH])
                 values = dict(code=label, question=esc(q), contrast_a=esc(a), contrast_b=esc(b),
                               n_cohorts=fmt_int(p["n_cohorts"]), estimate=fmt_num(p["estimate"]),
                               conf=conf, low=fmt_num(p["ci_low"]), high=fmt_num(p["ci_high"]),
                               p=fmt_p_eq(p["p_value"]), q=fmt_num(p["het_statistic"]),
                               df=fmt_int(p["het_df"]), i2=fmt_pct(p["het_i2"], 0),
-                              note=esc(p["note"]) if isinstance(p["note"], str) else "")
+                              note=esc(note_text(p["note"])) if isinstance(p["note"], str) else "")
                 n = int(p["n_cohorts"]) if p["n_cohorts"] == p["n_cohorts"] else 0
-                sentences.append((POOLED_RESULT if n >= 2 else POOLED_ONE if n == 1 else POOLED_NONE)
+                sentences.append(_(POOLED_RESULT if n >= 2 else POOLED_ONE if n == 1 else POOLED_NONE)
                                  .format(**values))
             if not rows:
                 continue
             out.append(md_table(
-                ["Code", "Cohort", "n", f"Complete cases {conf}", "p", "n", f"All data {conf}", "p",
-                 "Weight"], rows, align="llrrrrrrr",
-                caption=(f"{esc(study['questions'].get(q, {}).get('prompt') or q)}: "
-                         f"{esc(term.replace(' - ', ' − '))} per cohort and pooled. Complete cases: "
-                         "sign-flip test; all data: GEE; n: participants; Weight: share of the "
-                         "inverse-variance weight."),
+                [_("Code"), _("Cohort"), "n", _("Complete cases {conf}").format(conf=conf), "p", "n",
+                 _("All data {conf}").format(conf=conf), "p", _("Weight")], rows, align="llrrrrrrr",
+                caption=_("{prompt}: {term} per cohort and pooled. Complete cases: sign-flip test; "
+                          "all data: GEE; n: participants; Weight: share of the inverse-variance "
+                          "weight.").format(prompt=esc(study['questions'].get(q, {}).get('prompt') or q),
+                                            term=esc(term.replace(' - ', ' − '))),
                 label=f"tbl-{slug('difference', q, a, b)}"))
-            out.append(" ".join(sentences) + "\n")
+            out.append(join_sentences(sentences) + "\n")
     return "\n".join(out)

@@ -45,7 +45,7 @@ def render_study_report(*, source: str | Path, project: str | Path, pooled: str 
     tables["pooled"] = read_table(pooled)
     tables["cohort_rows"] = read_table(cohort_rows)
     tables["differences"] = read_table(differences)
-    model_frames = {f: read_table(f) for f in models}
+    model_frames: dict[str | Path, pd.DataFrame] = {f: read_table(f) for f in models}
     if model_frames:
         tables["models"] = pd.concat(model_frames.values(), ignore_index=True)
     prov = collect_provenance(

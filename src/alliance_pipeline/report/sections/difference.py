@@ -13,8 +13,9 @@ change over the participants who answered at every time point of A and B, from
 difference is the sign-flip row's estimate. :func:`summary_sentences` gives the summary's
 sentence on the difference of changes.
 
-Every sentence is one whole format string with named placeholders (the constants below), so
-that a message catalogue can translate it as a unit.
+Every sentence is one whole format string with named placeholders (the constants below, marked
+with ``N_`` and translated with ``_`` where they are used), so that the message catalogue
+translates it as a unit (docs/languages.md).
 """
 from __future__ import annotations
 
@@ -39,76 +40,79 @@ from alliance_pipeline.report.format import (
     row_value,
     slug,
 )
+from alliance_pipeline.report.language import N_, _, join_sentences, localise_number
 from alliance_pipeline.report.lookup import (
     code_label,
     codes_in,
     conf_label,
+    confidence_level,
     first_row,
     questions_of,
     rows_where,
     significance_level,
     table_of,
 )
+from alliance_pipeline.report.notes import note_text
 
 SIGNFLIP, GEE = "signflip", "gee_bias_reduced"
 
-NO_COMPARE = ("No difference of changes is configured (`study.compare` is empty), so this "
-              "report does not test whether one change exceeded another.\n")
-NO_MODELS = ("The table of the difference-of-changes tests (`models.csv`) was not available to "
-             "this report, so the difference of changes is not shown.\n")
-NO_QUESTION = ("No question was asked at all the time points of {contrast_a} and {contrast_b}, "
-               "so their changes could not be compared.\n")
-WHY = ("A significant change across {contrast_a} next to a non-significant one over "
-       "{contrast_b} would not by itself show that the two changes differ (Gelman & Stern "
-       "2006), so this section tests the difference of the two changes itself, in the same "
-       "participants.")
-COMPLETE_METHOD = ("The complete-case test takes the participants who answered at {timepoints}: "
-                   "for each, d is the change in the code's presence across {contrast_a} "
-                   "({a_first} → {a_second}) minus the change across {contrast_b} ({b_first} → "
-                   "{b_second}); the estimate is the mean of d (risk-difference scale), p the "
-                   "exact two-sided sign-flip test of d ≠ 0, with its {conf}.")
-MODEL_METHOD = ("The all-available-data model uses every answer, also of participants who "
-                "missed a time point: a marginal model of the code's presence on time point "
-                "(GEE, binomial family, identity link, exchangeable working correlation, "
-                "participants as clusters) with the Mancl–DeRouen bias-reduced sandwich "
-                "covariance; each contrast and difference is a Wald estimate with its {conf} "
-                "and p on the normal reference.")
-MULTIPLICITY = ("The p-values of this section are not adjusted for multiplicity: each code's "
-                "difference of changes is the design's one pre-specified question for that "
-                "code, and the model repeats that question on all available data as a "
-                "sensitivity analysis rather than adding tests.")
-CODE_RESULT = ("*{code}*: in the {n} complete cases the share changed by {change_a} across "
-               "{contrast_a} and by {change_b} over {contrast_b}; the difference was {estimate} "
-               "({conf} {low} to {high}; p {p}).")
-CODE_UNTESTED = "*{code}*: the difference of changes could not be tested ({note})."
+NO_COMPARE = N_("No difference of changes is configured (`study.compare` is empty), so this "
+                "report does not test whether one change exceeded another.\n")
+NO_MODELS = N_("The table of the difference-of-changes tests (`models.csv`) was not available to "
+               "this report, so the difference of changes is not shown.\n")
+NO_QUESTION = N_("No question was asked at all the time points of {contrast_a} and {contrast_b}, "
+                 "so their changes could not be compared.\n")
+WHY = N_("A significant change across {contrast_a} next to a non-significant one over "
+         "{contrast_b} would not by itself show that the two changes differ (Gelman & Stern "
+         "2006), so this section tests the difference of the two changes itself, in the same "
+         "participants.")
+COMPLETE_METHOD = N_("The complete-case test takes the participants who answered at {timepoints}: "
+                     "for each, d is the change in the code's presence across {contrast_a} "
+                     "({a_first} → {a_second}) minus the change across {contrast_b} ({b_first} → "
+                     "{b_second}); the estimate is the mean of d (risk-difference scale), p the "
+                     "exact two-sided sign-flip test of d ≠ 0, with its {conf}.")
+MODEL_METHOD = N_("The all-available-data model uses every answer, also of participants who "
+                  "missed a time point: a marginal model of the code's presence on time point "
+                  "(GEE, binomial family, identity link, exchangeable working correlation, "
+                  "participants as clusters) with the Mancl–DeRouen bias-reduced sandwich "
+                  "covariance; each contrast and difference is a Wald estimate with its {conf} "
+                  "and p on the normal reference.")
+MULTIPLICITY = N_("The p-values of this section are not adjusted for multiplicity: each code's "
+                  "difference of changes is the design's one pre-specified question for that "
+                  "code, and the model repeats that question on all available data as a "
+                  "sensitivity analysis rather than adding tests.")
+CODE_RESULT = N_("*{code}*: in the {n} complete cases the share changed by {change_a} across "
+                 "{contrast_a} and by {change_b} over {contrast_b}; the difference was {estimate} "
+                 "({conf} {low} to {high}; p {p}).")
+CODE_UNTESTED = N_("*{code}*: the difference of changes could not be tested ({note}).")
 AGREE = {  # by which codes agree: every one / some (others not comparable) / some not / none
-    "all": ("Complete cases and all available data agree on every code, agreement meaning "
-            "estimates of the difference with the same sign and p-values on the same side of "
-            "α = {alpha}."),
-    "only": ("Complete cases and all available data agree on {agreeing}, agreement meaning "
-             "estimates of the difference with the same sign and p-values on the same side of "
-             "α = {alpha}."),
-    "some": ("Complete cases and all available data agree on {agreeing} but not on "
-             "{disagreeing}, agreement meaning estimates of the difference with the same sign "
-             "and p-values on the same side of α = {alpha}."),
-    "not": ("Complete cases and all available data do not agree on {disagreeing}, agreement "
-            "meaning estimates of the difference with the same sign and p-values on the same "
-            "side of α = {alpha}."),
-    "none": ("Complete cases and all available data disagree on every code, agreement meaning "
-             "estimates of the difference with the same sign and p-values on the same side of "
-             "α = {alpha}."),
+    "all": N_("Complete cases and all available data agree on every code, agreement meaning "
+              "estimates of the difference with the same sign and p-values on the same side of "
+              "α = {alpha}."),
+    "only": N_("Complete cases and all available data agree on {agreeing}, agreement meaning "
+               "estimates of the difference with the same sign and p-values on the same side of "
+               "α = {alpha}."),
+    "some": N_("Complete cases and all available data agree on {agreeing} but not on "
+               "{disagreeing}, agreement meaning estimates of the difference with the same sign "
+               "and p-values on the same side of α = {alpha}."),
+    "not": N_("Complete cases and all available data do not agree on {disagreeing}, agreement "
+              "meaning estimates of the difference with the same sign and p-values on the same "
+              "side of α = {alpha}."),
+    "none": N_("Complete cases and all available data disagree on every code, agreement meaning "
+               "estimates of the difference with the same sign and p-values on the same side of "
+               "α = {alpha}."),
 }
-NOT_COMPARABLE = ("For {codes} the complete cases and all available data cannot be compared, "
-                  "because an estimate or p-value of the difference is undefined.")
-SUMMARY_DIFFERENCES = ("The change across {contrast_a} minus the change over {contrast_b} "
-                       "({n} complete cases, sign-flip test) was {items}: {verdict}.")
-SUMMARY_ITEM = "{estimate} for {code} (p {p})"  # one entry of {items}
-SUMMARY_UNTESTED = "not testable for {code}"     # one entry of {items}
+NOT_COMPARABLE = N_("For {codes} the complete cases and all available data cannot be compared, "
+                    "because an estimate or p-value of the difference is undefined.")
+SUMMARY_DIFFERENCES = N_("The change across {contrast_a} minus the change over {contrast_b} "
+                         "({n} complete cases, sign-flip test) was {items}: {verdict}.")
+SUMMARY_ITEM = N_("{estimate} for {code} (p {p})")  # one entry of {items}
+SUMMARY_UNTESTED = N_("not testable for {code}")     # one entry of {items}
 SUMMARY_VERDICT = {
-    "none": "no difference is significant at α = {alpha}",
-    "some": "significant at α = {alpha} for {codes} only",
-    "all": "every difference is significant at α = {alpha}",
-    "untested": "no difference could be tested",
+    "none": N_("no difference is significant at α = {alpha}"),
+    "some": N_("significant at α = {alpha} for {codes} only"),
+    "all": N_("every difference is significant at α = {alpha}"),
+    "untested": N_("no difference could be tested"),
 }
 
 
@@ -180,7 +184,17 @@ def agreement_of(complete_row, model_row, alpha: float) -> str:
 
 def _note(row) -> str:
     note = row_value(row, "note")
-    return "" if is_missing(note) else esc(note)
+    return "" if is_missing(note) else esc(note_text(note))
+
+
+def interval_label(cohort: Mapping, *, wald: bool = False) -> str:
+    """``95% interval`` (the sign-flip row's t interval) or ``95% Wald interval`` (the GEE's)."""
+    level = localise_number(f"{confidence_level(cohort) * 100:g}")
+    return (_("{level}% Wald interval") if wald else _("{level}% interval")).format(level=level)
+
+
+def _alpha(alpha: float) -> str:
+    return localise_number(f"{alpha:g}")
 
 
 def _estimate_cell(row) -> str:
@@ -202,11 +216,11 @@ def agreement_sentence(labels: Mapping[str, str], verdicts: Mapping[str, str], a
             case = "not" if undefined else "none"
         else:
             case = "some"
-        out.append(AGREE[case].format(agreeing=join_words(agreeing),
-                                      disagreeing=join_words(disagreeing), alpha=f"{alpha:g}"))
+        out.append(_(AGREE[case]).format(agreeing=join_words(agreeing),
+                                         disagreeing=join_words(disagreeing), alpha=_alpha(alpha)))
     if undefined:
-        out.append(NOT_COMPARABLE.format(codes=join_words(undefined)))
-    return " ".join(out)
+        out.append(_(NOT_COMPARABLE).format(codes=join_words(undefined)))
+    return join_sentences(out)
 
 
 def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: str) -> list[str]:
@@ -234,15 +248,15 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
         cc_rows.append([label, fmt_int(n), fmt_num(change_b), fmt_num(change_a), _estimate_cell(cc),
                         fmt_p(row_value(cc, "p_value"))])
         if cc is None or is_missing(row_value(cc, "estimate")) or is_missing(row_value(cc, "p_value")):
-            sentences.append(CODE_UNTESTED.format(code=label, note=_note(cc) or "no result"))
+            sentences.append(_(CODE_UNTESTED).format(code=label, note=_note(cc) or _("no result")))
         else:
-            sentences.append(CODE_RESULT.format(
+            sentences.append(_(CODE_RESULT).format(
                 code=label, n=fmt_int(n), change_a=fmt_num(change_a), change_b=fmt_num(change_b),
                 contrast_a=esc(a), contrast_b=esc(b), estimate=fmt_num(row_value(cc, "estimate")),
                 conf=conf, low=fmt_num(row_value(cc, "ci_low")), high=fmt_num(row_value(cc, "ci_high")),
                 p=fmt_p_eq(row_value(cc, "p_value"))))
         if _note(cc):
-            notes.setdefault((label, _note(cc)), []).append("complete cases")
+            notes.setdefault((label, _note(cc)), []).append(_("complete cases"))
         for name in [*contrasts, term]:
             r = first_row(models, question=q, code=code, term=name, method=GEE)
             if r is None:
@@ -256,29 +270,35 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
                                                     method=GEE), alpha)
     tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
     out = [f"## {esc(q)}: {term_label(term)}\n",
-           md_table(["Code", "Complete cases", esc(b), esc(a), f"{term_label(term)} {conf}", "p"],
+           md_table([_("Code"), _("Complete cases"), esc(b), esc(a),
+                     _("{term} {conf}").format(term=term_label(term), conf=conf), "p"],
                     cc_rows, align="lrrrrr",
-                    caption=(f"Difference of changes in the complete cases ({esc(q)}): mean change "
-                             f"of the code's presence over {esc(b)} ({' → '.join(contrasts[b])}) "
-                             f"and across {esc(a)} ({' → '.join(contrasts[a])}), and their "
-                             "difference with the exact sign-flip test; participants who "
-                             f"answered at {', '.join(tps)}."),
+                    caption=_("Difference of changes in the complete cases ({question}): mean "
+                              "change of the code's presence over {contrast_b} ({b_path}) and "
+                              "across {contrast_a} ({a_path}), and their difference with the "
+                              "exact sign-flip test; participants who answered at "
+                              "{timepoints}.").format(
+                        question=esc(q), contrast_b=esc(b), b_path=" → ".join(contrasts[b]),
+                        contrast_a=esc(a), a_path=" → ".join(contrasts[a]),
+                        timepoints=_(", ").join(tps)),
                     label=f"tbl-difference-{s}")]
     if gee_rows:
-        out.append(md_table(["Code", "Term", f"Estimate {conf}", "p", "Participants", "Answers"],
+        out.append(md_table([_("Code"), _("Term"), _("Estimate {conf}").format(conf=conf), "p",
+                             _("Participants"), _("Answers")],
                             gee_rows, align="llrrrr",
-                            caption=(f"All available data ({esc(q)}): each contrast and the "
-                                     "difference of changes from the GEE (identity link, "
-                                     "exchangeable, bias-reduced covariance); Answers: "
-                                     "observations used."),
+                            caption=_("All available data ({question}): each contrast and the "
+                                      "difference of changes from the GEE (identity link, "
+                                      "exchangeable, bias-reduced covariance); Answers: "
+                                      "observations used.").format(question=esc(q)),
                             label=f"tbl-model-{s}"))
-    out.append(" ".join(sentences) + "\n")
+    out.append(join_sentences(sentences) + "\n")
     agreement = agreement_sentence(labels, verdicts, alpha)
     if agreement:
         out.append(agreement + "\n")
     if notes:
-        out.append("Notes: " + "; ".join(f"*{label}, {join_words(where)}*: {note}"
-                                          for (label, note), where in notes.items()) + ".\n")
+        out.append(_("Notes: {notes}.").format(notes=_("; ").join(
+            _("*{code}, {where}*: {note}").format(code=label, where=join_words(where), note=note)
+            for (label, note), where in notes.items())) + "\n")
     return out
 
 
@@ -286,27 +306,26 @@ def difference_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
     """The section's Markdown (without its heading, which the template gives)."""
     pairs = compare_pairs(study)
     if not pairs:
-        return NO_COMPARE
+        return _(NO_COMPARE)
     models = table_of(tables, "models")
     if models is None:
-        return NO_MODELS
-    conf = conf_label(cohort)
+        return _(NO_MODELS)
     contrasts = study["contrasts"]
     out = []
     for a, b in pairs:
         questions = pair_questions(study, (a, b))
         if not questions:
-            out.append(NO_QUESTION.format(contrast_a=esc(a), contrast_b=esc(b)))
+            out.append(_(NO_QUESTION).format(contrast_a=esc(a), contrast_b=esc(b)))
             continue
         tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
-        out.append(" ".join([
-            WHY.format(contrast_a=esc(a), contrast_b=esc(b)),
-            COMPLETE_METHOD.format(timepoints=join_words(tps), contrast_a=esc(a), contrast_b=esc(b),
-                                   a_first=contrasts[a][0], a_second=contrasts[a][1],
-                                   b_first=contrasts[b][0], b_second=contrasts[b][1],
-                                   conf=conf.replace("CI", "interval")),
-            MODEL_METHOD.format(conf=conf.replace("CI", "Wald interval")),
-            MULTIPLICITY]) + "\n")
+        out.append(join_sentences([
+            _(WHY).format(contrast_a=esc(a), contrast_b=esc(b)),
+            _(COMPLETE_METHOD).format(timepoints=join_words(tps), contrast_a=esc(a),
+                                      contrast_b=esc(b), a_first=contrasts[a][0],
+                                      a_second=contrasts[a][1], b_first=contrasts[b][0],
+                                      b_second=contrasts[b][1], conf=interval_label(cohort)),
+            _(MODEL_METHOD).format(conf=interval_label(cohort, wald=True)),
+            _(MULTIPLICITY)]) + "\n")
         for q in questions:
             out += _question_md(tables, study=study, cohort=cohort, pair=(a, b), q=q)
     return "\n".join(out)
@@ -334,17 +353,18 @@ def summary_sentences(tables: Mapping, *, study: Mapping, cohort: Mapping,
                 p, estimate = row_value(r, "p_value"), row_value(r, "estimate")
                 counts.add(fmt_int(row_value(r, "n_participants")))
                 if is_missing(p) or is_missing(estimate):
-                    items.append(SUMMARY_UNTESTED.format(code=code_name(q, code)))
+                    items.append(_(SUMMARY_UNTESTED).format(code=code_name(q, code)))
                     continue
                 tested += 1
-                items.append(SUMMARY_ITEM.format(estimate=fmt_num(estimate), code=code_name(q, code),
-                                                 p=fmt_p_eq(p)))
+                items.append(_(SUMMARY_ITEM).format(estimate=fmt_num(estimate),
+                                                    code=code_name(q, code), p=fmt_p_eq(p)))
                 if float(p) < alpha:
                     significant.append(code_name(q, code))
             case = ("untested" if not tested else "none" if not significant
                     else "all" if len(significant) == tested else "some")
-            out.append(SUMMARY_DIFFERENCES.format(
-                contrast_a=esc(a), contrast_b=esc(b), n=" or ".join(sorted(counts)),
+            out.append(_(SUMMARY_DIFFERENCES).format(
+                contrast_a=esc(a), contrast_b=esc(b), n=_(" or ").join(sorted(counts)),
                 items=join_words(items),
-                verdict=SUMMARY_VERDICT[case].format(alpha=f"{alpha:g}", codes=join_words(significant))))
+                verdict=_(SUMMARY_VERDICT[case]).format(alpha=_alpha(alpha),
+                                                        codes=join_words(significant))))
     return out

@@ -29,29 +29,36 @@ from alliance_pipeline.report.lookup import (
 )
 from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
-from alliance_pipeline.report.sections.difference import GEE, compare_pairs
+from alliance_pipeline.report.sections.difference import GEE, compare_pairs, term_label
 
-MODEL_ASSUMPTIONS = ("The all-available-data model (GEE) of the difference of changes assumes "
-                     "that answers are missing at random given the time point: whether a "
-                     "participant missed a time point may not depend on the code they would have "
-                     "given then. With few clusters (at most {clusters} participants) the usual "
-                     "sandwich covariance underestimates the variance, so the model uses the "
-                     "Mancl–DeRouen bias-reduced covariance; its Wald intervals and p-values are "
-                     "still approximate with so few participants.")
-MULTIPLICITY = ("Multiplicity: the McNemar p-values are {adjust} across the contrasts of one "
-                "code; the differences of changes are not adjusted, because each is the design's "
-                "one pre-specified question for its code ({terms}) and the all-available-data "
-                "model repeats it as a sensitivity analysis.")
-MULTIPLICITY_CODES = ("Across the {codes} codes tested, a reader who wants the family-wise error "
-                      "controlled should hold the smallest of their p-values to α/{codes} "
-                      "(Bonferroni, the first step of Holm).")
+MODEL_ASSUMPTIONS = N_("The all-available-data model (GEE) of the difference of changes assumes "
+                       "that answers are missing at random given the time point: whether a "
+                       "participant missed a time point may not depend on the code they would "
+                       "have given then. With few clusters (at most {clusters} participants) the "
+                       "usual sandwich covariance underestimates the variance, so the model uses "
+                       "the Mancl–DeRouen bias-reduced covariance; its Wald intervals and p-values "
+                       "are still approximate with so few participants.")
+MULTIPLICITY = N_("Multiplicity: the McNemar p-values are {adjust} across the contrasts of one "
+                  "code; the differences of changes are not adjusted, because each is the "
+                  "design's one pre-specified question for its code ({terms}) and the "
+                  "all-available-data model repeats it as a sensitivity analysis.")
+# only with two or more codes (so always plural)
+MULTIPLICITY_CODES = N_("Across the {codes} codes tested, a reader who wants the family-wise error "
+                        "controlled should hold the smallest of their p-values to α/{codes} "
+                        "(Bonferroni, the first step of Holm).")
 
 SMALL_N = 30
 
 WIDE_CI = 0.30
 
-POWER_METHODS = {"connor1987": N_("Connor (1987), Biometrics 43:207-211, for McNemar's test; "
-                                  "effect halved at a fixed discordant share")}
+POWER_METHODS = {  # power.csv's method -> how its n_required was computed (docs/statistics.md)
+    "connor1987": N_("Connor (1987), Biometrics 43:207-211, for McNemar's test; "
+                     "effect halved at a fixed discordant share"),
+    "one_sample_t_d": N_("a one-sample t test of mean d = 0, the observed standard deviation of d "
+                         "standing for the trial's (statsmodels' TTestPower, noncentral t); "
+                         "effect halved at a fixed standard deviation"),
+}
+DIFFERENCE_POWER = "one_sample_t_d"  # the rows of the compare pairs (contrast "A - B")
 
 
 def _pct(x: float) -> str:
@@ -67,9 +74,10 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
     for c in ("power", "effect_scale", "n_required", "p10", "p01", "alpha"):
         if c in power.columns:
             power[c] = pd.to_numeric(power[c], errors="coerce")
-    combos = (power[["power", "effect_scale"]].drop_duplicates()
-              .sort_values(["effect_scale", "power"], ascending=[False, True]))
-    combos = [(float(a), float(b)) for a, b in combos.itertuples(index=False)]
+    targets = (power[["power", "effect_scale"]].drop_duplicates()
+               .sort_values(["effect_scale", "power"], ascending=[False, True]))
+    combos: list[tuple[float, float]] = [(float(a), float(b))
+                                         for a, b in targets.itertuples(index=False)]
     contrasts = list(study.get("contrasts") or {})
     c_order = {c: i for i, c in enumerate(contrasts)}
     # short headers (one line in the PDF and the browser); the caption gives the key
@@ -93,7 +101,7 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
         if alpha is None and "alpha" in sub.columns:
             alpha = first["alpha"]
         cells = [esc(k["question"]), esc(code_label(questions, k["question"], k["code"])),
-                 esc(k["contrast"]), fmt_num(first.get("p10"), 3), fmt_num(first.get("p01"), 3)]
+                 term_label(k["contrast"]), fmt_num(first.get("p10"), 3), fmt_num(first.get("p01"), 3)]
         ns = {}
         for pw, es in combos:
             hit = sub[(sub["power"].round(6) == round(pw, 6)) & (sub["effect_scale"].round(6) == round(es, 6))]
@@ -107,24 +115,45 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             cells = [f"**{c}**" if c and c != DASH else c for c in cells]
             highlights.append((k, ns))
         rows.append(cells)
-    method = ", ".join(_(POWER_METHODS[m]) if m in POWER_METHODS else m
-                       for m in sorted(set(power["method"].dropna().astype(str)))
-                       ) if "method" in power.columns else ""
+    methods = (list(dict.fromkeys(sorted(set(power["method"].dropna().astype(str)))))
+               if "method" in power.columns else [])
     powers = join_words([_pct(pw) for pw in dict.fromkeys(pw for pw, _i in combos)])
     scales = [_("×{scale}: at {scale} times that effect").format(scale=localise_number(f"{es:g}"))
               for es in dict.fromkeys(es for _i, es in combos) if es != 1]
-    caption = (_("Participants (pairs) required per code and contrast. ")
-               + _("; ").join([_("{powers}: pairs for that power at the effect observed here").format(powers=powers)]
-                              + scales)
-               + _("."))
     alpha_text = (_("α = {alpha} (two-sided)").format(alpha=localise_number(f"{float(alpha):g}"))
                   if alpha is not None and not is_missing(alpha) else _("the configured α"))
-    out = [_("Pairs a follow-up trial would need to detect each change with McNemar's test at "
-             "{alpha}, for the effect observed here and for half of it (formula: "
-             "{method}). p10 and p01 are the shares of pairs with the code "
-             "at the first time point only and at the second only. The {contrast} contrast, "
-             "the one a follow-up trial of the programme would test, is in bold.").format(
-               alpha=alpha_text, method=esc(method) or _("see power.csv"), contrast=esc(highlight)) + "\n",
+    if DIFFERENCE_POWER not in methods:  # McNemar's test only
+        method = _(", ").join(_(POWER_METHODS[m]) if m in POWER_METHODS else m for m in methods)
+        caption = (_("Participants (pairs) required per code and contrast. ")
+                   + _("; ").join([_("{powers}: pairs for that power at the effect observed "
+                                     "here").format(powers=powers)] + scales)
+                   + _("."))
+        lead = _("Pairs a follow-up trial would need to detect each change with McNemar's test at "
+                 "{alpha}, for the effect observed here and for half of it (formula: "
+                 "{method}). p10 and p01 are the shares of pairs with the code "
+                 "at the first time point only and at the second only. The {contrast} contrast, "
+                 "the one a follow-up trial of the programme would test, is in bold.").format(
+            alpha=alpha_text, method=esc(method) or _("see power.csv"), contrast=esc(highlight))
+    else:  # with the differences of changes of study.compare
+        others = [m for m in methods if m != DIFFERENCE_POWER]
+        mcnemar = _(", ").join(_(POWER_METHODS[m]) if m in POWER_METHODS else m for m in others)
+        terms = join_words([term_label(t) for t in dict.fromkeys(
+            power.loc[power["method"].astype(str) == DIFFERENCE_POWER, "contrast"].astype(str))])
+        caption = (_("Participants required per code, contrast and difference of changes. ")
+                   + _("; ").join([_("{powers}: participants for that power at the effect "
+                                     "observed here").format(powers=powers)] + scales)
+                   + _("."))
+        lead = _("Participants a follow-up trial would need at {alpha}, for the effect observed "
+                 "here and for half of it. For the change of a contrast (pairs of answers): "
+                 "{mcnemar}. For a difference of changes ({terms}; d is each participant's "
+                 "change across the first contrast minus the change across the second): "
+                 "{t_test}. p10 and p01 are the shares of pairs with the code at the first time "
+                 "point only and at the second only; a difference of changes has none. The "
+                 "{contrast} contrast, the one a follow-up trial of the programme would test, is "
+                 "in bold.").format(
+            alpha=alpha_text, mcnemar=esc(mcnemar) or _("see power.csv"), terms=terms,
+            t_test=esc(_(POWER_METHODS[DIFFERENCE_POWER])), contrast=esc(highlight))
+    out = [lead + "\n",
            md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
                     caption=caption, label="tbl-power")]
     sentences = []
@@ -168,7 +197,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         widths = pd.to_numeric(props["ci_high"], errors="coerce") - pd.to_numeric(props["ci_low"], errors="coerce")
         w_max = widths.max()
         if (not is_missing(n_max) and n_max < SMALL_N) or (not is_missing(w_max) and w_max > WIDE_CI):
-            at = props.loc[widths.idxmax()] if not is_missing(w_max) else None
+            at = props.loc[widths.idxmax()] if not is_missing(w_max) else None  # type: ignore[call-overload]  # idxmax gives an index label; pandas-stubs type it Hashable
             text = _("The sample is small (at most {n} participants at a time point)").format(n=fmt_int(n_max))
             if at is not None:
                 text += _(" and the intervals are wide: the widest {conf} spans {points} percentage points "
@@ -240,14 +269,14 @@ def _model_items(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tu
     gee = rows_where(models, method=GEE)
     clusters = pd.to_numeric(gee.get("n_participants", pd.Series(dtype=float)), errors="coerce").max()
     if not gee.empty and not is_missing(clusters):
-        items.append(("model_assumptions", MODEL_ASSUMPTIONS.format(clusters=fmt_int(clusters))))
+        items.append(("model_assumptions", _(MODEL_ASSUMPTIONS).format(clusters=fmt_int(clusters))))
     terms = [f"{a} − {b}" for a, b in pairs]
     tested = models[models["term"].astype(str).isin([f"{a} - {b}" for a, b in pairs])]
     codes = len(tested[["question", "code"]].drop_duplicates()) if not tested.empty else 0
     if codes:
-        text = MULTIPLICITY.format(adjust=adjust_name(cohort), terms=esc(join_words(terms)))
+        text = _(MULTIPLICITY).format(adjust=adjust_name(cohort), terms=esc(join_words(terms)))
         if codes > 1:
-            text += " " + MULTIPLICITY_CODES.format(codes=codes)
+            text = join_sentences([text, _(MULTIPLICITY_CODES).format(codes=fmt_int(codes))])
         items.append(("multiplicity", text))
     return items
 

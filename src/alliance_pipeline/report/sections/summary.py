@@ -212,11 +212,11 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
         head = _("Over the baseline without training ({first} → {second})").format(first=t1, second=t2)
         if changed:
-            items = join_words([_("{name} changed ({effect})").format(
+            listed = join_words([_("{name} changed ({effect})").format(
                 name=_code_name(questions, q, c, several), effect=_effect(r, cohort)) for q, c, r in changed])
             template = (_("{head}, {items}, the other codes did not.") if len(changed) < len(tested)
                         else _("{head}, {items}."))
-            sentences.append(template.format(head=head, items=items))
+            sentences.append(template.format(head=head, items=listed))
         elif tested:
             lowest = min(p for *_i, p in tested)
             adjusted = any(p_of(row)[1] for *_i, row, _j in tested)
@@ -229,10 +229,10 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                                       "{n} baseline contrasts could not be tested.",
                                       untested).format(n=fmt_int(untested)))
     for q in single_questions(questions):
-        rows = rows_where(props, question=q)
-        if rows.empty:
+        answers = rows_where(props, question=q)
+        if answers.empty:
             continue
-        top = rows.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
+        top = answers.sort_values(["proportion", "code"], ascending=[False, True]).head(3)
         items = [_("*{label}* ({share})").format(label=esc(code_label(questions, q, r['code'])),
                                                   share=fmt_pct(r['proportion']))
                  for _i, r in top.iterrows()]
