@@ -203,11 +203,12 @@ def adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, pa
         return []
     adjudicated = codings[codings["response_id"].isin(adjudication["response_id"])]
     response, responses = pd.factorize(adjudicated["response_id"])
-    code_set, code_sets = pd.factorize(adjudicated["codes"])  # each code set as a number
-    pairs = np.unique(response * (len(code_sets) + 1) + code_set)  # distinct (response, codes)
+    code_set, _ = pd.factorize(adjudicated["codes"])  # each code set as a number
     sizes = np.bincount(response, minlength=len(responses))
-    distinct = np.bincount(pairs // (len(code_sets) + 1), minlength=len(responses))
-    agreed = responses[(sizes >= 2) & (distinct == 1)]
+    last = np.empty(len(responses), dtype=code_set.dtype)
+    last[response] = code_set  # one of each response's code sets: all equal it when agreed
+    differing = np.bincount(response, weights=code_set != last[response], minlength=len(responses))
+    agreed = responses[(sizes >= 2) & (differing == 0)]
     problems = []
     flagged = adjudication[adjudication["response_id"].isin(agreed)]
     for rec in flagged.to_dict("records"):
