@@ -237,7 +237,8 @@ def test_run_builds_the_pilot_report_and_verify_checks_it(tmp_path):
     study = study_folder(tmp_path)
     done = alliance("run", "--cores", "2", "-d", str(study))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.endswith("Reports:\n  reports/pilot/report.html\n  reports/pilot/report.pdf\n")
+    assert done.stdout.endswith("Reports:\n  reports/pilot/report.html\n  reports/pilot/report.ja.html\n"
+                                "  reports/pilot/report.ja.pdf\n  reports/pilot/report.pdf\n")
     status = alliance("status", "-d", str(study))
     assert status.stdout == "Summary by cohort:\n  pilot: done (reports/pilot/report.html)\n"
 

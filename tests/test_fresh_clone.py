@@ -58,7 +58,8 @@ def test_alliance_run_in_a_fresh_clone_without_make_gives_the_pilot_report(tmp_p
 
     # .venv\Scripts\alliance run
     done = run([str(alliance), "run", "--cores", "2"], cwd=clone)
-    assert done.stdout.endswith("Reports:\n  reports/pilot/report.html\n  reports/pilot/report.pdf\n")
+    assert done.stdout.endswith("Reports:\n  reports/pilot/report.html\n  reports/pilot/report.ja.html\n"
+                                "  reports/pilot/report.ja.pdf\n  reports/pilot/report.pdf\n")
     manifest = json.loads((clone / "reports/pilot/manifest.json").read_text(encoding="utf-8"))
     head = run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip()
     assert manifest["code"] == {**manifest["code"], "version": version, "commit": head, "dirty": False}
