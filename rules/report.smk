@@ -11,13 +11,12 @@
 from alliance_pipeline.outputs import figure_stems, language_subfolder, report_stem
 
 
-def figures_of(language):
-    sub = language_subfolder(language, LANGUAGES)
-    folder = f"{DERIVED}/figures" + (f"/{sub}" if sub else "")
-    return [f"{folder}/{stem}.{ext}" for stem in figure_stems(STUDY["questions"]) for ext in ("png", "svg")]
-
-
-FIGURES = [f for language in LANGUAGES for f in figures_of(language)]
+# per language, its figures (the first language's in figures/, each other's in figures/<lang>/)
+FIGURES_OF = {language: [Path(DERIVED, "figures", language_subfolder(language, LANGUAGES),
+                              f"{stem}.{ext}").as_posix()
+                         for stem in figure_stems(STUDY["questions"]) for ext in ("png", "svg")]
+              for language in LANGUAGES}
+FIGURES = [f for language in LANGUAGES for f in FIGURES_OF[language]]
 # the message catalogues the reports' languages need (English is the messages themselves)
 CATALOGUES = [str(SRC / "alliance_pipeline/report/locale" / language / "LC_MESSAGES/alliance_pipeline.po")
               for language in LANGUAGES if language != "en"]
@@ -38,7 +37,7 @@ rule figures:
     output:
         # the Snakemake report (snakemake --report) shows the first language's figures
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
-                 if f.endswith(".png") and f in figures_of(LANGUAGES[0]) else f for f in FIGURES],
+                 if f.endswith(".png") and f in FIGURES_OF[LANGUAGES[0]] else f for f in FIGURES],
     params:
         cohort=cohort,
         study=DESIGN,

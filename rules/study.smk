@@ -18,8 +18,8 @@ STUDY_TABLES = {name: f"{STUDY_DIR}/tables/{name}.csv" for name in ("pooled", "c
 # Every cohort's models.csv (the difference of changes, #22).
 STUDY_MODELS = expand(f"{DERIVED}/models.csv", cohort=COHORTS)
 # report.languages: the first language's figures in figures/, each other's in figures/<lang>/
-STUDY_FIGURES = [f"{STUDY_DIR}/figures/{sub + '/' if sub else ''}{stem}.{ext}"
-                 for sub in (language_subfolder(language, LANGUAGES) for language in LANGUAGES)
+STUDY_FIGURES = [Path(STUDY_DIR, "figures", language_subfolder(language, LANGUAGES), f"{stem}.{ext}").as_posix()
+                 for language in LANGUAGES
                  for stem in study_figure_stems(STUDY["questions"]) for ext in ("png", "svg")]
 STUDY_REPORT = [f"{STUDY_DIR}/report.html", f"{STUDY_DIR}/report.pdf"]
 STUDY_TRANSLATED = [f"{STUDY_DIR}/{report_stem(language, LANGUAGES)}.{ext}"
