@@ -12,6 +12,7 @@ import io
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,11 +190,28 @@ def test_adjudication_of_agreed_responses_matches_row_by_row(seed):
         adjudication = pd.DataFrame({"response_id": rng.sample(ids, k=rng.randint(0, len(ids))),
                                      "codes": "a", "rationale": ""})
         adjudication["spreadsheet_row"] = range(2, len(adjudication) + 2)
-        assert (codes.adjudication_of_agreed(adjudication, codings, "a.csv")
-                == reference.adjudication_of_agreed(adjudication, codings, "a.csv"))
+        expected = reference.adjudication_of_agreed(adjudication, codings, "a.csv")
+        assert codes.adjudication_of_agreed(adjudication, codings, "a.csv") == expected
+        number = {r: i for i, r in enumerate(rng.sample(ids, k=len(ids)))}  # as intake numbers them
+        positions = (codings["response_id"].map(number).to_numpy(),
+                     adjudication["response_id"].map(number).to_numpy(dtype=np.int64))
+        assert codes.adjudication_of_agreed(adjudication, codings, "a.csv", positions) == expected
 
 
 # ------------------------------------------------------------------ privacy scan, writing
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cells_are_stripped_as_pandas_strips_them(seed):
+    """``strip_cells`` (which leaves a column without whitespace as it is) against pandas'
+    ``str.strip`` on columns of ids, with and without whitespace of every kind."""
+    rng = random.Random(500 + seed)
+    pieces = ["R1", "P01", "code_a", " ", "\t", "\u3000", "\x85", "\xa0", "\x1f", "日本", "", "\r"]
+    for _ in range(300):
+        column = pd.Series(["".join(rng.choices(pieces[:3] if rng.random() < 0.5 else pieces,
+                                                k=rng.randint(0, 3)))
+                            for _ in range(rng.randint(1, 6))], dtype="str", name="x")
+        pd.testing.assert_series_equal(responses.strip_cells(column), column.str.strip())
+
 
 @pytest.mark.parametrize("seed", range(3))
 def test_privacy_scan_matches_text_by_text(seed):

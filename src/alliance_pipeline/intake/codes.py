@@ -197,20 +197,34 @@ def copied_coder_files(paths: list[Path]) -> list[Problem]:
     return warnings
 
 
-def adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str) -> list[Problem]:
-    """An adjudication row for a response all its coders coded alike would silently override them."""
+def adjudication_of_agreed(adjudication: pd.DataFrame, codings: pd.DataFrame, path: str,
+                           positions: tuple[np.ndarray, np.ndarray] | None = None) -> list[Problem]:
+    """An adjudication row for a response all its coders coded alike would silently override them.
+
+    ``positions``: (per codings row, per adjudication row) a number of the response, the same
+    number for the same response id (intake passes their positions in responses.csv, which
+    it has already looked up); without them the ids are numbered here."""
     if adjudication.empty:
         return []
-    adjudicated = codings[codings["response_id"].isin(adjudication["response_id"])]
-    response, responses = pd.factorize(adjudicated["response_id"])
-    code_set, _ = pd.factorize(adjudicated["codes"])  # each code set as a number
-    sizes = np.bincount(response, minlength=len(responses))
-    last = np.empty(len(responses), dtype=code_set.dtype)
+    if positions is None:
+        ids = np.concatenate([codings["response_id"].to_numpy(dtype=object),
+                              adjudication["response_id"].to_numpy(dtype=object)])
+        numbers, _ = pd.factorize(ids)
+        positions = numbers[:len(codings)], numbers[len(codings):]
+    coded_at, adjudicated_at = positions
+    size = int(max(coded_at.max(initial=-1), adjudicated_at.max(initial=-1))) + 1
+    is_adjudicated = np.zeros(size, dtype=bool)
+    is_adjudicated[adjudicated_at] = True
+    rows = np.flatnonzero(is_adjudicated[coded_at])
+    response = coded_at[rows]
+    code_set, _ = pd.factorize(codings["codes"].to_numpy(dtype=object)[rows])  # a number per set
+    sizes = np.bincount(response, minlength=size)
+    last = np.zeros(size, dtype=code_set.dtype)
     last[response] = code_set  # one of each response's code sets: all equal it when agreed
-    differing = np.bincount(response, weights=code_set != last[response], minlength=len(responses))
-    agreed = responses[(sizes >= 2) & (differing == 0)]
+    differing = np.bincount(response, weights=code_set != last[response], minlength=size)
+    agreed = (sizes >= 2) & (differing == 0)
     problems = []
-    flagged = adjudication[adjudication["response_id"].isin(agreed)]
+    flagged = adjudication[agreed[adjudicated_at]]
     for rec in flagged.to_dict("records"):
         where = ({"sheet": rec["sheet"], "cell": rec["cell"]} if "sheet" in rec else {})
         problems.append(Problem(path, rec.get("spreadsheet_row"),

@@ -317,7 +317,9 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 
     codings = (pd.concat(coded_frames, ignore_index=True) if coded_frames else
                pd.DataFrame(columns=["response_id", "question", "coder", "codes"]))
-    problems += adjudication_of_agreed(adjudication, codings, str(adjudication_path))
+    positions = (np.concatenate(coded_at) if coded_at else np.zeros(0, dtype=np.int64),
+                 response_positions(adjudication["response_id"], response_question))
+    problems += adjudication_of_agreed(adjudication, codings, str(adjudication_path), positions)
     if problems:
         # a copied coder file is the likely cause of "adjudication of agreed responses"
         raise IntakeError(cohort, copied + problems)

@@ -32,12 +32,21 @@ def foreign_character(value: str) -> str | None:
     return None
 
 
+_ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # what str.strip removes, in ASCII
+
+
 def strip_cells(column: pd.Series) -> pd.Series:
-    """``column.str.strip()``, in one pass over the cells (a column of strings)."""
+    """``column.str.strip()``, in one pass over the cells (a column of strings). A column of
+    ASCII text without any whitespace (ids, codes: most columns) is returned as it is, not
+    rebuilt (building a column of strings costs more than searching it)."""
+    values = column.to_numpy(dtype=object)
     try:
-        cells = [v.strip() for v in column.to_numpy(dtype=object)]
-    except AttributeError:  # a cell that is not a string
+        joined = "\x00".join(values)
+    except TypeError:  # a cell that is not a string
         return column.str.strip()
+    if joined.isascii() and not any(space in joined for space in _ASCII_WHITESPACE):
+        return column
+    cells = [v.strip() for v in values]
     return pd.Series(cells, index=column.index, dtype=column.dtype, name=column.name)
 
 
