@@ -75,6 +75,21 @@ def require_component(executable: str, what: str, install: str, probe: tuple[str
     pytest.skip(f"{executable} {failed or 'is not installed'} ({install}; .ci/run installs it): {what}")
 
 
+
+def require_r_package(package: str, what: str) -> str:
+    """Rscript (:func:`require_component`) with the R package ``package`` (Debian's
+    r-cran-<package>): its path, or skip locally with the reason and fail in CI."""
+    install = f"apt-get install r-base-core r-cran-{package}"
+    path = require_component("Rscript", what, install)
+    check = subprocess.run([path, "-e", f'quit(status = !requireNamespace("{package}", quietly = TRUE))'],
+                           capture_output=True, timeout=120)
+    if check.returncode != 0:
+        reason = f"the R package {package} is not installed (apt-get install r-cran-{package})"
+        if in_ci():
+            pytest.fail(f"{reason}; .ci/run installs it")
+        pytest.skip(reason)
+    return path
+
 def require_cluster_plugin(what: str) -> None:
     """The SLURM executor plugin of the cluster extra (requirements-cluster.lock): skip
     locally without it, fail in CI, where .ci/run installs it (make cluster-env)."""

@@ -32,7 +32,7 @@ import pytest
 from alliance_pipeline.change import paired_tests
 from alliance_pipeline.change.proportions import proportions_table
 from alliance_pipeline.coding.agreement import agreement_table
-from conftest import DERIVED_HEADERS, in_ci, require_component
+from conftest import DERIVED_HEADERS, require_r_package
 
 pytestmark = pytest.mark.r_differential
 
@@ -150,16 +150,7 @@ def cohorts():
 @pytest.fixture(scope="module")
 def rscript() -> str:
     """Rscript with rstatix, checked before any Python work: skip locally, fail in CI."""
-    path = require_component("Rscript", "the differential tests against R",
-                             "apt-get install r-base-core r-cran-rstatix")
-    check = subprocess.run([path, "-e", 'quit(status = !requireNamespace("rstatix", quietly = TRUE))'],
-                           capture_output=True, timeout=120)
-    if check.returncode != 0:
-        reason = "the R package rstatix is not installed (apt-get install r-cran-rstatix)"
-        if in_ci():
-            pytest.fail(f"{reason}; .ci/run installs it")
-        pytest.skip(reason)
-    return path
+    return require_r_package("rstatix", "the differential tests against R")
 
 
 def run_r(rscript: str, tmp_path: Path, script: str, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:

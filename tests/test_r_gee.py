@@ -26,7 +26,7 @@ import pytest
 from alliance_pipeline.change.gee import saturated_gee
 from alliance_pipeline.change.models import model_terms, models_table
 from alliance_pipeline.change.proportions import participant_codes, question_plans, response_arrays
-from conftest import in_ci, make_final_codes, require_component
+from conftest import make_final_codes, require_r_package
 
 pytestmark = pytest.mark.r_differential
 
@@ -92,16 +92,7 @@ def long_frame(cohort: str, final_codes: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rscript() -> str:
-    path = require_component("Rscript", "the GEE differential tests against geepack",
-                             "apt-get install r-base-core r-cran-geepack")
-    check = subprocess.run([path, "-e", 'quit(status = !requireNamespace("geepack", quietly = TRUE))'],
-                           capture_output=True, timeout=120)
-    if check.returncode != 0:
-        reason = "the R package geepack is not installed (apt-get install r-cran-geepack)"
-        if in_ci():
-            pytest.fail(f"{reason}; .ci/run installs it")
-        pytest.skip(reason)
-    return path
+    return require_r_package("geepack", "the GEE differential tests against geepack")
 
 
 @pytest.fixture(scope="module")
