@@ -11,6 +11,7 @@ started here, headless, listening on a named pipe, with its own profile.
 import json
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -38,8 +39,26 @@ def typed_cells(blank: Path, filled: Path) -> dict[str, dict[str, str]]:
 
 def fill_with_libreoffice(soffice: str, python: str, source: Path, target: Path,
                           cells: dict, work: Path) -> None:
+    """Type ``cells`` into ``source`` through LibreOffice and store it as ``target``.
+
+    LibreOffice's Python bridge has crashed by a signal (SIGSEGV) once while the whole suite
+    ran in parallel, and passed when rerun alone: a client killed by a signal is retried once
+    with a fresh soffice and profile, and the retry is reported as a warning. Any other
+    failure, or a second crash, fails the test."""
     cells_json = work / "cells.json"
     cells_json.write_text(json.dumps(cells), encoding="utf-8")
+    for attempt in (1, 2):
+        done = _fill_once(soffice, python, source, target, cells_json, work / f"office-{attempt}")
+        if done.returncode >= 0 or attempt == 2:
+            break
+        warnings.warn(f"the Python-UNO client was killed by signal {-done.returncode} "
+                      f"(stderr: {done.stderr[-500:]!r}); retried once with a fresh soffice",
+                      stacklevel=2)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _fill_once(soffice: str, python: str, source: Path, target: Path, cells_json: Path,
+               work: Path) -> subprocess.CompletedProcess:
     pipe = f"alliance_uno_{abs(hash(str(work)))}"
     office = subprocess.Popen(
         [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
@@ -50,8 +69,9 @@ def fill_with_libreoffice(soffice: str, python: str, source: Path, target: Path,
         done = subprocess.run([python, str(Path(__file__).with_name("uno_fill.py")), pipe,
                                str(source), str(target), str(cells_json)],
                               capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        office.wait(timeout=60)  # uno_fill.py asked LibreOffice to quit
+        if done.returncode == 0:
+            office.wait(timeout=60)  # uno_fill.py asked LibreOffice to quit
+        return done
     finally:
         if office.poll() is None:  # only the soffice this test started
             office.kill()
