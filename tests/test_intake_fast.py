@@ -168,14 +168,25 @@ def test_coding_checks_and_normalised_codes_match_row_by_row(seed):
         response_question = {r: rng.choice(list(QUESTIONS)) for r in known}
         frame = coding_frame(rng, known, in_order=rng.random() < 0.3)
         fast, strict = frame.copy(), frame.copy()
-        assert (codes.validate_coding(fast, "c.csv", response_question=response_question, questions=QUESTIONS)
-                == reference.validate_coding(strict, "c.csv", response_question=response_question,
-                                             questions=QUESTIONS))
+        checked = codes.check_coding(fast, "c.csv", response_question=response_question,
+                                     questions=QUESTIONS)
+        expected = reference.validate_coding(strict, "c.csv", response_question=response_question,
+                                             questions=QUESTIONS)
+        assert checked.problems == expected
         pd.testing.assert_frame_equal(fast, strict)
-        coded = fast[fast["response_id"].isin(response_question)]
-        question = pd.Series([response_question[r] for r in coded["response_id"]], dtype=object)
-        assert (codes.normalise_code_column(coded["codes"], question, QUESTIONS)
-                == reference.normalise_code_column(coded["codes"], question, QUESTIONS))
+        # positions: each id's place among responses.csv's ids, -1 for an unknown one
+        known = list(response_question)
+        assert checked.positions.tolist() == [known.index(r) if r in response_question else -1
+                                              for r in fast["response_id"]]
+        # normalised codes: for every row without a problem, as normalised one by one
+        refused = {p.row for p in expected}
+        for row, id_, cell, got in zip(fast["spreadsheet_row"], fast["response_id"], fast["codes"],
+                                       checked.codes, strict=True):
+            if row in refused:
+                assert got is None
+            else:
+                assert got == reference.normalise_code_column([cell], [response_question[id_]],
+                                                              QUESTIONS)[0]
 
 
 @pytest.mark.parametrize("seed", range(3))

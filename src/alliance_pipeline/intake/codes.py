@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -69,25 +70,20 @@ def normalise_codes(value: str, question: str, questions: dict) -> str:
     return ";".join(c for c in questions[question]["codes"] if c in codes)
 
 
-def per_question_value(values: pd.Series, question: pd.Series, function) -> np.ndarray:
-    """``function(value, question)`` of each row, computed once per distinct pair (a column of
-    codes holds few distinct code lists per question)."""
-    out = np.empty(len(values), dtype=object)
-    values_array, question_array = values.to_numpy(dtype=object), question.to_numpy(dtype=object)
-    for name in pd.unique(question_array):
-        at = np.flatnonzero(question_array == name)
-        inverse, distinct = pd.factorize(values_array[at])
-        results = np.empty(len(distinct), dtype=object)
-        for i, value in enumerate(distinct):  # one by one: a tuple is one result, not a row
-            results[i] = function(value, name)
-        out[at] = results[inverse]
-    return out
-
-
-def normalise_code_column(codes: pd.Series, question: pd.Series, questions: dict) -> list[str]:
-    """:func:`normalise_codes` of each row (``question``: each row's question)."""
-    return per_question_value(codes, question,
-                              lambda value, name: normalise_codes(value, name, questions)).tolist()
+def per_pair(values, question, function) -> tuple[np.ndarray, np.ndarray]:
+    """``(pair, results)``: ``function(value, question)`` computed once per distinct pair of a
+    row's value and question (a column of codes holds few distinct code lists per question),
+    ``results[pair]`` being each row's."""
+    value_at, value_of = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    question_at, question_of = pd.factorize(np.asarray(question, dtype=object),
+                                            use_na_sentinel=False)
+    pair, distinct = pd.factorize(value_at.astype(np.int64) * max(len(question_of), 1)
+                                  + question_at)
+    results = np.empty(len(distinct), dtype=object)
+    for i, number in enumerate(distinct):  # one by one: a tuple is one result, not a row
+        results[i] = function(value_of[number // len(question_of)],
+                              question_of[number % len(question_of)])
+    return pair, results
 
 
 _LOOKUP: list = []  # [(response_question, its size, its ids: array and Index, their questions)]
@@ -110,12 +106,6 @@ def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
     return index.get_indexer(ids)
 
 
-def questions_of(ids, response_question: dict[str, str]) -> np.ndarray:
-    """The question of each response id (None for an id not in ``response_question``)."""
-    at = response_positions(ids, response_question)
-    return _LOOKUP[0][4][at]
-
-
 def _unknown_id(value: str, near: dict[str, str], source: str = "responses.csv") -> str:
     """Why a coded response id is not one of ``source``'s, with the id probably meant."""
     hint = ""
@@ -127,12 +117,28 @@ def _unknown_id(value: str, near: dict[str, str], source: str = "responses.csv")
     return f"is not a response_id of {source}{hint}; fix the id or remove the row"
 
 
+class CheckedCoding(NamedTuple):
+    """What :func:`check_coding` found in a coder file or adjudication.csv."""
+
+    problems: list[Problem]
+    positions: np.ndarray  # per row, its response's position in responses.csv (-1: unknown)
+    codes: np.ndarray  # per row, its codes normalised (None for a row with a problem)
+
+
 def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
                     questions: dict, source: str = "responses.csv") -> list[Problem]:
+    """The problems of :func:`check_coding`."""
+    return check_coding(frame, path, response_question=response_question, questions=questions,
+                        source=source).problems
+
+
+def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+                 questions: dict, source: str = "responses.csv") -> CheckedCoding:
     """Contract rules for one coder file or adjudication.csv, a column at a time; a row gets
     at most one problem, the first of: an unknown response id, a response coded again, its
     codes (:func:`_code_problem`). ``source``: where the responses come from, for the
-    messages (responses.csv or a cohort's survey exports)."""
+    messages (responses.csv or a cohort's survey exports). The codes of the rows without a
+    problem are normalised (:func:`normalise_codes`) in the same pass."""
     frame["response_id"] = strip_cells(frame["response_id"])
     ids = frame["response_id"].to_numpy(dtype=object)
     rows = frame["spreadsheet_row"].to_numpy()
@@ -163,19 +169,25 @@ def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[s
                                       "keep one row")))
     first = coded[occurrence == 0]
     codes = frame["codes"].to_numpy(dtype=object)[first]
-    question = pd.Series(question_of[first], dtype=object)
-    def problem(value: str, name: str) -> tuple[str | None, str] | None:
-        code, why = _code_problem(value, name, questions)
-        return None if why is None else (code, why)
 
-    checks = per_question_value(pd.Series(codes, dtype=object), question, problem)
-    failed = np.flatnonzero(pd.notna(checks))
-    for at, value, (code, why) in zip(first[failed], codes[failed], checks[failed], strict=True):
-        if why:
-            if code is not None and code != value.strip():  # name the code within the cell
-                why = f"code {code!r} {why}"
-            found.append((int(at), Problem(path, int(rows[at]), "codes", value, why)))
-    return [problem for _, problem in sorted(found, key=lambda item: item[0])]
+    def checked(value: str, name: str) -> tuple[str | None, str] | str:
+        """(the offending code, why), or the codes normalised when valid."""
+        code, why = _code_problem(value, name, questions)
+        return normalise_codes(value, name, questions) if why is None else (code, why)
+
+    pair, results = per_pair(codes, question_of[first], checked)
+    valid = np.array([isinstance(result, str) for result in results], dtype=bool)
+    normalised = np.full(len(ids), None, dtype=object)
+    normalised[first] = results[pair]
+    failed = np.flatnonzero(~valid[pair])
+    normalised[first[failed]] = None
+    for at, value, (code, why) in zip(first[failed], codes[failed], results[pair[failed]],
+                                      strict=True):
+        if code is not None and code != value.strip():  # name the code within the cell
+            why = f"code {code!r} {why}"
+        found.append((int(at), Problem(path, int(rows[at]), "codes", value, why)))
+    return CheckedCoding([problem for _, problem in sorted(found, key=lambda item: item[0])],
+                         at_response, normalised)
 
 
 def copied_coder_files(paths: list[Path]) -> list[Problem]:

@@ -14,7 +14,8 @@ This module finds a cohort's files and assembles its tables (:func:`read_cohort`
 :func:`read_responses`); the rest of the intake step is beside it: ``problems`` (located
 problems, :class:`IntakeError`), ``decoding`` (bytes to text), ``csv_parser`` (text to
 frames), ``responses`` (checks of responses.csv), ``codes`` (checks of coder files and
-adjudication, normalised codes), ``survey`` (form exports), ``log_lines`` (the step's log).
+adjudication, normalised codes), ``table_order`` (the tables' row order), ``survey`` (form
+exports), ``log_lines`` (the step's log).
 """
 from __future__ import annotations
 
@@ -26,18 +27,18 @@ import pandas as pd
 from alliance_pipeline.cohort_files import coder_files, not_a_file, survey_exports, survey_file
 from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.codes import (
+    CheckedCoding,
     adjudication_of_agreed,
+    check_coding,
     copied_coder_files,
-    normalise_code_column,
-    questions_of,
     response_positions,
-    validate_coding,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
 from alliance_pipeline.intake.personal_data import email_column_problem
 from alliance_pipeline.intake.problems import IntakeError, Problem
 from alliance_pipeline.intake.responses import strip_cells, validate_responses
 from alliance_pipeline.intake.sheet_edits import coding_sheet_as_csv
+from alliance_pipeline.intake.table_order import codings_order, responses_in_order, table_rank
 from alliance_pipeline.privacy import participant_id_problem, scan_texts
 
 RESPONSE_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "text"]
@@ -142,17 +143,18 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
 
 
 def _checked_codes(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
-                   questions: dict, warnings: list, source: str = "responses.csv") -> list[Problem]:
-    """:func:`validate_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
+                   questions: dict, warnings: list, source: str = "responses.csv") -> CheckedCoding:
+    """:func:`check_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
     (``ｈｏｏｋｅｄ`` is ``hooked``; each change a warning); refused codes are shown as typed
     with their characters named."""
     typed = typed_values(frame, "codes")
     folding = WidthFolding()
     folding.column(frame, "codes", path)
-    found = validate_coding(frame, path, response_question=response_question, questions=questions,
-                            source=source)
+    checked = check_coding(frame, path, response_question=response_question, questions=questions,
+                           source=source)
     warnings += folding.warnings()
-    return restore_typed(found, "codes", typed, lambda value: True)
+    return checked._replace(problems=restore_typed(checked.problems, "codes", typed,
+                                                   lambda value: True))
 
 
 def _missing_responses(path: Path) -> Problem:
@@ -246,6 +248,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     coded_at: list[np.ndarray] = []  # per coder, the position of each coded response
     for path in coder_paths:
         coder = path.stem
+        checked: CheckedCoding | None = None
         if path.suffix == WORKBOOK_SUFFIX:
             frame, found = _read_workbook(path, "coding", cohort, coder, responses, questions,
                                           coding_key, warnings)
@@ -255,20 +258,19 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             frame, found = read_raw_csv(path, encoding, CODING_COLUMNS, allow_no_rows=False,
                                         warnings=warnings)
             if frame is not None:
-                found += _checked_codes(frame, str(path), response_question=response_question,
-                                        questions=questions, warnings=warnings,
-                                        source=source)
+                checked = _checked_codes(frame, str(path), response_question=response_question,
+                                         questions=questions, warnings=warnings, source=source)
+                found += checked.problems
         problems += sorted(found, key=lambda p: p.row or 0)
         if found or frame is None:
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
-        at = response_positions(frame["response_id"], response_question)
+        at = _positions(frame, checked, response_question)
         # the same ids as responses.csv's own strings, whose hashes are known: later look-ups
         # of the codings (adjudication, order) hash nothing again
         frame["response_id"] = response_ids[at]
         frame["question"] = pd.array(response_questions[at], dtype="str")
-        frame["codes"] = normalise_code_column(frame["codes"], frame["question"], questions)
         frame["coder"] = coder
         coded_frames.append(frame[["response_id", "question", "coder", "codes"]])
         coded_at.append(at)
@@ -281,6 +283,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     copied = copied_coder_files(coder_paths)
     warnings += copied
     adjudication = pd.DataFrame(columns=ADJUDICATION_COLUMNS)
+    adjudicated_at = np.zeros(0, dtype=np.int64)  # the position of each adjudicated response
     workbook_path = raw_dir / f"adjudication{WORKBOOK_SUFFIX}"
     if workbook_path.is_file() and adjudication_path.is_file():
         problems.append(Problem(str(workbook_path), None, None, None,
@@ -293,24 +296,25 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         problems += found
         if frame is not None and not found:
             adjudication = frame
+            adjudicated_at = _positions(frame, None, response_question)
     elif adjudication_path.is_file():
         sheet_csv = coding_sheet_as_csv(adjudication_path, encoding, f"adjudication{WORKBOOK_SUFFIX}")
         frame, found = (None, [sheet_csv]) if sheet_csv else read_raw_csv(
             adjudication_path, encoding, ["response_id", "codes"], ["rationale"],
             allow_no_rows=True, warnings=warnings)
+        checked = None
         if frame is not None:
-            found += _checked_codes(frame, str(adjudication_path), warnings=warnings,
-                                    response_question=response_question, questions=questions,
-                                    source=source)
+            checked = _checked_codes(frame, str(adjudication_path), warnings=warnings,
+                                     response_question=response_question, questions=questions,
+                                     source=source)
+            found += checked.problems
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
         # codes (or majority codes) would silently take the place of the adjudicated ones
         problems += sorted(found, key=lambda p: p.row or 0)
         if frame is not None and not found:
             if "rationale" not in frame.columns:
                 frame["rationale"] = ""
-            frame["codes"] = normalise_code_column(
-                frame["codes"], pd.Series(questions_of(frame["response_id"], response_question)),
-                questions)
+            adjudicated_at = _positions(frame, checked, response_question)
             adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)
@@ -318,28 +322,21 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     codings = (pd.concat(coded_frames, ignore_index=True) if coded_frames else
                pd.DataFrame(columns=["response_id", "question", "coder", "codes"]))
     positions = (np.concatenate(coded_at) if coded_at else np.zeros(0, dtype=np.int64),
-                 response_positions(adjudication["response_id"], response_question))
+                 adjudicated_at)
     problems += adjudication_of_agreed(adjudication, codings, str(adjudication_path), positions)
     if problems:
         # a copied coder file is the likely cause of "adjudication of agreed responses"
         raise IntakeError(cohort, copied + problems)
 
-    order_q = {q: i for i, q in enumerate(questions)}
-    order_t = {t: i for i, t in enumerate(timepoints)}
-    responses = responses.assign(_q=responses["question"].map(order_q),
-                                 _t=responses["timepoint"].map(order_t))
-    order = ["_q", "_t", "participant_id", "item", "response_id"]
-    if not _in_order([responses[key].to_numpy() for key in order]):
-        responses = responses.sort_values(order, kind="stable")
+    responses = responses_in_order(responses, questions, timepoints)
     responses["identifying"] = scan_texts(responses)
     responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
                            "text", "identifying"]].reset_index(drop=True)
-    order_r = pd.Index(responses["response_id"], dtype=object)
-    codings = codings.iloc[_codings_order(coded_at, [c["coder"] for c in coder_files],
-                                          response_positions(order_r, response_question))
+    rank = table_rank(responses["response_id"], response_question)
+    codings = codings.iloc[codings_order(coded_at, [c["coder"] for c in coder_files], rank)
                            ].reset_index(drop=True)
-    adjudication = (adjudication.assign(_r=order_r.get_indexer(adjudication["response_id"]))
-                    .sort_values("_r", kind="stable")[ADJUDICATION_COLUMNS].reset_index(drop=True))
+    adjudication = (adjudication.iloc[np.argsort(rank[adjudicated_at], kind="stable")]
+                    [ADJUDICATION_COLUMNS].reset_index(drop=True))
     return {"responses": responses, "codings": codings, "adjudication": adjudication,
             "coverage": pd.DataFrame(coverage, columns=["coder", "n_coded", "n_missing", "missing"]),
             "coder_files": pd.DataFrame(coder_files, columns=CODER_FILE_COLUMNS),
@@ -349,36 +346,16 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
 CODER_FILE_COLUMNS = ["coder", "file", "blind"]
 
 
-def _codings_order(coded_at: list[np.ndarray], coders: list[str], table_at: np.ndarray
-                   ) -> np.ndarray:
-    """The order of the concatenated codings by response (in the order of the responses
-    table) and coder name, as a stable sort: ``coded_at`` holds per coder, and ``table_at``
-    for the responses table's rows, the position of each response in responses.csv."""
-    if not coded_at:
-        return np.arange(0)
-    rank = np.empty(len(table_at), dtype=np.int64)
-    rank[table_at] = np.arange(len(table_at))
-    names = sorted(set(coders))
-    key = np.concatenate([rank[at] * len(names) + names.index(coder)
-                          for at, coder in zip(coded_at, coders, strict=True)])
-    return np.argsort(key, kind="stable")
-
-
-def _in_order(keys: list[np.ndarray]) -> bool:
-    """Whether the rows are already sorted by ``keys`` (compared in turn), so that a stable
-    sort would leave them as they are."""
-    if len(keys[0]) < 2:
-        return True
-    undecided = np.ones(len(keys[0]) - 1, dtype=bool)  # pairs of rows equal on the keys so far
-    for key in keys:
-        before, after = key[:-1], key[1:]
-        try:
-            if (undecided & ~(before <= after)).any():
-                return False
-        except TypeError:  # values that do not compare (a missing value): sort
-            return False
-        undecided &= before == after
-    return True
+def _positions(frame: pd.DataFrame, checked: CheckedCoding | None,
+               response_question: dict[str, str]) -> np.ndarray:
+    """The position in responses.csv of each response of a coder file or adjudication read
+    without problems; sets the frame's codes to the normalised ones :func:`check_coding`
+    made for a CSV file (a workbook's come in codebook order already)."""
+    codes = frame["codes"].to_numpy(dtype=object) if checked is None else checked.codes
+    frame["codes"] = pd.array(codes, dtype="str")
+    if checked is None:
+        return response_positions(frame["response_id"], response_question)
+    return checked.positions
 
 
 def _read_workbook(path: Path, kind: str, cohort: str, coder: str, responses: pd.DataFrame,
