@@ -19,7 +19,7 @@ import pytest
 import intake_reference as reference
 from alliance_pipeline import config as study_config
 from alliance_pipeline.intake import codes, responses
-from alliance_pipeline.intake.csv_fast import _strict_counts, cell_counts, utf8
+from alliance_pipeline.intake.csv_fast import _strict_counts, fast_records
 from alliance_pipeline.intake.csv_parser import parse_csv
 from alliance_pipeline.privacy import participant_id_problem, participant_id_problems, scan_texts
 from alliance_pipeline.settings import questions_settings
@@ -36,6 +36,17 @@ TOKENS = ["a", "b", "7", ",", '"', '""', "\n", "\r\n", "\r", " ", "\t", "\u3000"
           '"x,y"', 'p"q', ",,", "\ufeff", "\x85", "\u2028", "\x1a", "\x0b", "é"]
 CELLS = ["", " ", "x", "a b", "x,y", 'say "hi"', "two\nlines", "cr\r\nlf", "日本語", " pad ",
          "=1+1", "\u3000", "R1", "P01"]
+
+
+def assert_counts_when_fast(text: str) -> None:
+    """When pandas' reading is taken, each record's cells are counted as the csv module's
+    strict reader counts them, and pandas has the csv module's records."""
+    fast = fast_records(text)
+    if fast is not None:
+        assert fast.cells.tolist() == _strict_counts(text), text
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        assert [row[:len(r)] for row, r in zip(fast.records.values.tolist(), records, strict=True)
+                ] == records, text
 
 
 def assert_same_reading(text: str, required: list[str], optional=(), **options) -> None:
@@ -76,7 +87,7 @@ def test_random_text_reads_as_the_csv_module_reads_it(seed):
     rng = random.Random(seed)
     for _ in range(1500):
         text = random_text(rng)
-        assert cell_counts(text, utf8(text)) == _strict_counts(text), text
+        assert_counts_when_fast(text)
         header = "a,b\n" if rng.random() < 0.5 else ""
         assert_same_reading(header + text, ["a", "b"], allow_no_rows=rng.random() < 0.5)
 
@@ -87,7 +98,7 @@ def test_written_csv_files_read_the_same_both_ways(seed):
     for _ in range(400):
         header = rng.sample(["response_id", "codes", "rationale", "", "extra", "codes "], k=rng.randint(1, 5))
         text = written_csv(rng, header)
-        assert cell_counts(text, utf8(text)) == _strict_counts(text), text
+        assert_counts_when_fast(text)
         assert_same_reading(text, ["response_id", "codes"], ["rationale"],
                             allow_no_rows=rng.random() < 0.5, only_kept=rng.random() < 0.3)
 
@@ -98,10 +109,9 @@ def test_the_fast_reading_is_taken_for_plain_and_quoted_files():
     plain = "response_id,codes\nR1,hooked\nR2,\n\nR3,anxious;hooked\n"
     quoted = 'response_id,text\nR1,"a, b"\r\nR2,"say ""hi"""\r\nR3,plain\r\n'
     for text, required in ((plain, ["response_id", "codes"]), (quoted, ["response_id", "text"])):
-        assert cell_counts(text, utf8(text)) == _strict_counts(text)
+        assert fast_records(text) is not None
+        assert_counts_when_fast(text)
         assert_same_reading(text, required, allow_no_rows=False)
-    from alliance_pipeline.intake.csv_fast import fast_records
-    assert fast_records(quoted, utf8(quoted), cell_counts(quoted, utf8(quoted))) is not None
 
 
 # ------------------------------------------------------------------ checks of responses.csv

@@ -2,19 +2,20 @@
 
 :func:`alliance_pipeline.intake.csv_parser.parse_csv` reads a file's records here when a cheap
 check shows that pandas reads them exactly as the ``csv`` module does; otherwise it reads them
-with the ``csv`` module, one by one, as before. The checks (:func:`fast_records`): each
-record's cells are counted in the file's bytes (:func:`cell_counts`: commas outside quotes,
-line breaks) after every quote was found where the ``csv`` module's strict reader takes it
-(:func:`_quotes_in_place`; else its strict pass counts, and refuses a malformed quote);
-every record is one line (no line break inside a quoted cell, no bare carriage return), no
-byte-order mark begins the text, no record has more cells than the header, and pandas
-gives as many records and columns. The messages of the checks made here
+with the ``csv`` module, one by one, as before. The checks (:func:`fast_records`): no
+byte-order mark begins the text and no carriage return stands alone (it ends a record for
+the ``csv`` module); every quote is where the ``csv`` module's strict reader takes it
+(:func:`_quotes_in_place`); pandas gives one record per line (so no quoted cell goes on to
+the next line) and as many columns as the header has cells, and no line has more cells
+than the header. Each record's cells are counted in the file's bytes (:func:`_line_cells`:
+commas outside quotes, line breaks). The messages of the checks made here
 (:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
 """
 from __future__ import annotations
 
 import csv
 import io
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,30 +23,52 @@ import pandas as pd
 from alliance_pipeline.intake.problems import Problem
 
 
-def utf8(text: str) -> np.ndarray | None:
-    """The text's UTF-8 bytes as an array (None for text that has no UTF-8 form: a lone
-    surrogate); pandas reads them, and lines and cells are counted in them."""
-    try:
-        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    except UnicodeError:
+class FastRecords(NamedTuple):
+    """A file's records as pandas read them, with what the column-wise checks need."""
+
+    records: pd.DataFrame  # every record (the header first), columns 0..n-1, short ones padded
+    cells: np.ndarray  # the number of cells of each record, as the csv module reads them
+    data: np.ndarray  # the text's UTF-8 bytes
+    starts: np.ndarray  # where each record (line) begins in ``data``
+
+
+def fast_records(text: str) -> FastRecords | None:
+    """Every record of ``text`` read by pandas — or None when pandas might read it otherwise
+    than the ``csv`` module (see the module's docstring), so that the caller reads it record
+    by record."""
+    if not text or text.startswith("\ufeff") or bare_carriage_return(text):
         return None
-
-
-def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
-    """The number of cells of each record (the header is the first), as the ``csv`` module
-    reads them in strict mode; None when a quote is malformed (then the strict reader says
-    where). Text without bare carriage returns whose quotes all sit where a well-formed
-    one-line record has them (:func:`_quotes_in_place`) is counted from its commas outside
-    quotes and its line breaks: a line is a record, an empty line has no cells."""
-    if not text or data is None or bare_carriage_return(text):
-        return _strict_counts(text)
-    quotes = np.flatnonzero(data == ord('"'))
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeError:  # a lone surrogate has no UTF-8 form
+        return None
+    data = np.frombuffer(encoded, dtype=np.uint8)
     ends = np.flatnonzero(data == ord("\n"))
     if not text.endswith("\n"):
         ends = np.append(ends, len(data))
-    if len(quotes) and not _quotes_in_place(data, quotes, ends):
-        return _strict_counts(text)
     starts = np.concatenate(([0], ends[:-1] + 1))
+    cells = _line_cells(data, starts, ends)
+    if cells is None or cells.max() > cells[0]:
+        return None
+    try:
+        records = pd.read_csv(io.BytesIO(encoded), header=None, dtype=object, na_filter=False,
+                              keep_default_na=False, skip_blank_lines=False, index_col=False,
+                              engine="c", encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+    except (ValueError, UnicodeError, pd.errors.ParserError):
+        return None
+    if records.shape != (len(cells), cells[0]):
+        return None  # a quoted cell goes on to the next line
+    return FastRecords(records, cells, data, starts)
+
+
+def _line_cells(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The number of cells of each line (``starts``, ``ends``: where each begins and ends in
+    ``data``) when its quotes are in place (:func:`_quotes_in_place`), else None: its commas
+    outside quotes plus one; an empty line (or a lone ``\r``) has none. Records are lines
+    only when no quoted cell goes on to the next line, which :func:`fast_records` checks."""
+    quotes = np.flatnonzero(data == ord('"'))
+    if len(quotes) and not _quotes_in_place(data, quotes):
+        return None
     commas = np.flatnonzero(data == ord(","))
     if len(quotes):  # a comma after an odd number of quotes is inside a quoted cell
         commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
@@ -54,38 +77,39 @@ def cell_counts(text: str, data: np.ndarray | None) -> list[int] | None:
     carriage = np.zeros(len(ends), dtype=bool)
     carriage[length > 0] = data[ends[length > 0] - 1] == ord("\r")
     cells[length - carriage == 0] = 0
-    return cells.tolist()
+    return cells
 
 
 def _strict_counts(text: str) -> list[int] | None:
+    """The number of cells of each record as the csv module's strict reader reads them
+    (None when it refuses the text): the tests' reference for :func:`_line_cells`."""
     try:
         return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
     except csv.Error:
         return None
 
 
-def _quotes_in_place(data: np.ndarray, quotes: np.ndarray, ends: np.ndarray) -> bool:
-    """Whether every quote is where the csv module's strict reader takes it, record by line:
-    each line has an even number of quotes; the 1st, 3rd, ... of a line opens a cell (at
-    the line's start or after a comma) or is the second of a doubled quote (right after the
-    one before); the 2nd, 4th, ... closes the cell (a comma, the line's end or the file's
-    after it) or is the first of a doubled quote (a quote right after it). A quote anywhere
-    else (inside an unquoted cell, text after a closing quote, a cell going on to the next
-    line) leaves the text to the strict reader."""
-    per_line = np.bincount(np.searchsorted(ends, quotes), minlength=len(ends))
-    if (per_line % 2).any():
+def _quotes_in_place(data: np.ndarray, quotes: np.ndarray) -> bool:
+    """Whether every quote is where the csv module's strict reader takes it: there is an even
+    number of them; the 1st, 3rd, ... opens a cell (at a line's start or after a comma) or
+    is the second of a doubled quote (right after the one before); the 2nd, 4th, ... closes
+    the cell (a comma, a line's end or the file's after it) or is the first of a doubled
+    quote (a quote right after it). A quote anywhere else (inside an unquoted cell, text
+    after a closing quote) leaves the text to the strict reader."""
+    if len(quotes) % 2:
         return False
-    padded = np.concatenate((data, np.full(2, ord("\n"), dtype=np.uint8)))  # the end: a line end
-    opening, closing = quotes[0::2], quotes[1::2]  # even counts per line: parity is per line
+    last = len(data) - 1
+    opening, closing = quotes[0::2], quotes[1::2]
     doubled_after = np.zeros(len(quotes), dtype=bool)
     doubled_after[1:] = quotes[1:] == quotes[:-1] + 1
-    before = np.where(opening > 0, data[np.maximum(opening - 1, 0)], ord("\n"))
-    opens = doubled_after[0::2] | (before == ord(",")) | (before == ord("\n"))
+    before = data[np.maximum(opening - 1, 0)]
+    opens = doubled_after[0::2] | (before == ord(",")) | (before == ord("\n")) | (opening == 0)
     doubled_before = np.zeros(len(quotes), dtype=bool)
     doubled_before[:-1] = doubled_after[1:]
-    after = padded[closing + 1]
+    after = np.where(closing < last, data[np.minimum(closing + 1, last)], ord("\n"))
+    after_next = np.where(closing + 1 < last, data[np.minimum(closing + 2, last)], ord("\n"))
     closes = (doubled_before[1::2] | (after == ord(",")) | (after == ord("\n"))
-              | ((after == ord("\r")) & (padded[closing + 2] == ord("\n"))))
+              | ((after == ord("\r")) & (after_next == ord("\n"))))
     return bool(opens.all() and closes.all())
 
 
@@ -133,29 +157,6 @@ def cell_count_problem(path: str, row: int, cells: int, width: int) -> Problem:
                    "check for an unquoted comma or a missing quote")
 
 
-def fast_records(text: str, data: np.ndarray | None, counts: list[int] | None
-                 ) -> pd.DataFrame | None:
-    """Every record of ``text`` (the header first) as a frame of strings with columns 0..n-1,
-    a short record padded with "" — or None when pandas might read it otherwise than the
-    ``csv`` module (see the module's docstring), so that the caller reads it record by record."""
-    if data is None or not counts or max(counts) > counts[0] or text.startswith("\ufeff"):
-        return None
-    if bare_carriage_return(text):
-        return None  # it ends a record for the csv module
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if lines != len(counts):
-        return None  # a line break inside a quoted cell
-    try:
-        records = pd.read_csv(io.BytesIO(data.tobytes()), header=None, dtype=object, na_filter=False,
-                              keep_default_na=False, skip_blank_lines=False, index_col=False,
-                              engine="c", encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
-    except (ValueError, UnicodeError, pd.errors.ParserError):
-        return None
-    if records.shape != (len(counts), counts[0]):
-        return None
-    return records
-
-
 # First bytes of a line that may hold only whitespace: ASCII whitespace (str.isspace), a comma,
 # a quote, or any non-ASCII byte (U+0085, U+00A0, U+3000 ... are whitespace too).
 _MAYBE_BLANK = np.zeros(256, dtype=bool)
@@ -163,14 +164,14 @@ _MAYBE_BLANK[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, ord(","), ord('"')]] = True
 _MAYBE_BLANK[0x80:] = True
 
 
-def _blank_records(data: np.ndarray, body: list[np.ndarray], n: int) -> np.ndarray:
-    """Which of the ``n`` records after the header (one line each, ``data`` their UTF-8 bytes)
-    hold only whitespace: those whose line begins with a byte of :data:`_MAYBE_BLANK`, checked
-    cell by cell."""
-    starts = (np.flatnonzero(data == ord("\n")) + 1)[:n]
+def _blank_records(data: np.ndarray, starts: np.ndarray, body: list[np.ndarray]) -> np.ndarray:
+    """Which records after the header (one line each, beginning at ``starts`` in ``data``,
+    their UTF-8 bytes) hold only whitespace: those whose line begins with a byte of
+    :data:`_MAYBE_BLANK`, checked cell by cell."""
+    n = len(starts)
     first = np.full(n, ord("\n"), dtype=np.uint8)  # an empty last line has no first byte
     inside = starts < len(data)
-    first[:len(starts)][inside] = data[starts[inside]]
+    first[inside] = data[starts[inside]]
     blank = np.zeros(n, dtype=bool)
     for at in np.flatnonzero(_MAYBE_BLANK[first]):
         blank[at] = not any(values[at].strip() for values in body)
@@ -182,14 +183,14 @@ def _filled(values: np.ndarray) -> np.ndarray:
     return np.fromiter((bool(v.strip()) for v in values), dtype=bool, count=len(values))
 
 
-def records_frame(data: np.ndarray, records: pd.DataFrame, counts: list[int], path: str, header: list[str],
-                  required, keep_all: list[str], *, allow_no_rows: bool, only_kept: bool
+def records_frame(fast: FastRecords, path: str, header: list[str], required, keep_all: list[str],
+                  *, allow_no_rows: bool, only_kept: bool
                   ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The checks and the frame of :func:`alliance_pipeline.intake.csv_parser.parse_csv` after
     the header, a column at a time: unnamed columns with values, records of whitespace only
     (skipped), records with too many or too few cells; the kept columns and ``spreadsheet_row``."""
-    body = [records[i].to_numpy(dtype=object)[1:] for i in range(len(header))]
-    cells = np.asarray(counts[1:], dtype=np.int64)
+    body = [fast.records[i].to_numpy(dtype=object)[1:] for i in range(len(header))]
+    cells = fast.cells[1:]
     problems = []
     for index, name in enumerate(header):
         if name or only_kept:
@@ -199,7 +200,7 @@ def records_frame(data: np.ndarray, records: pd.DataFrame, counts: list[int], pa
             problems.append(unnamed_column_problem(path, index, int(filled[0]) + 2))
     if problems:
         return None, problems
-    blank = _blank_records(data, body, len(cells))
+    blank = _blank_records(fast.data, fast.starts[1:], body)
     if blank.all():
         if allow_no_rows:
             return empty_frame(required), []

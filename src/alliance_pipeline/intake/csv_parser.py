@@ -21,14 +21,12 @@ import pandas as pd
 
 from alliance_pipeline.intake.csv_fast import (
     cell_count_problem,
-    cell_counts,
     data_width,
     empty_frame,
     fast_records,
     first_record,
     records_frame,
     unnamed_column_problem,
-    utf8,
 )
 from alliance_pipeline.intake.decoding import decode, where_in_text
 from alliance_pipeline.intake.problems import Problem
@@ -142,18 +140,16 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     nul = _nul_problem(text, path, header)
     if nul:
         return None, [nul]
-    data = utf8(text)
-    counts = cell_counts(text, data)
-    malformed = _malformed_quote(text, path, header) if counts is None else None
-    if malformed:
+    problems = _header_problems(path, header, required, keep_all, only_kept)
+    fast = None if strict or problems else fast_records(text)
+    if fast is not None:  # then the strict reader would read the same, refusing no quote
+        return records_frame(fast, path, header, required, keep_all,
+                             allow_no_rows=allow_no_rows, only_kept=only_kept)
+    malformed = _malformed_quote(text, path, header)
+    if malformed:  # refused before any other problem of the file
         if only_kept and malformed.column not in keep_all:
             malformed = replace(malformed, value=None)
         return None, [malformed]
-    problems = _header_problems(path, header, required, keep_all, only_kept)
-    records = None if strict or problems else fast_records(text, data, counts)
-    if records is not None and data is not None and counts is not None:
-        return records_frame(data, records, counts, path, header, required, keep_all,
-                             allow_no_rows=allow_no_rows, only_kept=only_kept)
     return _strict_frame(text, path, header, required, keep_all, problems,
                          allow_no_rows=allow_no_rows, only_kept=only_kept)
 
