@@ -257,4 +257,6 @@ def test_tables_are_written_as_pandas_writes_them(seed):
             frame = frame.astype("str")
         if rng.random() < 0.2 and length:
             frame["n"] = range(length)
+        if rng.random() < 0.2 and length:  # a missing cell among texts (None or NaN)
+            frame.iloc[rng.randrange(length), rng.randrange(width)] = rng.choice([None, np.nan])
         assert _csv_text(frame) == frame.to_csv(index=False, lineterminator="\n", na_rep="")

@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
@@ -100,20 +101,29 @@ def _csv_text(frame: pd.DataFrame) -> str:
     compares the two on generated frames).
     """
     columns = [frame.iloc[:, i].to_numpy(dtype=object) for i in range(frame.shape[1])]
-    if not (len(frame) and len(columns) >= 2
-            and all(isinstance(name, str) for name in frame.columns)
-            and all(pd.api.types.infer_dtype(cells, skipna=False) == "string" for cells in columns)):
-        return frame.to_csv(index=False, lineterminator="\n", na_rep="")
     names: list[str] = list(frame.columns)
-    if not _needs_quotes(names) and not any(_needs_quotes(column[:100]) for column in columns):
-        text = (",".join(frame.columns) + "\n" + "\n".join(map(",".join, zip(*columns, strict=True)))
-                + "\n")
-        rows, width = len(frame) + 1, len(columns)
-        if '"' not in text and text.count("\n") == rows and text.count(",") == (width - 1) * rows:
-            return text  # no cell holds a comma, a quote or a line break: none is quoted
-    header = _quoted(list(frame.columns))
-    body = [_quoted(column) for column in columns]
-    return ",".join(header) + "\n" + "\n".join(map(",".join, zip(*body, strict=True))) + "\n"
+    if not (len(frame) and len(columns) >= 2 and all(isinstance(name, str) for name in names)):
+        return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    try:
+        if not _needs_quotes(names) and not any(_needs_quotes(column[:100]) for column in columns):
+            text = ",".join(names) + "\n" + _lines(columns)
+            rows, width = len(frame) + 1, len(columns)
+            if '"' not in text and text.count("\n") == rows and text.count(",") == (width - 1) * rows:
+                return text  # no cell holds a comma, a quote or a line break: none is quoted
+        return ",".join(_quoted(names)) + "\n" + _lines([_quoted(column) for column in columns])
+    except TypeError:  # a cell that is not a string: pandas' writer formats it
+        return frame.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def _lines(columns) -> str:
+    """The rows of ``columns`` (sequences of strings of one length) as text: cells joined by
+    commas, each row ended by a line break; one join over the cells and separators."""
+    width, rows = len(columns), len(columns[0])
+    cells = [","] * (2 * width * rows)
+    for i, column in enumerate(columns):
+        cells[2 * i::2 * width] = column.tolist() if isinstance(column, np.ndarray) else column
+    cells[2 * width - 1::2 * width] = ["\n"] * rows
+    return "".join(cells)
 
 
 def _needs_quotes(cells) -> bool:
