@@ -73,37 +73,55 @@ def normalise_codes(value: str, question: str, questions: dict) -> str:
 def per_pair(values, question, function) -> tuple[np.ndarray, np.ndarray]:
     """``(pair, results)``: ``function(value, question)`` computed once per distinct pair of a
     row's value and question (a column of codes holds few distinct code lists per question),
-    ``results[pair]`` being each row's."""
+    ``results[pair]`` being each row's. ``question``: each row's, or a Categorical of them."""
     value_at, value_of = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
-    question_at, question_of = pd.factorize(np.asarray(question, dtype=object),
-                                            use_na_sentinel=False)
-    pair, distinct = pd.factorize(value_at.astype(np.int64) * max(len(question_of), 1)
-                                  + question_at)
+    if isinstance(question, pd.Categorical):
+        question_of = np.array([*question.categories, None], dtype=object)
+        question_at = np.where(question.codes < 0, len(question_of) - 1, question.codes)
+    else:
+        question_at, question_of = pd.factorize(np.asarray(question, dtype=object),
+                                                use_na_sentinel=False)
+    size = max(len(question_of), 1)
+    pair, distinct = pd.factorize(value_at.astype(np.int64) * size + question_at)
     results = np.empty(len(distinct), dtype=object)
     for i, number in enumerate(distinct):  # one by one: a tuple is one result, not a row
-        results[i] = function(value_of[number // len(question_of)],
-                              question_of[number % len(question_of)])
+        results[i] = function(value_of[number // size], question_of[number % size])
     return pair, results
 
 
-_LOOKUP: list = []  # [(response_question, its size, its ids: array and Index, their questions)]
+class ResponseLookup(NamedTuple):
+    """The responses of one ``response_question`` mapping, ready for look-ups."""
+
+    source: dict[str, str]
+    size: int
+    keys: np.ndarray  # the response ids, in order
+    hashed: pd.Index  # the same, hashed
+    questions: pd.Categorical  # each response's question, and a missing one last (for -1)
+
+
+_LOOKUP: list[ResponseLookup] = []  # the last one made: intake looks up every coder file in the same
+
+
+def response_lookup(response_question: dict[str, str]) -> ResponseLookup:
+    """The responses of ``response_question`` (id -> question) ready for look-ups."""
+    if not (_LOOKUP and _LOOKUP[0].source is response_question
+            and _LOOKUP[0].size == len(response_question)):
+        keys = np.array(list(response_question), dtype=object)
+        numbers, names = pd.factorize(np.array([*response_question.values(), None], dtype=object))
+        questions = pd.Categorical.from_codes(numbers, categories=pd.Index(names))
+        _LOOKUP[:] = [ResponseLookup(response_question, len(keys), keys, pd.Index(keys), questions)]
+    return _LOOKUP[0]
 
 
 def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
     """The position of each response id among the keys of ``response_question`` (-1 for an
     id not there): the positions in order when the ids are those keys in their order (a coder
-    file made from responses.csv), else one hashed look-up of the whole column. The last
-    ``response_question``'s keys are kept (intake looks up every coder file in the same one)."""
-    if not (_LOOKUP and _LOOKUP[0][0] is response_question
-            and _LOOKUP[0][1] == len(response_question)):
-        keys = np.array(list(response_question), dtype=object)
-        questions = np.array([*response_question.values(), None], dtype=object)  # -1: unknown
-        _LOOKUP[:] = [(response_question, len(response_question), keys, pd.Index(keys), questions)]
-    _, _, keys, index, _ = _LOOKUP[0]
+    file made from responses.csv), else one hashed look-up of the whole column."""
+    lookup = response_lookup(response_question)
     ids = np.asarray(ids, dtype=object)
-    if len(ids) == len(keys) and bool((ids == keys).all()):
+    if len(ids) == lookup.size and bool((ids == lookup.keys).all()):
         return np.arange(len(ids))
-    return index.get_indexer(ids)
+    return lookup.hashed.get_indexer(ids)
 
 
 def _unknown_id(value: str, near: dict[str, str], source: str = "responses.csv") -> str:
@@ -144,7 +162,6 @@ def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str,
     rows = frame["spreadsheet_row"].to_numpy()
     found: list[tuple[int, Problem]] = []  # (position in the frame, problem)
     at_response = response_positions(ids, response_question)
-    question_of = _LOOKUP[0][4][at_response]
     known = at_response >= 0
     unknown = np.flatnonzero(~known)
     if len(unknown):
@@ -175,7 +192,8 @@ def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str,
         code, why = _code_problem(value, name, questions)
         return normalise_codes(value, name, questions) if why is None else (code, why)
 
-    pair, results = per_pair(codes, question_of[first], checked)
+    pair, results = per_pair(codes, response_lookup(response_question).questions[at_response[first]],
+                             checked)
     valid = np.array([isinstance(result, str) for result in results], dtype=bool)
     normalised = np.full(len(ids), None, dtype=object)
     normalised[first] = results[pair]

@@ -31,6 +31,7 @@ from alliance_pipeline.intake.codes import (
     adjudication_of_agreed,
     check_coding,
     copied_coder_files,
+    response_lookup,
     response_positions,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
@@ -239,8 +240,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     if survey is not None:
         names = [survey_file(v)[0] for v in survey_exports(survey).values()]
         source = f"the exports of cohorts.{cohort}.survey ({', '.join(names)})"
-    response_ids = np.array(list(response_question), dtype=object)
-    response_questions = np.array(list(response_question.values()), dtype=object)
+    lookup = response_lookup(response_question)
+    response_ids = lookup.keys
 
     coded_frames: list[pd.DataFrame] = []
     coverage: list[dict] = []
@@ -270,7 +271,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         # the same ids as responses.csv's own strings, whose hashes are known: later look-ups
         # of the codings (adjudication, order) hash nothing again
         frame["response_id"] = response_ids[at]
-        frame["question"] = pd.array(response_questions[at], dtype="str")
+        frame["question"] = pd.array(np.asarray(lookup.questions[at], dtype=object), dtype="str")
         frame["coder"] = coder
         coded_frames.append(frame[["response_id", "question", "coder", "codes"]])
         coded_at.append(at)
