@@ -323,6 +323,16 @@ def test_a_coder_file_identical_to_another_is_warned_about(raw):
         "coder's file here")
 
 
+def test_coder_files_of_one_size_but_different_bytes_are_not_warned_about(raw):
+    """Only files of a shared size are hashed; equal sizes alone are no copy."""
+    size = len(CODER_A.encode())
+    other = CODER_A.replace("anxious;hooked", "hooked;anxious")  # the same codes, other bytes
+    assert len(other.encode()) == size and other != CODER_A
+    write(raw / "codes/coder_b.csv", other)
+    write(raw / "adjudication.csv", "response_id,codes,rationale\n")
+    assert not [w for w in read(raw)["warnings"] if "byte-for-byte" in str(w)]
+
+
 # --- found by the fuzzer -------------------------------------------------------------------
 
 def test_a_config_that_is_not_utf8_is_refused_naming_line_and_column(tmp_path):

@@ -111,16 +111,23 @@ def _none_can_identify(cells) -> bool:
 
 def participant_id_problems(ids: pd.Series, pattern: str) -> pd.Series:
     """:func:`participant_id_problem` of each id (None when acceptable), computed once per
-    distinct id; an id that cannot identify (:func:`_cannot_identify`) and matches
-    ``pattern`` is accepted at once, as :func:`participant_id_problem` would."""
-    matches = re.compile(pattern).fullmatch
+    distinct id (:func:`distinct_id_problems`)."""
     codes, distinct = pd.factorize(ids.to_numpy(dtype=object))
-    plain = _none_can_identify(distinct)
-    why = [None if (plain or _cannot_identify(v)) and matches(v) else participant_id_problem(v, pattern)
-           for v in distinct]
     out = np.empty(len(distinct) + 1, dtype=object)  # the last slot for a missing id (code -1)
-    out[:len(distinct)] = why
+    out[:len(distinct)] = distinct_id_problems(distinct, pattern)
     return pd.Series(out[codes], index=ids.index, dtype=object)
+
+
+def distinct_id_problems(distinct: np.ndarray, pattern: str) -> np.ndarray:
+    """:func:`participant_id_problem` of each of the ``distinct`` ids; an id that cannot
+    identify (:func:`_cannot_identify`) and matches ``pattern`` is accepted at once, as
+    :func:`participant_id_problem` would."""
+    matches = re.compile(pattern).fullmatch
+    plain = _none_can_identify(distinct)
+    why = np.empty(len(distinct), dtype=object)
+    why[:] = [None if (plain or _cannot_identify(v)) and matches(v)
+              else participant_id_problem(v, pattern) for v in distinct]
+    return why
 
 
 def scan_texts(responses: pd.DataFrame) -> pd.Series:

@@ -115,7 +115,7 @@ def _misfit_encoding(data: bytes, path: str, encoding: str, codec: str) -> Probl
             text = data[:200].decode(codec, errors="replace")
         if _reads_as_csv(text, plausible=False) or _tab_separated(text):
             return None  # a tab-separated file reads fine: the CSV parser says it is tab-separated
-    elif data.count(0) * 4 < len(data[:4000]) or b"\x00" not in data[:4000]:
+    elif b"\x00" not in data[:4000] or data.count(0) * 4 < len(data[:4000]):
         return None  # a stray NUL is reported where it is (row and column)
     else:
         text = data[:200].decode(codec, errors="replace")

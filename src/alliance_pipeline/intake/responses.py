@@ -16,7 +16,7 @@ import pandas as pd
 
 from alliance_pipeline.config import did_you_mean
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.privacy import joined_cells, participant_id_problems
+from alliance_pipeline.privacy import distinct_id_problems, joined_cells
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESPONSE_ID_CHARACTERS = "ASCII letters and digits, then also _ - ."
@@ -77,12 +77,13 @@ def similar_id_message(other: str, where: str) -> str:
             "if they really are different people")
 
 
-def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:
+def _similar_participant_ids(frame: pd.DataFrame, path: str, distinct: np.ndarray) -> list[Problem]:
     """Ids that differ only in case or zero-padding (P05, p05, P5) are probably one person.
 
-    Only the rows whose id shares its :func:`participant_key` with another id are walked."""
+    ``distinct``: the ids in the order they first appear. Only the rows whose id shares its
+    :func:`participant_key` with another id are walked."""
     ids = frame["participant_id"]
-    distinct = pd.unique(ids[ids != ""].to_numpy(dtype=object))
+    distinct = distinct[distinct != ""]
     keys = pd.Series(participant_keys(distinct), dtype=object)
     shared = set(keys[keys.duplicated(keep=False)])
     if not shared:
@@ -145,26 +146,29 @@ def _response_id_problems(frame: pd.DataFrame, path: str) -> list[Problem]:
     return problems
 
 
-def _participant_id_problems(frame: pd.DataFrame, path: str, id_pattern: str) -> list[Problem]:
-    """Empty participant ids, and ids that are not pseudonyms (:func:`participant_id_problems`)."""
+def _participant_id_problems(frame: pd.DataFrame, path: str, id_pattern: str,
+                             participant: tuple[np.ndarray, np.ndarray]) -> list[Problem]:
+    """Empty participant ids, and ids that are not pseudonyms (:func:`participant_id_problems`
+    of each distinct id: ``participant`` is the column factorized)."""
     ids = frame["participant_id"]
     empty = (ids == "").to_numpy()
     problems = _located(frame, path, "participant_id", empty,
                         lambda _: "is empty; give every response its participant's pseudonym")
-    why = participant_id_problems(ids, id_pattern).to_numpy(dtype=object)
+    numbers, distinct = participant
+    why = distinct_id_problems(distinct, id_pattern)[numbers]
     rows = frame["spreadsheet_row"].to_numpy()
     problems += [Problem(path, int(rows[at]), "participant_id", ids.iloc[at], why[at])
                  for at in np.flatnonzero(~empty & pd.notna(why))]
     return problems
 
 
-def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], questions: dict
+def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], questions: dict,
+                     timepoint: tuple[np.ndarray, np.ndarray], question: tuple[np.ndarray, np.ndarray]
                      ) -> tuple[list[Problem], list[Problem]]:
     """(time points not of the study, questions not of the codebook or asked at another time
-    point): a row has at most one of each."""
-    timepoint, question = frame["timepoint"], frame["question"]
-    study_tp = timepoint.isin(timepoints).to_numpy()
-    known_q = question.isin(list(questions)).to_numpy()
+    point): a row has at most one of each. ``timepoint``, ``question``: the columns factorized."""
+    study_tp = _known(timepoint, timepoints)
+    known_q = _known(question, list(questions))
     wrong_tp = _located(frame, path, "timepoint", ~study_tp,
                         lambda value: f"is not a study time point ({', '.join(timepoints)})"
                                       f"{did_you_mean(value, timepoints)}; correct it, or add it "
@@ -176,7 +180,7 @@ def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], ques
                       "the codebook")]
     for name, spec in questions.items():
         asked = ", ".join(spec["timepoints"])
-        elsewhere = (question == name).to_numpy() & study_tp & ~timepoint.isin(spec["timepoints"]).to_numpy()
+        elsewhere = _known(question, [name]) & study_tp & ~_known(timepoint, spec["timepoints"])
         located += [(p.row, p) for p in _located(
             frame, path, "timepoint", elsewhere,
             lambda value, name=name, asked=asked: (
@@ -186,33 +190,61 @@ def _design_problems(frame: pd.DataFrame, path: str, timepoints: list[str], ques
     return wrong_tp, [p for _, p in sorted(located, key=lambda item: item[0] or 0)]
 
 
+def _known(factorized: tuple[np.ndarray, np.ndarray], values: list[str]) -> np.ndarray:
+    """Per row of a factorized column, whether its value is one of ``values``."""
+    numbers, distinct = factorized
+    return np.isin(distinct, values)[numbers]
+
+
+def _repeated_responses(frame: pd.DataFrame, path: str, keyed: list[np.ndarray],
+                        counted: np.ndarray) -> list[Problem]:
+    """A second response of a participant to a question at a time point (and item): ``keyed``
+    holds the numbers of those columns' values, ``counted`` the rows taken into account."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for numbers in keyed:  # one number per combination so far, kept below the rows squared
+        key, _ = pd.factorize(key * (int(numbers.max(initial=0)) + 1) + numbers)
+    at = np.flatnonzero(counted)
+    repeated = at[pd.Series(key[at]).duplicated(keep=False).to_numpy()]
+    if not len(repeated):
+        return []
+    has_item = "item" in frame.columns
+    what = "participant, question, time point" + (" and item" if has_item else "")
+    fix = ("give each a distinct item" if has_item else
+           "add an `item` column if participants answered several items, or remove the duplicate")
+    rows, ids = frame["spreadsheet_row"].to_numpy(), frame["participant_id"].to_numpy(dtype=object)
+    problems = []
+    for group in pd.Series(repeated).groupby(key[repeated], sort=False):
+        first, *later = group[1].tolist()
+        problems += [Problem(path, int(rows[at]), "participant_id", ids[first],
+                             f"has a second response for the same {what} as row {rows[first]}; {fix}")
+                     for at in later]
+    return problems
+
+
 def validate_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
                        questions: dict, id_pattern: str, allow_similar_ids: bool = False
                        ) -> list[Problem]:
     """Contract rules for responses.csv (ids, time points, questions, pseudonyms, items), each
-    checked over its whole column; problems in row order, within a row in the order response
-    id, participant id, time point, question, repeated response, similar participant id."""
+    checked over its whole column (each column hashed once: :func:`pandas.factorize`);
+    problems in row order, within a row in the order response id, participant id, time
+    point, question, repeated response, similar participant id."""
     for column in ("response_id", "participant_id", "timepoint", "question"):
         frame[column] = strip_cells(frame[column])
+    participant, timepoint, question = (
+        pd.factorize(frame[column].to_numpy(dtype=object))
+        for column in ("participant_id", "timepoint", "question"))
     problems = _response_id_problems(frame, path)
-    problems += _participant_id_problems(frame, path, id_pattern)
-    wrong_tp, wrong_question = _design_problems(frame, path, timepoints, questions)
+    problems += _participant_id_problems(frame, path, id_pattern, participant)
+    wrong_tp, wrong_question = _design_problems(frame, path, timepoints, questions, timepoint,
+                                                question)
     problems += wrong_tp + wrong_question
-    key = ["participant_id", "question", "timepoint"] + (["item"] if "item" in frame.columns else [])
-    items = strip_cells(frame["item"]) if "item" in frame.columns else None
-    keyed = frame.assign(item=items) if items is not None else frame
-    keyed = keyed[(keyed["participant_id"] != "") & keyed["timepoint"].isin(timepoints)
-                  & keyed["question"].isin(list(questions))]
-    dup = keyed[keyed.duplicated(key, keep=False)]
-    for _, group in dup.groupby(key, sort=False):
-        rows = group["spreadsheet_row"].tolist()
-        what = "participant, question, time point" + (" and item" if "item" in frame.columns else "")
-        fix = ("give each a distinct item" if "item" in frame.columns else
-               "add an `item` column if participants answered several items, or remove the duplicate")
-        for later in rows[1:]:
-            problems.append(Problem(path, later, "participant_id", group["participant_id"].iloc[0],
-                                    f"has a second response for the same {what} as row {rows[0]}; {fix}"))
+    keyed = [participant[0], question[0], timepoint[0]]
+    if "item" in frame.columns:
+        keyed.append(pd.factorize(strip_cells(frame["item"]).to_numpy(dtype=object))[0])
+    counted = ((frame["participant_id"] != "").to_numpy() & _known(timepoint, timepoints)
+               & _known(question, list(questions)))
+    problems += _repeated_responses(frame, path, keyed, counted)
     if not allow_similar_ids:
-        problems += _similar_participant_ids(frame, path)
+        problems += _similar_participant_ids(frame, path, participant[1])
     problems.sort(key=lambda p: (p.row or 0))
     return problems
