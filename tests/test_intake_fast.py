@@ -235,6 +235,21 @@ def test_cells_are_stripped_as_pandas_strips_them(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_a_column_that_cannot_identify_is_found_as_cell_by_cell(seed):
+    """The joined test (at most 8 digits on each line, ASCII, no @) against the per-cell one."""
+    from alliance_pipeline.privacy import _cannot_identify, _none_can_identify
+    rng = random.Random(700 + seed)
+    pieces = ["P", "0", "1234", "5", "-", " ", "a", "@", "０", "\n", "", "99"]
+    for _ in range(2000):
+        cells = ["".join(rng.choices(pieces, weights=[3, 4, 2, 4, 2, 2, 2, .2, .2, .2, 1, 2],
+                                     k=rng.randint(0, 6))) for _ in range(rng.randint(0, 5))]
+        if any("\n" in cell for cell in cells):
+            assert not _none_can_identify(cells)  # not joinable: the caller goes cell by cell
+        else:
+            assert _none_can_identify(cells) == all(_cannot_identify(c) for c in cells), cells
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_privacy_scan_matches_text_by_text(seed):
     rng = random.Random(500 + seed)
     pieces = ["ok ", "mail me: taro@example.jp", "090-1234-5678", "０９０ー１２３４ー５６７８",

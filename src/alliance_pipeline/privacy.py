@@ -81,8 +81,8 @@ def _looks_like_phone_digits(digits: str) -> bool:
 
 # At most 8 ASCII digits: no phone number (9 digits or more) can be found in such text.
 _FEW_DIGITS = re.compile(r"[^0-9]*(?:[0-9][^0-9]*){0,8}")
-# A line with 9 digits or more (in a column joined by :func:`joined_cells`).
-_MANY_DIGITS = re.compile(r"[0-9](?:[^0-9\n]*[0-9]){8}")
+# Every byte but the ASCII digits and the line feed: deleted, a line of digits is left per cell.
+_NOT_DIGITS = bytes(b for b in range(256) if not (48 <= b <= 57 or b == 10))
 
 
 def joined_cells(cells) -> str | None:
@@ -105,8 +105,10 @@ def _cannot_identify(text: str) -> bool:
 def _none_can_identify(cells) -> bool:
     """:func:`_cannot_identify` of every cell, tested once over the joined column."""
     text = joined_cells(cells)
-    return (text is not None and text.isascii() and "@" not in text
-            and _MANY_DIGITS.search(text) is None)
+    if text is None or not text.isascii() or "@" in text:
+        return False
+    digits = text.encode("ascii").translate(None, _NOT_DIGITS)  # each cell's digits, a line each
+    return max(map(len, digits.split(b"\n"))) <= 8
 
 
 def participant_id_problems(ids: pd.Series, pattern: str) -> pd.Series:

@@ -32,16 +32,18 @@ class FastRecords(NamedTuple):
     starts: np.ndarray  # where each record (line) begins in ``data``
 
 
-def fast_records(text: str) -> FastRecords | None:
+def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
     """Every record of ``text`` read by pandas — or None when pandas might read it otherwise
     than the ``csv`` module (see the module's docstring), so that the caller reads it record
-    by record."""
+    by record. ``encoded``: the text's UTF-8 bytes when the caller has them (a file read as
+    UTF-8), else they are made here."""
     if not text or text.startswith("\ufeff") or bare_carriage_return(text):
         return None
-    try:
-        encoded = text.encode("utf-8")
-    except UnicodeError:  # a lone surrogate has no UTF-8 form
-        return None
+    if encoded is None:
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeError:  # a lone surrogate has no UTF-8 form
+            return None
     data = np.frombuffer(encoded, dtype=np.uint8)
     ends = np.flatnonzero(data == ord("\n"))
     if not text.endswith("\n"):

@@ -10,6 +10,7 @@ cells. A file that does not end with a line break is only a warning
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -110,11 +111,12 @@ def read_csv_text(text: str, path: str, required: list[str], optional: Sequence[
 
 
 def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_no_rows: bool,
-              only_kept: bool = False, strict: bool = False
+              only_kept: bool = False, strict: bool = False, utf8: bytes | None = None
               ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """See :func:`read_csv_text`. ``only_kept``: columns other than ``required`` and
     ``optional`` are not checked (duplicate or missing names) and their values never appear
     in a problem (survey exports: e-mail and timestamp columns are not ours to read).
+    ``utf8``: the text's UTF-8 bytes, when the file was read as UTF-8 (not encoded again).
 
     The records are read by pandas' C parser (:func:`alliance_pipeline.intake.csv_fast.fast_records`)
     when a cheap check shows it reads them as the ``csv`` module does; otherwise, or with
@@ -141,7 +143,7 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     if nul:
         return None, [nul]
     problems = _header_problems(path, header, required, keep_all, only_kept)
-    fast = None if strict or problems else fast_records(text)
+    fast = None if strict or problems else fast_records(text, utf8)
     if fast is not None:  # then the strict reader would read the same, refusing no quote
         return records_frame(fast, path, header, required, keep_all,
                              allow_no_rows=allow_no_rows, only_kept=only_kept)
@@ -228,11 +230,18 @@ def read_raw_csv(path: Path, encoding: str, required: list[str], optional=(), *,
     text, problems = decode(data, str(path), encoding)
     if text is None:
         return None, problems
+    as_read = data if _utf8_without_mark(data, encoding) else None  # the text's UTF-8 bytes
     frame, problems = parse_csv(text, str(path), required, optional, allow_no_rows=allow_no_rows,
-                                only_kept=only_kept)
+                                only_kept=only_kept, utf8=as_read)
     if warnings is not None and frame is not None and len(frame):
         warnings += unfinished_last_line(text, str(path), frame)
     return frame, problems
+
+
+def _utf8_without_mark(data: bytes, encoding: str) -> bool:
+    """Whether ``data``, decoded without error as ``encoding``, is its text's UTF-8 form as it
+    is (read as UTF-8, no byte-order mark to drop)."""
+    return codecs.lookup(encoding).name == "utf-8" and not data.startswith(codecs.BOM_UTF8)
 
 
 def unfinished_last_line(text: str, path: str, frame: pd.DataFrame) -> list[Problem]:
