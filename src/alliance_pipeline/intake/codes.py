@@ -90,36 +90,36 @@ def per_pair(values, question, function) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ResponseLookup(NamedTuple):
-    """The responses of one ``response_question`` mapping, ready for look-ups."""
+    """A cohort's responses ready for look-ups by response id (:func:`response_lookup`)."""
 
-    source: dict[str, str]
-    size: int
-    keys: np.ndarray  # the response ids, in order
+    keys: np.ndarray  # the response ids, in the order of responses.csv
     hashed: pd.Index  # the same, hashed
     questions: pd.Categorical  # each response's question, and a missing one last (for -1)
 
 
-_LOOKUP: list[ResponseLookup] = []  # the last one made: intake looks up every coder file in the same
+def response_lookup(response_question: dict[str, str] | ResponseLookup) -> ResponseLookup:
+    """The responses of ``response_question`` (id -> question) ready for look-ups; a lookup
+    is returned as it is (intake makes one for a cohort: :func:`lookup_of_responses`)."""
+    if isinstance(response_question, ResponseLookup):
+        return response_question
+    return lookup_of_responses(list(response_question), list(response_question.values()))
 
 
-def response_lookup(response_question: dict[str, str]) -> ResponseLookup:
-    """The responses of ``response_question`` (id -> question) ready for look-ups."""
-    if not (_LOOKUP and _LOOKUP[0].source is response_question
-            and _LOOKUP[0].size == len(response_question)):
-        keys = np.array(list(response_question), dtype=object)
-        numbers, names = pd.factorize(np.array([*response_question.values(), None], dtype=object))
-        questions = pd.Categorical.from_codes(numbers, categories=pd.Index(names))
-        _LOOKUP[:] = [ResponseLookup(response_question, len(keys), keys, pd.Index(keys), questions)]
-    return _LOOKUP[0]
+def lookup_of_responses(ids, questions) -> ResponseLookup:
+    """The lookup of responses with these (unique) ``ids`` and their ``questions``."""
+    keys = np.array(ids, dtype=object)  # a copy: the caller's column may change later
+    numbers, names = pd.factorize(np.array([*questions, None], dtype=object))
+    return ResponseLookup(keys, pd.Index(keys),
+                          pd.Categorical.from_codes(numbers, categories=pd.Index(names)))
 
 
-def response_positions(ids, response_question: dict[str, str]) -> np.ndarray:
+def response_positions(ids, response_question: dict[str, str] | ResponseLookup) -> np.ndarray:
     """The position of each response id among the keys of ``response_question`` (-1 for an
     id not there): the positions in order when the ids are those keys in their order (a coder
     file made from responses.csv), else one hashed look-up of the whole column."""
     lookup = response_lookup(response_question)
     ids = np.asarray(ids, dtype=object)
-    if len(ids) == lookup.size and bool((ids == lookup.keys).all()):
+    if len(ids) == len(lookup.keys) and bool((ids == lookup.keys).all()):
         return np.arange(len(ids))
     return lookup.hashed.get_indexer(ids)
 
@@ -143,14 +143,16 @@ class CheckedCoding(NamedTuple):
     codes: np.ndarray  # per row, its codes normalised (None for a row with a problem)
 
 
-def validate_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+def validate_coding(frame: pd.DataFrame, path: str, *,
+                    response_question: dict[str, str] | ResponseLookup,
                     questions: dict, source: str = "responses.csv") -> list[Problem]:
     """The problems of :func:`check_coding`."""
     return check_coding(frame, path, response_question=response_question, questions=questions,
                         source=source).problems
 
 
-def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+def check_coding(frame: pd.DataFrame, path: str, *,
+                 response_question: dict[str, str] | ResponseLookup,
                  questions: dict, source: str = "responses.csv") -> CheckedCoding:
     """Contract rules for one coder file or adjudication.csv, a column at a time; a row gets
     at most one problem, the first of: an unknown response id, a response coded again, its
@@ -161,12 +163,13 @@ def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str,
     ids = frame["response_id"].to_numpy(dtype=object)
     rows = frame["spreadsheet_row"].to_numpy()
     found: list[tuple[int, Problem]] = []  # (position in the frame, problem)
-    at_response = response_positions(ids, response_question)
+    lookup = response_lookup(response_question)
+    at_response = response_positions(ids, lookup)
     known = at_response >= 0
     unknown = np.flatnonzero(~known)
     if len(unknown):
         near: dict[str, str] = {}  # folded id -> id of responses.csv
-        for id_ in response_question:
+        for id_ in lookup.keys:
             near.setdefault(_id_key(id_), id_)
         found += [(int(at), Problem(path, int(rows[at]), "response_id", ids[at],
                                     _unknown_id(ids[at], near, source))) for at in unknown]
@@ -192,8 +195,7 @@ def check_coding(frame: pd.DataFrame, path: str, *, response_question: dict[str,
         code, why = _code_problem(value, name, questions)
         return normalise_codes(value, name, questions) if why is None else (code, why)
 
-    pair, results = per_pair(codes, response_lookup(response_question).questions[at_response[first]],
-                             checked)
+    pair, results = per_pair(codes, lookup.questions[at_response[first]], checked)
     valid = np.array([isinstance(result, str) for result in results], dtype=bool)
     normalised = np.full(len(ids), None, dtype=object)
     normalised[first] = results[pair]

@@ -28,10 +28,11 @@ from alliance_pipeline.cohort_files import coder_files, not_a_file, survey_expor
 from alliance_pipeline.intake.characters import WidthFolding, restore_typed, typed_values
 from alliance_pipeline.intake.codes import (
     CheckedCoding,
+    ResponseLookup,
     adjudication_of_agreed,
     check_coding,
     copied_coder_files,
-    response_lookup,
+    lookup_of_responses,
     response_positions,
 )
 from alliance_pipeline.intake.csv_parser import read_raw_csv
@@ -143,7 +144,7 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
                          lambda value: participant_id_problem(value, id_pattern) is not None)
 
 
-def _checked_codes(frame: pd.DataFrame, path: str, *, response_question: dict[str, str],
+def _checked_codes(frame: pd.DataFrame, path: str, *, lookup: ResponseLookup,
                    questions: dict, warnings: list, source: str = "responses.csv") -> CheckedCoding:
     """:func:`check_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
     (``ｈｏｏｋｅｄ`` is ``hooked``; each change a warning); refused codes are shown as typed
@@ -151,7 +152,7 @@ def _checked_codes(frame: pd.DataFrame, path: str, *, response_question: dict[st
     typed = typed_values(frame, "codes")
     folding = WidthFolding()
     folding.column(frame, "codes", path)
-    checked = check_coding(frame, path, response_question=response_question, questions=questions,
+    checked = check_coding(frame, path, response_question=lookup, questions=questions,
                            source=source)
     warnings += folding.warnings()
     return checked._replace(problems=restore_typed(checked.problems, "codes", typed,
@@ -235,12 +236,11 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     problems += found
     if problems or responses is None:
         raise IntakeError(cohort, problems)
-    response_question = dict(zip(responses["response_id"], responses["question"], strict=True))
+    lookup = lookup_of_responses(responses["response_id"], responses["question"])
     source = "responses.csv"
     if survey is not None:
         names = [survey_file(v)[0] for v in survey_exports(survey).values()]
         source = f"the exports of cohorts.{cohort}.survey ({', '.join(names)})"
-    lookup = response_lookup(response_question)
     response_ids = lookup.keys
 
     coded_frames: list[pd.DataFrame] = []
@@ -259,7 +259,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             frame, found = read_raw_csv(path, encoding, CODING_COLUMNS, allow_no_rows=False,
                                         warnings=warnings)
             if frame is not None:
-                checked = _checked_codes(frame, str(path), response_question=response_question,
+                checked = _checked_codes(frame, str(path), lookup=lookup,
                                          questions=questions, warnings=warnings, source=source)
                 found += checked.problems
         problems += sorted(found, key=lambda p: p.row or 0)
@@ -267,7 +267,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             continue
         coder_files.append({"coder": coder, "file": path.name,
                             "blind": "yes" if path.suffix == WORKBOOK_SUFFIX else "no"})
-        at = _positions(frame, checked, response_question)
+        at = _positions(frame, checked, lookup)
         # the same ids as responses.csv's own strings, whose hashes are known: later look-ups
         # of the codings (adjudication, order) hash nothing again
         frame["response_id"] = response_ids[at]
@@ -297,7 +297,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         problems += found
         if frame is not None and not found:
             adjudication = frame
-            adjudicated_at = _positions(frame, None, response_question)
+            adjudicated_at = _positions(frame, None, lookup)
     elif adjudication_path.is_file():
         sheet_csv = coding_sheet_as_csv(adjudication_path, encoding, f"adjudication{WORKBOOK_SUFFIX}")
         frame, found = (None, [sheet_csv]) if sheet_csv else read_raw_csv(
@@ -306,7 +306,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         checked = None
         if frame is not None:
             checked = _checked_codes(frame, str(adjudication_path), warnings=warnings,
-                                     response_question=response_question, questions=questions,
+                                     lookup=lookup, questions=questions,
                                      source=source)
             found += checked.problems
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
@@ -315,7 +315,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         if frame is not None and not found:
             if "rationale" not in frame.columns:
                 frame["rationale"] = ""
-            adjudicated_at = _positions(frame, checked, response_question)
+            adjudicated_at = _positions(frame, checked, lookup)
             adjudication = frame
     if problems:
         raise IntakeError(cohort, problems)
@@ -333,7 +333,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     responses["identifying"] = scan_texts(responses)
     responses = responses[["response_id", "participant_id", "timepoint", "question", "item",
                            "text", "identifying"]].reset_index(drop=True)
-    rank = table_rank(responses["response_id"], response_question)
+    rank = table_rank(responses["response_id"], lookup)
     codings = codings.iloc[codings_order(coded_at, [c["coder"] for c in coder_files], rank)
                            ].reset_index(drop=True)
     adjudication = (adjudication.iloc[np.argsort(rank[adjudicated_at], kind="stable")]
@@ -348,14 +348,14 @@ CODER_FILE_COLUMNS = ["coder", "file", "blind"]
 
 
 def _positions(frame: pd.DataFrame, checked: CheckedCoding | None,
-               response_question: dict[str, str]) -> np.ndarray:
+               lookup: ResponseLookup) -> np.ndarray:
     """The position in responses.csv of each response of a coder file or adjudication read
     without problems; sets the frame's codes to the normalised ones :func:`check_coding`
     made for a CSV file (a workbook's come in codebook order already)."""
     codes = frame["codes"].to_numpy(dtype=object) if checked is None else checked.codes
     frame["codes"] = pd.array(codes, dtype="str")
     if checked is None:
-        return response_positions(frame["response_id"], response_question)
+        return response_positions(frame["response_id"], lookup)
     return checked.positions
 
 

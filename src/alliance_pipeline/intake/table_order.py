@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.intake.codes import response_positions
+from alliance_pipeline.intake.codes import ResponseLookup, response_positions
 
 
 def responses_in_order(responses: pd.DataFrame, questions: dict, timepoints: list[str]
@@ -24,10 +24,10 @@ def responses_in_order(responses: pd.DataFrame, questions: dict, timepoints: lis
     return keyed.sort_values(order, kind="stable").drop(columns=["_q", "_t"])
 
 
-def table_rank(table_ids: pd.Series, response_question: dict[str, str]) -> np.ndarray:
-    """Per position of a response in responses.csv (the keys of ``response_question``), its
-    row in the responses table ``table_ids`` (which holds each response once)."""
-    table_at = response_positions(table_ids, response_question)
+def table_rank(table_ids: pd.Series, lookup: ResponseLookup) -> np.ndarray:
+    """Per position of a response in responses.csv (the keys of ``lookup``), its row in the
+    responses table ``table_ids`` (which holds each response once)."""
+    table_at = response_positions(table_ids, lookup)
     rank = np.empty(len(table_at), dtype=np.int64)
     rank[table_at] = np.arange(len(table_at))
     return rank
