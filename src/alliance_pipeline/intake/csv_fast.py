@@ -213,7 +213,11 @@ def records_frame(fast: FastRecords, path: str, header: list[str], required, kee
         problems.append(cell_count_problem(path, int(at) + 2, int(cells[at]), width))
     take = ~blank & ~wrong
     keep = [c for c in header if c in keep_all]
-    frame = pd.DataFrame({c: body[header.index(c)][take] for c in keep}, columns=keep, dtype=object)
-    rows = np.flatnonzero(take) + 2
+    if take.all():  # every record kept (most files): the columns as pandas read them
+        columns, rows = [body[header.index(c)] for c in keep], np.arange(2, len(take) + 2)
+    else:
+        columns, rows = [body[header.index(c)][take] for c in keep], np.flatnonzero(take) + 2
+    frame = pd.DataFrame(dict(zip(keep, columns, strict=True)), columns=keep, dtype=object,
+                         copy=False)
     frame["spreadsheet_row"] = rows if len(rows) else []
     return frame, problems
