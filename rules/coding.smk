@@ -24,7 +24,7 @@ rule coding_sheet:
     input:
         responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
         code=package("intake.cohort", "intake.problems", "intake.decoding", "intake.csv_parser", "intake.csv_fast",
-                     "intake.responses", "intake.codes", "config", "cohort_files", "intake.survey",
+                     "intake.responses", "intake.codes", "intake.table_order", "config", "cohort_files", "intake.survey",
                      "intake.export_file", "intake.export_layout", "intake.long_export",
                      "intake.xlsx", "intake.characters", "intake.personal_data", "intake.sheet_edits",
                      "coding.sheets", "intake.workbook_layout", "blinding", "privacy",
