@@ -7,8 +7,10 @@ byte-order mark begins the text and no carriage return stands alone (it ends a r
 the ``csv`` module); every quote is where the ``csv`` module's strict reader takes it
 (:func:`_quotes_in_place`); pandas gives one record per line (so no quoted cell goes on to
 the next line) and as many columns as the header has cells, and no line has more cells
-than the header. Each record's cells are counted in the file's bytes (:func:`_line_cells`:
-commas outside quotes, line breaks). The messages of the checks made here
+than the header. Each record's cells are counted in the file's bytes: in a file without
+quotes, whose commas are as many as its records with every cell need, all records are whole;
+otherwise line by line (:func:`_line_cells`: commas outside quotes, line breaks). The
+messages of the checks made here
 (:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
 """
 from __future__ import annotations
@@ -28,8 +30,6 @@ class FastRecords(NamedTuple):
 
     records: pd.DataFrame  # every record (the header first), columns 0..n-1, short ones padded
     cells: np.ndarray  # the number of cells of each record, as the csv module reads them
-    data: np.ndarray  # the text's UTF-8 bytes
-    starts: np.ndarray  # where each record (line) begins in ``data``
 
 
 def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
@@ -44,13 +44,10 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
             encoded = text.encode("utf-8")
         except UnicodeError:  # a lone surrogate has no UTF-8 form
             return None
-    data = np.frombuffer(encoded, dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))
-    if not text.endswith("\n"):
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    cells = _line_cells(data, starts, ends)
-    if cells is None or cells.max() > cells[0]:
+    lines = encoded.count(b"\n") + (not text.endswith("\n"))
+    quoted = b'"' in encoded
+    cells = _line_cells(encoded) if quoted else None
+    if quoted and (cells is None or cells.max() > cells[0]):
         return None
     try:
         records = pd.read_csv(io.BytesIO(encoded), header=None, dtype=object, na_filter=False,
@@ -58,24 +55,33 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
                               engine="c", encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
     except (ValueError, UnicodeError, pd.errors.ParserError):
         return None
-    if records.shape != (len(cells), cells[0]):
+    rows, width = records.shape
+    if cells is None:  # no quote: a record is a line, and no line has more cells than the first
+        whole = width > 1 and encoded.count(b",") == (width - 1) * rows
+        cells = np.full(rows, width) if whole else _line_cells(encoded)
+    if (rows, width) != (lines, cells[0]) or cells.max() > cells[0]:
         return None  # a quoted cell goes on to the next line
-    return FastRecords(records, cells, data, starts)
+    return FastRecords(records, cells)
 
 
-def _line_cells(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
-    """The number of cells of each line (``starts``, ``ends``: where each begins and ends in
-    ``data``) when its quotes are in place (:func:`_quotes_in_place`), else None: its commas
-    outside quotes plus one; an empty line (or a lone ``\r``) has none. Records are lines
-    only when no quoted cell goes on to the next line, which :func:`fast_records` checks."""
+def _line_cells(encoded: bytes) -> np.ndarray | None:
+    """The number of cells of each line of ``encoded`` (UTF-8 text) when its quotes are in
+    place (:func:`_quotes_in_place`), else None: its commas outside quotes plus one; an empty
+    line (or a lone ``\r``) has none. Records are lines only when no quoted cell goes on to
+    the next line, which :func:`fast_records` checks."""
+    data = np.frombuffer(encoded, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    if not encoded.endswith(b"\n"):
+        ends = np.append(ends, len(data))
     quotes = np.flatnonzero(data == ord('"'))
     if len(quotes) and not _quotes_in_place(data, quotes):
         return None
     commas = np.flatnonzero(data == ord(","))
     if len(quotes):  # a comma after an odd number of quotes is inside a quoted cell
         commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-    cells = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
-    length = ends - starts
+    # the commas before each line's end, less those before the line before's end (its line break)
+    cells = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+    length = ends - np.concatenate(([0], ends[:-1] + 1))
     carriage = np.zeros(len(ends), dtype=bool)
     carriage[length > 0] = data[ends[length > 0] - 1] == ord("\r")
     cells[length - carriage == 0] = 0
@@ -159,24 +165,28 @@ def cell_count_problem(path: str, row: int, cells: int, width: int) -> Problem:
                    "check for an unquoted comma or a missing quote")
 
 
-# First bytes of a line that may hold only whitespace: ASCII whitespace (str.isspace), a comma,
-# a quote, or any non-ASCII byte (U+0085, U+00A0, U+3000 ... are whitespace too).
-_MAYBE_BLANK = np.zeros(256, dtype=bool)
-_MAYBE_BLANK[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, ord(","), ord('"')]] = True
-_MAYBE_BLANK[0x80:] = True
+ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # what str.strip removes, in ASCII
 
 
-def _blank_records(data: np.ndarray, starts: np.ndarray, body: list[np.ndarray]) -> np.ndarray:
-    """Which records after the header (one line each, beginning at ``starts`` in ``data``,
-    their UTF-8 bytes) hold only whitespace: those whose line begins with a byte of
-    :data:`_MAYBE_BLANK`, checked cell by cell."""
-    n = len(starts)
-    first = np.full(n, ord("\n"), dtype=np.uint8)  # an empty last line has no first byte
-    inside = starts < len(data)
-    first[inside] = data[starts[inside]]
-    blank = np.zeros(n, dtype=bool)
-    for at in np.flatnonzero(_MAYBE_BLANK[first]):
-        blank[at] = not any(values[at].strip() for values in body)
+def ascii_without_whitespace(values) -> bool:
+    """Whether every cell is ASCII text holding none of :data:`ASCII_WHITESPACE` (so that
+    ``str.strip`` leaves it as it is): ids and codes, most columns. Checked over the cells
+    joined; False when a cell is not a string."""
+    try:
+        joined = "\x00".join(values)
+    except TypeError:
+        return False
+    return joined.isascii() and not any(space in joined for space in ASCII_WHITESPACE)
+
+
+def _blank_records(body: list[np.ndarray]) -> np.ndarray:
+    """Which records (their cells: ``body``, a column each) hold only whitespace: among those
+    whose first cell does — in a column of ASCII text without whitespace, the empty ones —
+    checked cell by cell."""
+    first = body[0]
+    blank = (first == "") if ascii_without_whitespace(first) else ~_filled(first)
+    for at in np.flatnonzero(blank):
+        blank[at] = not any(values[at].strip() for values in body[1:])
     return blank
 
 
@@ -202,7 +212,7 @@ def records_frame(fast: FastRecords, path: str, header: list[str], required, kee
             problems.append(unnamed_column_problem(path, index, int(filled[0]) + 2))
     if problems:
         return None, problems
-    blank = _blank_records(fast.data, fast.starts[1:], body)
+    blank = _blank_records(body)
     if blank.all():
         if allow_no_rows:
             return empty_frame(required), []

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.config import did_you_mean
+from alliance_pipeline.intake.csv_fast import ascii_without_whitespace
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.privacy import distinct_id_problems, joined_cells
 
@@ -32,21 +33,17 @@ def foreign_character(value: str) -> str | None:
     return None
 
 
-_ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # what str.strip removes, in ASCII
-
-
 def strip_cells(column: pd.Series) -> pd.Series:
     """``column.str.strip()``, in one pass over the cells (a column of strings). A column of
     ASCII text without any whitespace (ids, codes: most columns) is returned as it is, not
     rebuilt (building a column of strings costs more than searching it)."""
     values = column.to_numpy(dtype=object)
-    try:
-        joined = "\x00".join(values)
-    except TypeError:  # a cell that is not a string
-        return column.str.strip()
-    if joined.isascii() and not any(space in joined for space in _ASCII_WHITESPACE):
+    if ascii_without_whitespace(values):
         return column
-    cells = [v.strip() for v in values]
+    try:
+        cells = [v.strip() for v in values]
+    except AttributeError:  # a cell that is not a string
+        return column.str.strip()
     return pd.Series(cells, index=column.index, dtype=column.dtype, name=column.name)
 
 
