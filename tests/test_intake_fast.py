@@ -23,7 +23,7 @@ from alliance_pipeline.intake.csv_fast import _strict_counts, fast_records
 from alliance_pipeline.intake.csv_parser import parse_csv
 from alliance_pipeline.privacy import participant_id_problem, participant_id_problems, scan_texts
 from alliance_pipeline.settings import questions_settings
-from alliance_pipeline.tables import _csv_text
+from alliance_pipeline.tables import _csv_text, _lines
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -298,3 +298,15 @@ def test_tables_are_written_as_pandas_writes_them(seed):
         if rng.random() < 0.2 and length:  # a missing cell among texts (None or NaN)
             frame.iloc[rng.randrange(length), rng.randrange(width)] = rng.choice([None, np.nan])
         assert _csv_text(frame) == frame.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def test_rows_are_joined_block_by_block_as_all_at_once():
+    """Rows joined in blocks (whole ones, a short last one, one block only) as row by row."""
+    rng = random.Random(700)
+    for _ in range(200):
+        width, length = rng.randint(1, 4), rng.randint(0, 40)
+        columns = [np.array([rng.choice(CELLS) for _ in range(length)], dtype=object)
+                   for _ in range(width)]
+        expected = "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))
+        assert _lines(columns, block=rng.randint(1, 12)) == expected
+        assert _lines([list(c) for c in columns]) == expected

@@ -115,27 +115,37 @@ def _csv_text(frame: pd.DataFrame) -> str:
         return frame.to_csv(index=False, lineterminator="\n", na_rep="")
 
 
-def _lines(columns) -> str:
+def _lines(columns, block: int = 65536) -> str:
     """The rows of ``columns`` (sequences of strings of one length) as text: cells joined by
-    commas, each row ended by a line break; one join over the cells and separators."""
+    commas, each row ended by a line break; one join over the cells and separators of each
+    ``block`` of rows (a list that stays small, reused), then one of the blocks."""
     width, rows = len(columns), len(columns[0])
-    cells = [","] * (2 * width * rows)
-    for i, column in enumerate(columns):
-        cells[2 * i::2 * width] = column.tolist() if isinstance(column, np.ndarray) else column
-    cells[2 * width - 1::2 * width] = ["\n"] * rows
-    return "".join(cells)
+    blocks = []
+    for start in range(0, rows, block):
+        stop = min(start + block, rows)
+        if start == 0 or stop - start < block:
+            cells = [","] * (2 * width * (stop - start))
+            cells[2 * width - 1::2 * width] = ["\n"] * (stop - start)
+        for i, column in enumerate(columns):
+            part = column[start:stop]
+            cells[2 * i::2 * width] = part.tolist() if isinstance(part, np.ndarray) else part
+        blocks.append("".join(cells))
+    return "".join(blocks)
 
 
 def _needs_quotes(cells) -> bool:
-    joined = "\x1f".join(cells)
+    return _has_separator("\x1f".join(cells))
+
+
+def _has_separator(joined: str) -> bool:
     return "," in joined or '"' in joined or "\n" in joined
 
 
 def _quoted(cells) -> list[str]:
     """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line)."""
-    if not _needs_quotes(cells):
-        return list(cells)
     joined = "\x1f".join(cells)
+    if not _has_separator(joined):
+        return cells
     if '"' not in joined and joined.count("\x1f") == len(cells) - 1:  # no quote, no \x1f in a cell
         wrapped = ('"' + '"\x1f"'.join(cells) + '"').split("\x1f")  # every cell in quotes
         return [w if ("," in c or "\n" in c) else c for c, w in zip(cells, wrapped, strict=True)]
