@@ -7,10 +7,10 @@ byte-order mark begins the text and no carriage return stands alone (it ends a r
 the ``csv`` module); every quote is where the ``csv`` module's strict reader takes it
 (:func:`_quotes_in_place`); pandas gives one record per line (so no quoted cell goes on to
 the next line) and as many columns as the header has cells, and no line has more cells
-than the header. Each record's cells are counted in the file's bytes: in a file without
-quotes, whose commas are as many as its records with every cell need, all records are whole;
-otherwise line by line (:func:`_line_cells`: commas outside quotes, line breaks). The
-messages of the checks made here
+than the header. Each record's cells are counted in the file's bytes: when its commas
+outside quotes are as many as whole records need, all records are whole; otherwise line by
+line (:func:`_line_cells`: commas outside quotes, line breaks). The messages of the checks
+made here
 (:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
 """
 from __future__ import annotations
@@ -45,9 +45,9 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
         except UnicodeError:  # a lone surrogate has no UTF-8 form
             return None
     lines = encoded.count(b"\n") + (not text.endswith("\n"))
-    quoted = b'"' in encoded
-    cells = _line_cells(encoded) if quoted else None
-    if quoted and (cells is None or cells.max() > cells[0]):
+    data = np.frombuffer(encoded, dtype=np.uint8)
+    quotes = np.flatnonzero(data == ord('"')) if b'"' in encoded else np.zeros(0, dtype=np.intp)
+    if len(quotes) and not _quotes_in_place(data, quotes):
         return None
     try:
         records = pd.read_csv(io.BytesIO(encoded), header=None, dtype=object, na_filter=False,
@@ -56,26 +56,35 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
     except (ValueError, UnicodeError, pd.errors.ParserError):
         return None
     rows, width = records.shape
-    if cells is None:  # no quote: a record is a line, and no line has more cells than the first
-        whole = width > 1 and encoded.count(b",") == (width - 1) * rows
-        cells = np.full(rows, width) if whole else _line_cells(encoded)
-    if (rows, width) != (lines, cells[0]) or cells.max() > cells[0]:
+    if rows != lines:
         return None  # a quoted cell goes on to the next line
+    # Each record is a line, and pandas refuses a record longer than the first: when the
+    # commas outside quotes are as many as whole records have, every record is whole.
+    whole = width > 1 and _commas_outside_quotes(encoded, data, quotes) == (width - 1) * rows
+    cells = np.full(rows, width) if whole else _line_cells(data, quotes)
+    if width != cells[0] or cells.max() > cells[0]:
+        return None
     return FastRecords(records, cells)
 
 
-def _line_cells(encoded: bytes) -> np.ndarray | None:
-    """The number of cells of each line of ``encoded`` (UTF-8 text) when its quotes are in
-    place (:func:`_quotes_in_place`), else None: its commas outside quotes plus one; an empty
-    line (or a lone ``\r``) has none. Records are lines only when no quoted cell goes on to
-    the next line, which :func:`fast_records` checks."""
-    data = np.frombuffer(encoded, dtype=np.uint8)
+def _commas_outside_quotes(encoded: bytes, data: np.ndarray, quotes: np.ndarray) -> int:
+    """How many commas of ``encoded`` (``data``: its bytes as an array) stand outside the
+    quoted cells, which ``quotes`` (in place) open and close in turn."""
+    if not len(quotes):
+        return encoded.count(b",")
+    commas = np.flatnonzero(data == ord(","))
+    before = np.searchsorted(commas, quotes)  # the commas before each quote
+    return len(commas) - int((before[1::2] - before[0::2]).sum())
+
+
+def _line_cells(data: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """The number of cells of each line of ``data`` (UTF-8 text's bytes) whose ``quotes`` are
+    in place (:func:`_quotes_in_place`): its commas outside quotes plus one; an empty line
+    (or a lone ``\r``) has none. Records are lines only when no quoted cell goes on to the
+    next line, which :func:`fast_records` checks."""
     ends = np.flatnonzero(data == ord("\n"))
-    if not encoded.endswith(b"\n"):
+    if not len(data) or data[-1] != ord("\n"):
         ends = np.append(ends, len(data))
-    quotes = np.flatnonzero(data == ord('"'))
-    if len(quotes) and not _quotes_in_place(data, quotes):
-        return None
     commas = np.flatnonzero(data == ord(","))
     if len(quotes):  # a comma after an odd number of quotes is inside a quoted cell
         commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
