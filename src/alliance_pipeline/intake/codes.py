@@ -153,12 +153,16 @@ def validate_coding(frame: pd.DataFrame, path: str, *,
 
 def check_coding(frame: pd.DataFrame, path: str, *,
                  response_question: dict[str, str] | ResponseLookup,
-                 questions: dict, source: str = "responses.csv") -> CheckedCoding:
+                 questions: dict, source: str = "responses.csv",
+                 code_checks: dict | None = None) -> CheckedCoding:
     """Contract rules for one coder file or adjudication.csv, a column at a time; a row gets
     at most one problem, the first of: an unknown response id, a response coded again, its
     codes (:func:`_code_problem`). ``source``: where the responses come from, for the
     messages (responses.csv or a cohort's survey exports). The codes of the rows without a
-    problem are normalised (:func:`normalise_codes`) in the same pass."""
+    problem are normalised (:func:`normalise_codes`) in the same pass, each distinct cell of
+    a question once; ``code_checks`` (``(cell, question) -> result``) keeps the results for
+    the cohort's next file, whose coders wrote mostly the same code lists."""
+    memo = {} if code_checks is None else code_checks
     frame["response_id"] = strip_cells(frame["response_id"])
     ids = frame["response_id"].to_numpy(dtype=object)
     rows = frame["spreadsheet_row"].to_numpy()
@@ -192,8 +196,10 @@ def check_coding(frame: pd.DataFrame, path: str, *,
 
     def checked(value: str, name: str) -> tuple[str | None, str] | str:
         """(the offending code, why), or the codes normalised when valid."""
-        code, why = _code_problem(value, name, questions)
-        return normalise_codes(value, name, questions) if why is None else (code, why)
+        if (value, name) not in memo:
+            code, why = _code_problem(value, name, questions)
+            memo[value, name] = normalise_codes(value, name, questions) if why is None else (code, why)
+        return memo[value, name]
 
     pair, results = per_pair(codes, lookup.questions[at_response[first]], checked)
     valid = np.array([isinstance(result, str) for result in results], dtype=bool)

@@ -145,7 +145,8 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
 
 
 def _checked_codes(frame: pd.DataFrame, path: str, *, lookup: ResponseLookup,
-                   questions: dict, warnings: list, source: str = "responses.csv") -> CheckedCoding:
+                   questions: dict, warnings: list, source: str = "responses.csv",
+                   code_checks: dict | None = None) -> CheckedCoding:
     """:func:`check_coding` of a coder CSV or adjudication.csv on codes read in NFKC form
     (``ｈｏｏｋｅｄ`` is ``hooked``; each change a warning); refused codes are shown as typed
     with their characters named."""
@@ -153,7 +154,7 @@ def _checked_codes(frame: pd.DataFrame, path: str, *, lookup: ResponseLookup,
     folding = WidthFolding()
     folding.column(frame, "codes", path)
     checked = check_coding(frame, path, response_question=lookup, questions=questions,
-                           source=source)
+                           source=source, code_checks=code_checks)
     warnings += folding.warnings()
     return checked._replace(problems=restore_typed(checked.problems, "codes", typed,
                                                    lambda value: True))
@@ -247,6 +248,7 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
     coverage: list[dict] = []
     coder_files: list[dict[str, str]] = []
     coded_at: list[np.ndarray] = []  # per coder, the position of each coded response
+    code_checks: dict = {}  # (codes cell, question) -> its check, for every coding file
     for path in coder_paths:
         coder = path.stem
         checked: CheckedCoding | None = None
@@ -259,8 +261,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
             frame, found = read_raw_csv(path, encoding, CODING_COLUMNS, allow_no_rows=False,
                                         warnings=warnings)
             if frame is not None:
-                checked = _checked_codes(frame, str(path), lookup=lookup,
-                                         questions=questions, warnings=warnings, source=source)
+                checked = _checked_codes(frame, str(path), lookup=lookup, questions=questions,
+                                         warnings=warnings, source=source, code_checks=code_checks)
                 found += checked.problems
         problems += sorted(found, key=lambda p: p.row or 0)
         if found or frame is None:
@@ -306,8 +308,8 @@ def read_cohort(raw_dir: str | Path, *, cohort: str, encoding: str, timepoints: 
         checked = None
         if frame is not None:
             checked = _checked_codes(frame, str(adjudication_path), warnings=warnings,
-                                     lookup=lookup, questions=questions,
-                                     source=source)
+                                     lookup=lookup, questions=questions, source=source,
+                                     code_checks=code_checks)
             found += checked.problems
         # an unreadable adjudication.csv is refused, never dropped: without it the coders'
         # codes (or majority codes) would silently take the place of the adjudicated ones

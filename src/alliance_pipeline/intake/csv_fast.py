@@ -44,7 +44,6 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
             encoded = text.encode("utf-8")
         except UnicodeError:  # a lone surrogate has no UTF-8 form
             return None
-    lines = encoded.count(b"\n") + (not text.endswith("\n"))
     data = np.frombuffer(encoded, dtype=np.uint8)
     quotes = np.flatnonzero(data == ord('"')) if b'"' in encoded else np.zeros(0, dtype=np.intp)
     if len(quotes) and not _quotes_in_place(data, quotes):
@@ -56,13 +55,13 @@ def fast_records(text: str, encoded: bytes | None = None) -> FastRecords | None:
     except (ValueError, UnicodeError, pd.errors.ParserError):
         return None
     rows, width = records.shape
-    if rows != lines:
-        return None  # a quoted cell goes on to the next line
+    if len(quotes) and rows != encoded.count(b"\n") + (not text.endswith("\n")):
+        return None  # a quoted cell goes on to the next line (without quotes, a record is a line)
     # Each record is a line, and pandas refuses a record longer than the first: when the
     # commas outside quotes are as many as whole records have, every record is whole.
     whole = width > 1 and _commas_outside_quotes(encoded, data, quotes) == (width - 1) * rows
     cells = np.full(rows, width) if whole else _line_cells(data, quotes)
-    if width != cells[0] or cells.max() > cells[0]:
+    if len(cells) != rows or width != cells[0] or cells.max() > cells[0]:
         return None
     return FastRecords(records, cells)
 
