@@ -12,7 +12,8 @@ on data generated into the folder (seeded, benchmarks/cohorts.py; the pilot is c
 4. ``large cohort``: one cohort of 100,000 participants x 3 time points x 10 codes (one
    multi-label question) coded by 3 coders; every derived table. Then the intake step
    alone on the same raw files, beside a plain ``pandas.read_csv`` of them, in one fresh
-   interpreter (benchmarks/bench_intake.py; target of issue #25: at most 5x the plain read).
+   interpreter (benchmarks/bench_intake.py, medians of 5 runs; target of issue #25: at most 5x
+   the plain read).
 5. ``workbooks``: blinded coding workbooks for 10,000 responses x 3 coders written and the
    filled ones read back (benchmarks/bench_workbooks.py; the filling is prepared first and
    not counted).
@@ -199,7 +200,7 @@ def measure_intake(folder: Path, cohort: str, checkout: Path) -> dict | None:
     """The intake step's own time beside a plain pandas.read_csv of the same raw files, both
     measured in one fresh interpreter (benchmarks/bench_intake.py) on the measured checkout."""
     done = subprocess.run([sys.executable, str(HERE / "bench_intake.py"), str(folder), cohort,
-                           "--json", "--src", str(checkout / "src")],
+                           "--json", "--repeat", "5", "--src", str(checkout / "src")],
                           capture_output=True, text=True)
     if done.returncode != 0:
         print(f"!! intake step benchmark failed:\n{done.stderr[-3000:]}", file=sys.stderr)
@@ -342,7 +343,7 @@ def main() -> int:
         if model_step:
             print(f"   of which the {model_step} (timed again on its own, within rule change)")
     if intake:
-        print("      intake step alone (median of 3, fresh interpreter, no Snakemake start-up or imports):")
+        print("      intake step alone (median of 5, fresh interpreter, no Snakemake start-up or imports):")
         print("        " + intake_verdict((intake["plain"], intake["plain_cpu"]),
                                           (intake["intake"], intake["intake_cpu"]), intake["files"]))
     if "workbooks" in results:

@@ -108,7 +108,9 @@ def response_lookup(response_question: dict[str, str] | ResponseLookup) -> Respo
 def lookup_of_responses(ids, questions) -> ResponseLookup:
     """The lookup of responses with these (unique) ``ids`` and their ``questions``."""
     keys = np.array(ids, dtype=object)  # a copy: the caller's column may change later
-    numbers, names = pd.factorize(np.array([*questions, None], dtype=object))
+    asked = np.empty(len(keys) + 1, dtype=object)  # each response's question, None last
+    asked[:-1] = np.asarray(questions, dtype=object)
+    numbers, names = pd.factorize(asked)
     return ResponseLookup(keys, pd.Index(keys),
                           pd.Categorical.from_codes(numbers, categories=pd.Index(names)))
 

@@ -130,7 +130,7 @@ def _checked_responses(frame: pd.DataFrame, path: str, *, timepoints: list[str],
     typed = typed_values(frame, "participant_id")
     frame["participant_id"] = strip_cells(frame["participant_id"])
     emails = email_column_problem(
-        list(frame["participant_id"]), file=path, column="participant_id",
+        frame["participant_id"].to_numpy(dtype=object), file=path, column="participant_id",
         fix="replace each with the participant's pseudonym (such as P01) and keep the list "
             "linking pseudonyms to addresses outside the study's folders")
     if emails:

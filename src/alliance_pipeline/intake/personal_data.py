@@ -11,6 +11,7 @@ address (:func:`email_column_problem`).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 # privacy's folding (NFKC, Japanese dashes as "-") is the one identifying_kinds matches on;
 # used here so that what it finds can be masked (a public name for it belongs in privacy)
@@ -84,7 +85,7 @@ def mask_value(value: str, column: str | None) -> str:
     return " ".join(word[:1] + "***" for word in value.split())
 
 
-def email_column_problem(values: list[str], *, file: str, column: str, fix: str):
+def email_column_problem(values: Collection[str], *, file: str, column: str, fix: str):
     """A participant column most of whose values are e-mail addresses, refused as a whole
     (``None`` otherwise): no address is shown. ``fix`` says what to do."""
     from alliance_pipeline.intake.problems import Problem
