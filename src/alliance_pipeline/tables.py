@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +142,9 @@ def _has_separator(joined: str) -> bool:
     return "," in joined or '"' in joined or "\n" in joined
 
 
-def _quoted(cells) -> list[str]:
-    """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line)."""
+def _quoted(cells: Collection[str]) -> Collection[str]:
+    """The cells as the csv module writes them (QUOTE_MINIMAL, ``\\n`` ends a line): the
+    cells themselves when none needs quotes."""
     joined = "\x1f".join(cells)
     if not _has_separator(joined):
         return cells
