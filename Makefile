@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make run    create .venv from the lock if missing, run the workflow, print the report paths
 #   make test   the same environment, then the whole test suite
-# The targets call the project's own command, `alliance` (src/alliance_pipeline/cli.py), which
+# The targets call the project's own command, `alliance` (src/alliance_pipeline/app/cli.py), which
 # works without make too (README: the route on Windows).
 PYTHON ?= python3.11
 VENV := .venv

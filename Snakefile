@@ -28,8 +28,10 @@ sys.path.insert(0, str(SRC))
 # the jobs' Python processes import the package of this checkout, whatever is installed
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.getenv("PYTHONPATH")])))
 
-from alliance_pipeline import config as study_config  # noqa: E402
-from alliance_pipeline import cohort_files, settings  # noqa: E402
+from alliance_pipeline.config import load as study_config  # noqa: E402
+from alliance_pipeline.common import cohort_files  # noqa: E402
+from alliance_pipeline.config import settings  # noqa: E402
+from alliance_pipeline.rule_modules import RULE_MODULES  # noqa: E402
 
 # Snakemake's own loader would only say "not valid JSON or YAML" and keeps the last of a key
 # given twice; this names line and column, and refuses duplicate keys (also in --configfile).
@@ -65,8 +67,8 @@ COHORTS = STUDY["cohorts"]
 study_config.check_cohort_folders(config)
 
 # Cohorts still waiting for their coders get only intake (and the coding workbooks); the
-# run ends with what to do next instead of failing (alliance_pipeline.status).
-from alliance_pipeline import status  # noqa: E402
+# run ends with what to do next instead of failing (alliance_pipeline.app.status).
+from alliance_pipeline.app import status  # noqa: E402
 
 WAITING = {c: w for c in COHORTS if (w := status.waiting_for(config["cohorts"][c]))}
 CODED = [c for c in COHORTS if c not in WAITING]

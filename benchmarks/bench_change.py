@@ -85,9 +85,9 @@ def time_models(folder: Path, cohort: str) -> float:
     """Seconds ``models_table`` takes on a cohort of a study folder the workflow has run."""
     import os
 
-    from alliance_pipeline.config import load_study
-    from alliance_pipeline.settings import cohort_settings, study_settings
-    from alliance_pipeline.tables import read_table
+    from alliance_pipeline.common.tables import read_table
+    from alliance_pipeline.config.load import load_study
+    from alliance_pipeline.config.settings import cohort_settings, study_settings
 
     os.chdir(folder)
     config, codebook = load_study("config/config.yaml")

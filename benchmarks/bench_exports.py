@@ -32,14 +32,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from alliance_pipeline.intake.survey import read_survey  # noqa: E402
-from alliance_pipeline.survey_examples import (  # noqa: E402
+from alliance_pipeline.examples.survey_tools import (  # noqa: E402
     QUALTRICS_IMPORT,
     QUALTRICS_META,
     QUALTRICS_TEXTS,
     SE,
     TF,
 )
+from alliance_pipeline.intake.problems import Findings  # noqa: E402
+from alliance_pipeline.intake.sources.survey import read_survey  # noqa: E402
 
 TIMEPOINTS = ["pre1", "pre2", "post"]
 TARGET_SECONDS = 10.0
@@ -113,9 +114,11 @@ def run(folder: Path, layout: str) -> int:
     expected = json.loads((folder / "expected.json").read_text())
     pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
     start = time.perf_counter()
-    responses, unanswered, problems = read_survey(
+    findings = Findings()
+    responses, unanswered = read_survey(
         folder / layout, SURVEYS[layout], cohort="bench", encoding="utf-8", timepoints=TIMEPOINTS,
-        questions=QUESTIONS, id_pattern=pattern)
+        questions=QUESTIONS, id_pattern=pattern, findings=findings)
+    problems = findings.problems
     seconds = time.perf_counter() - start
     if problems or len(responses) != expected["responses"] or len(unanswered) != expected["blank"]:
         print(f"!! {layout}: {len(problems)} problem(s) {problems[:2]}; "

@@ -55,11 +55,11 @@ def plain_read(files: list[Path]) -> tuple[float, float]:
 
 def intake_step(study: Path, cohort: str, out: Path) -> tuple[float, float]:
     """scripts/intake.py's step, timed from after its imports to the last table written."""
-    from alliance_pipeline.config import load_study
+    from alliance_pipeline.common.tables import write_table
+    from alliance_pipeline.config.load import load_study
+    from alliance_pipeline.config.settings import coding_settings, cohort_settings, study_settings
     from alliance_pipeline.intake.cohort import read_cohort
     from alliance_pipeline.intake.log_lines import log_cohort
-    from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings
-    from alliance_pipeline.tables import write_table
 
     cwd = os.getcwd()
     os.chdir(study)  # config paths are relative to the study folder, as in the workflow
@@ -80,8 +80,8 @@ def intake_step(study: Path, cohort: str, out: Path) -> tuple[float, float]:
                              survey=config["cohorts"][cohort].get("survey"),
                              coding_key=coding["coding_key"])
         log_cohort(tables, log)
-        for name in ("responses", "codings", "adjudication", "coverage", "coder_files"):
-            write_table(tables[name], str(out / f"{name}.csv"))
+        for name in tables.TABLES:
+            write_table(getattr(tables, name), str(out / f"{name}.csv"))
         return time.perf_counter() - start, time.process_time() - cpu
     finally:
         os.chdir(cwd)

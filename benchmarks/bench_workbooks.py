@@ -27,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from alliance_pipeline.coding.sheets import coding_workbook, fill_workbook  # noqa: E402
-from alliance_pipeline.intake import workbooks  # noqa: E402
+from alliance_pipeline.intake.sources import workbooks  # noqa: E402
 
 CODERS = ["coder_a", "coder_b", "coder_c"]
 KEY = "benchmark key"

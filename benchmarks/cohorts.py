@@ -63,7 +63,7 @@ def generate_cohort(n_participants: int, *, questions: Mapping[str, Mapping],
     """Frames of one synthetic cohort: ``responses``, ``codes/<coder>`` per coder, ``adjudication``.
 
     ``questions``: ``{qid: {"timepoints": [...], "codes": [...], "multi_label": bool}}`` (the
-    codebook's questions, e.g. :func:`alliance_pipeline.settings.questions_settings`). Returns
+    codebook's questions, e.g. :func:`alliance_pipeline.config.settings.questions_settings`). Returns
     also ``truth`` (response_id, participant_id, question, timepoint, codes): the consensus
     codes the pipeline should arrive at; it is not a raw file.
     """

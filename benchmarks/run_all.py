@@ -175,8 +175,8 @@ def pilot_folder(root: Path) -> Path:
 
 
 def cohorts_folder(root: Path, n_cohorts: int, participants: int = 30) -> Path:
-    from alliance_pipeline.config import load_yaml
-    from alliance_pipeline.settings import questions_settings
+    from alliance_pipeline.config.load import load_yaml
+    from alliance_pipeline.config.settings import questions_settings
 
     base = load_yaml(REPO / "config" / "config.yaml")
     codebook = load_yaml(REPO / "config" / "codebook.yaml")
@@ -188,7 +188,7 @@ def cohorts_folder(root: Path, n_cohorts: int, participants: int = 30) -> Path:
 
 
 def large_folder(root: Path, participants: int) -> Path:
-    from alliance_pipeline.settings import questions_settings
+    from alliance_pipeline.config.settings import questions_settings
 
     codebook = bench_codebook(n_codes=10)
     frames = generate_cohort(participants, questions=questions_settings(codebook),

@@ -8,10 +8,7 @@
 rule change:
     input:
         final_codes=f"{DERIVED}/final_codes.csv",
-        code=package("change.cohort_tables", "change.proportions", "change.paired_tests", "change.mcnemar",
-                     "change.cochran_q", "change.effect_sizes", "change.multiplicity",
-                     "change.paired_counts", "seeds", "change.power", "change.models",
-                     "change.gee", "change.difference_of_changes", "tables", "runner"),
+        code=package(*RULE_MODULES["change"]),
     output:
         proportions=f"{DERIVED}/proportions.csv",
         tests=f"{DERIVED}/tests.csv",

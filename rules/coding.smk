@@ -4,7 +4,7 @@
 # blinding), consensus, agreement (with reliability_data, coefficients, krippendorff_alpha);
 # privacy.
 
-# Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.status).
+# Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.app.status).
 CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS
                  for coder in config["cohorts"][name].get("coders", [])]
 
@@ -23,12 +23,7 @@ rule coding_sheets:
 rule coding_sheet:
     input:
         responses=lambda wildcards: cohort_files.response_files(config["cohorts"][wildcards.cohort]),
-        code=package("intake.cohort", "intake.problems", "intake.decoding", "intake.csv_parser", "intake.csv_fast",
-                     "intake.responses", "intake.codes", "intake.table_order", "config", "cohort_files", "intake.survey",
-                     "intake.export_file", "intake.export_layout", "intake.long_export",
-                     "intake.xlsx", "intake.characters", "intake.personal_data", "intake.sheet_edits",
-                     "coding.sheets", "intake.workbook_layout", "blinding", "privacy",
-                     "tables", "runner"),
+        code=package(*RULE_MODULES["coding_sheet"]),
     output:
         workbook=f"{DERIVED}/coding_sheets/{{coder}}.xlsx",
     params:
@@ -49,7 +44,7 @@ rule adjudication_sheet:
     input:
         responses=f"{DERIVED}/responses.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("coding.sheets", "intake.workbook_layout", "blinding", "privacy", "tables", "runner"),
+        code=package(*RULE_MODULES["adjudication_sheet"]),
     output:
         workbook=f"{DERIVED}/adjudication_sheet.xlsx",
     params:
@@ -68,7 +63,7 @@ rule disagreements:
         responses=f"{DERIVED}/responses.csv",
         codings=f"{DERIVED}/codings.csv",
         adjudication=f"{DERIVED}/adjudication.csv",
-        code=package("coding.consensus", "privacy", "tables", "runner"),
+        code=package(*RULE_MODULES["disagreements"]),
     output:
         worksheet=f"{DERIVED}/disagreements.csv",
     params:
@@ -87,7 +82,7 @@ rule consensus:
         codings=f"{DERIVED}/codings.csv",
         adjudication=f"{DERIVED}/adjudication.csv",
         worksheet=f"{DERIVED}/disagreements.csv",
-        code=package("coding.consensus", "tables", "runner"),
+        code=package(*RULE_MODULES["consensus"]),
     output:
         final_codes=f"{DERIVED}/final_codes.csv",
     params:
@@ -107,8 +102,7 @@ rule consensus:
 rule agreement:
     input:
         codings=f"{DERIVED}/codings.csv",
-        code=package("coding.agreement", "coding.coefficients", "coding.krippendorff_alpha",
-                     "coding.reliability_data", "coding.consensus", "seeds", "tables", "runner"),
+        code=package(*RULE_MODULES["agreement"]),
     output:
         agreement=f"{DERIVED}/agreement.csv",
     params:

@@ -9,14 +9,7 @@
 rule intake:
     input:
         raw=raw_inputs,
-        code=package("config", "cohort_files", "intake.cohort", "intake.problems", "intake.decoding",
-                     "intake.csv_parser", "intake.csv_fast", "intake.responses", "intake.codes",
-                     "intake.table_order", "intake.log_lines",
-                     "intake.survey", "intake.export_file", "intake.export_layout",
-                     "intake.long_export", "intake.xlsx", "intake.workbooks", "intake.workbook_layout",
-                     "intake.characters", "intake.personal_data", "intake.sheet_edits",
-                     "blinding", "privacy", "tables",
-                     "provenance", "runner"),
+        code=package(*RULE_MODULES["intake"]),
     output:
         responses=f"{DERIVED}/responses.csv",
         codings=f"{DERIVED}/codings.csv",

@@ -8,7 +8,7 @@
 # report.languages (LANGUAGES, the Snakefile): the first language's report is report.html/.pdf
 # with its figures in figures/, each other's report.<lang>.html/.pdf with figures/<lang>/
 # (report/language: the message catalogue).
-from alliance_pipeline.outputs import figure_stems, language_subfolder, report_stem
+from alliance_pipeline.common.outputs import figure_stems, language_subfolder, report_stem
 
 
 # per language, its figures (the first language's in figures/, each other's in figures/<lang>/)
@@ -32,8 +32,7 @@ rule figures:
         tests=f"{DERIVED}/tests.csv",
         flow=f"{DERIVED}/flow.csv",
         catalogues=CATALOGUES,
-        code=package("report.figures.cohort_figures", "report.figures.style", "report.language", "report.figures.agreement", "report.figures.shares", "report.figures.forest",
-                     "report.figures.flow", "report.figures.frequencies", "settings", "outputs", "tables", "runner"),
+        code=package(*RULE_MODULES["figures"]),
     output:
         # the Snakemake report (snakemake --report) shows the first language's figures
         figures=[report(f, caption="captions/figures.rst", category="Figures", subcategory="{cohort}")
@@ -70,13 +69,7 @@ rule render_report:
         project=workflow.source_path("../reports/_quarto.yml"),
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
-        code=package("report.cohort_report", "report.format", "report.lookup", "report.notes", "report.sections.summary", "report.sections.design",
-                     "report.sections.coding", "report.sections.results", "report.sections.difference", "change.proportions", "report.sections.feedback", "report.sections.published",
-                     "report.sections.limitations", "report.sections.reproducibility", "config", "cohort_files", "settings", "outputs",
-                     "report.render.renderer",
-                     "report.render.metadata", "report.render.markdown", "report.render.fallback", "report.render.quarto",
-                     "report.render.translate", "report.render.webfont", "report.language", "provenance", "report.manifest", "privacy", "tables",
-                     "runner"),
+        code=package(*RULE_MODULES["render_report"]),
         catalogues=CATALOGUES,
     output:
         html=report("reports/{cohort}/report.html", caption="captions/report.rst", category="Report"),

@@ -6,7 +6,7 @@
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).
-from alliance_pipeline.outputs import language_subfolder, report_stem, study_figure_stems
+from alliance_pipeline.common.outputs import language_subfolder, report_stem, study_figure_stems
 
 if "study" in COHORTS:
     raise study_config.ConfigError("config cohorts", [
@@ -32,8 +32,7 @@ rule study_tables:
     input:
         tests=expand(f"{DERIVED}/tests.csv", cohort=COHORTS),
         models=STUDY_MODELS,
-        code=package("study.pooling", "study.differences", "change.mcnemar", "change.effect_sizes",
-                     "change.multiplicity", "change.proportions", "tables", "runner"),
+        code=package(*RULE_MODULES["study_tables"]),
     output:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
@@ -58,7 +57,7 @@ rule study_figures:
         pooled=STUDY_TABLES["pooled"],
         cohorts=STUDY_TABLES["cohorts"],
         catalogues=CATALOGUES,
-        code=package("study.study_figures", "report.format", "report.language", "outputs", "report.figures.style", "tables", "runner"),
+        code=package(*RULE_MODULES["study_figures"]),
     output:
         figures=STUDY_FIGURES,
     params:
@@ -92,14 +91,7 @@ rule study_report:
         lock=workflow.source_path("../requirements.lock"),
         codebook=config["codebook"],
         catalogues=CATALOGUES,
-        code=package("study.study_report", "study.fragments", "study.difference_fragments", "study.differences",
-                     "study.pooling", "change.effect_sizes", "change.mcnemar", "change.multiplicity",
-                     "change.proportions", "study.study_figures", "report.format", "report.lookup",
-                     "report.notes",
-                     "report.sections.reproducibility", "config", "cohort_files", "settings",
-                     "outputs", "report.render.renderer", "report.render.metadata", "report.render.markdown", "report.render.fallback",
-                     "report.render.quarto", "report.render.translate", "report.render.webfont", "report.language",
-                     "provenance", "report.manifest", "tables", "runner"),
+        code=package(*RULE_MODULES["study_report"]),
     output:
         html=STUDY_REPORT[0],
         pdf=STUDY_REPORT[1],

@@ -10,9 +10,7 @@
 rule verify:
     localrule: True
     input:
-        code=package("verify.check", "verify.levels", "verify.rerun", "verify.compare", "verify.report_file",
-                     "report.manifest", "change.cohort_tables", "provenance", "config", "cohort_files",
-                     "settings", "tables", "runner"),
+        code=package(*RULE_MODULES["verify"]),
     params:
         reports=[VERIFY["verify_report"]] if "verify_report" in VERIFY else
                 expand("reports/{cohort}/report.html", cohort=COHORTS) + STUDY_REPORT[:1 if len(COHORTS) >= 2 else 0],

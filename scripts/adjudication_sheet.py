@@ -1,7 +1,7 @@
 """Snakemake adapter: rule adjudication_sheet -> alliance_pipeline.coding.sheets.adjudication_workbook."""
 from alliance_pipeline.coding.sheets import adjudication_workbook
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import atomic_write_bytes, read_table
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import atomic_write_bytes, read_table
 
 
 def step(smk, log):

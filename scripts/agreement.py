@@ -1,7 +1,7 @@
 """Snakemake adapter: rule agreement -> alliance_pipeline.coding.agreement.agreement_table."""
 from alliance_pipeline.coding.agreement import agreement_table
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import read_table, write_table
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table, write_table
 
 
 def step(smk, log):

@@ -1,7 +1,7 @@
 """Snakemake adapter: rule change -> alliance_pipeline.change.cohort_tables.change_tables."""
 from alliance_pipeline.change.cohort_tables import change_tables
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import read_table, write_table
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table, write_table
 
 
 def step(smk, log):

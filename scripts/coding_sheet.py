@@ -1,8 +1,8 @@
 """Snakemake adapter: rule coding_sheet -> alliance_pipeline.coding.sheets.coding_workbook."""
 from alliance_pipeline.coding.sheets import coding_workbook
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import atomic_write_bytes
 from alliance_pipeline.intake.cohort import read_responses
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import atomic_write_bytes
 
 
 def step(smk, log):

@@ -1,7 +1,7 @@
 """Snakemake adapter: rule consensus -> alliance_pipeline.coding.consensus.final_codes."""
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import read_table, write_table
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table, write_table
 
 
 def step(smk, log):

@@ -1,8 +1,8 @@
 """Snakemake adapter: rule disagreements -> alliance_pipeline.coding.consensus.disagreements."""
 from alliance_pipeline.coding.consensus import disagreements
-from alliance_pipeline.privacy import withhold_identifying
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import read_table, write_table
+from alliance_pipeline.common.privacy import withhold_identifying
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table, write_table
 
 
 def step(smk, log):

@@ -1,11 +1,11 @@
 """Snakemake adapter: rule figures -> alliance_pipeline.report.figures.cohort_figures.write_cohort_figures."""
 from pathlib import Path
 
-from alliance_pipeline.outputs import language_subfolder
+from alliance_pipeline.common.outputs import language_subfolder
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table
 from alliance_pipeline.report.figures.cohort_figures import write_cohort_figures
 from alliance_pipeline.report.language import localised_questions, use_language
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import read_table
 
 
 def step(smk, log):

@@ -1,8 +1,8 @@
 """Snakemake adapter: rule intake -> alliance_pipeline.intake.cohort.read_cohort."""
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import write_table
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.log_lines import log_cohort
-from alliance_pipeline.runner import run
-from alliance_pipeline.tables import write_table
 
 
 def step(smk, log):
@@ -14,8 +14,8 @@ def step(smk, log):
                          survey=smk.params.survey, require_coders=smk.params.require_coders,
                          coding_key=smk.params.coding["coding_key"])
     log_cohort(tables, log)
-    for name in ("responses", "codings", "adjudication", "coverage", "coder_files"):
-        write_table(tables[name], smk.output[name])
+    for name in tables.TABLES:
+        write_table(getattr(tables, name), smk.output[name])
 
 
 run(snakemake, step)  # noqa: F821 (snakemake is injected by the script directive)

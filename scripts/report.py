@@ -2,9 +2,9 @@
 once per language of report.languages (the first writes report.html/.pdf and the manifest)."""
 from pathlib import Path
 
-from alliance_pipeline.outputs import language_subfolder, report_stem
+from alliance_pipeline.common.outputs import language_subfolder, report_stem
+from alliance_pipeline.common.runner import checkout, run
 from alliance_pipeline.report.cohort_report import render_cohort_report
-from alliance_pipeline.runner import checkout, run
 
 
 def step(smk, log):

@@ -1,12 +1,12 @@
-"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.study_figures.write_study_figures,
+"""Snakemake adapter: rule study_figures -> alliance_pipeline.study.figures.write_study_figures,
 once per language of report.languages (figures/ for the first, figures/<lang>/ for each other)."""
 from pathlib import Path
 
-from alliance_pipeline.outputs import language_subfolder
+from alliance_pipeline.common.outputs import language_subfolder
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table
 from alliance_pipeline.report.language import localised_questions, use_language
-from alliance_pipeline.runner import run
-from alliance_pipeline.study.study_figures import write_study_figures
-from alliance_pipeline.tables import read_table
+from alliance_pipeline.study.figures import write_study_figures
 
 
 def step(smk, log):

@@ -1,11 +1,11 @@
-"""Snakemake adapter: rule study_report -> alliance_pipeline.study.study_report.render_study_report,
+"""Snakemake adapter: rule study_report -> alliance_pipeline.study.report.render_study_report,
 once per language of report.languages (the first writes report.html/.pdf and the manifest)."""
 from pathlib import Path
 
-from alliance_pipeline.outputs import language_subfolder, report_stem
-from alliance_pipeline.runner import checkout, run
+from alliance_pipeline.common.outputs import language_subfolder, report_stem
+from alliance_pipeline.common.runner import checkout, run
 from alliance_pipeline.study.fragments import COHORT_TABLES
-from alliance_pipeline.study.study_report import render_study_report
+from alliance_pipeline.study.report import render_study_report
 
 
 def step(smk, log):

@@ -2,10 +2,10 @@
 and .differences (differences.csv)."""
 import pandas as pd
 
-from alliance_pipeline.runner import run
-from alliance_pipeline.study.differences import pooled_differences
+from alliance_pipeline.common.runner import run
+from alliance_pipeline.common.tables import read_table, write_table
+from alliance_pipeline.study.difference import pooled_differences
 from alliance_pipeline.study.pooling import cohort_table, pooled_table
-from alliance_pipeline.tables import read_table, write_table
 
 
 def step(smk, log):

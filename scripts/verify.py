@@ -1,5 +1,5 @@
 """Snakemake adapter: rule verify -> alliance_pipeline.verify.check.verify, one report after another."""
-from alliance_pipeline.runner import run
+from alliance_pipeline.common.runner import run
 from alliance_pipeline.verify.check import verify
 
 

@@ -158,9 +158,9 @@ def workflow_rules(workdir: Path) -> dict[str, dict]:
 
 def derived_targets(workdir: Path, cohort: str = "pilot") -> list[str]:
     """Every derived table and figure of one cohort (the default target without the reports)."""
-    from alliance_pipeline import config as study_config
-    from alliance_pipeline import settings
-    from alliance_pipeline.outputs import figure_stems
+    from alliance_pipeline.common.outputs import figure_stems
+    from alliance_pipeline.config import load as study_config
+    from alliance_pipeline.config import settings
 
     codebook = study_config.load_yaml(workdir / "config/codebook.yaml")
     stems = figure_stems(settings.questions_settings(codebook))

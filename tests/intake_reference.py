@@ -8,17 +8,17 @@ independent implementation, not code to maintain alongside.
 """
 import pandas as pd
 
-from alliance_pipeline.config import did_you_mean
-from alliance_pipeline.intake.codes import _code_problem, _id_key, normalise_codes
-from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.responses import (
+from alliance_pipeline.common.hints import did_you_mean
+from alliance_pipeline.common.privacy import identifying_kinds, participant_id_problem
+from alliance_pipeline.intake.checks.codes import _code_problem, _id_key, normalise_codes
+from alliance_pipeline.intake.checks.responses import (
     RESPONSE_ID,
     RESPONSE_ID_CHARACTERS,
     foreign_character,
     participant_key,
     similar_id_message,
 )
-from alliance_pipeline.privacy import identifying_kinds, participant_id_problem
+from alliance_pipeline.intake.problems import Problem
 
 
 def _similar_participant_ids(frame: pd.DataFrame, path: str) -> list[Problem]:

@@ -28,7 +28,7 @@ from alliance_pipeline.coding.krippendorff_alpha import (
     masi_distance_matrix,
     nominal_distance,
 )
-from alliance_pipeline.seeds import row_rng
+from alliance_pipeline.common.seeds import row_rng
 
 nan = np.nan
 

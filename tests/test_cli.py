@@ -1,7 +1,7 @@
-"""The ``alliance`` command (src/alliance_pipeline/cli.py): every subcommand, its help, its
+"""The ``alliance`` command (src/alliance_pipeline/app/cli.py): every subcommand, its help, its
 refusals, and the exit statuses docs/user-guide.md documents (0 done, 1 failed or NOT
 VERIFIED, 2 refused). Each command runs as a user runs it, in its own process
-(``python -m alliance_pipeline.cli``, what the console script ``alliance`` calls).
+(``python -m alliance_pipeline.app.cli``, what the console script ``alliance`` calls).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ SUBCOMMANDS = ["run", "coding-sheets", "status", "verify", "new-cohort"]
 def alliance(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"),
                                                                      os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "alliance_pipeline.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "alliance_pipeline.app.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -38,7 +38,7 @@ def test_version_is_the_one_in_the_package_and_pyproject_reads_it_from_there():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "alliance_pipeline.__version__"}
-    assert project["project"]["scripts"] == {"alliance": "alliance_pipeline.cli:main"}
+    assert project["project"]["scripts"] == {"alliance": "alliance_pipeline.app.cli:main"}
 
 
 @pytest.mark.parametrize("command", ["", *SUBCOMMANDS])
@@ -274,7 +274,7 @@ def test_the_slurm_profile_without_the_cluster_extra_is_refused_with_how_to_inst
         tmp_path, monkeypatch, capsys):
     import importlib.util
 
-    from alliance_pipeline import cli
+    from alliance_pipeline.app import cli
 
     study = study_folder(tmp_path)
     real = importlib.util.find_spec
@@ -312,7 +312,7 @@ def test_nothing_assumes_a_posix_shell_or_a_venv_bin_folder():
         if re.search(r"\.venv/bin|[\"']/bin/(ba)?sh", text):
             found.append(f"{path.name}: a venv's bin/ or /bin/sh")
     assert found == []
-    from alliance_pipeline import cli
+    from alliance_pipeline.app import cli
 
     command = cli.snakemake_command(REPO, "1")
     assert command[:3] == [sys.executable, "-m", "snakemake"]

@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from alliance_pipeline import config as study_config
-from alliance_pipeline import settings
-from alliance_pipeline.tables import read_table
+from alliance_pipeline.common.tables import read_table
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
 from conftest import REPO, derived_targets, pilot_copy, run_workflow
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -199,7 +199,7 @@ def test_study_report_shows_pooled_numbers_and_shared_codebook(study_run):
     for cohort in ("pilot", "replica", "generated"):
         assert f"({cohort})" in text or cohort in text
     assert (study_run / "reports/study/report.pdf").read_bytes()[:5] == b"%PDF-"
-    from alliance_pipeline.outputs import study_figure_stems
+    from alliance_pipeline.common.outputs import study_figure_stems
 
     questions = settings.questions_settings(
         study_config.load_yaml(study_run / "config/codebook.yaml"))

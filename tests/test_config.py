@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alliance_pipeline import cohort_files
-from alliance_pipeline import config as study_config
-from alliance_pipeline.settings import cohort_settings, published_figures
+from alliance_pipeline.common import cohort_files
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config.settings import cohort_settings, published_figures
 
 REPO_CONFIG = "config/config.yaml"
 REPO = Path(__file__).resolve().parents[1]

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.workflow
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from alliance_pipeline import config as study_config
-    from alliance_pipeline import settings
-    from alliance_pipeline.tables import read_table
+    from alliance_pipeline.common.tables import read_table
+    from alliance_pipeline.config import load as study_config
+    from alliance_pipeline.config import settings
 
     root = pilot_copy(tmp_path_factory.mktemp("difference"), cohorts={"second": "pilot"})
     config_file = root / "config/config.yaml"

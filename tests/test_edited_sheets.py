@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from alliance_pipeline import status
+from alliance_pipeline.app import status
 from test_intake import CODER_A, CODER_B, RESPONSES, write
 from test_workbooks import cell_of, fill, make_sheet, problems, read_wb, ref_unit_id
 
@@ -30,7 +30,7 @@ def raw(tmp_path) -> Path:
 
 def test_a_column_inserted_for_notes_is_named_with_its_letter(raw):
     path = raw / "codes/coder_a.xlsx"
-    control = read_wb(raw)["codings"]
+    control = read_wb(raw).codings
     book = load_workbook(path)
     sheet = book["session_experience"]
     sheet.insert_cols(3)  # column C, between text and the first code, as Excel's Insert does
@@ -43,7 +43,7 @@ def test_a_column_inserted_for_notes_is_named_with_its_letter(raw):
         "C ('note') (copy the notes elsewhere first) and keep the other columns as they are"]
     sheet.delete_cols(3)
     book.save(path)
-    assert read_wb(raw)["codings"].equals(control)  # the fix the message names works
+    assert read_wb(raw).codings.equals(control)  # the fix the message names works
 
 
 def test_a_column_of_ticks_under_an_unknown_code_is_still_another_codebook(raw):
@@ -81,7 +81,7 @@ def test_a_row_left_empty_is_only_not_coded(raw):
     for cell in book["session_experience"][row][2:]:
         cell.value = None
     book.save(path)
-    coverage = read_wb(raw)["coverage"].set_index("coder")
+    coverage = read_wb(raw).coverage.set_index("coder")
     assert coverage.loc["coder_a", "missing"] == "R3"
 
 

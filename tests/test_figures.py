@@ -18,7 +18,7 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 
-from alliance_pipeline.outputs import figure_paths, figure_stems
+from alliance_pipeline.common.outputs import figure_paths, figure_stems
 from alliance_pipeline.report.figures.agreement import agreement_figure
 from alliance_pipeline.report.figures.cohort_figures import write_cohort_figures
 from alliance_pipeline.report.figures.flow import flow_figure

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.intake.cohort import CohortTables, read_cohort
 from alliance_pipeline.intake.problems import IntakeError
 from test_intake import (
     ADJUDICATION,
@@ -31,7 +31,7 @@ NFKC = "full-width or compatibility characters normalised (Unicode NFKC)"
 SILENCE = "type it in half-width (ASCII) to silence this warning"
 
 
-def read(folder: Path, survey: dict | None = None, **kwargs) -> dict:
+def read(folder: Path, survey: dict | None = None, **kwargs) -> CohortTables:
     return read_cohort(folder, cohort="pilot", encoding="utf-8", timepoints=TIMEPOINTS,
                        questions=CODEBOOK, id_pattern=ID_PATTERN, survey=survey,
                        coding_key=KEY, require_coders=survey is None, **kwargs)
@@ -44,7 +44,7 @@ def problems(folder: Path, survey: dict | None = None) -> list[str]:
 
 
 def warnings(tables: dict) -> list[str]:
-    return [str(w) for w in tables["warnings"]]
+    return [str(w) for w in tables.warnings]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_full_width_participant_ids_are_read_as_ascii_with_a_warning(raw):
             .replace("I stayed with her.", "ＯＫと言って、そばにいた。"))  # a text stays as typed
     write(raw / "responses.csv", text)
     tables = read(raw)
-    responses = tables["responses"].set_index("response_id")
+    responses = tables.responses.set_index("response_id")
     assert responses.loc[["R2", "R4"], "participant_id"].tolist() == ["P02", "P02"]
     assert responses.loc["R4", "text"] == "ＯＫと言って、そばにいた。"
     assert warnings(tables) == [
@@ -96,7 +96,7 @@ def test_full_width_codes_in_a_coder_file_are_read_with_a_warning(raw):
     write(raw / "responses.csv", RESPONSES)
     write(raw / "codes/coder_b.csv", CODER_B.replace("R3,hooked", "R3,ｈｏｏｋｅｄ"))
     tables = read(raw)
-    codes = tables["codings"].query("coder == 'coder_b'").set_index("response_id")["codes"]
+    codes = tables.codings.query("coder == 'coder_b'").set_index("response_id")["codes"]
     assert codes["R3"] == "hooked"
     assert warnings(tables) == [
         f"{raw}/codes/coder_b.csv, row 4, column codes: 'ｈｏｏｋｅｄ' is read as 'hooked': "
@@ -122,8 +122,8 @@ def test_a_full_width_participant_code_in_a_survey_export(tmp_path):
     write(folder / "pre2.csv", PRE2.replace(",P01,", ",Ｐ０１,"))
     write(folder / "post.csv", POST)
     tables = read(folder, SURVEY)
-    assert tables["responses"]["participant_id"].tolist().count("P01") == 4
-    assert "P01.pre2.session_experience" in set(tables["responses"]["response_id"])
+    assert tables.responses["participant_id"].tolist().count("P01") == 4
+    assert "P01.pre2.session_experience" in set(tables.responses["response_id"])
     assert warnings(tables) == [
         f"{folder}/pre1.xlsx, sheet Form Responses 1, cell C2, column Participant code: 'Ｐ０１' "
         f"is read as 'P01': {NFKC}; {SILENCE}",
@@ -149,14 +149,14 @@ def set_cell(path: Path, sheet: str, cell: str, value) -> None:
 
 
 def test_full_width_ticks_are_ticks_with_a_warning(books):
-    control = read(books)["codings"]
+    control = read(books).codings
     path = books / "codes/coder_a.xlsx"
     hooked = cell_of(path, "session_experience", ref_unit_id("R1"), "hooked")
     anxious = cell_of(path, "session_experience", ref_unit_id("R3"), "anxious")
     set_cell(path, "session_experience", hooked, "１")
     set_cell(path, "session_experience", anxious, "ｘ")
     tables = read(books)
-    assert tables["codings"].equals(control)
+    assert tables.codings.equals(control)
     assert sorted(warnings(tables)) == [  # in the sheet's (pseudo-random) row order
         f"{path}, sheet session_experience, cell {hooked}, column hooked: '１' is read as '1': "
         f"{NFKC}; {SILENCE}",
@@ -182,13 +182,14 @@ def test_a_tick_still_refused_names_the_character(books):
     ("\u200b", "zero width space, U+200B"),
     ("\x07", "a control character, U+0007")])
 def test_characters_are_named_from_the_unicode_database(char, named):
-    from alliance_pipeline.intake.characters import describe
+    from alliance_pipeline.intake.checks.characters import describe
 
     assert describe(char) == named
 
 
 def test_a_full_width_label_or_code_id_of_a_single_label_question(tmp_path):
-    from alliance_pipeline.intake import workbooks
+    from alliance_pipeline.intake.problems import Findings
+    from alliance_pipeline.intake.sources import workbooks
     from test_workbooks import responses_frame
 
     single = {"session_experience": {**CODEBOOK["session_experience"], "multi_label": False}}
@@ -199,10 +200,10 @@ def test_a_full_width_label_or_code_id_of_a_single_label_question(tmp_path):
     book["session_experience"]["C3"] = "ａｎｘｉｏｕｓ"         # a code id, typed in full width
     book["session_experience"]["C4"] = "Ｈｏｏｋｅｄ！"
     book.save(path)
-    found: list = []
+    found = Findings()
     frame, problems_found = workbooks.read_workbook(
         path, kind="coding", cohort="pilot", coder="coder_a", responses=responses_frame(text),
-        questions=single, coding_key=KEY, warnings=found)
+        questions=single, coding_key=KEY, findings=found)
     assert frame is None and [str(p) for p in problems_found] == [
         f"{path}, sheet session_experience, cell C4: 'Ｈｏｏｋｅｄ！' is not a code of question "
         "session_experience: choose one from the drop-down (Hooked, Engaged well, Anxious, 0) "
@@ -213,7 +214,7 @@ def test_a_full_width_label_or_code_id_of_a_single_label_question(tmp_path):
     book.save(path)
     frame, problems_found = workbooks.read_workbook(
         path, kind="coding", cohort="pilot", coder="coder_a", responses=responses_frame(text),
-        questions=single, coding_key=KEY, warnings=found)
+        questions=single, coding_key=KEY, findings=found)
     assert problems_found == []
     units = dict(zip(frame["cell"], frame["codes"], strict=True))
     assert (units["A2"], units["A3"]) == ("engaged_well", "anxious")

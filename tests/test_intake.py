@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alliance_pipeline import config as study_config
-from alliance_pipeline import settings
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
 from alliance_pipeline.intake.cohort import read_cohort
-from alliance_pipeline.intake.csv_parser import read_csv_text
 from alliance_pipeline.intake.problems import IntakeError
+from alliance_pipeline.intake.read.csv_parser import read_csv_text
 
 REPO = Path(__file__).resolve().parents[1]
 CODEBOOK = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -86,20 +86,20 @@ def replace(path: Path, old: str, new: str) -> None:
 
 def test_a_valid_cohort_is_read_into_the_normalised_tables(raw):
     tables = read(raw)
-    responses = tables["responses"]
+    responses = tables.responses
     # sorted by question, time point (study order), participant, item, response_id
     assert responses["response_id"].tolist() == ["R1", "R2", "R3", "R4", "R5"]
     assert list(responses.columns) == ["response_id", "participant_id", "timepoint", "question",
                                        "item", "text", "identifying"]
     assert responses.loc[1, "text"] == "I named the strain, and we went on."
     assert (responses["item"] == "").all()
-    codings = tables["codings"]
+    codings = tables.codings
     assert list(codings.columns) == ["response_id", "question", "coder", "codes"]
     assert len(codings) == 10
     # codes in codebook order: coder_a wrote anxious;hooked
     assert codings.query("response_id == 'R3' and coder == 'coder_a'")["codes"].item() == "hooked;anxious"
-    assert tables["adjudication"][["response_id", "codes"]].values.tolist() == [["R3", "hooked;anxious"]]
-    assert tables["coverage"].to_dict("records") == [
+    assert tables.adjudication[["response_id", "codes"]].values.tolist() == [["R3", "hooked;anxious"]]
+    assert tables.coverage.to_dict("records") == [
         {"coder": "coder_a", "n_coded": 5, "n_missing": 0, "missing": ""},
         {"coder": "coder_b", "n_coded": 5, "n_missing": 0, "missing": ""}]
 
@@ -153,7 +153,7 @@ def test_a_column_twice_in_the_header(raw):
 def test_excel_trailing_empty_columns_are_ignored(raw):
     lines = RESPONSES.splitlines()
     write(raw / "responses.csv", "\n".join([lines[0] + ",,"] + [line + ",," for line in lines[1:]]) + "\n")
-    assert read(raw)["responses"]["text"].tolist()[0] == "I got pulled into reassuring her."
+    assert read(raw).responses["text"].tolist()[0] == "I got pulled into reassuring her."
 
 
 def test_a_column_without_a_name_but_with_values_is_a_problem(raw):
@@ -245,7 +245,7 @@ def test_items_allow_several_responses_per_time_point(raw):
     lines = RESPONSES.replace("R4,P02,pre2", "R4,P02,pre1").splitlines()
     write(raw / "responses.csv", "\n".join([lines[0] + ",item"] + [line + ",1" for line in lines[1:3]]
                                            + [lines[3] + ",1", lines[4] + ",2", lines[5] + ",1"]) + "\n")
-    assert read(raw)["responses"].query("participant_id == 'P02'")["item"].tolist() == ["1", "2"]
+    assert read(raw).responses.query("participant_id == 'P02'")["item"].tolist() == ["1", "2"]
 
 
 @pytest.mark.parametrize("value, shown, why", [  # addresses and numbers masked in the message (#21)
@@ -271,7 +271,7 @@ def test_an_empty_participant_id(raw):
 def test_ids_are_compared_without_surrounding_spaces(raw):
     replace(raw / "responses.csv", "R2,P02,pre1", " R2 , P02 , pre1 ")
     replace(raw / "codes/coder_b.csv", "R2,engaged_well", "R2 ,engaged_well")
-    assert read(raw)["responses"]["response_id"].tolist()[1] == "R2"
+    assert read(raw).responses["response_id"].tolist()[1] == "R2"
 
 
 # --- coder files and adjudication ----------------------------------------------------------
@@ -339,9 +339,9 @@ def test_a_coder_missing_responses_is_reported_in_coverage_not_as_an_error(raw):
     replace(raw / "codes/coder_b.csv", "R2,engaged_well\n", "")
     replace(raw / "codes/coder_b.csv", "R4,engaged_well\n", "")
     tables = read(raw)
-    assert tables["coverage"].to_dict("records")[1] == {
+    assert tables.coverage.to_dict("records")[1] == {
         "coder": "coder_b", "n_coded": 3, "n_missing": 2, "missing": "R2;R4"}
-    assert "R2" not in tables["codings"].query("coder == 'coder_b'")["response_id"].tolist()
+    assert "R2" not in tables.codings.query("coder == 'coder_b'")["response_id"].tolist()
 
 
 def test_adjudication_naming_an_unknown_response(raw):
@@ -362,13 +362,13 @@ def test_adjudication_for_a_response_the_coders_agreed_on(raw):
 def test_an_empty_or_header_only_adjudication_means_none(raw, content):
     write(raw / "adjudication.csv", content)
     tables = read(raw)
-    assert tables["adjudication"].empty
-    assert list(tables["adjudication"].columns) == ["response_id", "codes", "rationale"]
+    assert tables.adjudication.empty
+    assert list(tables.adjudication.columns) == ["response_id", "codes", "rationale"]
 
 
 def test_adjudication_without_rationale_column(raw):
     write(raw / "adjudication.csv", "response_id,codes\nR3,hooked\n")
-    assert read(raw)["adjudication"].to_dict("records") == [
+    assert read(raw).adjudication.to_dict("records") == [
         {"response_id": "R3", "codes": "hooked", "rationale": ""}]
 
 
@@ -381,7 +381,7 @@ def test_fewer_than_two_coder_files(raw):
 def test_editor_lock_files_are_ignored_and_spreadsheets_are_reported(raw):
     write(raw / "codes/~$coder_a.csv", b"\x00\x01lock")
     write(raw / "codes/.~lock.coder_b.csv#", "lock")
-    assert len(read(raw)["coverage"]) == 2
+    assert len(read(raw).coverage) == 2
     write(raw / "codes/coder_c.tsv", b"response_id\tcodes\n")
     write(raw / "codes/coder_d.ods", b"PK\x03\x04")
     # .xlsx coder files are read since the coding workbooks (tests/test_workbooks.py)
@@ -516,13 +516,13 @@ def test_utf8_with_bom_is_read(raw):
     write(raw / "responses.csv", RESPONSES, encoding="utf-8-sig")
     write(raw / "codes/coder_a.csv", CODER_A, encoding="utf-8-sig")
     tables = read(raw)
-    assert tables["responses"]["response_id"].tolist()[0] == "R1"
-    assert len(tables["codings"]) == 10
+    assert tables.responses["response_id"].tolist()[0] == "R1"
+    assert len(tables.codings) == 10
 
 
 def test_cp932_is_read_when_configured(raw):
     write(raw / "responses.csv", RESPONSES.replace("I stayed with her.", JAPANESE), encoding="cp932")
-    assert read(raw, encoding="cp932")["responses"]["text"].tolist()[3] == JAPANESE
+    assert read(raw, encoding="cp932").responses["text"].tolist()[3] == JAPANESE
 
 
 def test_cp932_bytes_with_the_default_encoding_say_to_set_cp932(raw):
@@ -559,8 +559,8 @@ def test_crlf_line_endings(raw):
                        ("codes/coder_b.csv", CODER_B), ("adjudication.csv", ADJUDICATION)]:
         write(raw / name, text.replace("\n", "\r\n"))
     tables = read(raw)
-    assert tables["responses"]["text"].tolist()[0] == "I got pulled into reassuring her."
-    assert tables["codings"]["codes"].tolist()[:2] == ["hooked", "hooked"]
+    assert tables.responses["text"].tolist()[0] == "I got pulled into reassuring her."
+    assert tables.codings["codes"].tolist()[:2] == ["hooked", "hooked"]
 
 
 def test_quoted_newlines_and_quotes_inside_text_are_kept_unchanged(raw):
@@ -571,27 +571,27 @@ def test_quoted_newlines_and_quotes_inside_text_are_kept_unchanged(raw):
     (problem,) = problems(raw)
     assert problem.startswith(f"{raw}/responses.csv, row 4, column timepoint: 'pre9'")
     replace(raw / "responses.csv", "R3,P01,pre9", "R3,P01,pre2")
-    assert read(raw)["responses"]["text"].tolist()[1] == text
+    assert read(raw).responses["text"].tolist()[1] == text
 
 
 def test_a_100_kb_text_is_read_whole(raw):
     long = ("私は緊張していた, \"and\" I kept apologising.\n" * 3000)[:100_000]
     replace(raw / "responses.csv", '"I named the strain, and we went on."',
             '"' + long.replace('"', '""') + '"')
-    assert read(raw)["responses"]["text"].tolist()[1] == long
+    assert read(raw).responses["text"].tolist()[1] == long
 
 
 def test_formula_like_text_is_kept_exactly(raw):
     replace(raw / "responses.csv", "I stayed with her.", '"=HYPERLINK(""http://x"",""y"")"')
     replace(raw / "responses.csv", "I pause before I answer.", "-I pause; +1 @me")
-    texts = read(raw)["responses"]["text"].tolist()
+    texts = read(raw).responses["text"].tolist()
     assert texts[3:] == ['=HYPERLINK("http://x","y")', "-I pause; +1 @me"]
 
 
 def test_texts_with_e_mails_or_phone_numbers_are_flagged(raw):
     replace(raw / "responses.csv", "I stayed with her.", "write to taro@example.jp")
     replace(raw / "responses.csv", "I pause before I answer.", "電話０９０ー１２３４ー５６７８まで")
-    assert read(raw)["responses"]["identifying"].tolist() == ["", "", "", "email", "phone"]
+    assert read(raw).responses["identifying"].tolist() == ["", "", "", "email", "phone"]
 
 
 def test_read_csv_text_numbers_rows_as_a_spreadsheet_does():

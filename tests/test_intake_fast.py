@@ -17,13 +17,17 @@ import pandas as pd
 import pytest
 
 import intake_reference as reference
-from alliance_pipeline import config as study_config
-from alliance_pipeline.intake import codes, responses
-from alliance_pipeline.intake.csv_fast import _strict_counts, fast_records
-from alliance_pipeline.intake.csv_parser import parse_csv
-from alliance_pipeline.privacy import participant_id_problem, participant_id_problems, scan_texts
-from alliance_pipeline.settings import questions_settings
-from alliance_pipeline.tables import _csv_text, _lines
+from alliance_pipeline.common.privacy import (
+    participant_id_problem,
+    participant_id_problems,
+    scan_texts,
+)
+from alliance_pipeline.common.tables import _csv_text, _lines
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config.settings import questions_settings
+from alliance_pipeline.intake.checks import codes, responses
+from alliance_pipeline.intake.read.csv_fast import _strict_counts, fast_records
+from alliance_pipeline.intake.read.csv_parser import parse_csv
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -261,7 +265,7 @@ def test_cells_are_stripped_as_pandas_strips_them(seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_a_column_that_cannot_identify_is_found_as_cell_by_cell(seed):
     """The joined test (at most 8 digits on each line, ASCII, no @) against the per-cell one."""
-    from alliance_pipeline.privacy import _cannot_identify, _none_can_identify
+    from alliance_pipeline.common.privacy import _cannot_identify, _none_can_identify
     rng = random.Random(700 + seed)
     pieces = ["P", "0", "1234", "5", "-", " ", "a", "@", "０", "\n", "", "99"]
     for _ in range(2000):

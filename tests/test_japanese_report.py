@@ -71,7 +71,7 @@ def quoted_texts(run: Path) -> list[str]:
     """The responses the pilot's config allows the report to quote (report.quotes)."""
     import yaml
 
-    from alliance_pipeline.tables import read_table
+    from alliance_pipeline.common.tables import read_table
 
     allowed = yaml.safe_load((run / "config/config.yaml").read_text(encoding="utf-8"))["report"]["quotes"]
     responses = read_table(run / "data/derived/pilot/responses.csv")

@@ -178,7 +178,7 @@ def test_codebook_translations_and_what_is_missing():
 
 
 def test_settings_read_the_codebook_translations():
-    from alliance_pipeline.settings import codebook_translations
+    from alliance_pipeline.config.settings import codebook_translations
 
     question = {"prompt": "Why?", "prompt_ja": "なぜ？",
                 "codes": {"a": {"label": "A", "label_ja": "エー", "definition_ja": "定義"}}}

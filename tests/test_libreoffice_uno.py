@@ -110,15 +110,15 @@ def test_a_workbook_filled_through_libreoffice_reads_as_the_openpyxl_filled_cont
 
     expected = read_wb(control)
     got = read_wb(through_office)
-    assert got["codings"].equals(expected["codings"])
-    assert got["coder_files"].equals(expected["coder_files"])
-    assert got["coder_files"]["blind"].tolist() == ["yes", "yes"]
+    assert got.codings.equals(expected.codings)
+    assert got.coder_files.equals(expected.coder_files)
+    assert got.coder_files["blind"].tolist() == ["yes", "yes"]
     # and both equal the hand-written coder CSV files read by intake
     csv_folder = tmp_path / "csv"
     write(csv_folder / "responses.csv", RESPONSES)
     write(csv_folder / "codes/coder_a.csv", CODER_A)
     write(csv_folder / "codes/coder_b.csv", CODER_B)
-    assert got["codings"].equals(read_csv_cohort(csv_folder)["codings"])
+    assert got.codings.equals(read_csv_cohort(csv_folder).codings)
 
 
 def _application(path: Path) -> str:

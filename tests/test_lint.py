@@ -54,7 +54,7 @@ def test_make_lint_passes_on_the_checkout(clean_copy):
 
 def test_make_lint_fails_on_a_planted_unused_import(tmp_path):
     checkout = _copy(tmp_path / "checkout")
-    module = checkout / "src/alliance_pipeline/seeds.py"
+    module = checkout / "src/alliance_pipeline/common/seeds.py"
     module.write_text(module.read_text(encoding="utf-8") + "\nimport textwrap\n", encoding="utf-8")
     done = make_lint(checkout)
     assert done.returncode != 0
@@ -63,7 +63,7 @@ def test_make_lint_fails_on_a_planted_unused_import(tmp_path):
 
 def test_make_lint_fails_on_a_planted_type_error(tmp_path):
     checkout = _copy(tmp_path / "checkout")
-    module = checkout / "src/alliance_pipeline/seeds.py"
+    module = checkout / "src/alliance_pipeline/common/seeds.py"
     module.write_text(module.read_text(encoding="utf-8")
                       + '\n\ndef _planted() -> int:\n    return "not a number"\n', encoding="utf-8")
     done = make_lint(checkout)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_pipeline.change.difference_of_changes import (
+from alliance_pipeline.change.difference import (
     complete_differences,
     difference_weights,
     signflip_test,

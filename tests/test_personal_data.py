@@ -128,7 +128,7 @@ def test_no_address_reaches_stdout_stderr_or_a_log(tmp_path):
 
 def test_columns_that_name_a_thing_are_not_masked():
     # REDCap's wave column and kin hold event or file names, not a person's
-    from alliance_pipeline.intake.personal_data import personal_column
+    from alliance_pipeline.common.privacy import personal_column
     assert not personal_column("redcap_event_name")
     assert not personal_column("File name")
     assert personal_column("RecipientFirstName") and personal_column("氏名")

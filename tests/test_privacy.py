@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from alliance_pipeline.privacy import (
+from alliance_pipeline.common.privacy import (
     WITHHELD,
     identifying_kinds,
     participant_id_problem,

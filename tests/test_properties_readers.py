@@ -14,11 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alliance_pipeline import config as study_config
+from alliance_pipeline.common.tables import neutralise_formula, read_table, write_table
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config.settings import questions_settings
 from alliance_pipeline.intake.cohort import read_cohort
-from alliance_pipeline.intake.csv_parser import read_csv_text
-from alliance_pipeline.settings import questions_settings
-from alliance_pipeline.tables import neutralise_formula, read_table, write_table
+from alliance_pipeline.intake.read.csv_parser import read_csv_text
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -65,7 +65,7 @@ def test_any_text_round_trips_through_intake_and_the_tables(answers):
         write_pilot(folder, answers)
         tables = read_cohort(folder, cohort="pilot", encoding="utf-8", timepoints=["pre1", "pre2", "post"],
                              questions=QUESTIONS, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-        responses = tables["responses"]
+        responses = tables.responses
         assert responses["text"].tolist() == answers
 
         machine = Path(tmp) / "responses.csv"
@@ -92,7 +92,7 @@ def test_cp932_text_round_trips_when_the_encoding_is_configured(answers):
         write_pilot(folder, answers, encoding="cp932")
         tables = read_cohort(folder, cohort="pilot", encoding="cp932", timepoints=["pre1", "pre2", "post"],
                              questions=QUESTIONS, id_pattern="^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-        assert tables["responses"]["text"].tolist() == answers
+        assert tables.responses["text"].tolist() == answers
 
 
 @SETTINGS

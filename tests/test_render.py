@@ -350,8 +350,9 @@ CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     """A copy of the checkout after the workflow ran, with the pilot report rendered from it."""
-    from alliance_pipeline import config as study_config
-    from alliance_pipeline import provenance, settings
+    from alliance_pipeline.common import provenance
+    from alliance_pipeline.config import load as study_config
+    from alliance_pipeline.config import settings
 
     root = tmp_path_factory.mktemp("pilot")
     for part in CHECKOUT_PARTS:

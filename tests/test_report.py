@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from alliance_pipeline import provenance
+from alliance_pipeline.common import provenance
 from alliance_pipeline.report import cohort_report as report
 from alliance_pipeline.report.format import esc, fmt_num, fmt_p, fmt_pct, round_half_up, slug
 from alliance_pipeline.report.sections.coding import reliability_md

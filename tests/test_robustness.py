@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from alliance_pipeline import cohort_files, settings
-from alliance_pipeline import config as study_config
+from alliance_pipeline.common import cohort_files
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
 from test_intake import ADJUDICATION, CODER_A, RESPONSES, problems, raw, read, replace, write  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def test_same_key_in_different_blocks_and_merge_keys_are_not_duplicates(tmp_path
 @pytest.mark.parametrize("pid, key", [("P05", "p5"), ("p05", "p5"), ("P5", "p5"), ("P50", "p50"),
                                       ("P100", "p100"), ("S-007a", "s-7a"), ("P0", "p0")])
 def test_participant_key_by_hand(pid, key):
-    from alliance_pipeline.intake.responses import participant_key
+    from alliance_pipeline.intake.checks.responses import participant_key
     assert participant_key(pid) == key
 
 
@@ -94,7 +95,7 @@ def test_ids_differing_only_in_case_or_leading_zeros_are_refused(raw):
 def test_the_config_switch_allows_ids_that_really_differ_so(raw):
     replace(raw / "responses.csv", "R3,P01,pre2", "R3,p1,pre2")
     tables = read_cohort_allowing(raw)
-    assert sorted(set(tables["responses"]["participant_id"])) == ["P01", "P02", "p1"]
+    assert sorted(set(tables.responses["participant_id"])) == ["P01", "P02", "p1"]
 
 
 def read_cohort_allowing(folder):
@@ -128,7 +129,7 @@ def test_a_file_cut_inside_an_unquoted_last_cell_is_warned_about(raw):
     assert problems(raw)[0].startswith(f"{raw}/codes/coder_a.csv, row 6, column codes: "
                                        "'mindful_' is not a code")
     write(raw / "codes/coder_a.csv", CODER_A.rstrip("\n"))  # complete, no final line break
-    (warning,) = read(raw)["warnings"]
+    (warning,) = read(raw).warnings
     assert str(warning) == (
         f"{raw}/codes/coder_a.csv, row 6: the file does not end with a line break: if it was "
         "cut short (an interrupted copy or download), row 6 is incomplete; check that its last "
@@ -151,7 +152,7 @@ def test_a_quote_left_open_in_a_large_file_gets_the_unclosed_quote_message(raw):
 def test_a_long_but_closed_cell_is_read_whole(raw):
     long_text = "x" * 200_000
     replace(raw / "responses.csv", "I stayed with her.", long_text)
-    assert read(raw)["responses"].set_index("response_id").loc["R4", "text"] == long_text
+    assert read(raw).responses.set_index("response_id").loc["R4", "text"] == long_text
 
 
 # --- 6. an invalid participant-id pattern --------------------------------------------------
@@ -265,7 +266,7 @@ def test_utf16_files_with_the_fitting_encoding_are_read(raw):
         write(raw / name, text.encode("utf-16"))
     for name in ("codes/coder_b.csv", "adjudication.csv"):
         write(raw / name, (raw / name).read_bytes().decode().encode("utf-16"))
-    assert len(read(raw, encoding="utf-16")["responses"]) == 5
+    assert len(read(raw, encoding="utf-16").responses) == 5
 
 
 # --- 10. folders and broken links where files should be; copied coder files ----------------
@@ -284,7 +285,7 @@ def test_a_folder_or_broken_link_where_a_file_should_be(raw):
 def test_a_folder_named_like_a_coder_file_is_not_counted_as_a_returned_coder(raw):
     """The workflow (config.coder_files, status) and intake agree: a folder codes/x.csv is
     no coder file, and intake says why."""
-    from alliance_pipeline import status
+    from alliance_pipeline.app import status
     (raw / "codes/coder_c.csv").mkdir()
     assert status.returned_coders(raw) == ["coder_a", "coder_b"]
     assert [Path(p).name for p in cohort_files.raw_files(raw)] == [
@@ -316,7 +317,7 @@ def test_responses_csv_as_a_folder(raw):
 def test_a_coder_file_identical_to_another_is_warned_about(raw):
     write(raw / "codes/coder_b.csv", CODER_A)
     write(raw / "adjudication.csv", "response_id,codes,rationale\n")
-    (warning,) = read(raw)["warnings"]
+    (warning,) = read(raw).warnings
     assert str(warning) == (
         f"{raw}/codes/coder_b.csv: is byte-for-byte the same file as coder_a.csv; if one "
         "coder's file was copied in place of another's, agreement is inflated: put the right "
@@ -330,7 +331,7 @@ def test_coder_files_of_one_size_but_different_bytes_are_not_warned_about(raw):
     assert len(other.encode()) == size and other != CODER_A
     write(raw / "codes/coder_b.csv", other)
     write(raw / "adjudication.csv", "response_id,codes,rationale\n")
-    assert not [w for w in read(raw)["warnings"] if "byte-for-byte" in str(w)]
+    assert not [w for w in read(raw).warnings if "byte-for-byte" in str(w)]
 
 
 # --- found by the fuzzer -------------------------------------------------------------------
@@ -464,7 +465,7 @@ def test_a_utf16_file_full_of_emoji_is_read_with_encoding_utf16(raw):
         write(raw / name, text.encode("utf-16"))
     for name in ("codes/coder_b.csv", "adjudication.csv"):
         write(raw / name, (raw / name).read_bytes().decode().encode("utf-16"))
-    texts = read(raw, encoding="utf-16")["responses"].set_index("response_id")["text"]
+    texts = read(raw, encoding="utf-16").responses.set_index("response_id")["text"]
     assert texts["R4"] == emoji
 
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from alliance_pipeline.runner import run
+from alliance_pipeline.common.runner import run
 
 
 def fake_snakemake(tmp_path):

@@ -41,15 +41,18 @@ RULE_SCRIPTS = STARTUP.rule_scripts(REPO / "rules")
 
 
 def declared_modules() -> dict[str, set[str]]:
-    """rule -> the module names of its ``package(...)`` inputs (rules/*.smk)."""
+    """rule -> the modules its ``package(*RULE_MODULES[rule])`` inputs declare (rules/*.smk
+    read for the rule's key, alliance_pipeline.rule_modules for its list)."""
+    from alliance_pipeline.rule_modules import RULE_MODULES
+
     out = {}
     for smk in sorted((REPO / "rules").glob("*.smk")):
         text = smk.read_text(encoding="utf-8")
         starts = [(m.start(), m.group(1)) for m in STARTUP.RULE.finditer(text)] + [(len(text), "")]
         for (start, name), (end, _) in pairwise(starts):
-            found = re.search(r"package\(([^)]*)\)", text[start:end])
+            found = re.search(r'package\(\*RULE_MODULES\["(\w+)"\]\)', text[start:end])
             if found:
-                names = re.findall(r'"([\w.]+)"', found.group(1))
+                names = RULE_MODULES[found.group(1)]
                 # a dotted name declares its packages' __init__ too (rules/common.smk)
                 out[name] = {".".join(n.split(".")[:depth]) for n in names
                              for depth in range(1, n.count(".") + 2)}

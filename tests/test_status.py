@@ -1,5 +1,5 @@
 """Which cohorts wait for their coders, read from the files in codes/ (status module)."""
-from alliance_pipeline import status
+from alliance_pipeline.app import status
 
 
 def test_configured_coders_are_waited_for_until_their_file_is_back(tmp_path):

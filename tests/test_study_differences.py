@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from alliance_pipeline.study.differences import (
+from alliance_pipeline.study.difference import (
     DIFFERENCE_COLUMNS,
     pooled_differences,
     wald_std_error,

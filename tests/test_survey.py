@@ -9,11 +9,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from alliance_pipeline import config as study_config
-from alliance_pipeline import settings
-from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
+from alliance_pipeline.intake.cohort import CohortTables, read_cohort
 from alliance_pipeline.intake.problems import IntakeError
-from alliance_pipeline.intake.survey import response_id
+from alliance_pipeline.intake.sources.waves import response_id
 
 REPO = Path(__file__).resolve().parents[1]
 CODEBOOK = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -59,7 +59,7 @@ def raw(tmp_path) -> Path:
     return folder
 
 
-def read(raw: Path, survey=SURVEY, encoding="utf-8") -> dict:
+def read(raw: Path, survey=SURVEY, encoding="utf-8") -> CohortTables:
     return read_cohort(raw, cohort="spring", encoding=encoding, timepoints=TIMEPOINTS,
                        questions=CODEBOOK, id_pattern=ID_PATTERN, survey=survey,
                        require_coders=False)
@@ -81,28 +81,28 @@ def test_exports_become_the_normalised_responses(raw):
         ["P02.post.session_experience", "P02", "post", "session_experience", "", "I stayed with her."],
         ["P01.post.training_feedback", "P01", "post", "training_feedback", "", "I pause before I answer."],
     ], columns=["response_id", "participant_id", "timepoint", "question", "item", "text"])
-    got = tables["responses"].drop(columns="identifying")
+    got = tables.responses.drop(columns="identifying")
     assert got.columns.tolist() == expected.columns.tolist()
     assert got.values.tolist() == expected.values.tolist()
     # an empty answer is "did not answer": no response, listed for the log
-    assert tables["unanswered"].values.tolist() == [["pre2", "session_experience", "P02"],
+    assert tables.unanswered.values.tolist() == [["pre2", "session_experience", "P02"],
                                                     ["post", "training_feedback", "P02"]]
-    assert tables["codings"].empty and tables["coverage"].empty
+    assert tables.codings.empty and tables.coverage.empty
 
 
 def test_other_columns_never_reach_the_tables(raw):
     tables = read(raw)
-    text = "".join(frame.to_csv() for frame in (tables["responses"], tables["unanswered"]))
+    text = "".join(frame.to_csv() for frame in (tables.responses, tables.unanswered))
     for value in [*EMAILS, "2026/04/01", "I agree", "Yes"]:
         assert value not in text
 
 
 def test_response_ids_are_stable_when_reread_and_when_a_participant_is_added(raw):
-    first = read(raw)["responses"]
-    assert read(raw)["responses"].equals(first)
+    first = read(raw).responses
+    assert read(raw).responses.equals(first)
     write_xlsx(raw / "pre1.xlsx", [PRE1[0], ["2026/04/01 09:00:00", "x@example.com", "P00", "New.", "Yes"],
                                    *PRE1[1:]])
-    again = read(raw)["responses"]
+    again = read(raw).responses
     assert set(first["response_id"]) < set(again["response_id"])
     merged = first.merge(again, on="response_id", suffixes=("", "_again"))
     assert len(merged) == len(first)
@@ -148,7 +148,7 @@ def test_without_a_sheet_name_the_first_sheet_is_read(raw):
     book.move_sheet("Form Responses 1", offset=-1)
     book.save(raw / "pre1.xlsx")
     survey = {**SURVEY, "files": {**SURVEY["files"], "pre1": "pre1.xlsx"}}
-    assert read(raw, survey)["responses"]["response_id"].tolist()[:2] == [
+    assert read(raw, survey).responses["response_id"].tolist()[:2] == [
         "P01.pre1.session_experience", "P02.pre1.session_experience"]
 
 
@@ -184,7 +184,7 @@ def test_a_cp932_csv_export_is_read_in_the_cohorts_encoding(raw):
     (raw / "pre1.csv").write_bytes(text.encode("cp932"))
     for name in ("pre2.csv", "post.csv"):
         (raw / name).write_bytes((raw / name).read_text(encoding="utf-8").encode("cp932"))
-    responses = read(raw, survey, encoding="cp932")["responses"]
+    responses = read(raw, survey, encoding="cp932").responses
     assert responses.loc[0].tolist()[:6] == ["P01.pre1.session_experience", "P01", "pre1",
                                              "session_experience", "", "引き込まれて、安心させようとした。"]
 
@@ -215,7 +215,7 @@ def test_a_question_column_is_read_only_in_the_exports_of_its_own_time_points(ra
     # training_feedback is asked at post only: the same header in the pre1 export is ignored
     rows = [PRE1[0] + [TF]] + [row + ["Not asked at pre1."] for row in PRE1[1:]]
     write_xlsx(raw / "pre1.xlsx", rows)
-    responses = read(raw)["responses"]
+    responses = read(raw).responses
     assert responses[responses["question"] == "training_feedback"]["response_id"].tolist() == [
         "P01.post.training_feedback"]
     assert "Not asked at pre1." not in responses["text"].tolist()

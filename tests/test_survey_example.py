@@ -125,7 +125,7 @@ def runs(tmp_path_factory):
 
 def test_the_example_exports_are_what_the_generator_writes():
     # the same check as `python scripts/make_synthetic_pilot.py --check`, for the exports
-    from alliance_pipeline.synthetic import survey_files
+    from alliance_pipeline.examples.synthetic import survey_files
 
     for name, data in survey_files().items():
         assert (EXAMPLE / RAW / name).read_bytes() == data, name
@@ -135,10 +135,10 @@ def test_the_examples_filled_workbooks_read_as_the_round_trips(runs, monkeypatch
     """The generator's filled workbooks (committed) give what the workbooks filled here give."""
     import yaml
 
-    from alliance_pipeline import config as study_config
-    from alliance_pipeline import settings
+    from alliance_pipeline.common.tables import read_table
+    from alliance_pipeline.config import load as study_config
+    from alliance_pipeline.config import settings
     from alliance_pipeline.intake.cohort import read_cohort
-    from alliance_pipeline.tables import read_table
 
     entry = yaml.safe_load((EXAMPLE / "config/config.yaml").read_text(encoding="utf-8"))["cohorts"][COHORT]
     questions = settings.questions_settings(study_config.load_yaml(REPO / "config/codebook.yaml"))
@@ -148,7 +148,7 @@ def test_the_examples_filled_workbooks_read_as_the_round_trips(runs, monkeypatch
                          survey=entry["survey"], coding_key=entry["coding_key"])
     derived = runs["survey"] / f"data/derived/{COHORT}"
     for name in ("codings", "adjudication", "coder_files"):
-        assert tables[name].astype(str).values.tolist() == \
+        assert getattr(tables, name).astype(str).values.tolist() == \
             read_table(derived / f"{name}.csv").astype(str).values.tolist(), name
 
 

@@ -18,10 +18,10 @@ import openpyxl
 import pytest
 import yaml
 
-from alliance_pipeline import config as study_config
-from alliance_pipeline import settings
-from alliance_pipeline.cohort_files import response_files
-from alliance_pipeline.intake.cohort import read_cohort
+from alliance_pipeline.common.cohort_files import response_files
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
+from alliance_pipeline.intake.cohort import CohortTables, read_cohort
 from alliance_pipeline.intake.log_lines import log_cohort
 from alliance_pipeline.intake.problems import IntakeError
 
@@ -86,7 +86,7 @@ def write_xlsx(path: Path, rows: list[list], sheet: str = "Sheet0") -> None:
     book.save(path)
 
 
-def read(raw: Path, survey: dict, id_pattern: str = ID_PATTERN) -> dict:
+def read(raw: Path, survey: dict, id_pattern: str = ID_PATTERN) -> CohortTables:
     return read_cohort(raw, cohort="spring", encoding="utf-8", timepoints=TIMEPOINTS,
                        questions=CODEBOOK, id_pattern=id_pattern, survey=survey, require_coders=False)
 
@@ -98,7 +98,7 @@ def problems(raw: Path, survey: dict, id_pattern: str = ID_PATTERN) -> list[str]
 
 
 def answers(tables: dict) -> list[list[str]]:
-    return tables["responses"][["response_id", "text"]].values.tolist()
+    return tables.responses[["response_id", "text"]].values.tolist()
 
 
 QUALTRICS = {"participant_column": "Q1", "files": {"pre1": "pre1.csv"},
@@ -115,8 +115,8 @@ def test_qualtrics_csv_as_downloaded_is_read_with_previews_and_spam_left_out(tmp
     tables = read(tmp_path, survey)
     assert answers(tables) == EXPECTED
     # P03 answered only non-breaking spaces: no answer
-    assert tables["unanswered"].values.tolist() == [["pre1", "session_experience", "P03"]]
-    assert tables["notes"] == [
+    assert tables.unanswered.values.tolist() == [["pre1", "session_experience", "P03"]]
+    assert tables.notes == [
         f"{tmp_path}/pre1.csv: Qualtrics export with 3 header rows (column ids, question texts, "
         "ImportIds); rows 2-3 skipped",
         f"{tmp_path}/pre1.csv: 1 survey preview row(s) left out (Status column Status): row(s) 6",
@@ -139,7 +139,7 @@ def test_qualtrics_with_the_importid_row_deleted_is_recognised(tmp_path):
     (tmp_path / "pre1.csv").write_bytes(qualtrics_csv(rows))
     tables = read(tmp_path, QUALTRICS)
     assert answers(tables) == EXPECTED
-    assert tables["notes"][0] == (
+    assert tables.notes[0] == (
         f"{tmp_path}/pre1.csv: Qualtrics export with 2 header rows (column ids, question texts; "
         "the legacy exporter, or the ImportId row deleted); row 2 skipped")
 
@@ -159,7 +159,7 @@ def test_qualtrics_legacy_exporter_is_recognised_and_its_status_column_read(tmp_
                              "questions": {"session_experience": "Experience"}})
     assert answers(tables) == [["P01.pre1.session_experience", "Pulled in."],
                                ["P02.pre1.session_experience", "Named it."]]
-    assert tables["notes"][1] == f"{tmp_path}/pre1.csv: 1 survey preview row(s) left out (Status column V7): row(s) 4"
+    assert tables.notes[1] == f"{tmp_path}/pre1.csv: 1 survey preview row(s) left out (Status column V7): row(s) 4"
 
 
 def test_a_header_row_pasted_twice_is_refused_not_read_as_a_participant(tmp_path):
@@ -218,9 +218,9 @@ def test_redcap_long_export_raw_is_split_by_event(tmp_path):
                                ["1.post.session_experience", "Slowed down."],
                                ["1.post.training_feedback", "I pause."]]
     # record 2 answered post with an ideographic space and a zero-width space: no answers
-    assert tables["unanswered"].values.tolist() == [["post", "session_experience", "2"],
+    assert tables.unanswered.values.tolist() == [["post", "session_experience", "2"],
                                                     ["post", "training_feedback", "2"]]
-    assert [str(w) for w in tables["warnings"]] == [
+    assert [str(w) for w in tables.warnings] == [
         f"{tmp_path}/export.csv, column redcap_event_name: values that map to no time point are "
         "ignored: 'followup_arm_1' (2 rows); if one is a time point, map it under "
         "cohorts.spring.survey.timepoints"]
@@ -238,7 +238,7 @@ def test_redcap_labels_export_works_with_labels_in_config(tmp_path):
               "questions": {"session_experience": SE, "training_feedback": TF}}
     tables = read(tmp_path, survey, DIGITS)
     assert answers(tables)[-1] == ["1.post.training_feedback", "I pause."]
-    assert len(tables["responses"]) == 5
+    assert len(tables.responses) == 5
 
 
 def test_a_duplicate_record_and_event_names_the_wave(tmp_path):
@@ -303,7 +303,7 @@ def test_answers_of_only_spaces_are_no_answer(tmp_path, suffix):
               "questions": {"session_experience": SE}}
     tables = read(tmp_path, survey)
     assert answers(tables) == [["P05.pre1.session_experience", "Named it."]]
-    assert tables["unanswered"]["participant_id"].tolist() == ["P01", "P02", "P03", "P04"]
+    assert tables.unanswered["participant_id"].tolist() == ["P01", "P02", "P03", "P04"]
 
 
 def config_problems(survey: dict) -> list[str]:
@@ -359,7 +359,7 @@ def test_a_missing_long_export_is_named_at_start_up(tmp_path, monkeypatch):
 
 
 def test_qualtrics_response_types_left_out():
-    from alliance_pipeline.intake.export_layout import left_out
+    from alliance_pipeline.intake.read.export_layout import left_out
 
     # Qualtrics' response types, as choice text and as numbers: 0 IP Address, 1 Survey Preview,
     # 2 Survey Test, 4 Imported, 8 Spam, 16 Offline; 9 = preview + spam, 12 = imported + spam,

@@ -1,5 +1,5 @@
 """docs/survey-tools.md ("From your survey tool"): each recipe's config, run on the example the
-seeded generator writes in that tool's layout (src/alliance_pipeline/survey_examples.py),
+seeded generator writes in that tool's layout (src/alliance_pipeline/examples/survey_tools.py),
 gives the same shares as the same data written as the contract's long CSVs.
 
 The reference is the long CSVs read through the responses.csv route; the participant counts
@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from alliance_pipeline import config as study_config
-from alliance_pipeline import settings, survey_examples
 from alliance_pipeline.change.proportions import proportions_table
 from alliance_pipeline.coding.consensus import final_codes
+from alliance_pipeline.config import load as study_config
+from alliance_pipeline.config import settings
+from alliance_pipeline.examples import survey_tools as survey_examples
 from alliance_pipeline.intake.cohort import read_cohort
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def write(folder: Path, files: dict[str, bytes]) -> Path:
 def shares(raw: Path, survey: dict | None, id_pattern: str) -> tuple[pd.DataFrame, dict]:
     tables = read_cohort(raw, cohort="example", encoding="utf-8", timepoints=survey_examples.TIMEPOINTS,
                          questions=CODEBOOK, id_pattern=id_pattern, survey=survey)
-    final = final_codes(tables["responses"], tables["codings"], tables["adjudication"], CODEBOOK)
+    final = final_codes(tables.responses, tables.codings, tables.adjudication, CODEBOOK)
     table = proportions_table(final, cohort="example", questions=CODEBOOK,
                               timepoints=survey_examples.TIMEPOINTS)
     return table, tables
@@ -84,7 +85,7 @@ def test_each_recipe_gives_the_shares_of_the_long_csvs(tmp_path, layout):
         answered = sum(1 for (p, t), a in cells.items() if t == tp and a["session_experience"].strip())
         assert set(got.query("question == 'session_experience' and timepoint == @tp")["n"]) == {answered}
     # the blank answers (" ", NBSP, U+3000, "") are listed as not answered
-    assert len(tables["unanswered"]) == 4
+    assert len(tables.unanswered) == 4
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -107,13 +108,13 @@ def test_no_prompt_or_header_reaches_a_coding_workbook(tmp_path, layout):
             rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[:header_rows]
         headers |= {cell.strip() for row in rows for cell in row if cell.strip()}
     book = openpyxl.load_workbook(io.BytesIO(coding_workbook(
-        tables["responses"], cohort="example", coder="coder_a", questions=CODEBOOK, coding_key="k")))
+        tables.responses, cohort="example", coder="coder_a", questions=CODEBOOK, coding_key="k")))
     texts = []
     for qid in CODEBOOK:
         rows = list(book[qid].iter_rows(values_only=True))
         at = next((i, row.index("text")) for i, row in enumerate(rows) if "text" in row)
         texts += [row[at[1]] for row in rows[at[0] + 1:] if row[at[1]] is not None]
-    assert sorted(texts) == sorted(tables["responses"]["text"]) and len(texts) == 43
+    assert sorted(texts) == sorted(tables.responses["text"]) and len(texts) == 43
     assert not {t.strip().casefold() for t in texts} & {h.casefold() for h in headers}
 
 

@@ -48,7 +48,7 @@ def test_generator_reproduces_the_committed_bytes():
 
 
 def test_session_experience_shares_match_the_documented_targets():
-    # Targets documented in src/alliance_pipeline/synthetic.py and data/raw/pilot/README.md
+    # Targets documented in src/alliance_pipeline/examples/synthetic.py and data/raw/pilot/README.md
     assert share("session_experience", "pre1", "hooked") == (15, 23)        # 65.2 % (published 65 %)
     assert share("session_experience", "pre2", "hooked") == (11, 22)        # 50.0 % (published 50 %)
     assert share("session_experience", "post", "hooked") == (4, 23)         # 17.4 % (published 17 %)

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from alliance_pipeline.blinding import unit_id
 from alliance_pipeline.coding.sheets import adjudication_workbook, coding_workbook, fill_workbook
-from alliance_pipeline.intake import workbooks
+from alliance_pipeline.common.blinding import unit_id
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.problems import IntakeError
+from alliance_pipeline.intake.sources import workbooks
 from conftest import pilot_copy, require_component, run_workflow, tick_workbook
 from test_intake import CODEBOOK, CODER_A, CODER_B, RESPONSES, read, write
 
@@ -197,12 +197,12 @@ def test_filled_workbooks_give_the_same_codings_as_the_equivalent_csv_files(raw,
     write(csv_folder / "codes/coder_a.csv", CODER_A)
     write(csv_folder / "codes/coder_b.csv", CODER_B)
     from_csv, from_xlsx = read(csv_folder), read_wb(raw)
-    pd.testing.assert_frame_equal(from_xlsx["codings"], from_csv["codings"])
-    pd.testing.assert_frame_equal(from_xlsx["coverage"], from_csv["coverage"])
-    assert from_xlsx["coder_files"].to_dict("records") == [
+    pd.testing.assert_frame_equal(from_xlsx.codings, from_csv.codings)
+    pd.testing.assert_frame_equal(from_xlsx.coverage, from_csv.coverage)
+    assert from_xlsx.coder_files.to_dict("records") == [
         {"coder": "coder_a", "file": "coder_a.xlsx", "blind": "yes"},
         {"coder": "coder_b", "file": "coder_b.xlsx", "blind": "yes"}]
-    assert from_csv["coder_files"]["blind"].tolist() == ["no", "no"]
+    assert from_csv.coder_files["blind"].tolist() == ["no", "no"]
 
 
 def test_fill_workbook_for_the_generator_ticks_what_the_csv_says(tmp_path):
@@ -229,9 +229,9 @@ def test_blank_rows_are_not_coded_and_zero_means_no_code_applies(raw):
             row[2].value, row[3].value, row[4].value = None, 0, None
     wb.save(path)
     tables = read_wb(raw)
-    assert tables["coverage"].to_dict("records")[1] == {
+    assert tables.coverage.to_dict("records")[1] == {
         "coder": "coder_b", "n_coded": 4, "n_missing": 1, "missing": "R2"}
-    codes = tables["codings"].query("coder == 'coder_b'").set_index("response_id")["codes"]
+    codes = tables.codings.query("coder == 'coder_b'").set_index("response_id")["codes"]
     assert codes["R4"] == ""
 
 
@@ -242,9 +242,9 @@ def test_an_adjudication_workbook_reads_as_adjudication_csv_does(tmp_path):
     write(folder / "codes/coder_b.csv", CODER_B)
     tables = read(folder)
     from alliance_pipeline.coding.consensus import disagreements
-    sheet = disagreements(tables["responses"], tables["codings"], None, ["coder_a", "coder_b"])
+    sheet = disagreements(tables.responses, tables.codings, None, ["coder_a", "coder_b"])
     path = folder / "adjudication.xlsx"
-    path.write_bytes(adjudication_workbook(tables["responses"], sheet, cohort="pilot",
+    path.write_bytes(adjudication_workbook(tables.responses, sheet, cohort="pilot",
                                            questions=CODEBOOK, coding_key=KEY))
     wb = load_workbook(path)
     ws = wb["session_experience"]
@@ -255,7 +255,7 @@ def test_an_adjudication_workbook_reads_as_adjudication_csv_does(tmp_path):
     assert ws["C2"].protection.locked and not ws["E2"].protection.locked and not ws["H2"].protection.locked
     ws["E2"], ws["G2"], ws["H2"] = "x", "x", "Meeting: anxious applies; coder_b agreed."
     wb.save(path)
-    adjudication = read_wb(folder)["adjudication"]
+    adjudication = read_wb(folder).adjudication
     assert adjudication.to_dict("records") == [
         {"response_id": "R3", "codes": "hooked;anxious",
          "rationale": "Meeting: anxious applies; coder_b agreed."}]
@@ -392,7 +392,7 @@ def test_a_workbook_saved_again_by_libreoffice_is_read(raw, tmp_path):
                     "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "out"),
                     str(path)], check=True, capture_output=True, timeout=180)
     shutil.copy(tmp_path / "out/coder_a.xlsx", path)
-    codes = read_wb(raw)["codings"].query("coder == 'coder_a'")
+    codes = read_wb(raw).codings.query("coder == 'coder_a'")
     assert dict(zip(codes["response_id"], codes["codes"], strict=True)) == {
         "R1": "hooked", "R2": "engaged_well", "R3": "hooked;anxious", "R4": "engaged_well",
         "R5": "mindful_pause;no_change"}  # the formula's saved value counts
@@ -440,7 +440,7 @@ def test_the_report_says_coders_were_blind_only_when_every_coder_file_is_a_blind
 
 
 def test_the_coding_key_is_withheld_from_the_reports_config():
-    from alliance_pipeline.provenance import config_yaml
+    from alliance_pipeline.common.provenance import config_yaml
     config = {"cohorts": {"a": {"raw": "data/raw/a", "coding_key": KEY}, "b": {"raw": "data/raw/b"}}}
     shown = config_yaml(config)
     assert KEY not in shown
@@ -503,7 +503,7 @@ def test_the_pilot_coded_in_workbooks_gives_the_pilots_tables_through_the_workfl
 
 
 def test_a_sheet_sorted_by_whole_rows_reads_the_same(raw):
-    before = read_wb(raw)["codings"]
+    before = read_wb(raw).codings
     path = raw / "codes/coder_a.xlsx"
     wb = load_workbook(path)
     ws = wb["session_experience"]
@@ -512,7 +512,7 @@ def test_a_sheet_sorted_by_whole_rows_reads_the_same(raw):
         for cell, value in zip(cells, values, strict=True):
             cell.value = value
     wb.save(path)
-    pd.testing.assert_frame_equal(read_wb(raw)["codings"], before)
+    pd.testing.assert_frame_equal(read_wb(raw).codings, before)
 
 
 def test_texts_that_look_like_formulas_or_hold_line_breaks_stay_text(tmp_path):
@@ -526,7 +526,7 @@ def test_texts_that_look_like_formulas_or_hold_line_breaks_stay_text(tmp_path):
     cells = {row[0].value: row[1] for row in ws.iter_rows(min_row=2)}
     assert cells[ref_unit_id("R4")].data_type == "s"
     assert cells[ref_unit_id("R4")].value == "=HYPERLINK(\"x\") -- +1"
-    codes = read_wb(folder)["codings"].query("coder == 'coder_a'")
+    codes = read_wb(folder).codings.query("coder == 'coder_a'")
     assert dict(zip(codes["response_id"], codes["codes"], strict=True))["R3"] == "hooked;anxious"
 
 

@@ -207,7 +207,7 @@ def test_items_example_gets_participant_level_and_clustered_mcnemar_rows(tmp_pat
 
 def test_pilot_shares_from_final_codes_are_the_documented_targets(ran_checkout):
     """Counted by hand (csv module) from final_codes.csv and proportions.csv of a full run;
-    targets documented in src/alliance_pipeline/synthetic.py."""
+    targets documented in src/alliance_pipeline/examples/synthetic.py."""
     import csv
 
     derived = ran_checkout / "data/derived/pilot"

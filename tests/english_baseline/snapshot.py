@@ -31,8 +31,8 @@ PROVENANCE = {"command": "make run", "git_commit": "0" * 40, "git_dirty": False,
 
 
 def inputs():
-    from alliance_pipeline import config as study_config
-    from alliance_pipeline import settings
+    from alliance_pipeline.config import load as study_config
+    from alliance_pipeline.config import settings
 
     cwd = os.getcwd()
     os.chdir(REPO)

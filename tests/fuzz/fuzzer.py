@@ -50,13 +50,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 # imported once here, so that each forked case starts with the package loaded
-from alliance_pipeline import config as study_config  # noqa: E402
 from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
-from alliance_pipeline.config import ConfigError  # noqa: E402
+from alliance_pipeline.common.tables import write_table  # noqa: E402
+from alliance_pipeline.config import load as study_config  # noqa: E402
+from alliance_pipeline.config.load import ConfigError  # noqa: E402
+from alliance_pipeline.config.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
 from alliance_pipeline.intake.cohort import read_cohort  # noqa: E402
 from alliance_pipeline.intake.problems import IntakeError  # noqa: E402
-from alliance_pipeline.settings import coding_settings, cohort_settings, study_settings  # noqa: E402
-from alliance_pipeline.tables import write_table  # noqa: E402
 
 FAILURES = ("unexpected", "traceback", "hang", "raw-written", "half-written")
 MESSAGE_LIMIT = 2000  # characters per listed problem: no file dumped into a message
@@ -613,21 +613,21 @@ def pipeline(root: Path, cohort: str) -> dict:
                          coding_key=coding_settings(config, cohort)["coding_key"])
     derived = Path("data/derived") / cohort
     for name in ("responses", "codings", "adjudication", "coverage"):
-        write_table(tables[name], derived / f"{name}.csv")
-    final = final_codes(tables["responses"], tables["codings"], tables["adjudication"],
+        write_table(getattr(tables, name), derived / f"{name}.csv")
+    final = final_codes(tables.responses, tables.codings, tables.adjudication,
                         study["questions"], unresolved=settings["analysis"]["consensus"]["unresolved"])
     write_table(final, derived / "final_codes.csv")
-    return {"tables": summarise(tables, final), "warnings": [str(w) for w in tables["warnings"]]}
+    return {"tables": summarise(tables, final), "warnings": [str(w) for w in tables.warnings]}
 
 
 def summarise(tables, final) -> dict:
     """The derived tables in a comparable form (sets of codes, not strings)."""
     responses = {r.response_id: (r.participant_id, r.timepoint, r.question, r.item, r.text)
-                 for r in tables["responses"].itertuples()}
+                 for r in tables.responses.itertuples()}
     codings = {(r.response_id, r.coder): frozenset(filter(None, r.codes.split(";")))
-               for r in tables["codings"].itertuples()}
+               for r in tables.codings.itertuples()}
     adjudication = {r.response_id: frozenset(filter(None, str(r.codes).split(";")))
-                    for r in tables["adjudication"].itertuples()}
+                    for r in tables.adjudication.itertuples()}
     present = final[final["present"] == 1]
     finals = {rid: frozenset() for rid in final["response_id"]}
     for rid, code in zip(present["response_id"], present["code"], strict=True):

@@ -30,7 +30,7 @@ def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
                   compare: Sequence[Sequence[str]] = ()) -> dict[str, pd.DataFrame]:
     """``{"proportions", "tests", "power", "flow", "models"}`` -> table, from final codes.
 
-    ``cohort``: :func:`alliance_pipeline.settings.cohort_settings` (its ``analysis`` block
+    ``cohort``: :func:`alliance_pipeline.config.settings.cohort_settings` (its ``analysis`` block
     holds every setting used here).
     """
     analysis = cohort["analysis"]

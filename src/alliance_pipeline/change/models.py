@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.difference_of_changes import (
+from alliance_pipeline.change.difference import (
     complete_differences,
     difference_weights,
     pair_term,
@@ -42,7 +42,7 @@ from alliance_pipeline.change.proportions import (
     question_plans,
     response_arrays,
 )
-from alliance_pipeline.seeds import row_rng
+from alliance_pipeline.common.seeds import row_rng
 
 MODELS_COLUMNS = ["cohort", "question", "code", "term", "estimate", "ci_low", "ci_high",
                   "p_value", "scale", "n_participants", "n_observations", "method", "note"]
@@ -116,7 +116,7 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
                  seed: int = 20250601, participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
     """The contract's ``models.csv`` for one cohort (see the module docstring).
 
-    The sign-flip Monte Carlo branch draws from :func:`alliance_pipeline.seeds.row_rng` of
+    The sign-flip Monte Carlo branch draws from :func:`alliance_pipeline.common.seeds.row_rng` of
     ``seed``, the question and ``"<code> <term>"``, so a row does not depend on the others.
     ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
     """

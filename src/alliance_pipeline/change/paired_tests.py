@@ -93,7 +93,7 @@ from alliance_pipeline.change.proportions import (
     question_plans,
     response_arrays,
 )
-from alliance_pipeline.seeds import row_rng
+from alliance_pipeline.common.seeds import row_rng
 
 TESTS_COLUMNS = ["cohort", "question", "code", "test", "contrast", "timepoints", "n", "b", "c",
                  "statistic", "df", "p_value", "p_adjusted", "method", "risk_difference",

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.difference_of_changes import (
+from alliance_pipeline.change.difference import (
     complete_differences,
     difference_weights,
     pair_term,

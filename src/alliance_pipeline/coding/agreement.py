@@ -69,7 +69,7 @@ from alliance_pipeline.coding.krippendorff_alpha import (
     nominal_distance,
 )
 from alliance_pipeline.coding.reliability_data import NAN, index_data, value_counts
-from alliance_pipeline.seeds import row_rng
+from alliance_pipeline.common.seeds import row_rng
 
 COLUMNS = ["cohort", "question", "code", "n_units", "n_coders", "percent_agreement",
            "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "alpha_ci_low",

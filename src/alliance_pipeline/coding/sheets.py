@@ -2,8 +2,8 @@
 workbook filled in as a coder would (:func:`fill_workbook`, for the synthetic pilot and tests).
 
 The layout (sheets, the hidden ``_pipeline`` sheet, columns) is
-:mod:`alliance_pipeline.intake.workbook_layout`'s; the filled workbooks are read back by
-:mod:`alliance_pipeline.intake.workbooks`. Sheets are protected without a password (Review >
+:mod:`alliance_pipeline.common.workbook_layout`'s; the filled workbooks are read back by
+:mod:`alliance_pipeline.intake.sources.workbooks`. Sheets are protected without a password (Review >
 Unprotect Sheet): ``unit_id``, ``text`` and the coders' columns are locked, the fill-in cells
 are not; data validation refuses values outside the choices. Bytes are deterministic: fixed
 creation and modification times in the document properties and in the zip entries
@@ -29,8 +29,9 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.xml.functions import tostring
 
-from alliance_pipeline import blinding
-from alliance_pipeline.intake.workbook_layout import (
+from alliance_pipeline.common import blinding
+from alliance_pipeline.common.privacy import withhold_identifying
+from alliance_pipeline.common.workbook_layout import (
     CHOICES_SHEET,
     INSTRUCTIONS_SHEET,
     META_SHEET,
@@ -45,7 +46,6 @@ from alliance_pipeline.intake.workbook_layout import (
     meta_entries,
     meta_values,
 )
-from alliance_pipeline.privacy import withhold_identifying
 
 FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
 SHEET_NAME_MAX = 31      # Excel's limit

@@ -4,13 +4,13 @@
 the column (or a workbook's sheet and A1 cell), the value and what to do;
 :class:`IntakeError` carries every problem of a cohort's raw files, at most
 :data:`MAX_LISTED` of them listed per file. Personal data in a value or message is masked
-(:mod:`alliance_pipeline.intake.personal_data`).
+(:func:`alliance_pipeline.common.privacy.mask_value`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from alliance_pipeline.intake.personal_data import mask_text, mask_value
+from alliance_pipeline.common.privacy import mask_text, mask_value
 
 MAX_LISTED = 50  # problems listed per file before "... and N more"
 
@@ -61,3 +61,16 @@ class IntakeError(ValueError):
                 lines.append(f"  ... and {len(items) - MAX_LISTED} more in {items[0].file}")
         super().__init__(f"cohort {cohort!r}: {len(problems)} problem(s) in the raw files:\n"
                          + "\n".join(lines))
+
+
+@dataclass
+class Findings:
+    """What reading a cohort's raw files found, collected as the stages run.
+
+    ``problems`` stop the run (:class:`IntakeError` lists them), ``warnings`` do not (the
+    intake step logs them), ``notes`` say what was recognised (an export's layout, the rows
+    left out). One object is passed down through the stages; each adds what it finds.
+    """
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

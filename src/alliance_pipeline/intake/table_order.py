@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.intake.codes import ResponseLookup, response_positions
+from alliance_pipeline.intake.checks.codes import ResponseLookup, response_positions
 
 
 def responses_in_order(responses: pd.DataFrame, questions: dict, timepoints: list[str]

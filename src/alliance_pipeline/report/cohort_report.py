@@ -12,11 +12,11 @@ Inputs, all plain values:
   "models"}`` -> DataFrame, as in the data contract; ``flow`` as written by
   :func:`alliance_pipeline.change.proportions.participant_flow` (a minimal question, timepoint,
   n_participants table also works). A missing table gives a section that says so.
-- ``study``: :func:`alliance_pipeline.settings.study_settings` (title, timepoints, contrasts,
+- ``study``: :func:`alliance_pipeline.config.settings.study_settings` (title, timepoints, contrasts,
   questions, codebook_version).
-- ``cohort``: :func:`alliance_pipeline.settings.cohort_settings` (cohort, label, synthetic,
+- ``cohort``: :func:`alliance_pipeline.config.settings.cohort_settings` (cohort, label, synthetic,
   site, analysis, published).
-- ``provenance``: see :mod:`alliance_pipeline.provenance`.
+- ``provenance``: see :mod:`alliance_pipeline.common.provenance`.
 - ``quotes``: response texts the config explicitly allows (``report.quotes``); none by
   default. No other response text ever reaches the report: the builders never read a
   ``text`` or ``rationale`` column.
@@ -42,9 +42,10 @@ from typing import Any
 
 import pandas as pd
 
-from alliance_pipeline.outputs import figure_stems
-from alliance_pipeline.privacy import withhold_identifying
-from alliance_pipeline.provenance import collect_provenance, hash_files, sha256_file
+from alliance_pipeline.common.outputs import figure_stems
+from alliance_pipeline.common.privacy import withhold_identifying
+from alliance_pipeline.common.provenance import collect_provenance, hash_files, sha256_file
+from alliance_pipeline.common.tables import atomic_write_text, read_table
 from alliance_pipeline.report.language import current, use_language
 from alliance_pipeline.report.lookup import questions_of
 from alliance_pipeline.report.manifest import build_manifest, table_entry
@@ -58,7 +59,6 @@ from alliance_pipeline.report.sections.published import published_md
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md, untranslated_md
 from alliance_pipeline.report.sections.results import results_md
 from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
-from alliance_pipeline.tables import atomic_write_text, read_table
 
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "difference",
              "feedback", "quotes", "published", "power", "limitations", "reproducibility")

@@ -185,7 +185,7 @@ TRANSLATED_FIELDS = ("prompt", "label", "definition")  # codebook keys with <key
 
 
 def localised_questions(questions: Mapping) -> dict:
-    """The study's questions (:func:`alliance_pipeline.settings.questions_settings`) with
+    """The study's questions (:func:`alliance_pipeline.config.settings.questions_settings`) with
     prompt, code labels and definitions in the language in use where the codebook gives
     them (``prompt_ja``, ``label_ja``, ``definition_ja``); the English text where not."""
     code = _CURRENT.get()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.outputs import is_repeated
+from alliance_pipeline.common.outputs import is_repeated
 from alliance_pipeline.report.format import esc, fmt_ci, fmt_int, fmt_pct, is_missing, row_value
 from alliance_pipeline.report.language import (
     N_,
@@ -68,7 +68,7 @@ def verdict_word(verdict) -> str:
 def questions_of(study: Mapping) -> dict[str, dict]:
     """Per question: prompt, timepoints, codes (list), labels, definitions.
 
-    Accepts :func:`alliance_pipeline.settings.questions_settings` output or a raw codebook's
+    Accepts :func:`alliance_pipeline.config.settings.questions_settings` output or a raw codebook's
     ``questions`` block (codes as ``{id: {label, definition}}``).
     """
     out = {}

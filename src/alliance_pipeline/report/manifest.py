@@ -18,7 +18,7 @@ bytes. The report embeds it (HTML: ``<script type="application/json" id="manifes
 the attached file ``manifest.json``) and ``reports/<cohort>/manifest.json`` holds a copy.
 
 Pure functions over data frames, dicts and bytes; hashing files is
-:mod:`alliance_pipeline.provenance`'s, reading and writing the scripts'.
+:mod:`alliance_pipeline.common.provenance`'s, reading and writing the scripts'.
 """
 from __future__ import annotations
 
@@ -64,8 +64,8 @@ def plain(value: Any) -> Any:
 
 def effective_config(config: Mapping) -> dict:
     """The effective config as the manifest holds it: plain JSON values, a cohort's
-    ``coding_key`` withheld (:func:`alliance_pipeline.provenance.shareable_config`)."""
-    from alliance_pipeline.provenance import shareable_config
+    ``coding_key`` withheld (:func:`alliance_pipeline.common.provenance.shareable_config`)."""
+    from alliance_pipeline.common.provenance import shareable_config
 
     return plain(shareable_config(dict(config)))
 
@@ -138,7 +138,7 @@ def build_manifest(*, report: str, cohorts: Iterable[str], provenance: Mapping, 
                    tables: Iterable[Mapping]) -> dict:
     """The manifest of one report, before rendering (see :func:`complete`).
 
-    ``provenance``: :func:`alliance_pipeline.provenance.collect_provenance` (raw files and
+    ``provenance``: :func:`alliance_pipeline.common.provenance.collect_provenance` (raw files and
     their hashes, codebook version, packages, commit, dirty flag); ``config``: the effective
     config the report's jobs ran with; ``codebook``, ``lock``: ``(file, sha256)``;
     ``tables``: :func:`table_entry` dicts.
@@ -178,7 +178,7 @@ def to_json(manifest: Mapping) -> str:
 
 def problems(manifest: Any) -> list[str]:
     """Every violation of ``schemas/manifest.schema.yaml``, each naming its key."""
-    from alliance_pipeline.config import load_schema, schema_problems
+    from alliance_pipeline.config.load import load_schema, schema_problems
 
     return schema_problems(manifest, load_schema("manifest"))
 

@@ -8,14 +8,14 @@ data comes from the fragments built here from derived tables:
 - the study tables of :mod:`alliance_pipeline.study.pooling`: ``pooled`` (``pooled.csv``) and
   ``cohort_rows`` (``cohorts.csv``); the difference of changes: ``models`` (the cohorts'
   ``models.csv`` stacked) and ``differences`` (``differences.csv``), presented by
-  :mod:`alliance_pipeline.study.difference_fragments`.
+  :mod:`alliance_pipeline.study.difference_text`.
 
-Plain values: ``study`` (:func:`alliance_pipeline.settings.study_settings`), ``cohorts``
+Plain values: ``study`` (:func:`alliance_pipeline.config.settings.study_settings`), ``cohorts``
 (``{name: cohort_settings(config, name)}`` in config order), ``analysis`` (the study's own
 ``analysis`` block: the pooling's settings) and ``provenance``
-(:mod:`alliance_pipeline.provenance`). Builders are pure; :func:`write_fragments` writes files.
-The forest figures are drawn by :mod:`alliance_pipeline.study.study_figures`, the report
-rendered by :mod:`alliance_pipeline.study.study_report`. Formatting helpers are those of the
+(:mod:`alliance_pipeline.common.provenance`). Builders are pure; :func:`write_fragments` writes files.
+The forest figures are drawn by :mod:`alliance_pipeline.study.figures`, the report
+rendered by :mod:`alliance_pipeline.study.report`. Formatting helpers are those of the
 cohort report (:mod:`alliance_pipeline.report.format`), so both reports write numbers alike.
 No response text ever reaches this report.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from alliance_pipeline.outputs import repeated_questions
+from alliance_pipeline.common.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     DASH,
     esc,
@@ -49,8 +49,8 @@ from alliance_pipeline.report.language import _, localised, localised_questions,
 from alliance_pipeline.report.lookup import adjust_word, verdict_word
 from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
-from alliance_pipeline.study.difference_fragments import differences_md
-from alliance_pipeline.study.study_figures import forest_contrast, study_code_label
+from alliance_pipeline.study.difference_text import differences_md
+from alliance_pipeline.study.figures import forest_contrast, study_code_label
 
 FRAGMENTS = ("banner", "overview", "pooled", "differences", "cohorts", "agreement",
              "limitations", "reproducibility")
@@ -391,7 +391,7 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
 def write_fragments(tables: Mapping[str, pd.DataFrame], *, out_dir: str | Path,
                     figures_dir: str | Path | None = None, **kw) -> list[Path]:
     """Write every fragment to ``out_dir`` atomically; ``figures_dir``: figures present there."""
-    from alliance_pipeline.tables import atomic_write_text
+    from alliance_pipeline.common.tables import atomic_write_text
 
     figures = None if figures_dir is None else {p.stem for p in Path(figures_dir).glob("*.png")}
     written = []

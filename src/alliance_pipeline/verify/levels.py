@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alliance_pipeline import provenance
-from alliance_pipeline.config import ConfigError, load_study
+from alliance_pipeline.common import provenance
+from alliance_pipeline.config.load import ConfigError, load_study
+from alliance_pipeline.config.settings import cohort_config
 from alliance_pipeline.report import manifest as manifests
-from alliance_pipeline.settings import cohort_config
 from alliance_pipeline.verify.compare import REL_TOL, compare_numbers, config_differences
 from alliance_pipeline.verify.rerun import RerunFailed, rerun_change, rerun_from_raw
 
@@ -157,7 +157,7 @@ def check_inputs(manifest: Mapping, data_dir: Path, config: dict | None, why: st
 
 def compare_table(entry: Mapping, path: Path, how: str) -> Check:
     """One derived table of the rerun (at ``path``) against its manifest entry."""
-    from alliance_pipeline.tables import read_table
+    from alliance_pipeline.common.tables import read_table
 
     name = entry["file"]
     if not path.is_file():

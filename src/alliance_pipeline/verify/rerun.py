@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from alliance_pipeline.config import ConfigError, read_codebook
+from alliance_pipeline.config.load import ConfigError, read_codebook
+from alliance_pipeline.config.settings import cohort_settings, study_settings
 from alliance_pipeline.report import manifest as manifests
-from alliance_pipeline.settings import cohort_settings, study_settings
 
 
 class RerunFailed(Exception):
@@ -60,7 +60,7 @@ def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir
     """The change step from ``final_codes`` alone, tables written as the workflow writes them;
     the folder. Raises :class:`RerunFailed` when the codebook is missing or the step fails."""
     from alliance_pipeline.change.cohort_tables import change_tables
-    from alliance_pipeline.tables import read_table, write_table
+    from alliance_pipeline.common.tables import read_table, write_table
 
     codebook_path = _codebook(config, data_dir)
     try:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from alliance_pipeline.outputs import figure_stems, is_repeated
+from alliance_pipeline.common.outputs import figure_stems, is_repeated
+from alliance_pipeline.config.settings import published_figures
 from alliance_pipeline.report.figures.agreement import agreement_figure
 from alliance_pipeline.report.figures.flow import flow_figure, flow_from_proportions
 from alliance_pipeline.report.figures.forest import forest_figure
@@ -28,7 +29,6 @@ from alliance_pipeline.report.figures.style import (
     ordered_timepoints,
     save_figure,
 )
-from alliance_pipeline.settings import published_figures
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,7 +60,7 @@ def write_cohort_figures(tables: Mapping[str, pd.DataFrame], *, out_dir: str | o
     {"timepoints", "codes", "multi_label"[, "labels"]} (codebook shape accepted: codes as a
     mapping with labels); ``labels`` (code -> label) take precedence; ``contrasts``: the
     config's name -> [first, second]; ``published``: the config's entry for this cohort
-    (question -> code -> {timepoint: figure}, see :func:`~alliance_pipeline.settings.published_figures`); the shares
+    (question -> code -> {timepoint: figure}, see :func:`~alliance_pipeline.config.settings.published_figures`); the shares
     figures, which show shares of participants, mark the figures on that basis only.
     Returns the written paths in the order of :func:`figure_paths`.
     """

@@ -44,8 +44,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from alliance_pipeline.common.tables import atomic_write_bytes
 from alliance_pipeline.report.language import _, is_source
-from alliance_pipeline.tables import atomic_write_bytes
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "STYLE", "SINGLE_COLUMN", "DOUBLE_COLUMN", "FONT_FAMILY",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from alliance_pipeline.common.tables import atomic_write_bytes
 from alliance_pipeline.report.language import _
 from alliance_pipeline.report.render.markdown import preprocess
 from alliance_pipeline.report.render.metadata import (
@@ -19,7 +20,6 @@ from alliance_pipeline.report.render.metadata import (
     format_options,
     meta_text,
 )
-from alliance_pipeline.tables import atomic_write_bytes
 
 LATIN_FONT = "Libertinus Serif"  # embedded in Typst
 CJK_FONT = "IPAexGothic"          # shipped by matplotlib-fontja

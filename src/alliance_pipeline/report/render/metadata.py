@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from alliance_pipeline.settings import deep_merge
+from alliance_pipeline.config.settings import deep_merge
 
 FONT_DIR_ENV = "ALLIANCE_REPORT_FONT_DIR"
 

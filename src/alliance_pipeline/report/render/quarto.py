@@ -4,8 +4,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from alliance_pipeline.common.tables import atomic_write_bytes
 from alliance_pipeline.report.render.metadata import RenderError
-from alliance_pipeline.tables import atomic_write_bytes
 
 
 def quarto_version(quarto: str) -> str:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from alliance_pipeline.common.tables import atomic_write_bytes
+from alliance_pipeline.config.settings import deep_merge
 from alliance_pipeline.report.language import (
     SOURCE_LANGUAGE,
     _,
@@ -39,8 +41,6 @@ from alliance_pipeline.report.render.metadata import RenderError, font_dir
 from alliance_pipeline.report.render.quarto import quarto_version, render_quarto
 from alliance_pipeline.report.render.translate import localise_source
 from alliance_pipeline.report.render.webfont import embed_font
-from alliance_pipeline.settings import deep_merge
-from alliance_pipeline.tables import atomic_write_bytes
 
 RENDERER_ENV = "ALLIANCE_REPORT_RENDERER"  # auto | quarto | fallback
 

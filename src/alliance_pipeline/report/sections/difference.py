@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.change.proportions import participant_codes
-from alliance_pipeline.outputs import repeated_questions
+from alliance_pipeline.common.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     DASH,
     esc,

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from alliance_pipeline.config.settings import PUBLISHED_BASES, published_figures
 from alliance_pipeline.report.format import (
     DASH,
     esc,
@@ -16,7 +17,6 @@ from alliance_pipeline.report.format import (
 )
 from alliance_pipeline.report.language import N_, _, localise_number, ngettext
 from alliance_pipeline.report.lookup import code_label, first_row, questions_of, table_of
-from alliance_pipeline.settings import PUBLISHED_BASES, published_figures
 
 PUBLISHED_TOLERANCE = 0.005
 
@@ -27,7 +27,7 @@ def published_comparison(proportions: pd.DataFrame | None, published: Mapping | 
                          *, tolerance: float = PUBLISHED_TOLERANCE) -> pd.DataFrame:
     """Each published share beside the reproduced one on the same basis.
 
-    Basis (:data:`alliance_pipeline.settings.PUBLISHED_BASES`): ``participants`` compares with
+    Basis (:data:`alliance_pipeline.config.settings.PUBLISHED_BASES`): ``participants`` compares with
     ``proportion`` (k / n), ``codes`` with ``share_of_codes`` (k / all codes given for the
     question at that time point). Rule: the reproduced share is rounded half up to 2
     decimals (as published figures are); a pair is flagged when ``|rounded - published| >

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from alliance_pipeline.outputs import repeated_questions
+from alliance_pipeline.common.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     DASH,
     esc,

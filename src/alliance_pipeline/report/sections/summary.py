@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import yaml
 
-from alliance_pipeline.outputs import repeated_questions
+from alliance_pipeline.common.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     esc,
     fmt_ci,

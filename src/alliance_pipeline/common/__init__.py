@@ -1,0 +1,1 @@
+"""Plumbing every step shares; imports nothing else of the package."""

@@ -1,0 +1,1 @@
+"""The study's config and codebook: read, checked, turned into plain values."""

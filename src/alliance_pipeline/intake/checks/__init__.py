@@ -1,0 +1,1 @@
+"""Intake's checks of the rows read: responses, codes, characters, personal data."""

@@ -1,0 +1,1 @@
+"""Intake's first stage: a raw file's bytes to cells (decoding, CSV, .xlsx, export layouts)."""
