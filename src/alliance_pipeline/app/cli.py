@@ -23,6 +23,9 @@ from contextlib import chdir
 from pathlib import Path
 
 from alliance_pipeline import __version__
+from alliance_pipeline.app import status
+from alliance_pipeline.app.scaffold import add_cohort
+from alliance_pipeline.config.load import ConfigError, load_study
 
 EXIT_STATUS = {0: "done (verify: VERIFIED)",
                1: "the workflow failed (a cohort stopped: the summary says why), or verify: NOT VERIFIED",
@@ -110,9 +113,6 @@ def cmd_coding_sheets(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from alliance_pipeline.app import status
-    from alliance_pipeline.config.load import ConfigError, load_study
-
     directory = data_dir(args.directory)
     with chdir(directory):
         try:
@@ -134,9 +134,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_new_cohort(args: argparse.Namespace) -> int:
-    from alliance_pipeline.app.scaffold import add_cohort
-    from alliance_pipeline.config.load import ConfigError
-
     directory = data_dir(args.directory)
     with chdir(directory):
         try:

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from alliance_pipeline.examples.synthetic import xlsx_bytes
+from alliance_pipeline.intake.sources.waves import response_id
+
 SEED = 20261205
 SE = "How did you experience the interaction with the client?"
 TF = "What did the training change for you?"
@@ -95,8 +98,6 @@ def _csv(rows: list[list], *, quote_all: bool, newline: str, final: bool = True,
 
 
 def _xlsx(title: str, rows: list[list]) -> bytes:
-    from alliance_pipeline.examples.synthetic import xlsx_bytes
-
     return xlsx_bytes({title: rows})
 
 
@@ -253,8 +254,6 @@ def survey_config(layout: str) -> dict:
 
 
 def _code_files(data: Study, ident) -> dict[str, bytes]:
-    from alliance_pipeline.intake.sources.waves import response_id
-
     rows: dict[str, list] = {"coder_a": [], "coder_b": [], "adjudication": []}
     for (p, tp, qid), entry in data.codes.items():
         rid = response_id(ident(p), tp, qid)
@@ -270,8 +269,6 @@ def _code_files(data: Study, ident) -> dict[str, bytes]:
 
 def long_csv_files(data: Study | None = None) -> dict[str, bytes]:
     """The study as the contract's long CSVs (the reference every example must equal)."""
-    from alliance_pipeline.intake.sources.waves import response_id
-
     data = study() if data is None else data
     rows = [["response_id", "participant_id", "timepoint", "question", "text"]]
     for (p, tp), answers in data.cells.items():

@@ -31,6 +31,11 @@ import random
 
 import pandas as pd
 
+from alliance_pipeline.coding.consensus import disagreements
+from alliance_pipeline.common.privacy import scan_texts, withhold_identifying
+from alliance_pipeline.intake.checks.codes import normalise_codes
+from alliance_pipeline.intake.sources.waves import response_id
+
 PARTICIPANTS = [f"P{i:02d}" for i in range(1, 24)]
 MISSING_AT_PRE2 = "P17"
 JAPANESE_WRITERS = {"P05", "P12", "P20"}
@@ -354,16 +359,11 @@ def survey_coding_files(responses: pd.DataFrame, pilot: dict[str, pd.DataFrame] 
     pilot's codes, agreed codes and rationales ticked in (:func:`sheets.fill_workbook`);
     pilot response ids are mapped to survey ids through (participant, time point, question).
     """
-    from alliance_pipeline.coding.consensus import disagreements
     from alliance_pipeline.coding.sheets import (
         adjudication_workbook,
         coding_workbook,
         fill_workbook,
     )
-    from alliance_pipeline.common.privacy import scan_texts, withhold_identifying
-    from alliance_pipeline.intake.checks.codes import normalise_codes
-    from alliance_pipeline.intake.sources.waves import response_id
-
     pilot = pilot_cohort() if pilot is None else pilot
     ids = {r["response_id"]: response_id(r["participant_id"], r["timepoint"], r["question"])
            for r in pilot["responses"].to_dict("records")}

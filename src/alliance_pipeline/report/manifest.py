@@ -33,6 +33,9 @@ from typing import Any
 
 import pandas as pd
 
+from alliance_pipeline.common.provenance import shareable_config
+from alliance_pipeline.config.load import load_schema, schema_problems
+
 MANIFEST_VERSION = 1
 ATTACHMENT = "manifest.json"  # the PDF's attached file
 # Columns that name a row of each derived table (the rest of its numeric columns are numbers).
@@ -65,8 +68,6 @@ def plain(value: Any) -> Any:
 def effective_config(config: Mapping) -> dict:
     """The effective config as the manifest holds it: plain JSON values, a cohort's
     ``coding_key`` withheld (:func:`alliance_pipeline.common.provenance.shareable_config`)."""
-    from alliance_pipeline.common.provenance import shareable_config
-
     return plain(shareable_config(dict(config)))
 
 
@@ -178,8 +179,6 @@ def to_json(manifest: Mapping) -> str:
 
 def problems(manifest: Any) -> list[str]:
     """Every violation of ``schemas/manifest.schema.yaml``, each naming its key."""
-    from alliance_pipeline.config.load import load_schema, schema_problems
-
     return schema_problems(manifest, load_schema("manifest"))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alliance_pipeline.common import provenance
+from alliance_pipeline.common.tables import read_table
 from alliance_pipeline.config.load import ConfigError, load_study
 from alliance_pipeline.config.settings import cohort_config
 from alliance_pipeline.report import manifest as manifests
@@ -157,8 +158,6 @@ def check_inputs(manifest: Mapping, data_dir: Path, config: dict | None, why: st
 
 def compare_table(entry: Mapping, path: Path, how: str) -> Check:
     """One derived table of the rerun (at ``path``) against its manifest entry."""
-    from alliance_pipeline.common.tables import read_table
-
     name = entry["file"]
     if not path.is_file():
         return Check("tables", "FAIL", f"{name}: the rerun did not produce it")

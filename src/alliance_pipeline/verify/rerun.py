@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from alliance_pipeline.change.cohort_tables import change_tables
+from alliance_pipeline.common.tables import read_table, write_table
 from alliance_pipeline.config.load import ConfigError, read_codebook
 from alliance_pipeline.config.settings import cohort_settings, study_settings
 from alliance_pipeline.report import manifest as manifests
@@ -59,9 +61,6 @@ def rerun_change(manifest: Mapping, final_codes: Path, config: Mapping, data_dir
                  scratch: Path) -> Path:
     """The change step from ``final_codes`` alone, tables written as the workflow writes them;
     the folder. Raises :class:`RerunFailed` when the codebook is missing or the step fails."""
-    from alliance_pipeline.change.cohort_tables import change_tables
-    from alliance_pipeline.common.tables import read_table, write_table
-
     codebook_path = _codebook(config, data_dir)
     try:
         codebook = read_codebook(codebook_path, "the report's config")

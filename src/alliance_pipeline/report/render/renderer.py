@@ -29,6 +29,7 @@ import yaml
 
 from alliance_pipeline.common.tables import atomic_write_bytes
 from alliance_pipeline.config.settings import deep_merge
+from alliance_pipeline.report import manifest as manifests
 from alliance_pipeline.report.language import (
     SOURCE_LANGUAGE,
     _,
@@ -143,8 +144,6 @@ def render_report(qmd: Path, fragments_dir: Path, out_html: Path, out_pdf: Path,
 def _embed_manifest(manifest: Mapping, renderer: str, day: str, html: Path, pdf: Path,
                     out_html: Path, out_pdf: Path, out_manifest: Path | None) -> None:
     """Write the rendered ``html`` and ``pdf`` with the completed manifest inside, and its copy."""
-    from alliance_pipeline.report import manifest as manifests
-
     final = manifests.complete(manifest, renderer=renderer, date=day)
     problems = manifests.problems(final)
     if problems:
