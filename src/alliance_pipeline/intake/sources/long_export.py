@@ -13,11 +13,12 @@ refused with how to export without it.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alliance_pipeline.common.cohort_files import survey_file
 from alliance_pipeline.intake.problems import Findings, Problem
-from alliance_pipeline.intake.read.export_file import read_export
+from alliance_pipeline.intake.read.export_file import Export, read_export
 from alliance_pipeline.intake.sources.waves import (
     SECOND_HEADER,
     Reader,
@@ -41,15 +42,33 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
     answers (``Wave.repeats``, merged by :func:`merge_repeats`); problems, warnings and notes
     go to ``findings``."""
     where = f"cohorts.{cohort}.survey"
-    participant = survey["participant_column"].strip()
     tcol = survey["timepoint_column"].strip()
     mapped = {tp: str(v).strip() for tp, v in survey["timepoints"].items() if tp in timepoints}
     asked = {tp: asked_at(survey, questions, tp) for tp in timepoints if tp in mapped}
-    holds = {participant: ("the participant", f"{where}.participant_column"),
+    holds = {survey["participant_column"].strip(): ("the participant", f"{where}.participant_column"),
              tcol: ("the time point", f"{where}.timepoint_column")}
     for tp_asked in asked.values():
         for qid, header in tp_asked.items():
             holds.setdefault(header, (f"question {qid}", f"{where}.questions.{qid}"))
+    export = _read(raw_dir, survey, encoding, holds, findings)
+    if export is None:
+        return []
+    split = _split_by_wave(export, export.columns[tcol][0] or tcol, mapped, asked, holds, findings)
+    _warn_of_waves(export, split, mapped, where, findings)
+    answered = _repeating_instruments(export, split, asked, findings)
+    waves = [Wave(tp, export, split.rows[tp], asked[tp], f"{tcol} {mapped[tp]!r}", mapped[tp])
+             for tp in timepoints if tp in mapped]
+    instance_col = next((c for c in INSTANCE_COLUMNS if c in export.positions), None)
+    for wave in waves:
+        wave.repeats = [(row, cells, cells[split.repeat_col].strip(),
+                         cells.get(instance_col, "").strip() if instance_col else "")
+                        for row, cells in split.repeat_rows[wave.timepoint]
+                        if cells[split.repeat_col].strip() in answered]
+    return waves
+
+
+def _read(raw_dir: Path, survey: dict, encoding: str, holds: dict, findings: Findings) -> Export | None:
+    """The export read with the columns it must hold, or None with its problems in ``findings``."""
     name, sheet = survey_file(survey["file"])
     export, found = read_export(raw_dir / name, sheet, encoding, list(holds),
                                 [*REPEAT_COLUMNS, *INSTANCE_COLUMNS], findings)
@@ -59,74 +78,89 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
         found = [Problem(str(export.path), None, None, None,
                          "has a header but no responses; export the records again")]
     findings.notes += export.notes
-    if found:
-        findings.problems += found
-        return []
-    tcol_id = export.columns[tcol][0] or tcol
-    repeat_col = next((c for c in REPEAT_COLUMNS if c in export.positions), None)
-    instance_col = next((c for c in INSTANCE_COLUMNS if c in export.positions), None)
+    findings.problems += found
+    return None if found else export
+
+
+@dataclass
+class _Split:
+    """The export's rows by time point: a wave's own rows and its repeating instruments' rows."""
+    tcol_id: str
+    repeat_col: str | None
+    rows: dict[str, list] = field(default_factory=dict)
+    repeat_rows: dict[str, list] = field(default_factory=dict)
+    unmapped: Counter = field(default_factory=Counter)
+
+
+def _split_by_wave(export: Export, tcol_id: str, mapped: dict[str, str], asked: dict,
+                   holds: dict, findings: Findings) -> _Split:
+    """Each row to its time point by the wave column; a header row pasted in and a row with
+    answers but no wave are problems, values mapped to no time point are counted."""
+    split = _Split(tcol_id, next((c for c in REPEAT_COLUMNS if c in export.positions), None),
+                   {tp: [] for tp in mapped}, {tp: [] for tp in mapped})
     to_tp = {value: tp for tp, value in mapped.items()}
-    rows: dict[str, list] = {tp: [] for tp in mapped}
-    repeat_rows: dict[str, list] = {tp: [] for tp in mapped}
-    unmapped: Counter = Counter()
-    problems = findings.problems
     question_columns = {export.columns[h][0] or h for tp_asked in asked.values() for h in tp_asked.values()}
     headers = {h.casefold() for h in [*export.header, *export.layout.texts, *holds] if h}
     for row, cells in export.rows:
         value = cells.get(tcol_id, "").strip()
         if value not in to_tp:
             if value.casefold() in headers:  # a header row pasted in (two exports joined)
-                problems.append(Problem(**export.where(
+                findings.problems.append(Problem(**export.where(
                     row, tcol_id, value=value,
                     message=f"is a column header, not a wave: {SECOND_HEADER}")))
             elif value:
-                unmapped[value] += 1
+                split.unmapped[value] += 1
             elif not all(is_blank(cells.get(c, "")) for c in question_columns):
-                problems.append(Problem(**export.where(
+                findings.problems.append(Problem(**export.where(
                     row, tcol_id, value="", message="is empty but the row has answers; every row "
                     "needs its wave (export the records again with the event column)")))
             continue
-        if repeat_col and cells.get(repeat_col, "").strip():
-            repeat_rows[to_tp[value]].append((row, cells))
+        if split.repeat_col and cells.get(split.repeat_col, "").strip():
+            split.repeat_rows[to_tp[value]].append((row, cells))
         else:
-            rows[to_tp[value]].append((row, cells))
-    if unmapped:
+            split.rows[to_tp[value]].append((row, cells))
+    return split
+
+
+def _warn_of_waves(export: Export, split: _Split, mapped: dict[str, str], where: str,
+                   findings: Findings) -> None:
+    """Warnings: values of the wave column mapped to no time point, time points no row has."""
+    tcol_id = split.tcol_id
+    if split.unmapped:
         findings.warnings.append(Problem(str(export.path), None, tcol_id, None,
-                                f"values that map to no time point are ignored: {_shown(unmapped)}; "
-                                f"if one is a time point, map it under {where}.timepoints"))
+                                         f"values that map to no time point are ignored: "
+                                         f"{_shown(split.unmapped)}; if one is a time point, map "
+                                         f"it under {where}.timepoints"))
     present = Counter(cells.get(tcol_id, "").strip() for _, cells in export.rows)
     for tp, value in mapped.items():
         if not present[value]:
             findings.warnings.append(Problem(str(export.path), None, tcol_id, None,
-                                    f"no row has {value!r} (time point {tp}); the values present "
-                                    f"are {', '.join(repr(v) for v in present if v) or 'none'}"))
-    # a repeating instrument is read when its rows hold a question's field, else refused
+                                             f"no row has {value!r} (time point {tp}); the values "
+                                             f"present are {', '.join(repr(v) for v in present if v) or 'none'}"))
+
+
+def _repeating_instruments(export: Export, split: _Split, asked: dict, findings: Findings) -> set[str]:
+    """The repeating instruments whose rows hold a question's field (read); the others are
+    problems, with how to export without them."""
     by_instrument: dict[str, list[int]] = {}
     answered: set[str] = set()
-    for tp, tp_rows in repeat_rows.items():
+    for tp, tp_rows in split.repeat_rows.items():
         for row, cells in tp_rows:
-            instrument = cells[repeat_col].strip()
+            instrument = cells[split.repeat_col].strip()
             by_instrument.setdefault(instrument, []).append(row)
             if not all(is_blank(cells.get(export.columns[h][0], "")) for h in asked[tp].values()):
                 answered.add(instrument)
     fields = ", ".join(dict.fromkeys(h for tp_asked in asked.values() for h in tp_asked.values()))
     for instrument, numbers in by_instrument.items():
         if instrument not in answered:
-            problems.append(Problem(**export.where(
-                numbers[0], repeat_col, value=instrument,
+            findings.problems.append(Problem(**export.where(
+                numbers[0], split.repeat_col, value=instrument,
                 message=f"is a repeating instrument ({len(numbers)} row(s), first in row "
                         f"{numbers[0]}) that holds none of the questions' fields ({fields}); "
                         "its rows are not a participant's answers. Export the records without "
                         "that instrument (REDCap: Data Exports, a report of the events and the "
                         "instruments that hold the questions) and point survey.file at it")))
-    waves = [Wave(tp, export, rows[tp], asked[tp], f"{tcol} {mapped[tp]!r}", mapped[tp])
-             for tp in timepoints if tp in mapped]
-    for wave in waves:
-        wave.repeats = [(row, cells, cells[repeat_col].strip(),
-                         cells.get(instance_col, "").strip() if instance_col else "")
-                        for row, cells in repeat_rows[wave.timepoint]
-                        if cells[repeat_col].strip() in answered]
-    return waves
+    return answered
 
 
 def merge_repeats(reader: Reader, wave: Wave) -> None:
