@@ -26,7 +26,7 @@ from alliance_pipeline.common.tables import _csv_text, _lines
 from alliance_pipeline.config import load as study_config
 from alliance_pipeline.config.settings import questions_settings
 from alliance_pipeline.intake.checks import codes, responses
-from alliance_pipeline.intake.read.csv_fast import _strict_counts, fast_records
+from alliance_pipeline.intake.read.csv_fast import fast_records
 from alliance_pipeline.intake.read.csv_parser import parse_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,12 +42,21 @@ CELLS = ["", " ", "x", "a b", "x,y", 'say "hi"', "two\nlines", "cr\r\nlf", "æ—¥æ
          "=1+1", "\u3000", "R1", "P01"]
 
 
+def strict_counts(text: str) -> list[int] | None:
+    """The number of cells of each record as the csv module's strict reader reads them (None
+    when it refuses the text): the reference for csv_fast's cell counts."""
+    try:
+        return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
+    except csv.Error:
+        return None
+
+
 def assert_counts_when_fast(text: str) -> None:
     """When pandas' reading is taken, each record's cells are counted as the csv module's
     strict reader counts them, and pandas has the csv module's records."""
     fast = fast_records(text)
     if fast is not None:
-        assert fast.cells.tolist() == _strict_counts(text), text
+        assert fast.cells.tolist() == strict_counts(text), text
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
         assert [row[:len(r)] for row, r in zip(fast.records.values.tolist(), records, strict=True)
                 ] == records, text

@@ -17,7 +17,7 @@ import pandas as pd
 from alliance_pipeline.common.hints import did_you_mean
 from alliance_pipeline.common.privacy import distinct_id_problems, joined_cells
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.read.csv_fast import ascii_without_whitespace
+from alliance_pipeline.intake.read.csv_cells import ascii_without_whitespace
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESPONSE_ID_CHARACTERS = "ASCII letters and digits, then also _ - ."

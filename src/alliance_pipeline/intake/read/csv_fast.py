@@ -10,8 +10,7 @@ the next line) and as many columns as the header has cells, and no line has more
 than the header. Each record's cells are counted in the file's bytes: when its commas
 outside quotes are as many as whole records need, all records are whole; otherwise line by
 line (:func:`_line_cells`: commas outside quotes, line breaks). The messages of the checks
-made here
-(:func:`unnamed_column_problem`, :func:`cell_count_problem`) are the ones both readers give.
+made here are the ones both readers give (:mod:`alliance_pipeline.intake.read.csv_cells`).
 """
 from __future__ import annotations
 
@@ -23,6 +22,13 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.intake.problems import Problem
+from alliance_pipeline.intake.read.csv_cells import (
+    ascii_without_whitespace,
+    cell_count_problem,
+    data_width,
+    empty_frame,
+    unnamed_column_problem,
+)
 
 
 class FastRecords(NamedTuple):
@@ -96,15 +102,6 @@ def _line_cells(data: np.ndarray, quotes: np.ndarray) -> np.ndarray:
     return cells
 
 
-def _strict_counts(text: str) -> list[int] | None:
-    """The number of cells of each record as the csv module's strict reader reads them
-    (None when it refuses the text): the tests' reference for :func:`_line_cells`."""
-    try:
-        return list(map(len, csv.reader(io.StringIO(text, newline=""), strict=True)))
-    except csv.Error:
-        return None
-
-
 def _quotes_in_place(data: np.ndarray, quotes: np.ndarray) -> bool:
     """Whether every quote is where the csv module's strict reader takes it: there is an even
     number of them; the 1st, 3rd, ... opens a cell (at a line's start or after a comma) or
@@ -132,59 +129,6 @@ def _quotes_in_place(data: np.ndarray, quotes: np.ndarray) -> bool:
 def bare_carriage_return(text: str) -> bool:
     """Whether a carriage return ends a line without a line feed after it."""
     return "\r" in text and text.count("\r") != text.count("\r\n")
-
-
-def first_record(text: str) -> list[str]:
-    """The first record of ``text`` as the ``csv`` module reads it, read from the text's
-    beginning when a second record begins there (the whole text is not copied)."""
-    if len(text) > 65536:
-        records = csv.reader(io.StringIO(text[:65536], newline=""))
-        first = next(records)
-        if next(records, None) is not None:  # the first record ended inside the prefix
-            return first
-    return next(csv.reader(io.StringIO(text, newline="")))
-
-
-def data_width(header: list[str]) -> int:
-    """The header's width without trailing unnamed columns (Excel writes trailing empty cells
-    for formatted but empty columns: a record may stop before them)."""
-    width = len(header)
-    while width > 1 and not header[width - 1]:
-        width -= 1
-    return width
-
-
-def empty_frame(columns: list[str]) -> pd.DataFrame:
-    """A frame of no records with ``columns`` and ``spreadsheet_row``."""
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    frame["spreadsheet_row"] = pd.Series(dtype=int)
-    return frame
-
-
-def unnamed_column_problem(path: str, index: int, first_row: int) -> Problem:
-    return Problem(path, 1, None, None,
-                   f"column {index + 1} has no name in the header but has values "
-                   f"(first in row {first_row}); give it a name or delete it")
-
-
-def cell_count_problem(path: str, row: int, cells: int, width: int) -> Problem:
-    return Problem(path, row, None, None,
-                   f"has {cells} cells but the header has {width} columns; "
-                   "check for an unquoted comma or a missing quote")
-
-
-ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # what str.strip removes, in ASCII
-
-
-def ascii_without_whitespace(values) -> bool:
-    """Whether every cell is ASCII text holding none of :data:`ASCII_WHITESPACE` (so that
-    ``str.strip`` leaves it as it is): ids and codes, most columns. Checked over the cells
-    joined; False when a cell is not a string."""
-    try:
-        joined = "\x00".join(values)
-    except TypeError:
-        return False
-    return joined.isascii() and not any(space in joined for space in ASCII_WHITESPACE)
 
 
 def _blank_records(body: list[np.ndarray]) -> np.ndarray:

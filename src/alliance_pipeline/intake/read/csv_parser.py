@@ -1,8 +1,11 @@
 """Parsing CSV text into a frame of strings, with located problems.
 
-:func:`read_csv_text` parses decoded text; :func:`read_raw` (and :func:`read_raw_csv`, with
-the options intake's readers use) opens a raw file read-only, decodes it
-(:mod:`alliance_pipeline.intake.read.decoding`) and parses it. Refused with the row and column:
+:func:`read_csv_text` parses decoded text; :func:`read_raw_csv` opens a raw file read-only,
+decodes it (:mod:`alliance_pipeline.intake.read.decoding`) and parses it. :func:`parse_csv`
+checks the header and hands the records to one of two readers, side by side: the fast one
+(:mod:`~alliance_pipeline.intake.read.csv_fast`, pandas' C parser) when it reads them as the
+``csv`` module does, else the strict one (:mod:`~alliance_pipeline.intake.read.csv_strict`,
+the ``csv`` module record by record, also the tests' reference). Refused with the row and column:
 an empty file, a header only, a semicolon- or tab-separated file, missing or repeated
 columns, a quote left open or a truncated file, a NUL byte, a row with too many or too few
 cells. A file that does not end with a line break is only a warning
@@ -11,9 +14,7 @@ cells. A file that does not end with a line break is only a warning
 from __future__ import annotations
 
 import codecs
-import csv
 import difflib
-import io
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,15 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from alliance_pipeline.intake.problems import Findings, Problem
-from alliance_pipeline.intake.read.csv_fast import (
-    cell_count_problem,
-    data_width,
-    empty_frame,
-    fast_records,
-    first_record,
-    records_frame,
-    unnamed_column_problem,
-)
+from alliance_pipeline.intake.read.csv_cells import empty_frame, first_record
+from alliance_pipeline.intake.read.csv_fast import fast_records, records_frame
+from alliance_pipeline.intake.read.csv_strict import malformed_quote, strict_frame
 from alliance_pipeline.intake.read.decoding import decode, where_in_text
 
 
@@ -45,39 +40,6 @@ def _near_column(column: str, header: list[str]) -> str | None:
     near = difflib.get_close_matches(column, [_normalised_name(h) for h in header], n=1, cutoff=0.6)
     if near:
         return next(h for h in header if _normalised_name(h) == near[0])
-    return None
-
-
-def _malformed_quote(text: str, path: str, header: list[str]) -> Problem | None:
-    """A quote that is never closed, or text after a closing quote (a strict parse fails).
-
-    Python's lenient reader would silently swallow the rest of the file into one cell, or
-    drop the quote characters; both change data without a trace, so they are refused.
-    """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records = 0
-    try:
-        for _ in reader:
-            records += 1
-    except csv.Error as err:
-        row = records + 1
-        if "unexpected end of data" not in str(err):
-            return Problem(path, row, None, None,
-                           "has a quote (\") that does not end its cell: a quote left open (then "
-                           "a later quote closes it) or text after a closing quote; put the whole "
-                           "cell in quotes and double every quote inside it (\"\")")
-        lenient = list(csv.reader(io.StringIO(text, newline="")))
-        cells = lenient[row - 1] if row - 1 < len(lenient) else []
-        cell = max(len(cells) - 1, 0)
-        column = header[cell] if row > 1 and cell < len(header) else None
-        value = cells[cell] if cells else None
-        what = ("a quote (\") opens a cell here but is never closed, so the rest of the "
-                "file would be read as one cell; close the quote")
-        if not text.endswith(("\n", "\r")):
-            what = ("the file looks truncated: it ends inside this quoted cell (no closing "
-                    "quote, no line break at the end); copy or export the whole file again, "
-                    "or close the quote")
-        return Problem(path, row, column, value, what)
     return None
 
 
@@ -147,12 +109,12 @@ def parse_csv(text: str, path: str, required: list[str], optional=(), *, allow_n
     if fast is not None:  # then the strict reader would read the same, refusing no quote
         return records_frame(fast, path, header, required, keep_all,
                              allow_no_rows=allow_no_rows, only_kept=only_kept)
-    malformed = _malformed_quote(text, path, header)
+    malformed = malformed_quote(text, path, header)
     if malformed:  # refused before any other problem of the file
         if only_kept and malformed.column not in keep_all:
             malformed = replace(malformed, value=None)
         return None, [malformed]
-    return _strict_frame(text, path, header, required, keep_all, problems,
+    return strict_frame(text, path, header, required, keep_all, problems,
                          allow_no_rows=allow_no_rows, only_kept=only_kept)
 
 
@@ -175,42 +137,6 @@ def _header_problems(path: str, header: list[str], required, keep_all: list[str]
         problems.append(Problem(path, 1, column, None,
                                 "column appears more than once in the header; keep one"))
     return problems
-
-
-def _strict_frame(text: str, path: str, header: list[str], required, keep_all: list[str],
-                  problems: list[Problem], *, allow_no_rows: bool, only_kept: bool
-                  ) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """The records read by the ``csv`` module and checked one by one."""
-    body = list(csv.reader(io.StringIO(text, newline="")))[1:]
-    for index, name in enumerate(header):
-        if name or only_kept:
-            continue
-        filled = next((number for number, row in enumerate(body, start=2)
-                       if index < len(row) and row[index].strip()), None)
-        if filled is not None:
-            problems.append(unnamed_column_problem(path, index, filled))
-    if problems:
-        return None, problems
-    records = [r for r in body if any(cell.strip() for cell in r)]
-    if not records:
-        if allow_no_rows:
-            return empty_frame(required), []
-        return None, [Problem(path, None, None, None, "has a header but no data rows")]
-    keep = [c for c in header if c in keep_all]
-    positions = [header.index(c) for c in keep]
-    width = data_width(header)
-    out_rows, row_numbers = [], []
-    for number, row in enumerate(body, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if not width <= len(row) <= len(header):
-            problems.append(cell_count_problem(path, number, len(row), width))
-            continue
-        out_rows.append([row[i] if i < len(row) else "" for i in positions])
-        row_numbers.append(number)
-    frame = pd.DataFrame(out_rows, columns=keep, dtype=object)
-    frame["spreadsheet_row"] = row_numbers
-    return frame, problems
 
 
 def read_raw_csv(path: Path, encoding: str, required: list[str], optional=(), *, allow_no_rows: bool,

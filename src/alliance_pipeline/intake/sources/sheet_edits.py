@@ -14,7 +14,7 @@ from pathlib import Path
 from alliance_pipeline.common.workbook_layout import META_UNIT_COLUMNS, NOT_APPLY, TICKS
 from alliance_pipeline.intake.checks.characters import fold
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.read.csv_fast import first_record
+from alliance_pipeline.intake.read.csv_cells import first_record
 from alliance_pipeline.intake.read.decoding import decode
 
 
