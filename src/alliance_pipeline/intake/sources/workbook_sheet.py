@@ -89,7 +89,7 @@ class QuestionSheet:
     problems: list[Problem] = field(default_factory=list)
     seen: dict = field(default_factory=dict)      # unit id -> the row it was first read in
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.fills = fill_columns(self.spec)
         self.needed = ["unit_id", "text", *self.fills, *([RATIONALE] if self.kind == "adjudication" else [])]
         self.own_texts: dict[str, str] = {}  # text -> the first unit of this sheet with it

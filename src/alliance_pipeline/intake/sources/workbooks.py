@@ -94,7 +94,9 @@ def _read(wb, path: Path, *, kind, cohort, coder, responses, questions, coding_k
     changed = _changed_since(recorded, by_unit, file, kind)
     if changed:
         return None, [changed]
-    frames, present, read = [], set(), set()
+    frames: list[pd.DataFrame | None] = []
+    present: set[str] = set()
+    read: set[str] = set()
     problems = _read_sheets(wb, path, meta_values(meta_rows), questions, kind, by_unit,
                             {u: q for u, q, _ in recorded}, folding, made, frames, present, read)
     if kind == "coding" and not problems:  # a row deleted from a sheet
