@@ -1,9 +1,9 @@
 # Change across time points: shares with Wilson intervals, Cochran's Q, McNemar contrasts
 # with effect sizes, the follow-up trial's sample size, the participant flow, and the
 # all-available-data model with the difference of changes (models.csv).
-# Package: alliance_pipeline.change.cohort_tables (the step), .proportions, .paired_tests (with
-# .mcnemar, .cochran_q, .effect_sizes, .multiplicity, .paired_counts), .power, .models (with
-# .gee, .difference_of_changes).
+# Package: alliance_pipeline.change: cohort_tables (the step), proportions, paired_tests (with
+# mcnemar, cochran_q, effect_sizes, multiplicity, paired_counts), power, models (with gee,
+# difference). Every module a rule runs: alliance_pipeline.rule_modules.
 
 rule change:
     input:

@@ -1,8 +1,8 @@
 # Coding: the blinded coding workbooks, the consensus worksheet and adjudication workbook,
 # the consensus codes and inter-coder agreement.
-# Package: alliance_pipeline.coding: sheets (the workbooks, with intake.workbook_layout and
-# blinding), consensus, agreement (with reliability_data, coefficients, krippendorff_alpha);
-# privacy.
+# Package: alliance_pipeline.coding: sheets (the workbooks, with common.workbook_layout and
+# common.blinding), consensus, agreement (with reliability_data, coefficients,
+# krippendorff_alpha). Every module a rule runs: alliance_pipeline.rule_modules.
 
 # Cohorts that list coders get one blinded workbook per coder (paths: alliance_pipeline.app.status).
 CODING_SHEETS = [status.coding_sheet(name, coder) for name in COHORTS

@@ -1,10 +1,9 @@
 # Intake: read and check one cohort's raw files; write normalised UTF-8 tables.
-# Package: alliance_pipeline.intake.cohort (assembles the tables) with .problems, .decoding,
-# .csv_parser, .csv_fast, .responses and .codes (the checks), .log_lines (the log), .survey, .export_file,
-# .export_layout and .long_export (form exports), .xlsx (any .xlsx handed in), .workbooks,
-# .workbook_layout, .sheet_edits and .blinding (filled coding workbooks), .characters
-# (full-width ids and ticks), .personal_data and .privacy (masked messages, pseudonymity),
-# .tables (writing), .provenance (hashing coder files to spot a copied one).
+# Package: alliance_pipeline.intake.cohort (finds the files, runs the stages, CohortTables)
+# and its stages: read/ (bytes to cells: decoding, CSV, .xlsx, export layouts), checks/
+# (responses, codes, characters, personal data), sources/ (cells to rows: responses.csv, form
+# exports, coder files, filled workbooks); log_lines (the step's log). Every module a rule
+# runs: alliance_pipeline.rule_modules.
 
 rule intake:
     input:

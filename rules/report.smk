@@ -4,7 +4,8 @@
 # cohort_report (text fragments from the tables, one sections/<section> module each),
 # render/renderer (Quarto in render/quarto, or the Pandoc + Typst fallback in render/markdown
 # and render/fallback; shared metadata in render/metadata), manifest (what the report was
-# made from and its numbers, embedded in HTML and PDF); provenance (hashes, versions, commit).
+# made from and its numbers, embedded in HTML and PDF); common.provenance (hashes, versions,
+# commit). Every module a rule runs: alliance_pipeline.rule_modules.
 # report.languages (LANGUAGES, the Snakefile): the first language's report is report.html/.pdf
 # with its figures in figures/, each other's report.<lang>.html/.pdf with figures/<lang>/
 # (report/language: the message catalogue).

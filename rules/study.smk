@@ -1,8 +1,9 @@
 # The study across cohorts (reports/study/, built when two or more cohorts are configured):
 # pooled tables, a forest figure per repeated question and the cross-cohort report.
-# Package: alliance_pipeline.study.pooling (statistics), .differences (the difference of changes
-# pooled), .study_figures (forest figure), .fragments and .difference_fragments (the report's
-# tables and text), .study_report (rendering, with the cohort reports' renderer).
+# Package: alliance_pipeline.study: pooling (statistics), difference (the difference of changes
+# pooled, and its section), figures (forest figure), fragments (the report's tables and
+# text), report (rendering, with the cohort reports' renderer). Every module a rule runs:
+# alliance_pipeline.rule_modules.
 #
 # Study tables live in reports/study/tables/, not under data/derived/: every folder there is a
 # cohort (the data contract; ../shared/tools/check-contract checks each as one).

@@ -4,8 +4,9 @@
 #   snakemake verify --cores 1              every cohort's report here (and the study report)
 #   snakemake verify --cores 1 --config verify_report=reports/pilot/report.html \
 #       verify_final_codes=path/to/final_codes.csv
-# Package: alliance_pipeline.verify.check (the whole check), .levels, .rerun, .compare, .report_file;
-# report.manifest, change.cohort_tables (the change-step rerun).
+# Package: alliance_pipeline.verify: check (the whole check), levels, rerun, compare,
+# report_file; report.manifest, change.cohort_tables (the change-step rerun). Every module a
+# rule runs: alliance_pipeline.rule_modules.
 
 rule verify:
     localrule: True
