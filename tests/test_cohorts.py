@@ -248,7 +248,7 @@ def test_banner_names_the_synthetic_cohorts():
 
 
 def test_agreement_side_by_side_turns_to_rows_with_many_cohorts():
-    from alliance_pipeline.study.fragments import WIDE_COHORTS, agreement_md
+    from alliance_pipeline.study.cohort_sections import WIDE_COHORTS, agreement_md
 
     study = {"questions": {"q": {"prompt": "Q", "timepoints": ["pre1", "post"], "codes": ["x"],
                                  "labels": {"x": "Code X"}}}}

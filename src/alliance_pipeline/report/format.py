@@ -2,7 +2,8 @@
 
 Numbers: ``fmt_*`` (``—`` for an undefined value, :data:`DASH`), :func:`round_half_up`;
 Markdown: :func:`esc` (escapes Pandoc/Quarto syntax), :func:`slug` (cross-reference labels),
-:func:`md_table`, :func:`md_figure`, :func:`md_code`, :func:`join_words`. Both reports write
+:func:`md_table`, :func:`md_figure`, :func:`md_code` (lists of words:
+:func:`alliance_pipeline.report.language.format_list`). Both reports write
 numbers alike because both use these (:mod:`alliance_pipeline.report.cohort_report`,
 :mod:`alliance_pipeline.study.fragments`). Imports nothing of the report's sections.
 """
@@ -14,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from alliance_pipeline.report.language import N_, _, format_list, localise_number
+from alliance_pipeline.report.language import N_, _, localise_number
 
 DASH = "—"  # shown for an undefined value
 
@@ -148,11 +149,6 @@ def md_code(text: str, lang: str = "") -> str:
     while fence in text:
         fence += "`"
     return f"{fence}{lang}\n{text}\n{fence}\n"
-
-
-def join_words(items: Sequence[str], conj: str = "and") -> str:
-    """``a, b and c`` in English, the locale's list pattern in another language."""
-    return format_list(items, conj)
 
 
 def row_value(row, column):

@@ -8,14 +8,16 @@ data comes from the fragments built here from derived tables:
 - the study tables of :mod:`alliance_pipeline.study.pooling`: ``pooled`` (``pooled.csv``) and
   ``cohort_rows`` (``cohorts.csv``); the difference of changes: ``models`` (the cohorts'
   ``models.csv`` stacked) and ``differences`` (``differences.csv``), presented by
-  :mod:`alliance_pipeline.study.difference_text`.
+  :mod:`alliance_pipeline.study.difference`.
 
 Plain values: ``study`` (:func:`alliance_pipeline.config.settings.study_settings`), ``cohorts``
 (``{name: cohort_settings(config, name)}`` in config order), ``analysis`` (the study's own
 ``analysis`` block: the pooling's settings) and ``provenance``
 (:mod:`alliance_pipeline.common.provenance`). Builders are pure; :func:`write_fragments` writes files.
-The forest figures are drawn by :mod:`alliance_pipeline.study.figures`, the report
-rendered by :mod:`alliance_pipeline.study.report`. Formatting helpers are those of the
+The cohorts' own tables side by side are presented by
+:mod:`alliance_pipeline.study.cohort_sections`, the settings and rows they look up found by
+:mod:`alliance_pipeline.study.lookup`. The forest figures are drawn by
+:mod:`alliance_pipeline.study.figures`, the report rendered by :mod:`alliance_pipeline.study.report`. Formatting helpers are those of the
 cohort report (:mod:`alliance_pipeline.report.format`), so both reports write numbers alike.
 No response text ever reaches this report.
 """
@@ -28,6 +30,7 @@ import pandas as pd
 import yaml
 
 from alliance_pipeline.common.outputs import repeated_questions
+from alliance_pipeline.common.tables import atomic_write_text
 from alliance_pipeline.report.format import (
     DASH,
     esc,
@@ -38,43 +41,38 @@ from alliance_pipeline.report.format import (
     fmt_p,
     fmt_pct,
     is_missing,
-    join_words,
     md_figure,
     md_table,
     method_name,
     method_short,
     slug,
 )
-from alliance_pipeline.report.language import _, localised, localised_questions, ngettext
-from alliance_pipeline.report.lookup import adjust_word, verdict_word
+from alliance_pipeline.report.language import (
+    _,
+    format_list,
+    localised,
+    localised_questions,
+    ngettext,
+)
+from alliance_pipeline.report.lookup import adjust_word
 from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md
-from alliance_pipeline.study.difference_text import differences_md
-from alliance_pipeline.study.figures import forest_contrast, study_code_label
+from alliance_pipeline.study.cohort_sections import agreement_md, cohorts_md
+from alliance_pipeline.study.difference import differences_md
+from alliance_pipeline.study.lookup import (
+    analysis_overrides,
+    cohort_label,
+    forest_contrast,
+    participants,
+    study_code_label,
+)
 
 FRAGMENTS = ("banner", "overview", "pooled", "differences", "cohorts", "agreement",
              "limitations", "reproducibility")
 COHORT_TABLES = ("proportions", "tests", "agreement", "flow")
 
 
-# ---------------------------------------------------------------- settings helpers
-
-def _cohort_label(cohorts: Mapping, name: str) -> str:
-    entry = cohorts.get(name, {})
-    return localised(entry, "label") or name
-
-
-def _overrides(settings: Mapping, analysis: Mapping, prefix: str = "") -> list[str]:
-    """Dotted keys where a cohort's analysis differs from the study's, with both values."""
-    out = []
-    for key, value in settings.items():
-        base = analysis.get(key)
-        if isinstance(value, Mapping) and isinstance(base, Mapping):
-            out += _overrides(value, base, f"{prefix}{key}.")
-        elif value != base:
-            out.append(_("{key} = {value} (study: {base})").format(key=f"{prefix}{key}", value=value, base=base))
-    return out
-
+# ---------------------------------------------------------------- the cohorts' tables stacked
 
 def stack_tables(per_cohort: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """``{cohort: {table: frame}}`` -> ``{table: stacked frame}`` with a ``cohort`` column."""
@@ -87,14 +85,6 @@ def stack_tables(per_cohort: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[s
         if frames:
             out[name] = pd.concat(frames, ignore_index=True)
     return out
-
-
-def participants(flow: pd.DataFrame | None, cohort: str) -> int | None:
-    """Participants of a cohort: the largest ``n_cohort`` of its flow table."""
-    if flow is None or "n_cohort" not in flow.columns:
-        return None
-    n = pd.to_numeric(flow.loc[flow["cohort"] == cohort, "n_cohort"], errors="coerce")
-    return int(n.max()) if n.notna().any() else None
 
 
 # ---------------------------------------------------------------- fragments
@@ -114,7 +104,7 @@ def banner_md(*, cohorts: Mapping) -> str:
     synthetic = [c for c, s in cohorts.items() if s.get("synthetic")]
     if not synthetic:
         return ""
-    which = join_words([f"*{esc(_cohort_label(cohorts, c))}* (`{c}`)" for c in synthetic])
+    which = format_list([f"*{esc(cohort_label(cohorts, c))}* (`{c}`)" for c in synthetic])
     if len(synthetic) == len(cohorts):
         lead = _("Every cohort in this report is")
     else:
@@ -133,10 +123,10 @@ def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: 
     rows, overridden = [], []
     for name, settings in cohorts.items():
         n = participants(flow, name)
-        changes = _overrides(settings.get("analysis", {}), analysis)
+        changes = analysis_overrides(settings.get("analysis", {}), analysis)
         if changes:
             overridden.append(f"`{name}`: " + esc("; ".join(changes)))
-        rows.append([f"`{name}`", esc(_cohort_label(cohorts, name)), esc(settings.get("site") or DASH),
+        rows.append([f"`{name}`", esc(cohort_label(cohorts, name)), esc(settings.get("site") or DASH),
                      _("yes") if settings.get("synthetic") else _("no"), fmt_int(n),
                      _("[cohort report](../{name}/{file})").format(name=name, file=cohort_report_file)])
     version = study.get('codebook_version')
@@ -159,64 +149,6 @@ def overview_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: 
     return "\n".join(out)
 
 
-def _pct_cell(row) -> str:
-    if row is None:
-        return DASH
-    return f"{fmt_int(row['k'])}/{fmt_int(row['n'])} ({fmt_pct(row['proportion'])})"
-
-
-def _contrast_cell(row) -> str:
-    if row is None:
-        return DASH
-    return (f"{fmt_num(row['risk_difference'])} {fmt_ci(row['rd_ci_low'], row['rd_ci_high'])}"
-            + _(", ") + f"p {fmt_p(row['p_adjusted'])}")
-
-
-def cohorts_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping) -> str:
-    """Per cohort: shares at every time point and the contrasts' risk differences."""
-    props, tests = tables.get("proportions"), tables.get("tests")
-    conf = f"{analysis['confidence']:.0%}"
-    out = [_("Shares are k of n participants with the code. Contrasts give the risk difference "
-             "(later − earlier share, {conf} CI, Newcombe's hybrid score interval) and the "
-             "{adjust}-adjusted McNemar p of the cohort's own tests.").format(
-        conf=conf, adjust=esc(adjust_word(str(analysis['p_adjust'])))) + "\n"]
-    for name in cohorts:
-        out.append(f"## {esc(_cohort_label(cohorts, name))} (`{name}`)\n")
-        for q, spec in study["questions"].items():
-            tps = spec["timepoints"]
-            applicable = [c for c, pair in study["contrasts"].items() if set(pair) <= set(tps)]
-            caption = f"{esc(_cohort_label(cohorts, name))}: {esc(spec.get('prompt') or q)}"
-            shares, changes = [], []
-            for code in spec["codes"]:
-                label = esc(study_code_label(study, q, code))
-                shares.append([label] + [_pct_cell(_select(props, cohort=name, question=q,
-                                                            code=code, timepoint=tp)) for tp in tps])
-                changes.append([label] + [_contrast_cell(_select(
-                    tests, cohort=name, question=q, code=code, test="mcnemar", contrast=contrast,
-                    exclude_method="clustered")) for contrast in applicable])
-            # shares and contrasts in two tables: side by side they are wider than the page
-            out.append(md_table([_("Code")] + list(tps), shares, align="l" + "r" * len(tps),
-                                caption=caption + (_(" (shares)") if applicable else ""),
-                                label=f"tbl-{slug('cohort', name, q)}"))
-            if applicable:
-                out.append(md_table([_("Code")] + applicable, changes, align="l" + "r" * len(applicable),
-                                    caption=caption + _(" (contrasts: RD [CI], adjusted p)"),
-                                    label=f"tbl-{slug('cohort', name, q, 'contrasts')}"))
-    return "\n".join(out)
-
-
-def _select(frame: pd.DataFrame | None, *, exclude_method: str | None = None, **where):
-    if frame is None or frame.empty:
-        return None
-    mask = pd.Series(True, index=frame.index)
-    for column, value in where.items():
-        mask &= frame[column].astype(str) == str(value)
-    if exclude_method is not None:
-        mask &= frame["method"].astype(str) != exclude_method
-    hits = frame[mask]
-    return None if hits.empty else hits.iloc[0]
-
-
 def _het_cell(stat, df, p, i2) -> str:
     if pd.isna(stat):
         return DASH
@@ -224,16 +156,13 @@ def _het_cell(stat, df, p, i2) -> str:
                                                              p=fmt_p(p), i2=fmt_pct(i2, 0))
 
 
-def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping,
-              figures: set[str] | None = None) -> str:
-    pooled = tables.get("pooled")
-    conf = f"{analysis['confidence']:.0%}"
+def _pooling_method_md(analysis: Mapping) -> list[str]:
+    """The pooling's method in words: the Mantel–Haenszel test, estimates and heterogeneity."""
     mc = analysis["mcnemar"]
-    contrast = forest_contrast(study)
     how = (_("exact (binomial on the pooled discordant pairs) when Σ(b + c) < {n}, else "
              "asymptotic").format(n=mc['exact_below']) if mc["method"] == "auto"
            else esc(method_name(mc["method"])))
-    out = [
+    return [
         _("Each contrast is pooled over the cohorts without ever pairing participants of different "
           "cohorts: the **Mantel–Haenszel test for matched pairs stratified by cohort** takes every "
           "participant's pair of answers as a stratum, which gives "
@@ -254,95 +183,81 @@ def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Ma
           "Cochran's Q with inverse-variance weights; each with I² = max(0, (Q − df)/Q) "
           "(Higgins & Thompson 2002)."),
         ""]
+
+
+def _pooled_rows(sub: pd.DataFrame, study: Mapping, q: str) -> tuple[list, list, dict]:
+    """A question's pooled rows as cells: the contrasts' table, the heterogeneity table and
+    each contrast's time points (``first → second``)."""
+    rows: list[list[str]] = []
+    het: list[list[str]] = []
+    pairs: dict = {}
+    for _i, r in sub.iterrows():
+        label = esc(study_code_label(study, q, r["code"]))
+        pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))
+        rows.append([label, esc(r["contrast"]), fmt_int(r["n"]), fmt_int(r["b"]),
+                     fmt_int(r["c"]), fmt_num(r["statistic"]), (esc(method_short(str(r["method"]))) if not is_missing(r["method"]) else "") or DASH,
+                     fmt_p(r["p_value"]), fmt_p(r["p_adjusted"]),
+                     f"{fmt_num(r['risk_difference'])} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}",
+                     fmt_odds_ratio(r)])
+        het.append([label, esc(r["contrast"]),
+                    _het_cell(r["het_or_statistic"], r["het_or_df"], r["het_or_p"], r["het_or_i2"]),
+                    _het_cell(r["het_rd_statistic"], r["het_rd_df"], r["het_rd_p"], r["het_rd_i2"])])
+    return rows, het, pairs
+
+
+def _pooled_notes(sub: pd.DataFrame) -> list[str]:
+    """A question's pooled rows' notes, each once, without the routine ``auto: ...`` choice."""
+    notes = sorted({str(n) for n in sub["note"] if isinstance(n, str) and n
+                    and not n.startswith("auto:")})
+    return [n for n in notes if n]
+
+
+def _pooled_question_md(sub: pd.DataFrame, q: str, *, study: Mapping, cohorts: Mapping,
+                        conf: str, contrast: str, figures: set[str] | None) -> list[str]:
+    """One repeated question's pooled contrasts, forest figure, heterogeneity and notes."""
+    spec = study["questions"][q]
+    out = [f"## {esc(spec.get('prompt') or q)}\n"]
+    rows, het, pairs = _pooled_rows(sub, study, q)
+    prompt = esc(spec.get('prompt') or q)
+    out.append(md_table(
+        [_("Code"), _("Contrast"), _("Pairs"), "Σb", "Σc", "X²~MH~", _("Method"), "p", _("p adj."),
+         _("RD~MH~ [{level} CI]").format(level=conf), _("OR~MH~ [{level} CI]").format(level=conf)],
+        rows, align="llrrrrlrrrr",
+        caption=_("Pooled contrasts over {n} cohorts: {prompt} ({pairs})").format(
+            n=len(cohorts), prompt=prompt,
+            pairs=_("; ").join(f"{esc(c)}: {pair}" for c, pair in pairs.items())),
+        label=f"tbl-{slug('pooled', q)}"))
+    stem = f"forest_{q}"
+    if figures is None or stem in figures:
+        out.append(md_figure(stem, _("Risk difference of the {contrast} contrast per cohort "
+                                     "({level} CI) and pooled (Mantel–Haenszel, diamond): "
+                                     "{prompt}").format(contrast=esc(contrast), level=conf, prompt=prompt),
+                             f"fig-{slug('forest', q)}"))
+    out.append(md_table([_("Code"), _("Contrast"), _("Odds ratio: discordant-pair χ²"),
+                         _("Risk difference: Cochran's Q")], het, align="llll",
+                        caption=_("Heterogeneity between cohorts: {prompt}").format(prompt=prompt),
+                        label=f"tbl-{slug('heterogeneity', q)}"))
+    notes = _pooled_notes(sub)
+    if notes:
+        out.append(_("Notes: {notes}.").format(notes=_("; ").join(esc(note_text(n)) for n in notes)) + "\n")
+    return out
+
+
+def pooled_md(tables: Mapping, *, study: Mapping, cohorts: Mapping, analysis: Mapping,
+              figures: set[str] | None = None) -> str:
+    """The pooled contrasts: the method, then per repeated question its tables and figure."""
+    pooled = tables.get("pooled")
+    conf = f"{analysis['confidence']:.0%}"
+    contrast = forest_contrast(study)
+    out = _pooling_method_md(analysis)
     if pooled is None or pooled.empty:
         out.append(_("No question is asked at two or more time points, so there is nothing to pool.") + "\n")
         return "\n".join(out)
     for q in repeated_questions(study["questions"]):
         sub = pooled[pooled["question"] == q]
-        if sub.empty:
-            continue
-        spec = study["questions"][q]
-        out.append(f"## {esc(spec.get('prompt') or q)}\n")
-        rows: list[list[str]] = []
-        het: list[list[str]] = []
-        pairs: dict = {}
-        for _i, r in sub.iterrows():
-            label = esc(study_code_label(study, q, r["code"]))
-            pairs.setdefault(str(r["contrast"]), esc(str(r["timepoints"])).replace("\\|", " → "))
-            rows.append([label, esc(r["contrast"]), fmt_int(r["n"]), fmt_int(r["b"]),
-                         fmt_int(r["c"]), fmt_num(r["statistic"]), (esc(method_short(str(r["method"]))) if not is_missing(r["method"]) else "") or DASH,
-                         fmt_p(r["p_value"]), fmt_p(r["p_adjusted"]),
-                         f"{fmt_num(r['risk_difference'])} {fmt_ci(r['rd_ci_low'], r['rd_ci_high'])}",
-                         fmt_odds_ratio(r)])
-            het.append([label, esc(r["contrast"]),
-                        _het_cell(r["het_or_statistic"], r["het_or_df"], r["het_or_p"], r["het_or_i2"]),
-                        _het_cell(r["het_rd_statistic"], r["het_rd_df"], r["het_rd_p"], r["het_rd_i2"])])
-        prompt = esc(spec.get('prompt') or q)
-        out.append(md_table(
-            [_("Code"), _("Contrast"), _("Pairs"), "Σb", "Σc", "X²~MH~", _("Method"), "p", _("p adj."),
-             _("RD~MH~ [{level} CI]").format(level=conf), _("OR~MH~ [{level} CI]").format(level=conf)],
-            rows, align="llrrrrlrrrr",
-            caption=_("Pooled contrasts over {n} cohorts: {prompt} ({pairs})").format(
-                n=len(cohorts), prompt=prompt,
-                pairs=_("; ").join(f"{esc(c)}: {pair}" for c, pair in pairs.items())),
-            label=f"tbl-{slug('pooled', q)}"))
-        stem = f"forest_{q}"
-        if figures is None or stem in figures:
-            out.append(md_figure(stem, _("Risk difference of the {contrast} contrast per cohort "
-                                         "({level} CI) and pooled (Mantel–Haenszel, diamond): "
-                                         "{prompt}").format(contrast=esc(contrast), level=conf, prompt=prompt),
-                                 f"fig-{slug('forest', q)}"))
-        out.append(md_table([_("Code"), _("Contrast"), _("Odds ratio: discordant-pair χ²"),
-                             _("Risk difference: Cochran's Q")], het, align="llll",
-                            caption=_("Heterogeneity between cohorts: {prompt}").format(prompt=prompt),
-                            label=f"tbl-{slug('heterogeneity', q)}"))
-        notes = sorted({str(n) for n in sub["note"] if isinstance(n, str) and n
-                        and not n.startswith("auto:")})
-        notes = [n for n in notes if n]
-        if notes:
-            out.append(_("Notes: {notes}.").format(notes=_("; ").join(esc(note_text(n)) for n in notes)) + "\n")
-    return "\n".join(out)
-
-
-WIDE_COHORTS = 6  # up to this many cohorts are columns of the agreement table; more are rows
-
-
-def _alpha_cell(hit, with_ci: bool) -> str:
-    if hit is None:
-        return DASH
-    verdict = esc(verdict_word(hit["verdict"])) if isinstance(hit["verdict"], str) else ""
-    ci = f" {fmt_ci(hit['alpha_ci_low'], hit['alpha_ci_high'])}" if with_ci else ""
-    return f"{fmt_num(hit['krippendorff_alpha'])}{ci} {verdict}".strip()
-
-
-def agreement_md(tables: Mapping, *, study: Mapping, cohorts: Mapping) -> str:
-    """Krippendorff's alpha per question and code, cohorts side by side (as rows when many)."""
-    agreement = tables.get("agreement")
-    if agreement is None or agreement.empty:
-        return _("No agreement tables were found.") + "\n"
-    names = list(cohorts)
-    wide = len(names) <= WIDE_COHORTS
-    out = [(_("Inter-coder agreement on the independent codes, before consensus, per cohort: "
-              "Krippendorff's alpha with its bootstrap interval and the verdict by the cohort's "
-              "thresholds (`*`: the question as a whole).") if wide else
-            _("Inter-coder agreement on the independent codes, before consensus, per cohort: "
-              "Krippendorff's alpha and the verdict by the cohort's thresholds (`*`: the question "
-              "as a whole).")) + "\n"]
-    for q, spec in study["questions"].items():
-        codes = [*spec["codes"], "*"]
-        labels = [esc(_("whole question") if c == "*" else study_code_label(study, q, c)) for c in codes]
-        caption = _("Krippendorff's alpha by cohort: {prompt}").format(prompt=esc(spec.get('prompt') or q))
-        label = f"tbl-{slug('agreement', q)}"
-        if wide:
-            rows = [[lab] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), True)
-                             for n in names] for c, lab in zip(codes, labels, strict=True)]
-            out.append(md_table([_("Code")] + [f"`{n}`" for n in names], rows,
-                                align="l" + "r" * len(names), caption=caption, label=label))
-        else:
-            rows = [[f"`{n}`"] + [_alpha_cell(_select(agreement, cohort=n, question=q, code=c), False)
-                                  for c in codes] for n in names]
-            out.append(md_table([_("Cohort")] + labels, rows, align="l" + "r" * len(codes),
-                                caption=caption, label=label))
+        if not sub.empty:
+            out += _pooled_question_md(sub, q, study=study, cohorts=cohorts, conf=conf,
+                                       contrast=contrast, figures=figures)
     return "\n".join(out)
 
 
@@ -391,8 +306,6 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
 def write_fragments(tables: Mapping[str, pd.DataFrame], *, out_dir: str | Path,
                     figures_dir: str | Path | None = None, **kw) -> list[Path]:
     """Write every fragment to ``out_dir`` atomically; ``figures_dir``: figures present there."""
-    from alliance_pipeline.common.tables import atomic_write_text
-
     figures = None if figures_dir is None else {p.stem for p in Path(figures_dir).glob("*.png")}
     written = []
     for name, text in build_fragments(tables, figures=figures, **kw).items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.collections
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,6 +14,7 @@ from alliance_pipeline.report.figures.style import (
     GREY,
     MARKERS,
     VERDICT_COLOURS,
+    Estimates,
     codes_of,
     cohorts_of,
     display_label,
@@ -36,6 +36,99 @@ from alliance_pipeline.report.figures.style import (
 from alliance_pipeline.report.language import _
 
 
+def _agreement_frame(agreement: pd.DataFrame) -> pd.DataFrame:
+    """A copy with ``question`` and ``code`` columns (empty when missing), codes as text."""
+    frame = agreement.copy()
+    for column in ("question", "code"):
+        if column not in frame.columns:
+            frame[column] = ""
+    frame["code"] = frame["code"].astype(str)
+    return frame
+
+
+def _row_order(frame: pd.DataFrame, questions: Mapping) -> tuple[list, list[tuple[str, str]]]:
+    """The questions in order (the codebook's first) and their ``(question, code)`` rows: the
+    codebook's codes, then others of the table, the whole question ``*`` last."""
+    order: list[tuple[str, str]] = []
+    present = list(dict.fromkeys(zip(frame["question"], frame["code"], strict=True)))
+    question_order = list(dict.fromkeys(
+        [q for q in questions if q in set(frame["question"])]
+        + frame["question"].tolist()))
+    for question in question_order:
+        in_table = [code for q, code in present if q == question]
+        codebook = codes_of(questions[question]) if question in questions else []
+        codes = [c for c in codebook if c in in_table] + [
+            c for c in in_table if c not in codebook and c != "*"]
+        if "*" in in_table:
+            codes.append("*")
+        order.extend((question, code) for code in codes)
+    return question_order, order
+
+
+def _rows(question_order: list, order: list[tuple[str, str]], *, questions: Mapping,
+          question_labels: Mapping, labels: Mapping) -> tuple[list, dict[tuple[str, str], int]]:
+    """The figure's rows (a header per question, a row per code) and each code's row index."""
+    rows: list[tuple[str, str]] = []
+    positions: dict[tuple[str, str], int] = {}
+    for question in question_order:
+        rows.append(("header", str(question_labels.get(question, question))))
+        multi = questions.get(question, {}).get("multi_label") if questions else None
+        for q, code in order:
+            if q == question:
+                positions[(q, code)] = len(rows)
+                rows.append(("row", display_label(labels, q, code, multi)))
+    return rows, positions
+
+
+def _draw_cohort(ax, frame: pd.DataFrame, positions: Mapping, ys: list[float], values: tuple, *,
+                 index: int, cohorts: list) -> None:
+    """One cohort's alphas with their intervals coloured by verdict (a note where undefined),
+    and with a single cohort the values at the right. ``values``: alpha, low, high."""
+    alpha, low, high = values
+    cohort = cohorts[index]
+    sub = of_cohort(frame, cohort)
+    marks = Estimates()
+    for row_index in sub.index:
+        key = (frame.at[row_index, "question"], frame.at[row_index, "code"])
+        if key not in positions:
+            continue
+        y = ys[positions[key]] + dodge(index, len(cohorts))
+        a, lo, hi = alpha[row_index], low[row_index], high[row_index]
+        if not np.isfinite(a):
+            row_note(ax, y, _("undefined") if len(cohorts) == 1 else _("undefined ({cohort})").format(cohort=cohort))
+            continue
+        verdict = str(frame.at[row_index, "verdict"]) if "verdict" in frame else ""
+        marks.add(a, y, VERDICT_COLOURS.get(verdict, GREY), lo, hi)
+        if len(cohorts) == 1:
+            side_text(ax, y, f"{fmt_value(a)} {fmt_interval(lo, hi)}")
+    marks.draw(ax, marker=MARKERS[index % len(MARKERS)] if len(cohorts) > 1 else "o", size=22)
+
+
+def _thresholds(ax, acceptable: float, good: float) -> None:
+    """The ``acceptable`` (dashed) and ``good`` (dotted) thresholds and the zero line."""
+    ax.axvline(acceptable, color="black", linestyle="--", linewidth=0.7, zorder=1,
+               label=f"acceptable {acceptable:.3f}", gid="threshold")
+    ax.axvline(good, color="black", linestyle=":", linewidth=0.9, zorder=1,
+               label=f"good {good:.3f}", gid="threshold")
+    ax.axvline(0, color=GREY, linewidth=0.5, zorder=0)
+
+
+def _legend(fig: Figure, acceptable: float, good: float, cohorts: list) -> None:
+    """The thresholds, the verdicts' colours and (several cohorts) the cohorts' markers."""
+    handles = [
+        Line2D([], [], color="black", linestyle="--", linewidth=0.7,
+               label=_("acceptable {value}").format(value=f"{acceptable:.3f}")),
+        Line2D([], [], color="black", linestyle=":", linewidth=0.9,
+               label=_("good {value}").format(value=f"{good:.3f}")),
+    ] + [Line2D([], [], linestyle="none", marker="o", markerfacecolor=colour,
+                markeredgecolor="black", markeredgewidth=0.4, label=_("verdict: {name}").format(name=_(name)))
+         for name, colour in VERDICT_COLOURS.items()]
+    if len(cohorts) > 1:
+        handles += [Line2D([], [], linestyle="none", marker=MARKERS[i % len(MARKERS)],
+                           color="black", label=str(c)) for i, c in enumerate(cohorts)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
+
+
 def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: float,
                      good: float, questions: Mapping | None = None,
                      question_labels: Mapping | None = None,
@@ -50,101 +143,26 @@ def agreement_figure(agreement: pd.DataFrame, *, labels: Mapping, acceptable: fl
     MASI (multi-label) or nominal. Several cohorts are drawn side by side in each row.
     """
     with style():
-        frame = agreement.copy()
-        for column in ("question", "code"):
-            if column not in frame.columns:
-                frame[column] = ""
-        frame["code"] = frame["code"].astype(str)
+        frame = _agreement_frame(agreement)
         labels = merge_labels(questions, labels)
         questions = questions or {}
-        question_labels = question_labels or {}
-
-        order: list[tuple[str, str]] = []
-        present = list(dict.fromkeys(zip(frame["question"], frame["code"], strict=True)))
-        question_order = list(dict.fromkeys(
-            [q for q in questions if q in set(frame["question"])]
-            + frame["question"].tolist()))
-        for question in question_order:
-            in_table = [code for q, code in present if q == question]
-            codebook = codes_of(questions[question]) if question in questions else []
-            codes = [c for c in codebook if c in in_table] + [
-                c for c in in_table if c not in codebook and c != "*"]
-            if "*" in in_table:
-                codes.append("*")
-            order.extend((question, code) for code in codes)
-
-        rows: list[tuple[str, str]] = []
-        positions: dict[tuple[str, str], int] = {}
-        for question in question_order:
-            rows.append(("header", str(question_labels.get(question, question))))
-            multi = questions.get(question, {}).get("multi_label") if questions else None
-            for q, code in order:
-                if q == question:
-                    positions[(q, code)] = len(rows)
-                    rows.append(("row", display_label(labels, q, code, multi)))
-
+        question_order, order = _row_order(frame, questions)
+        rows, positions = _rows(question_order, order, questions=questions,
+                                question_labels=question_labels or {}, labels=labels)
         cohorts = cohorts_of(frame)
-        height = max(1.8, 0.2 * len(rows) + 1.1)
-        fig = new_figure(DOUBLE_COLUMN, height)
+        fig = new_figure(DOUBLE_COLUMN, max(1.8, 0.2 * len(rows) + 1.1))
         ax = fig.add_subplot()
         if not rows:
             return finish_empty(fig, ax, _("no agreement statistics"))
         ys = row_axis(ax, rows)
-
-        alpha = numeric_column(frame, "krippendorff_alpha")
-        low = numeric_column(frame, "alpha_ci_low")
-        high = numeric_column(frame, "alpha_ci_high")
-        finite = pd.concat([alpha, low, high]).dropna()
-        left = min(0.0, float(finite.min()) if len(finite) else 0.0) - 0.05
-        ax.set_xlim(left, 1.05)
-
-        for index, cohort in enumerate(cohorts):
-            sub = of_cohort(frame, cohort)
-            marker = MARKERS[index % len(MARKERS)] if len(cohorts) > 1 else "o"
-            xs, yv, colours, ci = [], [], [], []
-            for row_index in sub.index:
-                key = (frame.at[row_index, "question"], frame.at[row_index, "code"])
-                if key not in positions:
-                    continue
-                y = ys[positions[key]] + dodge(index, len(cohorts))
-                a, lo, hi = alpha[row_index], low[row_index], high[row_index]
-                if not np.isfinite(a):
-                    row_note(ax, y, _("undefined") if len(cohorts) == 1 else _("undefined ({cohort})").format(cohort=cohort))
-                    continue
-                verdict = str(frame.at[row_index, "verdict"]) if "verdict" in frame else ""
-                xs.append(a)
-                yv.append(y)
-                colours.append(VERDICT_COLOURS.get(verdict, GREY))
-                if np.isfinite(lo) and np.isfinite(hi):
-                    ci.append(((lo, y), (hi, y)))
-                if len(cohorts) == 1:
-                    side_text(ax, y, f"{fmt_value(a)} {fmt_interval(lo, hi)}")
-            if ci:
-                ax.add_collection(matplotlib.collections.LineCollection(
-                    ci, colors="black", linewidths=0.8, gid="ci", zorder=2))
-            if xs:
-                ax.scatter(xs, yv, c=colours, marker=marker, s=22, zorder=3,
-                           edgecolors="black", linewidths=0.4, gid="estimate")
-
+        values = tuple(numeric_column(frame, c) for c in ("krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"))
+        finite = pd.concat(values).dropna()
+        ax.set_xlim(min(0.0, float(finite.min()) if len(finite) else 0.0) - 0.05, 1.05)
+        for index in range(len(cohorts)):
+            _draw_cohort(ax, frame, positions, ys, values, index=index, cohorts=cohorts)
         if len(cohorts) == 1:
             side_header(ax, ys[0], _("α [{level} CI]").format(level=f"{confidence:.0%}"))
-        ax.axvline(acceptable, color="black", linestyle="--", linewidth=0.7, zorder=1,
-                   label=f"acceptable {acceptable:.3f}", gid="threshold")
-        ax.axvline(good, color="black", linestyle=":", linewidth=0.9, zorder=1,
-                   label=f"good {good:.3f}", gid="threshold")
-        ax.axvline(0, color=GREY, linewidth=0.5, zorder=0)
+        _thresholds(ax, acceptable, good)
         ax.set_xlabel(_("Krippendorff's α ({level} CI)").format(level=f"{confidence:.0%}"))
-
-        handles = [
-            Line2D([], [], color="black", linestyle="--", linewidth=0.7,
-                   label=_("acceptable {value}").format(value=f"{acceptable:.3f}")),
-            Line2D([], [], color="black", linestyle=":", linewidth=0.9,
-                   label=_("good {value}").format(value=f"{good:.3f}")),
-        ] + [Line2D([], [], linestyle="none", marker="o", markerfacecolor=colour,
-                    markeredgecolor="black", markeredgewidth=0.4, label=_("verdict: {name}").format(name=_(name)))
-             for name, colour in VERDICT_COLOURS.items()]
-        if len(cohorts) > 1:
-            handles += [Line2D([], [], linestyle="none", marker=MARKERS[i % len(MARKERS)],
-                               color="black", label=str(c)) for i, c in enumerate(cohorts)]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
+        _legend(fig, acceptable, good, cohorts)
         return finish_figure(fig)

@@ -1,10 +1,15 @@
 """The forest figure of a repeated question: the McNemar contrasts' risk differences with
-their CIs (``tests.csv`` in, a matplotlib Figure out)."""
+their CIs (``tests.csv`` in, a matplotlib Figure out).
+
+Its pieces serve the study report's forest figure too (:mod:`alliance_pipeline.study.figures`):
+the rows per code (:func:`code_rows`), the figure sized to them (:func:`forest_axes`), the
+x range (:func:`set_reach`) and the
+zero line with the axis label (:func:`rd_axis`)."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-import matplotlib.collections
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,6 +19,7 @@ from alliance_pipeline.report.figures.style import (
     DOUBLE_COLUMN,
     MARKERS,
     PALETTE,
+    Estimates,
     cohorts_of,
     display_label,
     dodge,
@@ -34,10 +40,104 @@ from alliance_pipeline.report.figures.style import (
 from alliance_pipeline.report.language import _
 
 
+def _arrow(tps: tuple) -> str:
+    """`` (first → second)`` of a contrast's two time points, "" when not two."""
+    return f" ({tps[0]} \u2192 {tps[1]})" if len(tps) == 2 else ""
+
+
 def _contrast_items(contrasts) -> list[tuple[str, tuple]]:
     if isinstance(contrasts, Mapping):
         return [(str(name), tuple(tps or ())) for name, tps in contrasts.items()]
     return [(str(name), ()) for name in contrasts]
+
+
+def code_rows(codes: Sequence[str], header: Callable[[str], str],
+              members: Sequence[tuple[str, Any]]) -> tuple[list[tuple[str, str]], list]:
+    """A forest figure's rows: per code a header (``header(code)``) and one row per member
+    ``(label, member)``. Returns the rows for :func:`row_axis` and each row's key:
+    ``(code, member)``, None for a header."""
+    rows: list[tuple[str, str]] = []
+    keys: list[tuple[str, Any] | None] = []
+    for code in codes:
+        rows.append(("header", header(code)))
+        keys.append(None)
+        for label, member in members:
+            rows.append(("row", label))
+            keys.append((code, member))
+    return rows, keys
+
+
+def forest_axes(rows: Sequence) -> tuple[Figure, Any]:
+    """A page-wide figure as tall as its ``rows`` need, and its axes."""
+    fig = new_figure(DOUBLE_COLUMN, max(1.6, 0.2 * len(rows) + 0.9))
+    return fig, fig.add_subplot()
+
+
+def set_reach(ax, values: pd.Series) -> None:
+    """The x range: symmetric about 0, reaching the largest |value| (at least 0.25, at most 1)."""
+    reach = max([0.25] + [abs(float(v)) for v in values.dropna()])
+    reach = min(1.0, reach) + 0.08
+    ax.set_xlim(-reach, reach)
+
+
+def rd_axis(ax, xlabel: str, *, header_y: float | None, confidence: float) -> None:
+    """The values' header ``RD [CI]`` at ``header_y`` (None: no values are written), the
+    zero line and the x axis' label."""
+    if header_y is not None:
+        side_header(ax, header_y, _("RD [{level} CI]").format(level=f"{confidence:.0%}"))
+    ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
+    ax.set_xlabel(xlabel)
+
+
+def _mcnemar_tests(tests: pd.DataFrame, question: str) -> pd.DataFrame:
+    """The question's McNemar rows other than ``clustered`` (none when a column is missing)."""
+    needed = {"test", "question", "code", "contrast"}
+    if not needed <= set(tests.columns):
+        return tests.iloc[0:0]
+    method = tests["method"].astype(str) if "method" in tests else ""
+    return tests[(tests["test"] == "mcnemar") & (method != "clustered") & (tests["question"] == question)]
+
+
+def _undefined_note(match: pd.DataFrame, i) -> str:
+    """``: <note>`` (its first 60 characters) of an undefined row, "" when it has none."""
+    note = str(match.at[i, "note"]) if "note" in match.columns else ""
+    return "" if note in ("", "nan", "None") else f": {note[:60]}"
+
+
+def _draw_cohort(ax, sub: pd.DataFrame, keys: list, ys: list[float], values: tuple, *,
+                 cindex: int, cohorts: list, code_index: Mapping) -> None:
+    """One cohort's contrasts (``sub``): per row its estimate and interval, or a note, and
+    with a single cohort the values at the right. ``values``: rd, low, high, adjusted p."""
+    rd, low, high, padj = values
+    marks = Estimates()
+    for key, y in zip(keys, ys, strict=True):
+        if key is None:
+            continue
+        code, name = key
+        match = sub[(sub["code"].astype(str) == str(code))
+                    & (sub["contrast"].astype(str) == name)] if len(sub) else sub
+        y = y + dodge(cindex, len(cohorts))
+        suffix = f" ({cohorts[cindex]})" if len(cohorts) > 1 else ""
+        if match.empty:
+            row_note(ax, y, _("not tested") + suffix)
+            continue
+        i = match.index[0]
+        value, lo, hi = rd[i], low[i], high[i]
+        if not np.isfinite(value):
+            row_note(ax, y, _("undefined") + f"{_undefined_note(match, i)}{suffix}")
+            continue
+        marks.add(value, y, PALETTE[code_index[code] % len(PALETTE)], lo, hi)
+        if len(cohorts) == 1:
+            side_text(ax, y, f"{fmt_value(value, sign=True)} "
+                             f"{fmt_interval(lo, hi, sign=True)}   {fmt_p_adjusted(padj[i])}")
+    marks.draw(ax, marker=MARKERS[cindex % len(MARKERS)], size=24)
+
+
+def _cohort_legend(fig: Figure, cohorts: list) -> None:
+    fig.legend(handles=[Line2D([], [], linestyle="none", color="black",
+                               marker=MARKERS[i % len(MARKERS)], label=str(c))
+                        for i, c in enumerate(cohorts)],
+               loc="outside lower center", ncols=len(cohorts))
 
 
 def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
@@ -53,85 +153,23 @@ def forest_figure(tests: pd.DataFrame, *, question: str, codes: Sequence[str],
     with style():
         codes = list(codes)
         items = _contrast_items(contrasts)
-        frame = tests
-        needed = {"test", "question", "code", "contrast"}
-        if needed <= set(frame.columns):
-            method = frame["method"].astype(str) if "method" in frame else ""
-            frame = frame[(frame["test"] == "mcnemar") & (method != "clustered")
-                          & (frame["question"] == question)]
-        else:
-            frame = frame.iloc[0:0]
+        frame = _mcnemar_tests(tests, question)
         cohorts = cohorts_of(frame)
-
-        rows: list[tuple[str, str]] = []
-        keys: list[tuple[str, str] | None] = []
-        for code in codes:
-            rows.append(("header", display_label(labels, question, code)))
-            keys.append(None)
-            for name, tps in items:
-                arrow = f" ({tps[0]} \u2192 {tps[1]})" if len(tps) == 2 else ""
-                rows.append(("row", f"{name}{arrow}"))
-                keys.append((code, name))
-
-        height = max(1.6, 0.2 * len(rows) + 0.9)
-        fig = new_figure(DOUBLE_COLUMN, height)
-        ax = fig.add_subplot()
+        rows, keys = code_rows(codes, lambda code: display_label(labels, question, code),
+                               [(f"{name}{_arrow(tps)}", name) for name, tps in items])
+        fig, ax = forest_axes(rows)
         if not codes or not items:
             return finish_empty(fig, ax, _("no contrasts to show"))
         ys = row_axis(ax, rows)
-
-        rd = numeric_column(frame, "risk_difference")
-        low = numeric_column(frame, "rd_ci_low")
-        high = numeric_column(frame, "rd_ci_high")
-        padj = numeric_column(frame, "p_adjusted")
-        finite = pd.concat([rd, low, high]).dropna()
-        reach = max([0.25] + [abs(float(v)) for v in finite])
-        reach = min(1.0, reach) + 0.08
-        ax.set_xlim(-reach, reach)
-
+        values = tuple(numeric_column(frame, column)
+                       for column in ("risk_difference", "rd_ci_low", "rd_ci_high", "p_adjusted"))
+        set_reach(ax, pd.concat(values[:3]))
         code_index = {code: i for i, code in enumerate(codes)}
         for cindex, cohort in enumerate(cohorts):
-            sub = of_cohort(frame, cohort)
-            xs, yv, colours, segments = [], [], [], []
-            for key, y in zip(keys, ys, strict=True):
-                if key is None:
-                    continue
-                code, name = key
-                match = sub[(sub["code"].astype(str) == str(code))
-                            & (sub["contrast"].astype(str) == name)] if len(sub) else sub
-                y = y + dodge(cindex, len(cohorts))
-                suffix = f" ({cohort})" if len(cohorts) > 1 else ""
-                if match.empty:
-                    row_note(ax, y, _("not tested") + suffix)
-                    continue
-                i = match.index[0]
-                value, lo, hi = rd[i], low[i], high[i]
-                if not np.isfinite(value):
-                    note = str(match.at[i, "note"]) if "note" in match.columns else ""
-                    note = "" if note in ("", "nan", "None") else f": {note[:60]}"
-                    row_note(ax, y, _("undefined") + f"{note}{suffix}")
-                    continue
-                xs.append(value)
-                yv.append(y)
-                colours.append(PALETTE[code_index[code] % len(PALETTE)])
-                if np.isfinite(lo) and np.isfinite(hi):
-                    segments.append(((lo, y), (hi, y)))
-                if len(cohorts) == 1:
-                    side_text(ax, y, f"{fmt_value(value, sign=True)} "
-                                      f"{fmt_interval(lo, hi, sign=True)}   {fmt_p_adjusted(padj[i])}")
-            if segments:
-                ax.add_collection(matplotlib.collections.LineCollection(
-                    segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
-            if xs:
-                ax.scatter(xs, yv, c=colours, marker=MARKERS[cindex % len(MARKERS)], s=24,
-                           zorder=3, edgecolors="black", linewidths=0.4, gid="estimate")
-        if len(cohorts) == 1:
-            side_header(ax, ys[0], _("RD [{level} CI]").format(level=f"{confidence:.0%}"))
-        ax.axvline(0, color="black", linewidth=0.7, zorder=1, gid="zero")
-        ax.set_xlabel(_("Risk difference, later − earlier time point ({level} CI)").format(level=f"{confidence:.0%}"))
+            _draw_cohort(ax, of_cohort(frame, cohort), keys, ys, values, cindex=cindex,
+                         cohorts=cohorts, code_index=code_index)
+        rd_axis(ax, _("Risk difference, later − earlier time point ({level} CI)").format(level=f"{confidence:.0%}"),
+                header_y=ys[0] if len(cohorts) == 1 else None, confidence=confidence)
         if len(cohorts) > 1:
-            fig.legend(handles=[Line2D([], [], linestyle="none", color="black",
-                                       marker=MARKERS[i % len(MARKERS)], label=str(c))
-                                for i, c in enumerate(cohorts)],
-                       loc="outside lower center", ncols=len(cohorts))
+            _cohort_legend(fig, cohorts)
         return finish_figure(fig)

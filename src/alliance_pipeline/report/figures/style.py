@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.collections
 import numpy as np
 import pandas as pd
 from cycler import cycler
@@ -311,6 +312,33 @@ def row_axis(ax, rows: list[tuple[str, str]]) -> list[float]:
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     return ys
+
+
+class Estimates:
+    """Estimates with their intervals, collected row by row and drawn at once."""
+
+    def __init__(self) -> None:
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.colours: list[str] = []
+        self.segments: list[tuple[tuple[float, float], tuple[float, float]]] = []
+
+    def add(self, value: float, y: float, colour: str, low: float, high: float) -> None:
+        """One estimate at row ``y``; its interval when both ends are finite."""
+        self.xs.append(value)
+        self.ys.append(y)
+        self.colours.append(colour)
+        if np.isfinite(low) and np.isfinite(high):
+            self.segments.append(((low, y), (high, y)))
+
+    def draw(self, ax, *, marker: str, size: float) -> None:
+        """The intervals as lines (gid ``ci``) and the estimates as markers (``estimate``)."""
+        if self.segments:
+            ax.add_collection(matplotlib.collections.LineCollection(
+                self.segments, colors="black", linewidths=0.8, gid="ci", zorder=2))
+        if self.xs:
+            ax.scatter(self.xs, self.ys, c=self.colours, marker=marker, s=size, zorder=3,
+                       edgecolors="black", linewidths=0.4, gid="estimate")
 
 
 def row_note(ax, y: float, text: str, x: float = 0.01) -> None:

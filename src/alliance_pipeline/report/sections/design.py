@@ -10,12 +10,17 @@ from alliance_pipeline.report.format import (
     esc,
     fmt_int,
     is_missing,
-    join_words,
     md_figure,
     md_table,
     method_name,
 )
-from alliance_pipeline.report.language import _, join_sentences, localise_number, ngettext
+from alliance_pipeline.report.language import (
+    _,
+    format_list,
+    join_sentences,
+    localise_number,
+    ngettext,
+)
 from alliance_pipeline.report.lookup import (
     adjust_name,
     analysis_settings,
@@ -34,7 +39,7 @@ def design_md(*, study: Mapping, cohort: Mapping) -> str:
     contrasts = dict(study.get("contrasts") or {})
     out = [_("Participants were measured at {n} time points, in order: {timepoints}. Free-text "
              "responses were coded independently by two or more coders against the codebook "
-             "below.").format(n=len(tps), timepoints=join_words([f'*{esc(t)}*' for t in tps])) + "\n"]
+             "below.").format(n=len(tps), timepoints=format_list([f'*{esc(t)}*' for t in tps])) + "\n"]
     if contrasts:
         rows = [[esc(name), esc(t1), esc(t2), contrast_reading(name)]
                 for name, (t1, t2) in contrasts.items()]
@@ -65,7 +70,7 @@ def design_md(*, study: Mapping, cohort: Mapping) -> str:
     out.append((_("## Codebook (version {version})").format(version=esc(version)) if version
                 else _("## Codebook")) + "\n")
     for q, spec in questions.items():
-        tp_text = join_words([esc(t) for t in spec["timepoints"]])
+        tp_text = format_list([esc(t) for t in spec["timepoints"]])
         template = (_("**{question}**: “{prompt}” Asked at {timepoints}; several codes per response allowed.")
                     if spec['multi_label'] else
                     _("**{question}**: “{prompt}” Asked at {timepoints}; one code per response."))
@@ -166,7 +171,7 @@ def flow_md(tables: Mapping, *, study: Mapping, figures: set[str] | None = None)
             if r["missing"].strip():
                 text += _(" (not: {ids})").format(ids=_ids(r['missing']))
             parts.append(text)
-        text = _("*{question}* was answered by {counts}").format(question=esc(q), counts=join_words(parts))
+        text = _("*{question}* was answered by {counts}").format(question=esc(q), counts=format_list(parts))
         complete = rows_q[rows_q["step"] == "complete"]
         if len(tp_rows) >= 2 and not complete.empty:
             c = complete.iloc[0]

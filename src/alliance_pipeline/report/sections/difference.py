@@ -35,12 +35,11 @@ from alliance_pipeline.report.format import (
     fmt_p,
     fmt_p_eq,
     is_missing,
-    join_words,
     md_table,
     row_value,
     slug,
 )
-from alliance_pipeline.report.language import N_, _, join_sentences, localise_number
+from alliance_pipeline.report.language import N_, _, format_list, join_sentences, localise_number
 from alliance_pipeline.report.lookup import (
     code_label,
     codes_in,
@@ -216,10 +215,10 @@ def agreement_sentence(labels: Mapping[str, str], verdicts: Mapping[str, str], a
             case = "not" if undefined else "none"
         else:
             case = "some"
-        out.append(_(AGREE[case]).format(agreeing=join_words(agreeing),
-                                         disagreeing=join_words(disagreeing), alpha=_alpha(alpha)))
+        out.append(_(AGREE[case]).format(agreeing=format_list(agreeing),
+                                         disagreeing=format_list(disagreeing), alpha=_alpha(alpha)))
     if undefined:
-        out.append(_(NOT_COMPARABLE).format(codes=join_words(undefined)))
+        out.append(_(NOT_COMPARABLE).format(codes=format_list(undefined)))
     return join_sentences(out)
 
 
@@ -297,7 +296,7 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
         out.append(agreement + "\n")
     if notes:
         out.append(_("Notes: {notes}.").format(notes=_("; ").join(
-            _("*{code}, {where}*: {note}").format(code=label, where=join_words(where), note=note)
+            _("*{code}, {where}*: {note}").format(code=label, where=format_list(where), note=note)
             for (label, note), where in notes.items())) + "\n")
     return out
 
@@ -320,7 +319,7 @@ def difference_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
         tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
         out.append(join_sentences([
             _(WHY).format(contrast_a=esc(a), contrast_b=esc(b)),
-            _(COMPLETE_METHOD).format(timepoints=join_words(tps), contrast_a=esc(a),
+            _(COMPLETE_METHOD).format(timepoints=format_list(tps), contrast_a=esc(a),
                                       contrast_b=esc(b), a_first=contrasts[a][0],
                                       a_second=contrasts[a][1], b_first=contrasts[b][0],
                                       b_second=contrasts[b][1], conf=interval_label(cohort)),
@@ -364,7 +363,7 @@ def summary_sentences(tables: Mapping, *, study: Mapping, cohort: Mapping,
                     else "all" if len(significant) == tested else "some")
             out.append(_(SUMMARY_DIFFERENCES).format(
                 contrast_a=esc(a), contrast_b=esc(b), n=_(" or ").join(sorted(counts)),
-                items=join_words(items),
+                items=format_list(items),
                 verdict=_(SUMMARY_VERDICT[case]).format(alpha=_alpha(alpha),
-                                                        codes=join_words(significant))))
+                                                        codes=format_list(significant))))
     return out

@@ -12,12 +12,11 @@ from alliance_pipeline.report.format import (
     DASH,
     esc,
     fmt_int,
-    join_words,
     md_figure,
     md_table,
     slug,
 )
-from alliance_pipeline.report.language import _
+from alliance_pipeline.report.language import _, format_list
 from alliance_pipeline.report.lookup import (
     conf_label,
     questions_of,
@@ -55,7 +54,7 @@ def feedback_md(tables: Mapping, *, study: Mapping, cohort: Mapping,
         given = rows_where(props, question=q, timepoint=tp)
         total = int(pd.to_numeric(given["k"], errors="coerce").fillna(0).sum()) if len(given) else 0
         out.append(_("Asked only at *{timepoint}*; {refs} show how often each code was given, most "
-                     "frequent first.").format(timepoint=esc(tp), refs=join_words(refs)) + "\n")
+                     "frequent first.").format(timepoint=esc(tp), refs=format_list(refs)) + "\n")
         answered = fmt_int(given["n"].iloc[0]) if len(given) else DASH
         out.append(_("Each code is shown on two bases: *Share* is the share of the {answered} "
                      "participants who answered that gave the code (one may give several, so "

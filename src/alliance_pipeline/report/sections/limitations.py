@@ -11,11 +11,10 @@ from alliance_pipeline.report.format import (
     fmt_int,
     fmt_num,
     is_missing,
-    join_words,
     md_table,
     method_name,
 )
-from alliance_pipeline.report.language import N_, _, join_sentences, localise_number
+from alliance_pipeline.report.language import N_, _, format_list, join_sentences, localise_number
 from alliance_pipeline.report.lookup import (
     adjust_name,
     analysis_settings,
@@ -65,11 +64,9 @@ def _pct(x: float) -> str:
     return localise_number(f"{x * 100:g}") + "%"
 
 
-def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
-    questions = questions_of(study)
-    power = table_of(tables, "power")
-    if power is None or power.empty:
-        return _("The sample-size table was not available for this report.") + "\n"
+def _power_table(power: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[float, float]]]:
+    """The power table with its numbers as numbers, and its ``(power, effect scale)``
+    combinations: the observed effect first, each by power."""
     power = power.copy()
     for c in ("power", "effect_scale", "n_required", "p10", "p01", "alpha"):
         if c in power.columns:
@@ -78,46 +75,45 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
                .sort_values(["effect_scale", "power"], ascending=[False, True]))
     combos: list[tuple[float, float]] = [(float(a), float(b))
                                          for a, b in targets.itertuples(index=False)]
-    contrasts = list(study.get("contrasts") or {})
+    return power, combos
+
+
+def _power_keys(power: pd.DataFrame, questions: Mapping, contrasts: list) -> pd.DataFrame:
+    """The table's question, code and contrast, in the order of the codebook and config."""
     c_order = {c: i for i, c in enumerate(contrasts)}
-    # short headers (one line in the PDF and the browser); the caption gives the key
-    headers = [_("Question"), _("Code"), _("Contrast"), "p10", "p01"] + [
-        _pct(pw) + ("" if es == 1 else f" ×{localise_number(f'{es:g}')}") for pw, es in combos]
-    rows = []
-    notes = []
     keys = power[["question", "code", "contrast"]].drop_duplicates().copy()
     q_order = {q: i for i, q in enumerate(questions)}
     keys["_q"] = keys["question"].astype(str).map(q_order).fillna(len(q_order))
     keys["_c"] = keys["contrast"].astype(str).map(c_order).fillna(len(c_order))
     keys["_code"] = [(codes_in(power, questions, q) + [c]).index(c) for q, c in
                      zip(keys["question"].astype(str), keys["code"].astype(str), strict=True)]
-    keys = keys.sort_values(["_q", "_code", "_c"])
-    highlights = []
-    alpha = None
-    for _i, k in keys.iterrows():
-        sub = power[(power["question"] == k["question"]) & (power["code"] == k["code"])
-                    & (power["contrast"] == k["contrast"])]
-        first = sub.iloc[0]
-        if alpha is None and "alpha" in sub.columns:
-            alpha = first["alpha"]
-        cells = [esc(k["question"]), esc(code_label(questions, k["question"], k["code"])),
-                 term_label(k["contrast"]), fmt_num(first.get("p10"), 3), fmt_num(first.get("p01"), 3)]
-        ns = {}
-        for pw, es in combos:
-            hit = sub[(sub["power"].round(6) == round(pw, 6)) & (sub["effect_scale"].round(6) == round(es, 6))]
-            n = hit["n_required"].iloc[0] if len(hit) else float("nan")
-            ns[(pw, es)] = n
-            cells.append(fmt_int(n))
-            if len(hit) and "note" in hit.columns and not is_missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
-                notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
-                             f"{esc(k['contrast'])}*: {esc(note_text(hit['note'].iloc[0]))}")
-        if str(k["contrast"]) == highlight:
-            cells = [f"**{c}**" if c and c != DASH else c for c in cells]
-            highlights.append((k, ns))
-        rows.append(cells)
+    return keys.sort_values(["_q", "_code", "_c"])
+
+
+def _power_row(k, sub: pd.DataFrame, combos: list, questions: Mapping,
+               notes: list[str]) -> tuple[list[str], dict]:
+    """One key's cells and its n required per combination; its notes go into ``notes``."""
+    first = sub.iloc[0]
+    cells = [esc(k["question"]), esc(code_label(questions, k["question"], k["code"])),
+             term_label(k["contrast"]), fmt_num(first.get("p10"), 3), fmt_num(first.get("p01"), 3)]
+    ns = {}
+    for pw, es in combos:
+        hit = sub[(sub["power"].round(6) == round(pw, 6)) & (sub["effect_scale"].round(6) == round(es, 6))]
+        n = hit["n_required"].iloc[0] if len(hit) else float("nan")
+        ns[(pw, es)] = n
+        cells.append(fmt_int(n))
+        if len(hit) and "note" in hit.columns and not is_missing(hit["note"].iloc[0]) and str(hit["note"].iloc[0]).strip():
+            notes.append(f"*{esc(code_label(questions, k['question'], k['code']))}, "
+                         f"{esc(k['contrast'])}*: {esc(note_text(hit['note'].iloc[0]))}")
+    return cells, ns
+
+
+def _power_text(power: pd.DataFrame, combos: list, alpha, highlight: str) -> tuple[str, str]:
+    """The table's lead paragraph and caption: McNemar's test only, or with the differences
+    of changes of ``study.compare``."""
     methods = (list(dict.fromkeys(sorted(set(power["method"].dropna().astype(str)))))
                if "method" in power.columns else [])
-    powers = join_words([_pct(pw) for pw in dict.fromkeys(pw for pw, _i in combos)])
+    powers = format_list([_pct(pw) for pw in dict.fromkeys(pw for pw, _i in combos)])
     scales = [_("×{scale}: at {scale} times that effect").format(scale=localise_number(f"{es:g}"))
               for es in dict.fromkeys(es for _i, es in combos) if es != 1]
     alpha_text = (_("α = {alpha} (two-sided)").format(alpha=localise_number(f"{float(alpha):g}"))
@@ -134,28 +130,31 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
                  "at the first time point only and at the second only. The {contrast} contrast, "
                  "the one a follow-up trial of the programme would test, is in bold.").format(
             alpha=alpha_text, method=esc(method) or _("see power.csv"), contrast=esc(highlight))
-    else:  # with the differences of changes of study.compare
-        others = [m for m in methods if m != DIFFERENCE_POWER]
-        mcnemar = _(", ").join(_(POWER_METHODS[m]) if m in POWER_METHODS else m for m in others)
-        terms = join_words([term_label(t) for t in dict.fromkeys(
-            power.loc[power["method"].astype(str) == DIFFERENCE_POWER, "contrast"].astype(str))])
-        caption = (_("Participants required per code, contrast and difference of changes. ")
-                   + _("; ").join([_("{powers}: participants for that power at the effect "
-                                     "observed here").format(powers=powers)] + scales)
-                   + _("."))
-        lead = _("Participants a follow-up trial would need at {alpha}, for the effect observed "
-                 "here and for half of it. For the change of a contrast (pairs of answers): "
-                 "{mcnemar}. For a difference of changes ({terms}; d is each participant's "
-                 "change across the first contrast minus the change across the second): "
-                 "{t_test}. p10 and p01 are the shares of pairs with the code at the first time "
-                 "point only and at the second only; a difference of changes has none. The "
-                 "{contrast} contrast, the one a follow-up trial of the programme would test, is "
-                 "in bold.").format(
-            alpha=alpha_text, mcnemar=esc(mcnemar) or _("see power.csv"), terms=terms,
-            t_test=esc(_(POWER_METHODS[DIFFERENCE_POWER])), contrast=esc(highlight))
-    out = [lead + "\n",
-           md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
-                    caption=caption, label="tbl-power")]
+        return lead, caption
+    # with the differences of changes of study.compare
+    others = [m for m in methods if m != DIFFERENCE_POWER]
+    mcnemar = _(", ").join(_(POWER_METHODS[m]) if m in POWER_METHODS else m for m in others)
+    terms = format_list([term_label(t) for t in dict.fromkeys(
+        power.loc[power["method"].astype(str) == DIFFERENCE_POWER, "contrast"].astype(str))])
+    caption = (_("Participants required per code, contrast and difference of changes. ")
+               + _("; ").join([_("{powers}: participants for that power at the effect "
+                                 "observed here").format(powers=powers)] + scales)
+               + _("."))
+    lead = _("Participants a follow-up trial would need at {alpha}, for the effect observed "
+             "here and for half of it. For the change of a contrast (pairs of answers): "
+             "{mcnemar}. For a difference of changes ({terms}; d is each participant's "
+             "change across the first contrast minus the change across the second): "
+             "{t_test}. p10 and p01 are the shares of pairs with the code at the first time "
+             "point only and at the second only; a difference of changes has none. The "
+             "{contrast} contrast, the one a follow-up trial of the programme would test, is "
+             "in bold.").format(
+        alpha=alpha_text, mcnemar=esc(mcnemar) or _("see power.csv"), terms=terms,
+        t_test=esc(_(POWER_METHODS[DIFFERENCE_POWER])), contrast=esc(highlight))
+    return lead, caption
+
+
+def _highlight_sentences(highlights: list, questions: Mapping, highlight: str) -> list[str]:
+    """Per highlighted code, the pairs a follow-up needs at the observed effect (and half)."""
     sentences = []
     for k, ns in highlights:
         obs = [(pw, n) for (pw, es), n in ns.items() if es == 1 and not is_missing(n)]
@@ -171,6 +170,39 @@ def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str
             pw2, n2 = min(half)
             text += _(" ({n} if the effect is half as large)").format(n=fmt_int(n2))
         sentences.append(text + _("."))
+    return sentences
+
+
+def power_md(tables: Mapping, *, study: Mapping, cohort: Mapping, highlight: str = "training") -> str:
+    """The sample sizes a follow-up trial would need: lead, table, sentences and notes."""
+    questions = questions_of(study)
+    power = table_of(tables, "power")
+    if power is None or power.empty:
+        return _("The sample-size table was not available for this report.") + "\n"
+    power, combos = _power_table(power)
+    contrasts = list(study.get("contrasts") or {})
+    # short headers (one line in the PDF and the browser); the caption gives the key
+    headers = [_("Question"), _("Code"), _("Contrast"), "p10", "p01"] + [
+        _pct(pw) + ("" if es == 1 else f" ×{localise_number(f'{es:g}')}") for pw, es in combos]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    highlights = []
+    alpha = None
+    for _i, k in _power_keys(power, questions, contrasts).iterrows():
+        sub = power[(power["question"] == k["question"]) & (power["code"] == k["code"])
+                    & (power["contrast"] == k["contrast"])]
+        if alpha is None and "alpha" in sub.columns:
+            alpha = sub.iloc[0]["alpha"]
+        cells, ns = _power_row(k, sub, combos, questions, notes)
+        if str(k["contrast"]) == highlight:
+            cells = [f"**{c}**" if c and c != DASH else c for c in cells]
+            highlights.append((k, ns))
+        rows.append(cells)
+    lead, caption = _power_text(power, combos, alpha, highlight)
+    out = [lead + "\n",
+           md_table(headers, rows, align="lll" + "r" * (len(headers) - 3),
+                    caption=caption, label="tbl-power")]
+    sentences = _highlight_sentences(highlights, questions, highlight)
     if sentences:
         out.append(join_sentences(sentences) + "\n")
     if notes:
@@ -214,7 +246,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
         exact = mc["method"].astype(str).isin(["exact", "midp"])
         if exact.any():
             below = (analysis.get("mcnemar", {}) or {}).get("exact_below", 25)
-            methods = join_words(sorted({method_name(m) for m in mc.loc[exact, "method"].astype(str)}))
+            methods = format_list(sorted({method_name(m) for m in mc.loc[exact, "method"].astype(str)}))
             items.append(("exact_tests", _("Discordant pairs were few, so {k} of {n} McNemar tests used "
                                            "{methods} tests (b + c < {below}); these are conservative "
                                            "and have little power.").format(
@@ -228,7 +260,7 @@ def limitations(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tup
                       for _i, r in below.iterrows()]
             items.append(("agreement_below_good", _("Inter-coder agreement was below good for "
                                                     "{codes}; findings about these codes rest on less "
-                                                    "reliable coding.").format(codes=join_words(listed))))
+                                                    "reliable coding.").format(codes=format_list(listed))))
     missing = _missing_summary(tables, study)
     if missing:
         items.append(("missing_timepoints", missing))
@@ -274,7 +306,7 @@ def _model_items(tables: Mapping, *, study: Mapping, cohort: Mapping) -> list[tu
     tested = models[models["term"].astype(str).isin([f"{a} - {b}" for a, b in pairs])]
     codes = len(tested[["question", "code"]].drop_duplicates()) if not tested.empty else 0
     if codes:
-        text = _(MULTIPLICITY).format(adjust=adjust_name(cohort), terms=esc(join_words(terms)))
+        text = _(MULTIPLICITY).format(adjust=adjust_name(cohort), terms=esc(format_list(terms)))
         if codes > 1:
             text = join_sentences([text, _(MULTIPLICITY_CODES).format(codes=fmt_int(codes))])
         items.append(("multiplicity", text))
@@ -305,7 +337,7 @@ def _missing_summary(tables: Mapping, study: Mapping) -> str | None:
         gaps = rows[rows["n_excluded"].fillna(0) > 0]
         if gaps.empty and (complete is None or complete >= rows["n"].max()):
             continue
-        per_tp = join_words([_("{n} at {timepoint}").format(n=fmt_int(r['n']), timepoint=esc(r['name']))
+        per_tp = format_list([_("{n} at {timepoint}").format(n=fmt_int(r['n']), timepoint=esc(r['name']))
                              for _i, r in rows.iterrows()])
         text = _("*{question}* was answered by {counts}").format(question=esc(q), counts=per_tp)
         if complete is not None:

@@ -19,11 +19,11 @@ from alliance_pipeline.report.format import (
     fmt_p_eq,
     fmt_pct,
     is_missing,
-    join_words,
     row_value,
 )
 from alliance_pipeline.report.language import (
     _,
+    format_list,
     is_source,
     join_sentences,
     localise_number,
@@ -143,91 +143,89 @@ def _code_name(questions: Mapping, q: str, code: str, several: bool) -> str:
     return f"{name} ({esc(q)})" if several else name
 
 
-def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
-    """The findings in one paragraph of at most about :data:`SUMMARY_WORDS` words: design and
-    n; the training contrast of each repeated code (risk difference, interval, adjusted p) and
-    its difference from the baseline's change (``study.compare``, the complete-case sign-flip
-    rows of ``models.csv``); whether the baseline changed; the three most frequent feedback codes; the range of
-    Krippendorff's α; the synthetic-data caveat. Every contrast in words is in Results."""
-    questions = questions_of(study)
-    props = table_of(tables, "proportions")
-    tests = table_of(tables, "tests")
-    agreement = table_of(tables, "agreement")
+def _design_sentence(tables: Mapping, study: Mapping, cohort: Mapping) -> str:
+    """The cohort, its participants and its time points (with the training between two)."""
     contrasts = dict(study.get("contrasts") or {})
-    alpha = significance_level(cohort)
-    names = list(contrasts)
-    training = "training" if "training" in contrasts else (names[-1] if names else None)
-    baseline = "baseline" if "baseline" in contrasts and training != "baseline" else None
-    repeated = repeated_questions(questions)
-    several = len(repeated) > 1
-    sentences = []
-
     n = _participants(tables, study)
     label = esc(localised(cohort, "label") or cohort.get("cohort", ""))
     kind = _("synthetic cohort") if cohort.get("synthetic") else _("cohort")
     who = ngettext(" of {n} participant", " of {n} participants", n).format(n=fmt_int(n)) if n is not None else ""
     design = (_("; the training came between {first} and {second}").format(
         first=contrasts['training'][0], second=contrasts['training'][1]) if "training" in contrasts else "")
-    sentences.append(_("The {kind} *{label}*{who} answered at {timepoints}{design}.").format(
-        kind=kind, label=label, who=who, timepoints=join_words(list(study.get('timepoints', []))),
-        design=design))
+    return _("The {kind} *{label}*{who} answered at {timepoints}{design}.").format(
+        kind=kind, label=label, who=who, timepoints=format_list(list(study.get('timepoints', []))),
+        design=design)
 
-    def rows_of(name):
-        t1, t2 = contrasts[name]
-        for q in repeated:
-            if t1 in questions[q]["timepoints"] and t2 in questions[q]["timepoints"]:
-                for code in codes_in(props, questions, q):
-                    yield q, code, primary_mcnemar(tests, q, code, name)
 
-    if training:
-        t1, t2 = contrasts[training]
-        items = []
-        for q, code, row in rows_of(training):
-            rd = row_value(row, "risk_difference")
-            p = p_of(row)[0]
-            name = _code_name(questions, q, code, several)
-            if row is None or is_missing(p):
-                items.append(_("{name} could not be tested").format(name=name))
-                continue
-            if is_missing(rd) or abs(float(rd)) < 5e-4:
-                template = _("{name} did not change ({effect})")
-            elif float(rd) > 0:
-                template = _("{name} rose ({effect})") if p < alpha else _("{name} rose non-significantly ({effect})")
-            else:
-                template = _("{name} fell ({effect})") if p < alpha else _("{name} fell non-significantly ({effect})")
-            items.append(template.format(name=name, effect=_effect(row, cohort)))
-        if items:
-            gloss = contrast_gloss(training)
-            sentences.append(_("{gloss} ({first} → {second}), {items}.").format(
-                gloss=gloss.capitalize() if is_source() else gloss, first=t1, second=t2,
-                items=join_words(items)))
-    # the design's own question: did the change across the training exceed the change without it?
-    sentences += summary_sentences(tables, study=study, cohort=cohort,
-                                   code_name=lambda q, code: _code_name(questions, q, code, several))
-    if baseline:
-        t1, t2 = contrasts[baseline]
-        rows = list(rows_of(baseline))
-        tested = [(q, code, row, p_of(row)[0]) for q, code, row in rows
-                  if row is not None and not is_missing(p_of(row)[0])]
-        changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
-        head = _("Over the baseline without training ({first} → {second})").format(first=t1, second=t2)
-        if changed:
-            listed = join_words([_("{name} changed ({effect})").format(
-                name=_code_name(questions, q, c, several), effect=_effect(r, cohort)) for q, c, r in changed])
-            template = (_("{head}, {items}, the other codes did not.") if len(changed) < len(tested)
-                        else _("{head}, {items}."))
-            sentences.append(template.format(head=head, items=listed))
-        elif tested:
-            lowest = min(p for *_i, p in tested)
-            adjusted = any(p_of(row)[1] for *_i, row, _j in tested)
-            pname = _("adjusted p") if adjusted else "p"
-            sentences.append(_("{head}, no code changed significantly (every {pname} ≥ {p}).").format(
-                head=head, pname=pname, p=fmt_p(lowest)))
-        if len(tested) < len(rows):
-            untested = len(rows) - len(tested)
-            sentences.append(ngettext("{n} baseline contrast could not be tested.",
-                                      "{n} baseline contrasts could not be tested.",
-                                      untested).format(n=fmt_int(untested)))
+def _contrast_rows(props, tests, questions: Mapping, pair: Sequence[str], name: str):
+    """``(question, code, primary McNemar row or None)`` of each repeated question asked at
+    both time points of the contrast ``name``."""
+    t1, t2 = pair
+    for q in repeated_questions(questions):
+        if t1 in questions[q]["timepoints"] and t2 in questions[q]["timepoints"]:
+            for code in codes_in(props, questions, q):
+                yield q, code, primary_mcnemar(tests, q, code, name)
+
+
+def _training_sentence(rows, *, pair: Sequence[str], training: str, questions: Mapping,
+                       cohort: Mapping, several: bool) -> str | None:
+    """How each code changed across the training; None when there is no code."""
+    alpha = significance_level(cohort)
+    items = []
+    for q, code, row in rows:
+        rd = row_value(row, "risk_difference")
+        p = p_of(row)[0]
+        name = _code_name(questions, q, code, several)
+        if row is None or is_missing(p):
+            items.append(_("{name} could not be tested").format(name=name))
+            continue
+        if is_missing(rd) or abs(float(rd)) < 5e-4:
+            template = _("{name} did not change ({effect})")
+        elif float(rd) > 0:
+            template = _("{name} rose ({effect})") if p < alpha else _("{name} rose non-significantly ({effect})")
+        else:
+            template = _("{name} fell ({effect})") if p < alpha else _("{name} fell non-significantly ({effect})")
+        items.append(template.format(name=name, effect=_effect(row, cohort)))
+    if not items:
+        return None
+    gloss = contrast_gloss(training)
+    return _("{gloss} ({first} → {second}), {items}.").format(
+        gloss=gloss.capitalize() if is_source() else gloss, first=pair[0], second=pair[1],
+        items=format_list(items))
+
+
+def _baseline_sentences(rows: list, *, pair: Sequence[str], questions: Mapping, cohort: Mapping,
+                        several: bool) -> list[str]:
+    """Whether any code changed over the baseline, and how many contrasts went untested."""
+    alpha = significance_level(cohort)
+    sentences = []
+    tested = [(q, code, row, p_of(row)[0]) for q, code, row in rows
+              if row is not None and not is_missing(p_of(row)[0])]
+    changed = [(q, code, row) for q, code, row, p in tested if p < alpha]
+    head = _("Over the baseline without training ({first} → {second})").format(first=pair[0], second=pair[1])
+    if changed:
+        listed = format_list([_("{name} changed ({effect})").format(
+            name=_code_name(questions, q, c, several), effect=_effect(r, cohort)) for q, c, r in changed])
+        template = (_("{head}, {items}, the other codes did not.") if len(changed) < len(tested)
+                    else _("{head}, {items}."))
+        sentences.append(template.format(head=head, items=listed))
+    elif tested:
+        lowest = min(p for *_i, p in tested)
+        adjusted = any(p_of(row)[1] for *_i, row, _j in tested)
+        pname = _("adjusted p") if adjusted else "p"
+        sentences.append(_("{head}, no code changed significantly (every {pname} ≥ {p}).").format(
+            head=head, pname=pname, p=fmt_p(lowest)))
+    if len(tested) < len(rows):
+        untested = len(rows) - len(tested)
+        sentences.append(ngettext("{n} baseline contrast could not be tested.",
+                                  "{n} baseline contrasts could not be tested.",
+                                  untested).format(n=fmt_int(untested)))
+    return sentences
+
+
+def _feedback_sentences(props, questions: Mapping) -> list[str]:
+    """Per question asked once, its three most frequent codes with their shares."""
+    sentences = []
     for q in single_questions(questions):
         answers = rows_where(props, question=q)
         if answers.empty:
@@ -237,18 +235,60 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                                                   share=fmt_pct(r['proportion']))
                  for _i, r in top.iterrows()]
         sentences.append(_("“{prompt}” was most often answered with {items} of participants.").format(
-            prompt=esc(questions[q]['prompt']), items=join_words(items)))
-    if agreement is not None and not agreement.empty and "krippendorff_alpha" in agreement.columns:
-        per_code = agreement[agreement["code"].astype(str) != "*"]
-        alphas = pd.to_numeric(per_code["krippendorff_alpha"], errors="coerce").dropna()
-        if len(alphas):
-            below = int((per_code.get("verdict", pd.Series(dtype=str)).fillna("").astype(str)
-                         .isin(["tentative", "insufficient"])).sum())
-            verdict = _("all good") if below == 0 else _("{n} below good").format(n=fmt_int(below))
-            low, high = fmt_num(alphas.min()), fmt_num(alphas.max())
-            template = (_("Krippendorff's α was {low} for all {n} codes ({verdict}).") if low == high
-                        else _("Krippendorff's α ranged from {low} to {high} over {n} codes ({verdict})."))
-            sentences.append(template.format(low=low, high=high, n=fmt_int(len(alphas)), verdict=verdict))
+            prompt=esc(questions[q]['prompt']), items=format_list(items)))
+    return sentences
+
+
+def _agreement_sentence(agreement) -> str | None:
+    """The range of Krippendorff's α over the codes and how many fall below good."""
+    if agreement is None or agreement.empty or "krippendorff_alpha" not in agreement.columns:
+        return None
+    per_code = agreement[agreement["code"].astype(str) != "*"]
+    alphas = pd.to_numeric(per_code["krippendorff_alpha"], errors="coerce").dropna()
+    if not len(alphas):
+        return None
+    below = int((per_code.get("verdict", pd.Series(dtype=str)).fillna("").astype(str)
+                 .isin(["tentative", "insufficient"])).sum())
+    verdict = _("all good") if below == 0 else _("{n} below good").format(n=fmt_int(below))
+    low, high = fmt_num(alphas.min()), fmt_num(alphas.max())
+    template = (_("Krippendorff's α was {low} for all {n} codes ({verdict}).") if low == high
+                else _("Krippendorff's α ranged from {low} to {high} over {n} codes ({verdict})."))
+    return template.format(low=low, high=high, n=fmt_int(len(alphas)), verdict=verdict)
+
+
+def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
+    """The findings in one paragraph of at most about :data:`SUMMARY_WORDS` words: design and
+    n; the training contrast of each repeated code (risk difference, interval, adjusted p) and
+    its difference from the baseline's change (``study.compare``, the complete-case sign-flip
+    rows of ``models.csv``); whether the baseline changed; the three most frequent feedback codes; the range of
+    Krippendorff's α; the synthetic-data caveat. Every contrast in words is in Results."""
+    questions = questions_of(study)
+    props = table_of(tables, "proportions")
+    tests = table_of(tables, "tests")
+    contrasts = dict(study.get("contrasts") or {})
+    names = list(contrasts)
+    training = "training" if "training" in contrasts else (names[-1] if names else None)
+    baseline = "baseline" if "baseline" in contrasts and training != "baseline" else None
+    several = len(repeated_questions(questions)) > 1
+    sentences = [_design_sentence(tables, study, cohort)]
+    if training:
+        sentence = _training_sentence(
+            _contrast_rows(props, tests, questions, contrasts[training], training),
+            pair=contrasts[training], training=training, questions=questions, cohort=cohort,
+            several=several)
+        if sentence:
+            sentences.append(sentence)
+    # the design's own question: did the change across the training exceed the change without it?
+    sentences += summary_sentences(tables, study=study, cohort=cohort,
+                                   code_name=lambda q, code: _code_name(questions, q, code, several))
+    if baseline:
+        sentences += _baseline_sentences(
+            list(_contrast_rows(props, tests, questions, contrasts[baseline], baseline)),
+            pair=contrasts[baseline], questions=questions, cohort=cohort, several=several)
+    sentences += _feedback_sentences(props, questions)
+    agreement = _agreement_sentence(table_of(tables, "agreement"))
+    if agreement:
+        sentences.append(agreement)
     if cohort.get("synthetic"):
         sentences.append(_("The data are synthetic: no conclusion about the training can be drawn."))
     return join_sentences(sentences) + "\n"
