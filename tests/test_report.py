@@ -569,7 +569,7 @@ def test_provenance_helpers(tmp_path):
     assert prov["git_commit"] == "unknown" and prov["config_yaml"].startswith("study:")
     assert set(prov) == {"raw_files", "config_yaml", "codebook_version", "packages", "git_commit",
                          "git_dirty", "command", "pipeline_version"}
-    init = (Path(provenance.__file__).parents[1] / "__init__.py").read_text(encoding="utf-8")  # the package's
+    init = (Path(provenance.__file__).parents[1] / "__init__.py").read_text(encoding="utf-8")
     assert f'__version__ = "{prov["pipeline_version"]}"' in init   # the package's one version
 
 
