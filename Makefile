@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 CLUSTER_STAMP := $(VENV)/.cluster-installed
 SLURM_PLUGINS := snakemake-executor-plugin-slurm snakemake-executor-plugin-slurm-jobstep
 
-.PHONY: run test bench lint lock clean report-index synthetic coding-sheets verify fuzz status cluster-env
+.PHONY: run test check bench lint lock clean report-index synthetic coding-sheets verify fuzz status cluster-env
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ status: $(STAMP)
 
 test: $(STAMP)
 	bash tests/run_tests.sh
+
+# The quick check while editing (about 1.5 minutes on two cores): the unit tests and the
+# docstring examples (tests/test_doctests.py), without the test files that run the workflow.
+CHECK_TESTS := $(addprefix tests/test_,$(addsuffix .py,agreement citation cluster_lock config \
+	consensus difference_report docs_links doctests edited_sheets figures full_width intake \
+	intake_fast models package_layout paired_tests pooling power privacy properties_readers \
+	proportions runner status study_differences survey survey_layouts))
+check: $(STAMP)
+	bash tests/run_tests.sh -m "not workflow" $(CHECK_TESTS)
 
 # The mutation fuzzer (tests/fuzz/fuzzer.py): CASES cases (2000) from seed FIRST_SEED (1), five
 # of them also through the whole workflow; SEED=<n> reruns one case and prints it in full.

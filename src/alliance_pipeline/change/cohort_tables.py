@@ -15,12 +15,9 @@ import pandas as pd
 
 from alliance_pipeline.change.models import models_table
 from alliance_pipeline.change.paired_tests import tests_table
+from alliance_pipeline.change.participant_level import participant_codes
 from alliance_pipeline.change.power import power_table
-from alliance_pipeline.change.proportions import (
-    participant_codes,
-    participant_flow,
-    proportions_table,
-)
+from alliance_pipeline.change.proportions import participant_flow, proportions_table
 
 TABLES = ("proportions", "tests", "power", "flow", "models")
 
@@ -28,10 +25,56 @@ TABLES = ("proportions", "tests", "power", "flow", "models")
 def change_tables(codes: pd.DataFrame, *, cohort: Mapping, questions: Mapping,
                   timepoints: list, contrasts: Mapping,
                   compare: Sequence[Sequence[str]] = ()) -> dict[str, pd.DataFrame]:
-    """``{"proportions", "tests", "power", "flow", "models"}`` -> table, from final codes.
+    """Every table of the change step, from one cohort's final codes.
 
-    ``cohort``: :func:`alliance_pipeline.config.settings.cohort_settings` (its ``analysis`` block
-    holds every setting used here).
+    Parameters
+    ----------
+    codes : pandas.DataFrame
+        The cohort's ``final_codes``.
+    cohort : mapping
+        :func:`alliance_pipeline.config.settings.cohort_settings`: its ``cohort`` name and its
+        ``analysis`` block, which holds every setting used here.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : list of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    compare : sequence of [A, B], default ()
+        Pairs of contrasts whose difference of changes is estimated.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``"proportions"`` (:func:`.proportions.proportions_table`), ``"tests"``
+        (:func:`.paired_tests.tests_table`), ``"power"`` (:func:`.power.power_table`),
+        ``"flow"`` (:func:`.proportions.participant_flow`) and ``"models"``
+        (:func:`.models.models_table`).
+
+    Notes
+    -----
+    The formulas and references are those of the functions named above.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.cohort_tables import change_tables
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> analysis = {"confidence": 0.95, "aggregate": "any", "p_adjust": "holm",
+    ...             "mcnemar": {"method": "auto", "continuity": False, "exact_below": 25},
+    ...             "power": {"alpha": 0.05, "targets": [0.8], "effect_scales": [1.0]},
+    ...             "cochran": {"permutations": 0, "seed": 1},
+    ...             "signflip": {"permutations": 0, "seed": 1}}
+    >>> tables = change_tables(codes, cohort={"cohort": "demo", "analysis": analysis},
+    ...                        questions={"q1": {"codes": ["x"]}}, timepoints=["pre", "post"],
+    ...                        contrasts={"change": ["pre", "post"]})
+    >>> sorted(tables)
+    ['flow', 'models', 'power', 'proportions', 'tests']
+    >>> tables["proportions"]["proportion"].tolist(), tables["power"]["n_required"].tolist()
+    ([0.25, 0.75], [14])
     """
     analysis = cohort["analysis"]
     design: dict[str, Any] = {"questions": questions, "timepoints": timepoints}

@@ -31,13 +31,56 @@ NAN = float("nan")
 
 
 def pair_term(pair: Sequence[str]) -> str:
-    """The ``models.csv`` term of a compare pair: ``"A - B"``."""
+    """The ``models.csv`` term of a compare pair.
+
+    Parameters
+    ----------
+    pair : sequence of str
+        The two contrast names [A, B].
+
+    Returns
+    -------
+    str
+        ``"A - B"``.
+
+    Examples
+    --------
+    >>> from alliance_pipeline.change.difference import pair_term
+    >>> pair_term(["training", "baseline"])
+    'training - baseline'
+    """
     return f"{pair[0]} - {pair[1]}"
 
 
 def difference_weights(pair: Sequence[str], contrasts: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Time point -> weight of d = change over A − change over B (zero weights kept: every
-    time point of A and B is needed, even one whose weights cancel)."""
+    """Time point -> weight of d = (change over A) − (change over B).
+
+    Parameters
+    ----------
+    pair : sequence of str
+        The contrast names [A, B].
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+
+    Returns
+    -------
+    dict of str to int
+        Every time point of A and B with its weight, zero weights kept (every time point of
+        A and B must be answered, even one whose weights cancel).
+
+    Notes
+    -----
+    For A = [a1, a2] and B = [b1, b2], d = (y_a2 − y_a1) − (y_b2 − y_b1).
+
+    Examples
+    --------
+    training = [pre2, post], baseline = [pre1, pre2]: d = y_post − 2·y_pre2 + y_pre1.
+
+    >>> from alliance_pipeline.change.difference import difference_weights
+    >>> contrasts = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"]}
+    >>> difference_weights(["training", "baseline"], contrasts)
+    {'pre2': -2, 'post': 1, 'pre1': 1}
+    """
     (a1, a2), (b1, b2) = contrasts[pair[0]], contrasts[pair[1]]
     weights = dict.fromkeys([a1, a2, b1, b2], 0)
     for tp, w in ((a2, 1), (a1, -1), (b2, -1), (b1, 1)):
@@ -49,8 +92,33 @@ def complete_differences(responded: np.ndarray, present: np.ndarray, timepoints:
                          weights: Mapping[str, int]) -> np.ndarray:
     """d_i of the participants who answered at every time point in ``weights``.
 
-    ``responded``: (participants, time points) bool; ``present``: (participants, time points)
-    0/1 for one code; ``timepoints`` names the columns.
+    Parameters
+    ----------
+    responded : numpy.ndarray of bool, shape (participants, time points)
+        Whether participant i answered at time point t.
+    present : numpy.ndarray of int, shape (participants, time points)
+        The code, 0/1 (ignored where not answered).
+    timepoints : sequence of str
+        Names of the columns.
+    weights : mapping of str to int
+        Time point -> weight, e.g. from :func:`difference_weights`.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        d_i = Σ_t w_t y_it for the complete cases, in row order.
+
+    Examples
+    --------
+    The third participant did not answer at post and is left out:
+
+    >>> import numpy as np
+    >>> from alliance_pipeline.change.difference import complete_differences
+    >>> responded = np.array([[1, 1, 1], [1, 1, 1], [1, 1, 0]], dtype=bool)
+    >>> present = np.array([[0, 0, 1], [1, 0, 0], [1, 1, 0]])
+    >>> weights = {"pre2": -2, "post": 1, "pre1": 1}
+    >>> complete_differences(responded, present, ["pre1", "pre2", "post"], weights).tolist()
+    [1, 1]
     """
     cols = [list(timepoints).index(tp) for tp in weights]
     complete = responded[:, cols].all(axis=1)
@@ -69,7 +137,55 @@ class SignFlipResult(NamedTuple):
 
 def signflip_test(d: np.ndarray, *, exact_max: int = EXACT_MAX, permutations: int = 10_000,
                   rng: np.random.Generator | None = None) -> SignFlipResult:
-    """Two-sided sign-flip test of mean d = 0 (see the module docstring); NaN when no d_i ≠ 0."""
+    """Two-sided sign-flip (randomisation) test of mean d = 0.
+
+    Parameters
+    ----------
+    d : array_like of float
+        The differences of the complete cases (zeros allowed; they change no sum).
+    exact_max : int, default 20
+        Count all 2^m sign patterns when the m non-zero d_i are at most this many.
+    permutations : int, default 10000
+        Monte Carlo draws B when m > ``exact_max``; 0 turns them off.
+    rng : numpy.random.Generator, optional
+        Generator of the Monte Carlo draws (default: seeded with 0).
+
+    Returns
+    -------
+    SignFlipResult
+        ``p_value``, its Monte Carlo SE ``mcse`` (0 when exact), ``patterns`` (2^m counted
+        or B drawn; 0 when undefined) and ``exact``. NaN p when no d_i ≠ 0.
+
+    Notes
+    -----
+    Under H0 each d_i is symmetric about 0, so its sign is a fair coin (Fisher's
+    randomisation test of paired differences; Good 2005, section 3.1). With S = Σ d_i,
+
+        p = #{sign patterns s: |Σ s_i d_i| ≥ |S|} / 2^m            (exact),
+        p = (1 + #{|S*| ≥ |S|}) / (B + 1),  MCSE = sqrt(p (1 − p) / B)   (Monte Carlo).
+
+    The Monte Carlo sum is drawn per distinct |d| value v held by n_v participants:
+    S* = Σ_v v (2 K_v − n_v), K_v ~ Binomial(n_v, 1/2), the same distribution as flipping
+    every sign.
+
+    References
+    ----------
+    .. [1] Good, P. I. (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses,
+       3rd ed. Springer.
+    .. [2] Phipson, B. & Smyth, G. K. (2010). Statistical Applications in Genetics and
+       Molecular Biology, 9(1), Article 39.
+
+    Examples
+    --------
+    d = (1, 1, 1, 2): S = 5, and of the 16 sign patterns only all + and all − reach
+    |S*| ≥ 5, so p = 2/16:
+
+    >>> from alliance_pipeline.change.difference import signflip_test
+    >>> signflip_test([1, 1, 1, 2])
+    SignFlipResult(p_value=0.125, mcse=0.0, patterns=16, exact=True)
+    >>> signflip_test([0, 0]).p_value
+    nan
+    """
     d = np.asarray(d, dtype=float)
     nonzero = d[d != 0]
     m = len(nonzero)
@@ -96,7 +212,39 @@ def signflip_test(d: np.ndarray, *, exact_max: int = EXACT_MAX, permutations: in
 
 
 def t_interval(d: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """mean(d) ± t_{(1+confidence)/2, n−1} sd(d)/√n; NaN with fewer than two d or sd = 0."""
+    """t confidence interval of mean d.
+
+    Parameters
+    ----------
+    d : array_like of float
+        The differences of all complete cases (zeros included).
+    confidence : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        (low, high); NaN with fewer than two d or sd(d) = 0.
+
+    Notes
+    -----
+        mean(d) ± t_{(1 + confidence)/2, n − 1} · sd(d) / sqrt(n),  sd with n − 1.
+
+    d is discrete and bounded in [−2, 2], so the coverage is approximate with few
+    participants.
+
+    Examples
+    --------
+    d = (1, 1, 1, 2): mean 1.25, sd 0.5, t_{0.975, 3} = 3.1824, half-width
+    3.1824 · 0.5 / 2 = 0.7956:
+
+    >>> from alliance_pipeline.change.difference import t_interval
+    >>> low, high = t_interval([1, 1, 1, 2])
+    >>> print(f"{low:.4f} {high:.4f}")
+    0.4544 2.0456
+    >>> t_interval([1, 1])
+    (nan, nan)
+    """
     from scipy import stats
 
     d = np.asarray(d, dtype=float)

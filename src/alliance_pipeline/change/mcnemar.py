@@ -44,8 +44,44 @@ class TestResult:
 
 def resolve_mcnemar_method(b: int, c: int, method: str = "auto", continuity: bool = False,
                            exact_below: int = 25) -> str:
-    """The McNemar variant used: ``auto`` -> exact when b + c < exact_below, else asymptotic;
-    asymptotic becomes ``asymptotic_cc`` when ``continuity`` is true."""
+    """The McNemar variant :func:`mcnemar_test` uses for the discordant counts b and c.
+
+    Parameters
+    ----------
+    b, c : int
+        Pairs with the code at the first time point only (b) and at the second only (c).
+    method : {"auto", "exact", "midp", "asymptotic"}
+        The configured method (``analysis.mcnemar.method``).
+    continuity : bool
+        Use Edwards' continuity correction with the asymptotic test.
+    exact_below : int
+        ``auto`` takes the exact test when b + c < ``exact_below``.
+
+    Returns
+    -------
+    str
+        ``"exact"``, ``"midp"``, ``"asymptotic"`` or ``"asymptotic_cc"``.
+
+    Raises
+    ------
+    ValueError
+        ``method`` is not one of :data:`MCNEMAR_METHODS`.
+
+    Notes
+    -----
+    ``auto`` -> ``exact`` when b + c < ``exact_below``, else ``asymptotic``; ``asymptotic``
+    becomes ``asymptotic_cc`` when ``continuity`` is true.
+
+    Examples
+    --------
+    >>> from alliance_pipeline.change.mcnemar import resolve_mcnemar_method
+    >>> resolve_mcnemar_method(1, 7)
+    'exact'
+    >>> resolve_mcnemar_method(20, 10)
+    'asymptotic'
+    >>> resolve_mcnemar_method(20, 10, continuity=True)
+    'asymptotic_cc'
+    """
     if method not in MCNEMAR_METHODS:
         raise ValueError(f"mcnemar method must be one of {', '.join(MCNEMAR_METHODS)}; got {method!r}")
     if method == "auto":
@@ -57,10 +93,74 @@ def resolve_mcnemar_method(b: int, c: int, method: str = "auto", continuity: boo
 
 def mcnemar_test(b: int, c: int, *, method: str = "auto", continuity: bool = False,
                  exact_below: int = 25) -> TestResult:
-    """McNemar's test from the discordant counts b (first only) and c (second only).
+    """McNemar's test of a paired binary code from its discordant counts.
 
-    Returns NaN statistic and p when b + c = 0 (nothing to test). See the module docstring
-    for what ``statistic`` holds per method.
+    Parameters
+    ----------
+    b : int
+        Pairs with the code at the first time point only.
+    c : int
+        Pairs with the code at the second time point only.
+    method : {"auto", "exact", "midp", "asymptotic"}, default "auto"
+        See :func:`resolve_mcnemar_method`.
+    continuity : bool, default False
+        Edwards' continuity correction for the asymptotic test.
+    exact_below : int, default 25
+        ``auto`` uses the exact test when b + c < ``exact_below``.
+
+    Returns
+    -------
+    TestResult
+        ``statistic``: X² (asymptotic variants) or min(b, c) (exact, midp); ``df``: 1 for the
+        asymptotic variants, NaN otherwise; ``p_value``; ``method``: the variant used. Statistic
+        and p are NaN when b + c = 0 (nothing to test).
+
+    Notes
+    -----
+    Only the discordant pairs enter (McNemar 1947). With X ~ Bin(b + c, 1/2):
+
+    - exact: p = min(1, 2·P(X ≤ min(b, c)));
+    - midp: p = exact p − P(X = min(b, c)) (Fagerland, Lydersen & Laake 2013);
+    - asymptotic: X² = (b − c)² / (b + c), p from chi-square with 1 df;
+    - asymptotic_cc: X² = max(0, |b − c| − 1)² / (b + c) (Edwards 1948; see
+      :func:`mcnemar_chi2`).
+
+    The exact p comes from statsmodels' ``mcnemar(exact=True)``, the chi-square p from scipy.
+
+    References
+    ----------
+    .. [1] McNemar, Q. (1947). Note on the sampling error of the difference between
+       correlated proportions or percentages. Psychometrika, 12(2), 153-157.
+       doi:10.1007/BF02295996
+    .. [2] Edwards, A. L. (1948). Note on the "correction for continuity" in testing the
+       significance of the difference between correlated proportions. Psychometrika, 13,
+       185-187.
+    .. [3] Fagerland, M. W., Lydersen, S. & Laake, P. (2013). The McNemar test for binary
+       matched-pairs data: mid-p and asymptotic are better than exact conditional. BMC
+       Medical Research Methodology, 13, 91. doi:10.1186/1471-2288-13-91
+
+    Examples
+    --------
+    b = 1, c = 7: the exact p is 2·P(X ≤ 1 | n = 8, p = 1/2) = 2·9/256 = 0.0703125 and the
+    mid-p subtracts P(X = 1) = 8/256:
+
+    >>> from alliance_pipeline.change.mcnemar import mcnemar_test
+    >>> result = mcnemar_test(1, 7)
+    >>> result.method, result.statistic, result.p_value
+    ('exact', 1.0, 0.0703125)
+    >>> round(mcnemar_test(1, 7, method="midp").p_value, 7)
+    0.0390625
+
+    Asymptotic: X² = (1 − 7)² / 8 = 4.5; with the correction (6 − 1)² / 8 = 3.125:
+
+    >>> result = mcnemar_test(1, 7, method="asymptotic")
+    >>> result.statistic, result.df, round(result.p_value, 4)
+    (4.5, 1.0, 0.0339)
+    >>> result = mcnemar_test(1, 7, method="asymptotic", continuity=True)
+    >>> result.method, result.statistic, round(result.p_value, 4)
+    ('asymptotic_cc', 3.125, 0.0771)
+    >>> mcnemar_test(0, 0)
+    TestResult(statistic=nan, df=nan, p_value=nan, method='exact')
     """
     from scipy import stats  # scipy and statsmodels are imported where used (start-up)
     from statsmodels.stats.contingency_tables import mcnemar
@@ -82,14 +182,44 @@ def mcnemar_test(b: int, c: int, *, method: str = "auto", continuity: bool = Fal
 
 
 def mcnemar_chi2(b, c, continuity: bool = False) -> float:
-    """McNemar's chi-square from the discordant counts, optionally continuity-corrected.
+    """McNemar's chi-square statistic from the discordant counts.
 
-    X² = (|b − c| − s)² / (b + c) with Edwards' (1948) correction s = 1, moving |b − c| one
-    step toward zero but never past it: X² = max(0, |b − c| − 1)² / (b + c), so b = c gives
-    X² = 0 (p = 1) as R's ``mcnemar.test`` does (statsmodels' ``mcnemar(correction=True)``
-    gives 1 / (b + c) there). Without correction (s = 0) it is (b − c)² / (b + c); b and c
-    may be summed over strata (the pooled Mantel–Haenszel statistic). NaN when b + c = 0.
-    The one place a continuity correction is applied in the package.
+    Parameters
+    ----------
+    b, c : int
+        Discordant counts: code at the first time point only (b), at the second only (c);
+        may be sums over strata (the pooled Mantel–Haenszel statistic).
+    continuity : bool, default False
+        Apply Edwards' (1948) continuity correction.
+
+    Returns
+    -------
+    float
+        X²; NaN when b + c = 0.
+
+    Notes
+    -----
+        X² = max(0, |b − c| − s)² / (b + c)
+
+    with s = 1 (corrected) or s = 0. The correction moves |b − c| one step toward zero but
+    never past it, so b = c gives X² = 0 (p = 1) as R's ``mcnemar.test`` does (statsmodels'
+    ``mcnemar(correction=True)`` gives 1 / (b + c) there). The one place a continuity
+    correction is applied in the package.
+
+    References
+    ----------
+    .. [1] McNemar, Q. (1947). Psychometrika, 12(2), 153-157. doi:10.1007/BF02295996
+    .. [2] Edwards, A. L. (1948). Psychometrika, 13, 185-187.
+
+    Examples
+    --------
+    >>> from alliance_pipeline.change.mcnemar import mcnemar_chi2
+    >>> mcnemar_chi2(1, 7)                       # (1 - 7)² / 8
+    4.5
+    >>> mcnemar_chi2(1, 7, continuity=True)      # (6 - 1)² / 8
+    3.125
+    >>> mcnemar_chi2(3, 3, continuity=True)      # clipped at 0, not (0 - 1)² / 6
+    0.0
     """
     b, c = int(b), int(c)
     if b + c == 0:
@@ -99,12 +229,46 @@ def mcnemar_chi2(b, c, continuity: bool = False) -> float:
 
 
 def clustered_mcnemar_test(b_k, c_k) -> TestResult:
-    """Durkalski, Palesch, Lipsitz & Rust (2003, Stat Med 22:2417) clustered McNemar test.
+    """Clustered McNemar test of Durkalski, Palesch, Lipsitz & Rust (2003).
 
-    ``b_k``, ``c_k``: per cluster (participant) the number of pairs with the code at the
-    first time point only / the second only. X² = (Σ(b_k − c_k))² / Σ(b_k − c_k)²,
-    chi-square with 1 df. With one pair per cluster it is McNemar's (b − c)² / (b + c).
-    NaN when every b_k = c_k (0/0).
+    Parameters
+    ----------
+    b_k, c_k : array_like of int
+        Per cluster (participant): pairs with the code at the first time point only (b_k)
+        and at the second only (c_k).
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` X², ``df`` 1, ``p_value`` from chi-square with 1 df, ``method``
+        ``"clustered"``. Statistic and p are NaN when every b_k = c_k (0/0).
+
+    Notes
+    -----
+    With d_k = b_k − c_k,
+
+        X² = (Σ_k d_k)² / Σ_k d_k²
+
+    With one pair per cluster, d_k² = |d_k| and the statistic is McNemar's (b − c)² / (b + c).
+
+    References
+    ----------
+    .. [1] Durkalski, V. L., Palesch, Y. Y., Lipsitz, S. R. & Rust, P. F. (2003). Analysis of
+       clustered matched-pair data. Statistics in Medicine, 22(15), 2417-2428.
+
+    Examples
+    --------
+    d = (1, −1, 2): X² = 2² / (1 + 1 + 4) = 2/3:
+
+    >>> from alliance_pipeline.change.mcnemar import clustered_mcnemar_test
+    >>> result = clustered_mcnemar_test([1, 0, 2], [0, 1, 0])
+    >>> round(result.statistic, 4), result.df, round(result.p_value, 4)
+    (0.6667, 1.0, 0.4142)
+
+    One pair per participant gives McNemar's X², here (1 − 7)² / 8 = 4.5:
+
+    >>> clustered_mcnemar_test([1] + [0] * 7, [0] + [1] * 7).statistic
+    4.5
     """
     from scipy import stats
 

@@ -35,7 +35,7 @@ from alliance_pipeline.change.difference import (
     t_interval,
 )
 from alliance_pipeline.change.gee import GeeFit, saturated_gee
-from alliance_pipeline.change.proportions import (
+from alliance_pipeline.change.participant_level import (
     QuestionPlan,
     contrast_applies,
     participant_codes,
@@ -51,7 +51,35 @@ NAN = float("nan")
 
 def model_terms(plan: QuestionPlan, contrasts: Mapping[str, Sequence[str]],
                 compare: Sequence[Sequence[str]]) -> list[tuple[str, dict[str, int], bool]]:
-    """``(term, time point -> weight, is_compare)`` for the terms a question has."""
+    """The model terms a question has: its contrasts, then its compare pairs.
+
+    Parameters
+    ----------
+    plan : QuestionPlan
+        The question (its time points and codes).
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    compare : sequence of [A, B]
+        Pairs of contrast names.
+
+    Returns
+    -------
+    list of tuple
+        ``(term, time point -> weight, is_compare)`` for every contrast whose time points
+        the question has (config order), then every compare pair whose contrasts it has.
+
+    Examples
+    --------
+    >>> from alliance_pipeline.change.models import model_terms
+    >>> from alliance_pipeline.change.participant_level import QuestionPlan
+    >>> plan = QuestionPlan("q1", ("pre1", "pre2", "post"), ("x",))
+    >>> contrasts = {"baseline": ["pre1", "pre2"], "training": ["pre2", "post"]}
+    >>> for term in model_terms(plan, contrasts, [["training", "baseline"]]):
+    ...     print(term)
+    ('baseline', {'pre1': -1, 'pre2': 1}, False)
+    ('training', {'pre2': -1, 'post': 1}, False)
+    ('training - baseline', {'pre2': -2, 'post': 1, 'pre1': 1}, True)
+    """
     terms = [(str(name), {pair[0]: -1, pair[1]: 1}, False)
              for name, pair in contrasts.items() if contrast_applies(pair, plan)]
     for pair in compare:
@@ -62,7 +90,49 @@ def model_terms(plan: QuestionPlan, contrasts: Mapping[str, Sequence[str]],
 
 def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
              confidence: float) -> dict:
-    """Estimate, Wald interval and normal-reference p of c'μ from the bias-reduced covariance."""
+    """Estimate, Wald interval and p of a linear contrast c'μ of a GEE fit.
+
+    Parameters
+    ----------
+    fit : GeeFit
+        A fit of :func:`~alliance_pipeline.change.gee.saturated_gee`.
+    timepoints : sequence of str
+        The fit's time points, in the order of ``fit.params``.
+    weights : mapping of str to int
+        Time point -> contrast weight c_t (absent time points weigh 0).
+    confidence : float
+        Confidence level.
+
+    Returns
+    -------
+    dict
+        ``estimate, ci_low, ci_high, p_value, note``; NaN with the fit's note when it was not
+        fitted, interval and p NaN when the standard error is 0.
+
+    Notes
+    -----
+    With Σ the bias-reduced covariance, se = sqrt(c'Σc), the interval is
+    c'μ ± z_{(1 + confidence)/2} se and p = 2 (1 − Φ(|c'μ| / se)) (normal reference).
+
+    References
+    ----------
+    .. [1] Mancl, L. A. & DeRouen, T. A. (2001). Biometrics, 57(1), 126-134.
+       doi:10.1111/j.0006-341X.2001.00126.x
+
+    Examples
+    --------
+    Complete data (see :func:`~alliance_pipeline.change.gee.saturated_gee`): μ_post − μ_pre =
+    0.5 with bias-reduced variance 1/9, so 0.5 ± 1.96/3 and p = 2 (1 − Φ(1.5)):
+
+    >>> import numpy as np
+    >>> from alliance_pipeline.change.gee import saturated_gee
+    >>> from alliance_pipeline.change.models import wald_row
+    >>> y = np.array([[0, 1], [0, 1], [1, 1], [0, 0]])
+    >>> fit = saturated_gee(np.ones((4, 2), dtype=bool), y, ["pre", "post"])
+    >>> row = wald_row(fit, ["pre", "post"], {"pre": -1, "post": 1}, 0.95)
+    >>> print(", ".join(f"{row[k]:.4f}" for k in ("estimate", "ci_low", "ci_high", "p_value")))
+    0.5000, -0.1533, 1.1533, 0.1336
+    """
     from scipy import stats
 
     c = np.array([weights.get(tp, 0) for tp in timepoints], dtype=float)
@@ -83,7 +153,46 @@ def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
 
 def signflip_row(d: np.ndarray, confidence: float, permutations: int,
                  rng: np.random.Generator) -> dict:
-    """The complete-case row of a compare term (see the module docstring)."""
+    """The complete-case row of a compare term: mean d, t interval, sign-flip p.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Differences of changes of the complete cases (:func:`.difference.complete_differences`).
+    confidence : float
+        Confidence level of the t interval.
+    permutations : int
+        Monte Carlo draws when the exact test is too large (0: off).
+    rng : numpy.random.Generator
+        Generator of those draws.
+
+    Returns
+    -------
+    dict
+        ``estimate, ci_low, ci_high, p_value, note``; the note says how p was made.
+
+    Notes
+    -----
+    Estimate mean(d); interval :func:`.difference.t_interval`; p
+    :func:`.difference.signflip_test`.
+
+    References
+    ----------
+    .. [1] Good, P. I. (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses,
+       3rd ed. Springer.
+
+    Examples
+    --------
+    d = (1, 1, 1, 2): mean 1.25, t interval 1.25 ± 3.1824 · 0.5 / 2, exact p = 2/16:
+
+    >>> import numpy as np
+    >>> from alliance_pipeline.change.models import signflip_row
+    >>> row = signflip_row(np.array([1, 1, 1, 2]), 0.95, 1000, np.random.default_rng(0))
+    >>> print(f"{row['estimate']:.4f} {row['ci_low']:.4f} {row['ci_high']:.4f} {row['p_value']}")
+    1.2500 0.4544 2.0456 0.125
+    >>> row["note"]
+    'exact p over all 16 sign patterns; t interval'
+    """
     n = len(d)
     row = {"estimate": float(d.mean()) if n else NAN, "ci_low": NAN, "ci_high": NAN,
            "p_value": NAN}
@@ -116,9 +225,65 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
                  seed: int = 20250601, participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
     """The contract's ``models.csv`` for one cohort (see the module docstring).
 
-    The sign-flip Monte Carlo branch draws from :func:`alliance_pipeline.common.seeds.row_rng` of
-    ``seed``, the question and ``"<code> <term>"``, so a row does not depend on the others.
-    ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question, code, present`` are used).
+    cohort : str
+        The cohort's name.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : sequence of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    compare : sequence of [A, B], default ()
+        Pairs of contrasts whose difference of changes gets rows.
+    confidence : float, default 0.95
+        Confidence level.
+    aggregate : {"any", "all", "majority"}, default "any"
+        How a participant's item responses are combined.
+    permutations : int, default 10000
+        Monte Carlo draws of the sign-flip test when not exact.
+    seed : int, default 20250601
+        The sign-flip draws use :func:`alliance_pipeline.common.seeds.row_rng` of ``seed``, the
+        question and ``"<code> <term>"``, so a row does not depend on the others.
+    participant_level : pandas.DataFrame, optional
+        ``participant_codes(final_codes, aggregate)`` when the caller has it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`MODELS_COLUMNS`: per question and code a ``gee_bias_reduced`` row per
+        term, each compare term followed by its ``signflip`` row.
+
+    Notes
+    -----
+    The GEE is :func:`.gee.saturated_gee`, its rows :func:`wald_row`; the sign-flip rows
+    :func:`signflip_row`. No p-value is adjusted for multiplicity.
+
+    References
+    ----------
+    .. [1] Liang, K.-Y. & Zeger, S. L. (1986). Biometrika, 73(1), 13-22.
+    .. [2] Mancl, L. A. & DeRouen, T. A. (2001). Biometrics, 57(1), 126-134.
+       doi:10.1111/j.0006-341X.2001.00126.x
+
+    Examples
+    --------
+    The complete data of :func:`wald_row` as final codes:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.models import models_table
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> table = models_table(codes, cohort="demo", questions={"q1": {"codes": ["x"]}},
+    ...                      timepoints=["pre", "post"], contrasts={"change": ["pre", "post"]})
+    >>> print(table[["term", "estimate", "ci_low", "ci_high", "p_value", "n_observations"]]
+    ...       .round(4).to_string())
+         term  estimate  ci_low  ci_high  p_value  n_observations
+    0  change       0.5 -0.1533   1.1533   0.1336               8
     """
     pc = (participant_level if participant_level is not None
           else participant_codes(final_codes, aggregate=aggregate))

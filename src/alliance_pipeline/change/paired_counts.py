@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.proportions import (
+from alliance_pipeline.change.participant_level import (
     QuestionPlan,
     ResponseArrays,
     contrast_applies,
@@ -79,7 +79,37 @@ def _contrast_pairs(arrays: ResponseArrays, plan: QuestionPlan,
 
 def contrast_counts(arrays: ResponseArrays, plan: QuestionPlan,
                      contrasts: Mapping[str, Sequence[str]]) -> list[ContrastCounts]:
-    """2×2 counts of every applicable contrast, all codes at once (vectorised)."""
+    """Participant-level 2×2 counts of every applicable contrast, all codes at once.
+
+    Parameters
+    ----------
+    arrays : ResponseArrays
+        One question at participant level (:func:`.participant_level.response_arrays`).
+    plan : QuestionPlan
+        The question.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts; those whose time points the question lacks are skipped.
+
+    Returns
+    -------
+    list of ContrastCounts
+        In config order: pairs ``n``, ``n_excluded`` (answered at only one of the two time
+        points), the cells ``a`` (both), ``b`` (first only), ``c`` (second only), ``d``
+        (neither) as arrays over the codes, and ``no_responses`` (time points nobody answered).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.paired_counts import contrast_counts
+    >>> from alliance_pipeline.change.participant_level import QuestionPlan, response_arrays
+    >>> pc = pd.DataFrame({"participant_id": ["p1", "p1", "p2", "p2", "p3"],
+    ...                    "timepoint": ["pre", "post", "pre", "post", "pre"],
+    ...                    "question": "q1", "code": "x", "present": [0, 1, 1, 1, 1]})
+    >>> plan = QuestionPlan("q1", ("pre", "post"), ("x",))
+    >>> cc, = contrast_counts(response_arrays(pc, plan), plan, {"change": ["pre", "post"]})
+    >>> cc.n, cc.n_excluded, cc.a.tolist(), cc.b.tolist(), cc.c.tolist(), cc.d.tolist()
+    (2, 1, [1], [0], [1], [0])
+    """
     answered = arrays.responded.sum(axis=0)
     out = []
     for p in _contrast_pairs(arrays, plan, contrasts):
@@ -96,14 +126,44 @@ def paired_counts(final_codes: pd.DataFrame, *, questions: Mapping[str, Mapping]
                   timepoints: Sequence[str], contrasts: Mapping[str, Sequence[str]],
                   aggregate: str = "any", participant_level: pd.DataFrame | None = None
                   ) -> pd.DataFrame:
-    """Participant-level 2×2 counts per question (asked at ≥ 2 time points), code, contrast.
+    """Participant-level 2×2 counts per question (asked at ≥ 2 time points), code and contrast.
 
-    Columns ``question, code, contrast, first, second, n, a, b, c, d, n_excluded,
-    no_responses``: n pairs; a both, b first only, c second only, d neither; n_excluded
-    answered at only one of the two; no_responses the contrast's time points nobody
-    answered (``|``-joined). Rows in codebook order of questions and codes, contrasts in
-    config order. ``participant_level``: ``participant_codes(final_codes, aggregate)`` when
-    the caller has it already.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question, code, present`` are used).
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : sequence of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    aggregate : {"any", "all", "majority"}, default "any"
+        How a participant's item responses are combined.
+    participant_level : pandas.DataFrame, optional
+        ``participant_codes(final_codes, aggregate)`` when the caller has it already.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PAIRED_COUNTS_COLUMNS`: ``n`` pairs; ``a`` both, ``b`` first only,
+        ``c`` second only, ``d`` neither; ``n_excluded`` answered at only one of the two;
+        ``no_responses`` the contrast's time points nobody answered (``|``-joined). Questions
+        and codes in codebook order, contrasts in config order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.paired_counts import paired_counts
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> table = paired_counts(codes, questions={"q1": {"codes": ["x"]}}, timepoints=["pre", "post"],
+    ...                       contrasts={"change": ["pre", "post"]})
+    >>> print(table[["code", "contrast", "n", "a", "b", "c", "d", "n_excluded"]].to_string())
+      code contrast  n  a  b  c  d  n_excluded
+    0    x   change  4  1  0  2  1           0
     """
     pc = (participant_level if participant_level is not None
           else participant_codes(final_codes, aggregate=aggregate))
@@ -138,7 +198,28 @@ class ClusterCounts:
 
 
 def has_items(final_codes: pd.DataFrame, question: str) -> bool:
-    """Whether the question has items (several responses per participant and time point)."""
+    """Whether a question has items (several responses per participant and time point).
+
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes; without an ``item`` column no question has items.
+    question : str
+        The question id.
+
+    Returns
+    -------
+    bool
+        True when any of the question's rows has a non-empty ``item``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.paired_counts import has_items
+    >>> codes = pd.DataFrame({"question": ["q1", "q2"], "item": ["scene1", None]})
+    >>> has_items(codes, "q1"), has_items(codes, "q2")
+    (True, False)
+    """
     if "item" not in final_codes.columns:
         return False
     items = final_codes.loc[final_codes["question"] == question, "item"]
@@ -160,6 +241,48 @@ def _unit_arrays(final_codes: pd.DataFrame, plan: QuestionPlan):
 
 def cluster_counts(final_codes: pd.DataFrame, plan: QuestionPlan,
                     contrasts: Mapping[str, Sequence[str]]) -> dict[str, ClusterCounts]:
+    """Response pairs of every applicable contrast for the clustered McNemar test.
+
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes with ``item``: a unit is a (participant, item) pair.
+    plan : QuestionPlan
+        The question.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+
+    Returns
+    -------
+    dict of str to ClusterCounts
+        Contrast -> ``n`` response pairs (unit answered at both time points), ``n_excluded``
+        units answered at only one, ``cluster`` the participant index of each pair,
+        ``n_clusters_total`` and per pair and code whether it is discordant (``b`` first
+        only, ``c`` second only).
+
+    Notes
+    -----
+    Units (participant and item) are counted apart; their participant is the cluster of
+    :func:`.mcnemar.clustered_mcnemar_test` and :func:`.effect_sizes.cluster_rd`.
+
+    Examples
+    --------
+    p1 answered items s1 and s2 at both time points, p2 item s1 at both and s2 at pre only:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.paired_counts import cluster_counts
+    >>> from alliance_pipeline.change.participant_level import QuestionPlan
+    >>> rows = [("p1", "s1", "pre", 0), ("p1", "s1", "post", 1), ("p1", "s2", "pre", 1),
+    ...         ("p1", "s2", "post", 1), ("p2", "s1", "pre", 0), ("p2", "s1", "post", 0),
+    ...         ("p2", "s2", "pre", 1)]
+    >>> codes = pd.DataFrame([(p, i, t, "q1", "x", y) for p, i, t, y in rows],
+    ...                      columns=["participant_id", "item", "timepoint", "question", "code",
+    ...                               "present"])
+    >>> plan = QuestionPlan("q1", ("pre", "post"), ("x",))
+    >>> kc = cluster_counts(codes, plan, {"change": ["pre", "post"]})["change"]
+    >>> kc.n, kc.n_excluded, kc.cluster.tolist(), kc.c[:, 0].tolist()
+    (3, 1, [0, 0, 1], [True, False, False])
+    """
     arrays, cluster = _unit_arrays(final_codes, plan)
     out = {}
     for p in _contrast_pairs(arrays, plan, contrasts):

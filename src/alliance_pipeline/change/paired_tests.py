@@ -87,7 +87,7 @@ from alliance_pipeline.change.paired_counts import (
     contrast_counts,
     has_items,
 )
-from alliance_pipeline.change.proportions import (
+from alliance_pipeline.change.participant_level import (
     QuestionPlan,
     participant_codes,
     question_plans,
@@ -120,12 +120,86 @@ def tests_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 continuity: bool = False, exact_below: int = 25,
                 aggregate: str = "any", permutations: int = 10_000,
                 permutation_seed: int = 20250601) -> pd.DataFrame:
-    """The contract's ``tests.csv`` for one cohort (see the module docstring for columns).
+    """The contract's ``tests.csv`` for one cohort (see the module docstring for the columns).
 
-    Rows: questions (codebook order) asked at two or more time points, their codes
-    (codebook order); per code the Cochran's Q row first, then one McNemar row per
-    applicable contrast (config order), each followed by its clustered row when the
-    question has items. Deterministic; never raises on sparse or degenerate data.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question, code, present``, and
+        ``item`` when the cohort has items).
+    cohort : str
+        The cohort's name.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : sequence of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    confidence : float, default 0.95
+        Confidence level of the effect-size intervals.
+    p_adjust : {"holm", "bonferroni", "none"}, default "holm"
+        Adjustment within each family (:func:`.multiplicity.adjust_pvalues`).
+    mcnemar_method : {"auto", "exact", "midp", "asymptotic"}, default "auto"
+        See :func:`.mcnemar.mcnemar_test`.
+    continuity : bool, default False
+        Continuity correction of the asymptotic McNemar test.
+    exact_below : int, default 25
+        ``auto`` takes the exact test when b + c < ``exact_below``.
+    aggregate : {"any", "all", "majority"}, default "any"
+        How a participant's item responses are combined.
+    permutations : int, default 10000
+        Permutations of Cochran's Q (0: off).
+    permutation_seed : int, default 20250601
+        Seed of the permutations, combined with the question and code.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TESTS_COLUMNS`. Rows: questions asked at two or more time points
+        (codebook order), their codes; per code the Cochran's Q row, then one McNemar row per
+        applicable contrast (config order), each followed by its clustered row when the
+        question has items. Deterministic; never raises on sparse or degenerate data.
+
+    Notes
+    -----
+    Cochran's Q: :func:`.cochran_q.cochran_q_test` and :func:`.cochran_q.cochran_q_permutation`;
+    McNemar: :func:`.mcnemar.mcnemar_test`, clustered :func:`.mcnemar.clustered_mcnemar_test`;
+    effect sizes: :func:`.effect_sizes.newcombe_paired_rd`, :func:`.effect_sizes.paired_odds_ratio`,
+    :func:`.effect_sizes.cluster_rd`.
+
+    References
+    ----------
+    .. [1] Cochran, W. G. (1950). Biometrika, 37(3/4), 256-266. doi:10.1093/biomet/37.3-4.256
+    .. [2] McNemar, Q. (1947). Psychometrika, 12(2), 153-157. doi:10.1007/BF02295996
+    .. [3] Newcombe, R. G. (1998). Statistics in Medicine, 17(22), 2635-2650.
+
+    Examples
+    --------
+    Four participants, code x at pre and post: a = 1, b = 0, c = 2, d = 1. Cochran's Q with
+    two time points is McNemar's (b − c)² / (b + c) = 2; the exact McNemar p is
+    2·P(X ≤ 0 | n = 2) = 0.5:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.paired_tests import tests_table
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> table = tests_table(codes, cohort="demo", questions={"q1": {"codes": ["x"]}},
+    ...                     timepoints=["pre", "post"], contrasts={"change": ["pre", "post"]},
+    ...                     permutations=0)
+    >>> print(table[["test", "contrast", "n", "b", "c", "statistic", "df", "p_value", "method"]]
+    ...       .round(4).to_string())
+            test contrast  n     b     c  statistic    df  p_value      method
+    0  cochran_q  omnibus  4  <NA>  <NA>        2.0     1   0.1573  asymptotic
+    1    mcnemar   change  4     0     2        0.0  <NA>   0.5000       exact
+
+    The risk difference (c − b)/n = 0.5 with Newcombe's interval; b = 0, so the odds ratio is
+    infinite and only the lower bound of its exact interval, from π_L = sqrt(0.025), is given:
+
+    >>> row = table.iloc[1]
+    >>> print(f"{row.risk_difference} {row.rd_ci_low:.4f} {row.rd_ci_high:.4f} {row.or_ci_low:.4f}")
+    0.5 -0.1355 0.7891 0.1878
     """
     if p_adjust not in P_ADJUST_METHODS:
         raise ValueError(f"p_adjust must be one of {', '.join(P_ADJUST_METHODS)}; got {p_adjust!r}")

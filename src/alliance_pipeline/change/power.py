@@ -45,7 +45,7 @@ from alliance_pipeline.change.difference import (
     pair_term,
 )
 from alliance_pipeline.change.paired_counts import paired_counts
-from alliance_pipeline.change.proportions import (
+from alliance_pipeline.change.participant_level import (
     contrast_applies,
     participant_codes,
     question_plans,
@@ -59,10 +59,42 @@ NAN = float("nan")
 
 def connor_sample_size(p10: float, p01: float, *, alpha: float = 0.05, power: float = 0.8,
                        effect_scale: float = 1.0) -> float:
-    """Pairs needed for a two-sided McNemar test (Connor 1987), rounded up.
+    """Pairs a two-sided McNemar test needs (Connor 1987), rounded up.
 
-    ``effect_scale`` multiplies δ = p01 − p10 and keeps ψ = p10 + p01. NaN when the scaled
-    δ is 0 or the inputs are NaN.
+    Parameters
+    ----------
+    p10, p01 : float
+        Discordant shares: code at the first time point only (p10), the second only (p01).
+    alpha : float, default 0.05
+        Two-sided significance level.
+    power : float, default 0.8
+        Target power 1 − β.
+    effect_scale : float, default 1.0
+        s: δ = p01 − p10 is scaled to s·δ, ψ = p10 + p01 kept.
+
+    Returns
+    -------
+    float
+        The number of pairs (a whole number); NaN when the scaled δ is 0 or an input is NaN.
+
+    Notes
+    -----
+        n = [z_{1−α/2} sqrt(ψ) + z_{1−β} sqrt(ψ − δ²)]² / δ²,  ψ = p10 + p01,  δ = s (p01 − p10).
+
+    References
+    ----------
+    .. [1] Connor, R. J. (1987). Sample size for testing differences in proportions for the
+       paired-sample design. Biometrics, 43(1), 207-211. doi:10.2307/2531961
+
+    Examples
+    --------
+    p10 = 0.1, p01 = 0.3: ψ = 0.4, δ = 0.2, n = (1.96·0.6325 + 0.8416·0.6)² / 0.04 = 76.09:
+
+    >>> from alliance_pipeline.change.power import connor_sample_size
+    >>> connor_sample_size(0.1, 0.3)
+    77.0
+    >>> connor_sample_size(0.2, 0.2)
+    nan
     """
     from scipy import stats
 
@@ -79,9 +111,45 @@ def connor_sample_size(p10: float, p01: float, *, alpha: float = 0.05, power: fl
 
 def difference_sample_size(mean: float, sd: float, *, alpha: float = 0.05, power: float = 0.8,
                            effect_scale: float = 1.0) -> float:
-    """Participants for a two-sided one-sample t test of mean d = 0 with effect size
-    ``effect_scale``·mean/sd (statsmodels ``TTestPower.solve_power``), rounded up; NaN when
-    the effect is 0 or undefined."""
+    """Participants for a two-sided one-sample t test of mean d = 0, rounded up.
+
+    Parameters
+    ----------
+    mean, sd : float
+        Observed mean and standard deviation (n − 1) of the differences d.
+    alpha : float, default 0.05
+        Two-sided significance level.
+    power : float, default 0.8
+        Target power.
+    effect_scale : float, default 1.0
+        s: the effect size is s·|mean| / sd.
+
+    Returns
+    -------
+    float
+        Participants needed (at least 2); NaN when the effect is 0 or undefined.
+
+    Notes
+    -----
+    Solves power = P(|T| > t_{1−α/2, n−1}) for n with T noncentral t with n − 1 df and
+    noncentrality s·mean/sd·sqrt(n) (statsmodels ``TTestPower.solve_power``).
+
+    References
+    ----------
+    .. [1] Cohen, J. (1988). Statistical Power Analysis for the Behavioral Sciences, 2nd ed.,
+       ch. 2. Lawrence Erlbaum.
+
+    Examples
+    --------
+    Effect size 0.5 at α = 0.05 and power 0.8 needs 33.4, i.e. 34 participants (Cohen's
+    tables and G*Power give 34 too):
+
+    >>> from alliance_pipeline.change.power import difference_sample_size
+    >>> difference_sample_size(0.5, 1.0)
+    34.0
+    >>> difference_sample_size(0.0, 1.0)
+    nan
+    """
     from statsmodels.stats.power import TTestPower
 
     if not (np.isfinite(mean) and np.isfinite(sd)) or sd <= 0 or mean == 0 or effect_scale == 0:
@@ -137,7 +205,64 @@ def power_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[st
                 participant_level: pd.DataFrame | None = None) -> pd.DataFrame:
     """The contract's ``power.csv`` for one cohort (see the module docstring).
 
-    ``participant_level``: ``participant_codes(final_codes, aggregate)`` when the caller has it.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question, code, present`` are used).
+    cohort : str
+        The cohort's name, written in every row.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : sequence of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    alpha : float, default 0.05
+        Two-sided significance level.
+    targets : sequence of float, default (0.8, 0.9)
+        Target powers.
+    effect_scales : sequence of float, default (1.0, 0.5)
+        Scale factors s of the observed change.
+    aggregate : {"any", "all", "majority"}, default "any"
+        How a participant's item responses are combined.
+    compare : sequence of [A, B], default ()
+        Pairs of contrasts whose difference of changes gets a row.
+    participant_level : pandas.DataFrame, optional
+        ``participant_codes(final_codes, aggregate)`` when the caller has it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`POWER_COLUMNS`; per question, code and contrast (then compare pair),
+        one row per effect scale and target.
+
+    Notes
+    -----
+    McNemar rows: :func:`connor_sample_size` of the observed p10 = b/n, p01 = c/n; compare
+    rows: :func:`difference_sample_size` of the complete cases' d.
+
+    References
+    ----------
+    .. [1] Connor, R. J. (1987). Biometrics, 43(1), 207-211. doi:10.2307/2531961
+
+    Examples
+    --------
+    Four participants, code x at pre and post: b = 0, c = 2 of n = 4, so p01 = 0.5, ψ = δ = 0.5
+    and n = (1.96·0.7071 + 0.8416·0.5)² / 0.25 = 13.06; halved, δ = 0.25 gives 60.38:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.power import power_table
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> table = power_table(codes, cohort="demo", questions={"q1": {"codes": ["x"]}},
+    ...                     timepoints=["pre", "post"], contrasts={"change": ["pre", "post"]},
+    ...                     targets=(0.8,))
+    >>> print(table[["contrast", "p10", "p01", "effect_scale", "n_required"]].to_string())
+      contrast  p10  p01  effect_scale  n_required
+    0   change  0.0  0.5           1.0          14
+    1   change  0.0  0.5           0.5          61
     """
     pc = (participant_level if participant_level is not None
           else participant_codes(final_codes, aggregate=aggregate))

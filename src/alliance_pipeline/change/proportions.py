@@ -11,173 +11,77 @@ present, source``) and plain values taken from the config and codebook:
 
 The unit of analysis is the participant. When a cohort has items (several responses per
 participant, question and time point, e.g. role-play scenes) a participant's responses are
-first combined by the ``aggregate`` rule (:func:`participant_codes`).
+first combined by the ``aggregate`` rule
+(:func:`.participant_level.participant_codes`, where the question plans and arrays are too).
 
 No file I/O; the functions return data frames.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-AGGREGATE_RULES = ("any", "all", "majority")
-KEY_COLUMNS = ("participant_id", "timepoint", "question", "code")
-PARTICIPANT_CODES_COLUMNS = ["participant_id", "timepoint", "question", "code", "present"]
+from alliance_pipeline.change.participant_level import (
+    contrast_applies,
+    participant_codes,
+    question_plans,
+    response_arrays,
+)
+
 PROPORTIONS_COLUMNS = ["cohort", "question", "code", "timepoint", "n", "k", "proportion",
                        "ci_low", "ci_high", "share_of_codes", "ci_method", "note"]
 FLOW_COLUMNS = ["question", "step", "name", "timepoints", "n_cohort", "n", "n_excluded",
                 "missing"]
 
 
-# --------------------------------------------------------------------------- plan helpers
-
-@dataclass(frozen=True)
-class QuestionPlan:
-    """One question as the analyses see it: its time points in study order and its codes."""
-
-    question: str
-    timepoints: tuple[str, ...]
-    codes: tuple[str, ...]
-
-
-def question_plans(questions: Mapping[str, Mapping], timepoints: Sequence[str]) -> list[QuestionPlan]:
-    """The questions in codebook order, each with its time points put in study order.
-
-    A question's ``timepoints`` default to all of the study's; time points the study does
-    not list are dropped (config validation reports them; here they cannot be ordered).
-    """
-    plans = []
-    for qid, spec in questions.items():
-        asked = spec.get("timepoints") or list(timepoints)
-        q_times = tuple(t for t in timepoints if t in set(asked))
-        plans.append(QuestionPlan(str(qid), q_times, tuple(str(c) for c in spec.get("codes", []))))
-    return plans
-
-
-def contrast_applies(pair: Sequence[str], plan: QuestionPlan) -> bool:
-    """A contrast is tested for a question only when both its time points are the question's."""
-    return len(pair) == 2 and pair[0] in plan.timepoints and pair[1] in plan.timepoints
-
-
-def _check_aggregate(aggregate: str) -> None:
-    if aggregate not in AGGREGATE_RULES:
-        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATE_RULES)}; got {aggregate!r}")
-
-
-def _present_values(final_codes: pd.DataFrame) -> np.ndarray:
-    present = pd.to_numeric(final_codes["present"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isin(present, (0.0, 1.0))
-    if bad.any():
-        raise ValueError(f"final_codes.present must be 0 or 1; {int(bad.sum())} rows are not")
-    return present.astype(np.int8)
-
-
-# --------------------------------------------------------------------------- participant level
-
-def participant_codes(final_codes: pd.DataFrame, aggregate: str = "any") -> pd.DataFrame:
-    """Codes per participant: ``participant_id, timepoint, question, code, present``.
-
-    One row per participant, time point, question and code for every participant with at
-    least one response to that question at that time point. With one response per
-    participant/question/time point this is ``final_codes`` without its response columns.
-    With items, the participant's responses are combined by ``aggregate``:
-
-    - ``any`` (default): present if at least one response carries the code;
-    - ``all``: present if every response carries it;
-    - ``majority``: present if more than half of the responses carry it (a tie is absent).
-
-    Rows are sorted by participant_id, timepoint, question and code (as text), so the
-    result does not depend on the input's row order. Vectorised: keys are factorised and
-    combined into one integer, counts come from ``np.bincount``.
-    """
-    _check_aggregate(aggregate)
-    if final_codes.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "present" else object)
-                             for c in PARTICIPANT_CODES_COLUMNS})
-    codes, uniques = [], []
-    for column in KEY_COLUMNS:
-        values = final_codes[column]
-        if values.isna().any():
-            raise ValueError(f"final_codes.{column} has empty values")
-        c, u = pd.factorize(values.astype(str), sort=True)
-        codes.append(c)
-        uniques.append(np.asarray(u, dtype=object))
-    sizes = tuple(len(u) for u in uniques)
-    key = np.ravel_multi_index(tuple(codes), sizes)
-    present = _present_values(final_codes)
-    groups, inverse = np.unique(key, return_inverse=True)
-    count = np.bincount(inverse, minlength=len(groups))
-    total = np.bincount(inverse, weights=present, minlength=len(groups))
-    if aggregate == "any":
-        value = total > 0
-    elif aggregate == "all":
-        value = total == count
-    else:  # majority: strictly more than half
-        value = 2 * total > count
-    index = np.unravel_index(groups, sizes)
-    out = {column: uniques[i][index[i]] for i, column in enumerate(KEY_COLUMNS)}
-    out["present"] = value.astype("int64")
-    return pd.DataFrame(out, columns=PARTICIPANT_CODES_COLUMNS)
-
-
-@dataclass
-class ResponseArrays:
-    """One question at participant level, as arrays.
-
-    ``participants``: ids (sorted); ``responded[i, t]``: participant i answered the question
-    at time point t; ``present[i, t, j]``: code j present (0 where the participant did not
-    answer, or where a code row is missing for an answered time point).
-    """
-
-    participants: np.ndarray
-    timepoints: tuple[str, ...]
-    codes: tuple[str, ...]
-    responded: np.ndarray
-    present: np.ndarray
-
-
-def response_arrays(pc: pd.DataFrame, plan: QuestionPlan,
-                    participants: Sequence[str] | np.ndarray | None = None) -> ResponseArrays:
-    """Arrays of one question from :func:`participant_codes` output.
-
-    ``participants`` fixes the rows (e.g. every participant of the cohort, for the flow
-    table); by default the participants who answered the question at one of its time
-    points. Rows for codes or time points the plan does not list are ignored.
-    """
-    sub = pc[pc["question"] == plan.question]
-    t_pos = pd.Index(plan.timepoints, dtype=object).get_indexer(pd.Index(sub["timepoint"], dtype=object))
-    keep = t_pos >= 0
-    sub, t_pos = sub[keep], t_pos[keep].astype(np.int64)
-    if participants is None:
-        p_pos, labels = pd.factorize(sub["participant_id"], sort=True)
-        pids = np.asarray(labels, dtype=object)
-    else:
-        pids = np.asarray(sorted(set(map(str, participants))), dtype=object)
-        p_pos = pd.Index(pids).get_indexer(pd.Index(sub["participant_id"]))
-        if (p_pos < 0).any():
-            raise ValueError("participants does not list every participant of the question")
-    n_p, n_t, n_c = len(pids), len(plan.timepoints), len(plan.codes)
-    responded = np.zeros((n_p, n_t), dtype=bool)
-    responded[p_pos, t_pos] = True
-    present = np.zeros((n_p, n_t, n_c), dtype=np.int8)
-    c_pos = pd.Index(plan.codes, dtype=object).get_indexer(pd.Index(sub["code"], dtype=object))
-    has_code = c_pos >= 0
-    present[p_pos[has_code], t_pos[has_code], c_pos[has_code]] = (
-        sub["present"].to_numpy()[has_code].astype(np.int8))
-    return ResponseArrays(pids, plan.timepoints, plan.codes, responded, present)
-
-
 # --------------------------------------------------------------------------- proportions
 
 def wilson_interval(k, n, confidence: float = 0.95):
-    """Wilson score interval for k of n (arrays allowed); NaN where n = 0.
+    """Wilson score interval of a proportion k / n (arrays allowed).
 
-    Computed by ``statsmodels.stats.proportion.proportion_confint(method="wilson")``; the
-    bounds at k = 0 and k = n are set to exactly 0 and 1 (they are so algebraically; the
-    floating-point result can be off by ~1e-17), and all bounds clipped to [0, 1].
+    Parameters
+    ----------
+    k : int or array_like
+        Participants with the code.
+    n : int or array_like
+        Participants who answered (broadcast against ``k``).
+    confidence : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    tuple
+        (low, high): floats for scalar input, arrays otherwise; NaN where n = 0.
+
+    Notes
+    -----
+    With p̂ = k / n and z = z_{(1 + confidence)/2},
+
+        (p̂ + z²/(2n) ± z sqrt(p̂(1 − p̂)/n + z²/(4n²))) / (1 + z²/n),
+
+    computed by statsmodels' ``proportion_confint(method="wilson")``. The bounds at k = 0 and
+    k = n are set to exactly 0 and 1 (so algebraically; the floating-point result can be off
+    by ~1e-17), and all bounds are clipped to [0, 1].
+
+    References
+    ----------
+    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+       inference. Journal of the American Statistical Association, 22(158), 209-212.
+       doi:10.1080/01621459.1927.10502953
+
+    Examples
+    --------
+    3 of 10: centre (0.3 + 0.1921) / 1.3841 = 0.3555, half-width 0.2477:
+
+    >>> from alliance_pipeline.change.proportions import wilson_interval
+    >>> low, high = wilson_interval(3, 10)
+    >>> round(low, 4), round(high, 4)
+    (0.1078, 0.6032)
+    >>> low, high = wilson_interval([0, 3], [10, 0])
+    >>> low.tolist(), high.round(4).tolist()
+    ([0.0, nan], [0.2775, nan])
     """
     from statsmodels.stats.proportion import proportion_confint
 
@@ -202,14 +106,56 @@ def proportions_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapp
                       aggregate: str = "any") -> pd.DataFrame:
     """The contract's ``proportions.csv`` (plus ``share_of_codes``, ``ci_method``, ``note``).
 
-    One row per question (codebook order), code (codebook order) and time point of the
-    question (study order). ``n`` = participants who answered the question at that time
-    point; ``k`` = those of them with the code (items combined by ``aggregate``);
-    ``proportion = k / n`` with its Wilson score interval at ``confidence``
-    (``ci_method = "wilson"``). ``share_of_codes`` = k / (sum of k over the question's codes
-    at that time point): the code's share of all codes given, the way feedback results
-    are often reported; empty when no code was given. A time point nobody answered has
-    n = 0, k = 0 and empty proportion, interval and share, with a note.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question, code, present`` are used).
+    cohort : str
+        The cohort's name.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
+    timepoints : sequence of str
+        The study's time points in order.
+    confidence : float, default 0.95
+        Confidence level of the Wilson intervals.
+    aggregate : {"any", "all", "majority"}, default "any"
+        How a participant's item responses are combined (:func:`.participant_level.participant_codes`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PROPORTIONS_COLUMNS`, one row per question (codebook order), code
+        (codebook order) and time point of the question (study order).
+
+    Notes
+    -----
+    ``n`` = participants who answered the question at that time point, ``k`` = those of them
+    with the code, ``proportion`` = k / n with its Wilson interval (:func:`wilson_interval`,
+    ``ci_method = "wilson"``). ``share_of_codes`` = k / Σ k over the question's codes at that
+    time point: the code's share of all codes given; empty when no code was given. A time point
+    nobody answered has n = k = 0, empty proportion, interval and share, and a note.
+
+    References
+    ----------
+    .. [1] Wilson, E. B. (1927). Journal of the American Statistical Association, 22(158),
+       209-212. doi:10.1080/01621459.1927.10502953
+
+    Examples
+    --------
+    1 of 4 participants has code x at pre, 3 of 4 at post:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.proportions import proportions_table
+    >>> rows = [("p1", "pre", 0), ("p1", "post", 1), ("p2", "pre", 0), ("p2", "post", 1),
+    ...         ("p3", "pre", 1), ("p3", "post", 1), ("p4", "pre", 0), ("p4", "post", 0)]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", y) for p, t, y in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> table = proportions_table(codes, cohort="demo", questions={"q1": {"codes": ["x"]}},
+    ...                           timepoints=["pre", "post"])
+    >>> print(table[["timepoint", "n", "k", "proportion", "ci_low", "ci_high"]].round(4).to_string())
+      timepoint  n  k  proportion  ci_low  ci_high
+    0       pre  4  1        0.25  0.0456   0.6994
+    1      post  4  3        0.75  0.3006   0.9544
     """
     pc = participant_codes(final_codes, aggregate=aggregate)
     rows = []
@@ -249,23 +195,53 @@ def participant_flow(final_codes: pd.DataFrame, *, timepoints: Sequence[str],
                      ) -> pd.DataFrame:
     """Who answered each question when, and who each analysis leaves out.
 
-    Columns ``question, step, name, timepoints, n_cohort, n, n_excluded, missing``; per
-    question (codebook order) these rows:
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        The consensus codes (``participant_id, timepoint, question`` are used).
+    timepoints : sequence of str
+        The study's time points in order.
+    contrasts : mapping of str to [first, second]
+        The configured contrasts.
+    questions : mapping
+        Question id -> ``{"codes": [...], "timepoints": [...]}`` in codebook order.
 
-    - ``step = "timepoint"`` (one per time point of the question, study order; ``name`` and
-      ``timepoints`` = that time point): ``n`` participants who answered the question then;
-      ``n_excluded`` = participants of the cohort who did not; ``missing`` = their ids.
-    - ``step = "complete"`` (``name = "complete"``, ``timepoints`` = all of the question's,
-      ``|``-joined): ``n`` complete cases (answered at every time point of the question: the
-      participants of Cochran's Q); ``n_excluded`` = participants who answered at some but
-      not all of them (left out of Cochran's Q); ``missing`` = their ids.
-    - ``step = "contrast"`` (one per configured contrast whose two time points the question
-      has, config order; ``name`` = contrast, ``timepoints`` = ``first|second``): ``n`` pairs
-      (answered at both); ``n_excluded`` = answered at exactly one of the two (left out of
-      that McNemar test); ``missing`` = their ids.
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``question, step, name, timepoints, n_cohort, n, n_excluded, missing``; per
+        question (codebook order):
 
-    ``n_cohort`` = participants anywhere in ``final_codes`` (the cohort). Ids in
-    ``missing`` are sorted and ``;``-joined; empty when nobody is missing.
+        - ``step = "timepoint"``, one per time point of the question (study order): ``n``
+          participants who answered then; ``n_excluded`` participants of the cohort who did
+          not; ``missing`` their ids.
+        - ``step = "complete"``: ``n`` complete cases (answered at every time point of the
+          question: the participants of Cochran's Q); ``n_excluded`` those who answered at
+          some but not all of them; ``missing`` their ids.
+        - ``step = "contrast"``, one per configured contrast whose two time points the
+          question has (config order): ``n`` pairs; ``n_excluded`` answered at exactly one of
+          the two (left out of that McNemar test); ``missing`` their ids.
+
+        ``n_cohort`` = participants anywhere in ``final_codes``. Ids in ``missing`` are sorted
+        and ``;``-joined; empty when nobody is missing.
+
+    Examples
+    --------
+    p3 answered at pre only:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.change.proportions import participant_flow
+    >>> rows = [("p1", "pre"), ("p1", "post"), ("p2", "pre"), ("p2", "post"), ("p3", "pre")]
+    >>> codes = pd.DataFrame([(p, t, "q1", "x", 0) for p, t in rows],
+    ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
+    >>> flow = participant_flow(codes, timepoints=["pre", "post"], questions={"q1": {"codes": ["x"]}},
+    ...                         contrasts={"change": ["pre", "post"]})
+    >>> print(flow[["missing", "step", "name", "n_cohort", "n", "n_excluded"]].to_string())
+      missing       step      name  n_cohort  n  n_excluded
+    0          timepoint       pre         3  3           0
+    1      p3  timepoint      post         3  2           1
+    2      p3   complete  complete         3  2           1
+    3      p3   contrast    change         3  2           1
     """
     pc = participant_codes(final_codes)  # presence of a response does not depend on the rule
     cohort_ids = np.asarray(sorted(final_codes["participant_id"].astype(str).unique()), dtype=object)

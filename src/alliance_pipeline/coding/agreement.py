@@ -54,12 +54,10 @@ import numpy as np
 import pandas as pd
 
 from alliance_pipeline.coding.coefficients import (
-    cohen_kappa_encoded,
-    fleiss_kappa,
+    coder_kappas,
     gwet_ac1_from_counts,
     percent_agreement_encoded,
 )
-from alliance_pipeline.coding.consensus import parse_codes
 from alliance_pipeline.coding.krippendorff_alpha import (
     AlphaParts,
     alpha_from_weights,
@@ -68,7 +66,7 @@ from alliance_pipeline.coding.krippendorff_alpha import (
     masi_distance_matrix,
     nominal_distance,
 )
-from alliance_pipeline.coding.reliability_data import NAN, index_data, value_counts
+from alliance_pipeline.coding.reliability_data import NAN, codings_matrix, index_data, value_counts
 from alliance_pipeline.common.seeds import row_rng
 
 COLUMNS = ["cohort", "question", "code", "n_units", "n_coders", "percent_agreement",
@@ -131,7 +129,46 @@ def _bootstrap(parts: AlphaParts, resamples: int, rng: np.random.Generator,
 
 def alpha_bootstrap(reliability_data, distance, *, resamples: int = 2000, seed: int = 0,
                     confidence: float = 0.95) -> BootstrapCI:
-    """Percentile unit-bootstrap interval of :func:`alpha_with_distance` (same data form)."""
+    """Percentile unit-bootstrap interval of Krippendorff's alpha with any distance.
+
+    Parameters
+    ----------
+    reliability_data, distance : array_like
+        Coders x units category indices (NaN missing) into the V x V ``distance`` matrix.
+    resamples : int, default 2000
+        Bootstrap resamples B (0: no interval).
+    seed : int, default 0
+        Seed of ``numpy.random.default_rng``.
+    confidence : float, default 0.95
+        Confidence level c.
+
+    Returns
+    -------
+    BootstrapCI
+        ``low``, ``high``, ``n_defined`` (resamples with a defined alpha) and ``resamples``;
+        NaN bounds when fewer than two resamples have a defined alpha.
+
+    Notes
+    -----
+    Pairable units drawn with replacement; bounds: the (1 − c)/2 and (1 + c)/2 quantiles of the
+    defined alphas (``numpy.quantile``, linear interpolation).
+
+    References
+    ----------
+    .. [1] Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap, ch. 13.
+       Chapman & Hall.
+
+    Examples
+    --------
+    >>> from alliance_pipeline.coding.agreement import alpha_bootstrap
+    >>> from alliance_pipeline.coding.krippendorff_alpha import nominal_distance
+    >>> alpha_bootstrap([[0, 0, 0], [0, 0, 0]], nominal_distance(2), resamples=100)  # no variation
+    BootstrapCI(low=nan, high=nan, n_defined=0, resamples=100)
+    >>> data = [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]   # alpha 0.0952
+    >>> ci = alpha_bootstrap(data, nominal_distance(2), resamples=1000, seed=1)
+    >>> ci.resamples, ci.low < 0.0952 < ci.high <= 1
+    (1000, True)
+    """
     return _bootstrap(alpha_parts(index_data(reliability_data), distance), resamples,
                       np.random.default_rng(seed), confidence)
 
@@ -175,22 +212,19 @@ def _statistics(values: np.ndarray, distance: np.ndarray, *, q: int | None, kapp
         notes.append(no_variation + ": alpha and kappa undefined")
         return row | {"note": notes}
 
-    if kappas and n_coders == 2:
-        row["cohen_kappa"] = cohen_kappa_encoded(values, n_values)
-    elif kappas:
-        complete = (values >= 0).all(axis=0)
-        n_complete = int(complete.sum())
-        if n_complete == 0:
-            notes.append(f"fleiss_kappa undefined: no response coded by all {n_coders} coders")
-        else:
-            row["fleiss_kappa"] = fleiss_kappa(value_counts(values[:, complete], n_values))
-            if np.isnan(row["fleiss_kappa"]):
-                notes.append("fleiss_kappa undefined: no variation among the responses "
-                             "coded by all coders")
-            elif n_complete < n_units:
-                notes.append(f"fleiss_kappa on the {n_complete} of {n_units} responses "
-                             "coded by all coders")
+    if kappas:
+        row["cohen_kappa"], row["fleiss_kappa"], kappa_note = coder_kappas(values, n_values)
+        if kappa_note:
+            notes.append(kappa_note)
+    _alpha_statistics(row, notes, values, distance, library_alpha=library_alpha,
+                      resamples=resamples, rng=rng, confidence=confidence)
+    return row | {"note": notes}
 
+
+def _alpha_statistics(row: dict, notes: list[str], values: np.ndarray, distance: np.ndarray, *,
+                      library_alpha: bool, resamples: int, rng: np.random.Generator,
+                      confidence: float) -> None:
+    """Krippendorff's alpha and its bootstrap interval into ``row``, notes into ``notes``."""
     parts = alpha_parts(values, distance)
     if library_alpha:
         import krippendorff
@@ -199,7 +233,7 @@ def _statistics(values: np.ndarray, distance: np.ndarray, *, q: int | None, kapp
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             row["krippendorff_alpha"] = float(krippendorff.alpha(
-                reliability_data=data, value_domain=np.arange(n_values),
+                reliability_data=data, value_domain=np.arange(distance.shape[0]),
                 level_of_measurement="nominal"))
     else:
         row["krippendorff_alpha"] = alpha_of_parts(parts)
@@ -214,34 +248,6 @@ def _statistics(values: np.ndarray, distance: np.ndarray, *, q: int | None, kapp
         else:
             notes.append(f"alpha CI from the {ci.n_defined} of {ci.resamples} resamples "
                          "with variation")
-    return row | {"note": notes}
-
-
-def _question_data(cq: pd.DataFrame, codes: list[str], question: str):
-    """coders x units matrix of code-set ids, the sets' membership matrix and set labels."""
-    if cq.duplicated(["response_id", "coder"]).any():
-        dup = cq.loc[cq.duplicated(["response_id", "coder"]), ["response_id", "coder"]].iloc[0]
-        raise ValueError(f"coder {dup['coder']!r} has more than one coding of response "
-                         f"{dup['response_id']!r}")
-    rank = {code: i for i, code in enumerate(codes)}
-    parsed = [parse_codes(c) for c in cq["codes"].tolist()]
-    unknown = sorted(set().union(*parsed) - set(codes)) if parsed else []
-    if unknown:
-        raise ValueError(f"codings of question {question!r} use code(s) not in its codebook: "
-                         + ", ".join(unknown))
-    canonical = [";".join(sorted(s, key=rank.__getitem__)) for s in parsed]
-    labels, set_index = np.unique(np.asarray(canonical, dtype=object).astype(str),
-                                  return_inverse=True)
-    _, unit_index = np.unique(cq["response_id"].astype(str).to_numpy(), return_inverse=True)
-    coder_ids, coder_index = np.unique(cq["coder"].astype(str).to_numpy(), return_inverse=True)
-    n_units = int(unit_index.max()) + 1 if len(cq) else 0
-    matrix = np.full((coder_ids.size, n_units), -1, dtype=np.int64)
-    matrix[coder_index.reshape(-1), unit_index.reshape(-1)] = set_index.reshape(-1)
-    membership = np.zeros((labels.size, len(codes)), dtype=np.int64)
-    for i, label in enumerate(labels.tolist()):
-        for code in parse_codes(label):
-            membership[i, rank[code]] = 1
-    return matrix, membership, labels.tolist()
 
 
 def agreement_table(codings: pd.DataFrame, questions: Mapping[str, Mapping], *, cohort: str,
@@ -249,11 +255,56 @@ def agreement_table(codings: pd.DataFrame, questions: Mapping[str, Mapping], *, 
                     acceptable: float = 0.667, good: float = 0.800) -> pd.DataFrame:
     """Inter-coder agreement per question and code, plus a ``*`` row per question.
 
-    ``codings``: response_id, question, coder, codes (one row per coder and response that
-    coder coded). ``questions``: codebook, qid -> {"multi_label", "codes", ...}; rows follow
-    its order, codes in codebook order, ``*`` last. Columns: :data:`COLUMNS` then
-    ``alpha_ci_method``. Deterministic for a given ``seed``. See the module docstring for
-    definitions.
+    Parameters
+    ----------
+    codings : pandas.DataFrame
+        ``response_id, question, coder, codes``: one row per coder and response coded.
+    questions : mapping
+        The codebook, question id -> ``{"multi_label", "codes", ...}``; rows follow its order.
+    cohort : str
+        The cohort's name, written in every row.
+    bootstrap : int, default 2000
+        Resamples of the alpha interval (0: none).
+    seed : int, default 20250601
+        Seed, combined with question and code (:func:`alliance_pipeline.common.seeds.row_rng`).
+    confidence : float, default 0.95
+        Confidence level of the alpha interval.
+    acceptable, good : float, default 0.667, 0.800
+        Alpha thresholds of the verdicts ``tentative`` and ``good`` (Krippendorff 2004).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS` then ``alpha_ci_method``; per question its codes (codebook
+        order, presence / absence), then ``*`` (the code set). Deterministic for a ``seed``;
+        ``ValueError`` for an unknown question or code, or a response coded twice by a coder.
+
+    Notes
+    -----
+    Formulas: the module docstring, :mod:`.coefficients`, :mod:`.krippendorff_alpha`.
+
+    References
+    ----------
+    .. [1] Krippendorff, K. (2004). Content Analysis, 2nd ed. Sage.
+
+    Examples
+    --------
+    Two coders differ on r2 only. Code a: values (1, 1, 0, 0) and (1, 0, 0, 0); agreement
+    3/4, kappa (0.75 − 0.5)/0.5, alpha 1 − 7·1/(3·5), AC1 (0.75 − 0.46875)/0.53125:
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.coding.agreement import agreement_table
+    >>> codings = pd.DataFrame({"response_id": ["r1", "r2", "r3", "r4"] * 2, "question": "q1",
+    ...                         "coder": ["c1"] * 4 + ["c2"] * 4,
+    ...                         "codes": ["a", "a", "b", "b", "a", "b", "b", "b"]})
+    >>> table = agreement_table(codings, {"q1": {"multi_label": False, "codes": ["a", "b"]}},
+    ...                         cohort="demo", bootstrap=0)
+    >>> print(table[["code", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
+    ...              "verdict"]].round(4).to_string())
+      code  percent_agreement  cohen_kappa  krippendorff_alpha  gwet_ac1       verdict
+    0    a               0.75          0.5              0.5333    0.5294  insufficient
+    1    b               0.75          0.5              0.5333    0.5294  insufficient
+    2    *               0.75          0.5              0.5333    0.5294  insufficient
     """
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1")
@@ -266,39 +317,52 @@ def agreement_table(codings: pd.DataFrame, questions: Mapping[str, Mapping], *, 
     rows = []
     for question, spec in questions.items():
         question = str(question)
-        codes = [str(c) for c in spec["codes"]]
-        multi = bool(spec.get("multi_label", True))
         cq = codings[codings["question"] == question]
-        matrix, membership, labels = _question_data(cq, codes, question)
-        n_coders = matrix.shape[0]
-        base = {"cohort": cohort, "question": question, "n_coders": n_coders}
+        rows += _question_rows(cq, spec, cohort=cohort, question=question, bootstrap=bootstrap,
+                               seed=seed, confidence=confidence)
+    return _agreement_frame(rows, method=method, acceptable=acceptable, good=good)
 
-        for k, code in enumerate(codes):
-            values = np.where(matrix >= 0, membership[np.maximum(matrix, 0), k], -1)
-            stats = _statistics(values, nominal_distance(2), q=2, kappas=True,
-                                library_alpha=True, resamples=bootstrap,
-                                rng=row_rng(seed, question, code), confidence=confidence,
-                                no_variation=_no_variation_code(values))
-            rows.append(base | {"code": code} | stats)
 
-        if multi:
-            distance = masi_distance_matrix(membership)
-            q, kappas = None, False
-            kind_note = ("alpha over code sets with the MASI distance; kappa and AC1 not "
-                         "computed for code sets")
-        else:
-            distance = nominal_distance(len(labels))
-            q = len(codes) + sum(1 for label in labels if label not in codes)
-            kappas = True
-            kind_note = ""
-        stats = _statistics(matrix, distance, q=q, kappas=kappas, library_alpha=False,
-                            resamples=bootstrap, rng=row_rng(seed, question, ALL_CODES),
-                            confidence=confidence,
-                            no_variation="no variation: every coding has the same code set")
-        if kind_note and stats["n_units"] > 0 and n_coders >= 2:
-            stats["note"] = [kind_note] + stats["note"]
-        rows.append(base | {"code": ALL_CODES} | stats)
+def _question_rows(cq: pd.DataFrame, spec: Mapping, *, cohort: str, question: str,
+                   bootstrap: int, seed: int, confidence: float) -> list[dict]:
+    """One question's rows: one per code (codebook order), then the ``*`` row."""
+    codes = [str(c) for c in spec["codes"]]
+    multi = bool(spec.get("multi_label", True))
+    matrix, membership, labels = codings_matrix(cq, codes, question)
+    n_coders = matrix.shape[0]
+    base = {"cohort": cohort, "question": question, "n_coders": n_coders}
+    rows = []
+    for k, code in enumerate(codes):
+        values = np.where(matrix >= 0, membership[np.maximum(matrix, 0), k], -1)
+        stats = _statistics(values, nominal_distance(2), q=2, kappas=True,
+                            library_alpha=True, resamples=bootstrap,
+                            rng=row_rng(seed, question, code), confidence=confidence,
+                            no_variation=_no_variation_code(values))
+        rows.append(base | {"code": code} | stats)
 
+    if multi:
+        distance = masi_distance_matrix(membership)
+        q, kappas = None, False
+        kind_note = ("alpha over code sets with the MASI distance; kappa and AC1 not "
+                     "computed for code sets")
+    else:
+        distance = nominal_distance(len(labels))
+        q = len(codes) + sum(1 for label in labels if label not in codes)
+        kappas = True
+        kind_note = ""
+    stats = _statistics(matrix, distance, q=q, kappas=kappas, library_alpha=False,
+                        resamples=bootstrap, rng=row_rng(seed, question, ALL_CODES),
+                        confidence=confidence,
+                        no_variation="no variation: every coding has the same code set")
+    if kind_note and stats["n_units"] > 0 and n_coders >= 2:
+        stats["note"] = [kind_note] + stats["note"]
+    rows.append(base | {"code": ALL_CODES} | stats)
+    return rows
+
+
+def _agreement_frame(rows: list[dict], *, method: str, acceptable: float,
+                     good: float) -> pd.DataFrame:
+    """The rows with verdict, joined notes and CI method, as the typed ``agreement.csv`` frame."""
     for row in rows:
         row["verdict"] = _verdict(row["krippendorff_alpha"], acceptable, good)
         row["note"] = "; ".join(row["note"])

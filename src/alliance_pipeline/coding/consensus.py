@@ -17,61 +17,49 @@ Rules (the data contract's ``final_codes.csv`` and ``disagreements.csv``):
   actually gave; per-code voting can assemble a combination nobody chose. Two coders who
   differ, a tie, or three coders with three different sets have no majority and stay
   unresolved.
-* Anything still unresolved raises :class:`UnresolvedDisagreements`.
+* Anything still unresolved raises :class:`.majority.UnresolvedDisagreements`.
 
 No file I/O here; ``scripts/`` read and write the tables.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from alliance_pipeline.coding.majority import (
+    SHOWN_IDS,
+    UnresolvedDisagreements,
+    majority_set,
+    no_majority_reason,
+)
+
 SOURCES = ("unanimous", "adjudicated", "majority")
 FINAL_COLUMNS = ["response_id", "participant_id", "timepoint", "question", "item", "code",
                  "present", "source"]
-_SHOWN_IDS = 5
-
-
-class UnresolvedDisagreements(ValueError):
-    """Responses without agreed codes: coders differ (or fewer than two coded the response)
-    and adjudication.csv has no row for them.
-
-    Attributes: ``count`` (number of such responses) and ``response_ids`` (all of them, in
-    the order of the responses table).
-    """
-
-    def __init__(self, response_ids: Sequence[str], *, mode: str = "fail",
-                 reasons: Sequence[str] | None = None):
-        self.response_ids = list(response_ids)
-        self.count = len(self.response_ids)
-        self.reasons = list(reasons) if reasons is not None else None
-        if self.reasons is not None:
-            named = [f"{r} ({why})" for r, why in zip(self.response_ids, self.reasons, strict=True)]
-        else:
-            named = self.response_ids
-        shown = ", ".join(named[:_SHOWN_IDS])
-        more = self.count - _SHOWN_IDS
-        if more > 0:
-            shown += f" and {more} more"
-        if mode == "majority":
-            super().__init__(
-                f"{self.count} response(s) have no agreed codes and no majority (unresolved: "
-                "majority takes the code set chosen by more than half of the coders who coded "
-                "the response, and by at least two of them), and adjudication.csv has no row "
-                f"for them: {shown}. Resolve them in the consensus meeting and add them to "
-                "adjudication.csv.")
-            return
-        super().__init__(
-            f"{self.count} response(s) have no agreed codes: the coders differ (or fewer than "
-            f"two coded them), and adjudication.csv has no row for them: {shown}. "
-            "Resolve them in the consensus meeting and add them to adjudication.csv.")
 
 
 def parse_codes(codes) -> frozenset[str]:
-    """``'a;b'`` -> ``{'a', 'b'}``; ``''`` (no code applies) -> empty set. Blanks are ignored."""
+    """A ``;``-joined code string as a set of codes.
+
+    Parameters
+    ----------
+    codes : str, float or None
+        E.g. ``"a;b"``; ``""``, None or NaN: no code applies. Blanks are ignored.
+
+    Returns
+    -------
+    frozenset of str
+
+    Examples
+    --------
+    >>> from alliance_pipeline.coding.consensus import parse_codes
+    >>> sorted(parse_codes(" b; a;;a"))
+    ['a', 'b']
+    >>> parse_codes(""), parse_codes(None)
+    (frozenset(), frozenset())
+    """
     if codes is None or (isinstance(codes, float) and np.isnan(codes)):
         return frozenset()
     return frozenset(part.strip() for part in str(codes).split(";") if part.strip())
@@ -104,7 +92,7 @@ def _adjudicated(adjudication: pd.DataFrame | None) -> dict[str, frozenset[str]]
     ids = adjudication["response_id"].astype(str)
     if ids.duplicated().any():
         raise ValueError("adjudication has more than one row for response(s): "
-                         + ", ".join(sorted(set(ids[ids.duplicated()]))[:_SHOWN_IDS]))
+                         + ", ".join(sorted(set(ids[ids.duplicated()]))[:SHOWN_IDS]))
     return {rid: parse_codes(codes) for rid, codes in zip(ids, adjudication["codes"], strict=True)}
 
 
@@ -116,56 +104,58 @@ def _check_known(responses: pd.DataFrame, *tables: tuple[str, pd.DataFrame | Non
         unknown = sorted(set(table["response_id"].astype(str)) - known)
         if unknown:
             raise ValueError(f"{name} refers to {len(unknown)} response(s) not in responses: "
-                             + ", ".join(unknown[:_SHOWN_IDS]))
+                             + ", ".join(unknown[:SHOWN_IDS]))
 
 
 def _is_unanimous(sets: Mapping[str, frozenset[str]]) -> bool:
     return len(sets) >= 2 and len(set(sets.values())) == 1
 
 
-def _majority_set(sets: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
-    """The code set chosen by more than half of the coders who coded the response (and by at
-    least two of them), else None."""
-    if not sets:
-        return None
-    (best, votes), = Counter(sets.values()).most_common(1)
-    if votes >= 2 and 2 * votes > len(sets):
-        return best
-    return None
-
-
-def no_majority_reason(sets: Mapping[str, frozenset[str]]) -> str:
-    """Why :func:`_majority_set` found no majority, in words (for the stop message)."""
-    shown = " | ".join(_join(codes) or "(no code)" for codes in dict.fromkeys(sets.values()))
-    if len(sets) < 2:
-        return "coded by fewer than two coders"
-    votes = sorted(Counter(sets.values()).values(), reverse=True)
-    if len(sets) == 2:
-        return f"two coders differ: {shown}"
-    if votes[0] == 1:
-        return f"{len(sets)}-way split: {shown}"
-    if len(votes) > 1 and votes[0] == votes[1]:
-        return f"tie, {' against '.join(map(str, votes))} coders: {shown}"
-    return f"{votes[0]} of {len(sets)} coders is not more than half: {shown}"
-
-
 def disagreements(responses: pd.DataFrame, codings: pd.DataFrame,
                   adjudication: pd.DataFrame | None, coders: Sequence[str] | None = None
                   ) -> pd.DataFrame:
-    """The worksheet for the consensus meeting.
+    """The worksheet for the consensus meeting: every response that is not unanimous.
 
-    One row for every response that is not unanimous: two or more coders coded it and their
-    code sets differ, or fewer than two coders coded it (``note`` says so). Columns:
-    ``response_id, participant_id, question, timepoint, item, text``, one ``coder_<id>``
-    column per coder (in the order of ``coders``; that coder's codes as given, empty when the
-    coder did not code the response — ``note`` names who did not), ``resolved`` (``yes`` when
-    adjudication has a row for the response, else ``no``), ``adjudicated_codes`` (empty when
-    not resolved) and ``note``.
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        ``response_id, participant_id, question, timepoint, item, text``, in intake's order.
+    codings : pandas.DataFrame
+        ``response_id, coder, codes`` (``;``-joined), one row per coder and response coded.
+    adjudication : pandas.DataFrame or None
+        ``response_id, codes``: the meeting's decisions so far.
+    coders : sequence of str, optional
+        The coders, in column order; default those in ``codings``, sorted.
 
-    Rows keep the order of ``responses`` (intake sorts it by question, time point in study
-    order, participant, item, response_id), so the worksheet is deterministic. Text passes
-    through unchanged; spreadsheet safety is applied when the sheet is written
-    (``tables.write_table(for_people=True)``).
+    Returns
+    -------
+    pandas.DataFrame
+        A row per response coded differently by two or more coders, or coded by fewer than two,
+        in the order of ``responses``: ``response_id, participant_id, question, timepoint,
+        item, text``, ``coder_<id>`` (codes as given; empty: not coded), ``resolved`` (``yes``
+        when adjudicated), ``adjudicated_codes`` and ``note``.
+
+    Raises
+    ------
+    ValueError
+        Unknown responses or coders, a response coded twice by a coder or adjudicated twice.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.coding.consensus import disagreements
+    >>> responses = pd.DataFrame({"response_id": ["r1", "r2", "r3"], "participant_id": "p1",
+    ...                           "question": "q1", "timepoint": ["pre", "post", "post"],
+    ...                           "item": "", "text": ["t1", "t2", "t3"]})
+    >>> codings = pd.DataFrame({"response_id": ["r1", "r2", "r3", "r1", "r2"],
+    ...                         "coder": ["c1", "c1", "c1", "c2", "c2"],
+    ...                         "codes": ["a", "a;b", "b", "a", "a"]})
+    >>> adjudication = pd.DataFrame({"response_id": ["r2"], "codes": ["a;b"]})
+    >>> sheet = disagreements(responses, codings, adjudication)
+    >>> for row in sheet[["response_id", "coder_c1", "coder_c2", "resolved", "note"]].to_dict("records"):
+    ...     print(row)
+    {'response_id': 'r2', 'coder_c1': 'a;b', 'coder_c2': 'a', 'resolved': 'yes', 'note': ''}
+    {'response_id': 'r3', 'coder_c1': 'b', 'coder_c2': '', 'resolved': 'no', 'note': 'coded by 1 coder; not coded by c2'}
     """
     responses = responses.reset_index(drop=True)
     _check_known(responses, ("codings", codings), ("adjudication", adjudication))
@@ -176,6 +166,13 @@ def disagreements(responses: pd.DataFrame, codings: pd.DataFrame,
     unknown = sorted(set(all_coders) - set(coders))
     if unknown:
         raise ValueError("codings contain coder(s) not in the coder list: " + ", ".join(unknown))
+    rows = _worksheet_rows(responses, codings, adjudication, coders)
+    return _worksheet_frame(rows, responses, coders)
+
+
+def _worksheet_rows(responses: pd.DataFrame, codings: pd.DataFrame,
+                    adjudication: pd.DataFrame | None, coders: Sequence[str]) -> list[dict]:
+    """One dict per non-unanimous response (``_position`` = its row in ``responses``)."""
     by_response = _coder_sets(codings)
     adjudicated = _adjudicated(adjudication)
     raw_codes = {(str(r), str(c)): "" if pd.isna(k) else str(k)
@@ -203,7 +200,12 @@ def disagreements(responses: pd.DataFrame, codings: pd.DataFrame,
         row["adjudicated_codes"] = adjudicated_raw.get(response_id, "")
         row["note"] = "; ".join(notes)
         rows.append(row)
+    return rows
 
+
+def _worksheet_frame(rows: list[dict], responses: pd.DataFrame,
+                     coders: Sequence[str]) -> pd.DataFrame:
+    """The worksheet rows with each response's context columns, in the contract's order."""
     coder_columns = [f"coder_{c}" for c in coders]
     columns = (["response_id", "participant_id", "question", "timepoint", "item", "text"]
                + coder_columns + ["resolved", "adjudicated_codes", "note"])
@@ -222,28 +224,76 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
                 unresolved: str = "fail") -> pd.DataFrame:
     """The consensus codes: one row per response and code of its question.
 
-    Columns ``response_id, participant_id, timepoint, question, item, code, present,
-    source`` (``present`` 0/1 int; ``source`` unanimous | adjudicated | majority). Rows follow
-    the order of ``responses``, codes in codebook order.
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        ``response_id, participant_id, timepoint, question, item`` of every response.
+    codings : pandas.DataFrame
+        ``response_id, coder, codes`` (``;``-joined), one row per coder and response coded.
+    adjudication : pandas.DataFrame or None
+        ``response_id, codes``: the consensus meeting's decisions.
+    questions : mapping
+        The codebook, question id -> ``{"codes": [...], "multi_label": bool}``.
+    unresolved : {"fail", "majority"}, default "fail"
+        What settles a disagreement without adjudication: nothing, or the majority code set
+        (:func:`.majority.majority_set`).
 
-    * adjudication row present -> its codes, ``adjudicated`` (wins over everything);
-    * else unanimous (>= 2 coders, identical sets) -> that set, ``unanimous``;
-    * else, with ``unresolved="majority"``, the code set chosen by more than half of the
-      coders who coded the response and by at least two of them -> ``majority``
-      (per code set, not per code: see the module docstring);
-    * anything left raises :class:`UnresolvedDisagreements` (``unresolved="fail"`` raises for
-      every non-unanimous response without adjudication).
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``response_id, participant_id, timepoint, question, item, code, present,
+        source``; rows in the order of ``responses``, codes in codebook order. ``source``: an
+        adjudication row wins (``adjudicated``); else two or more coders who all gave the same
+        set (``unanimous``); else, with ``unresolved="majority"``, the majority set.
 
-    Codes that are not codes of the response's question, and more than one final code for a
-    single-label question, raise ``ValueError``.
+    Raises
+    ------
+    UnresolvedDisagreements
+        Responses left without agreed codes (all of them are named).
+    ValueError
+        A code not in the codebook, several for a single-label question, unknown ids.
+
+    Examples
+    --------
+    r1 is unanimous; r2 (the coders differ) and r3 (one coder) are adjudicated, r3 as no code
+    (without its row :class:`.majority.UnresolvedDisagreements` is raised):
+
+    >>> import pandas as pd
+    >>> from alliance_pipeline.coding.consensus import final_codes
+    >>> responses = pd.DataFrame({"response_id": ["r1", "r2", "r3"], "participant_id": "p1",
+    ...                           "timepoint": ["pre", "post", "post"], "question": "q1",
+    ...                           "item": ""})
+    >>> codings = pd.DataFrame({"response_id": ["r1", "r2", "r3", "r1", "r2"],
+    ...                         "coder": ["c1", "c1", "c1", "c2", "c2"],
+    ...                         "codes": ["a", "a;b", "b", "a", "a"]})
+    >>> questions = {"q1": {"codes": ["a", "b"], "multi_label": True}}
+    >>> adjudication = pd.DataFrame({"response_id": ["r2", "r3"], "codes": ["a;b", ""]})
+    >>> final = final_codes(responses, codings, adjudication, questions)
+    >>> print(final[["response_id", "code", "present", "source"]].to_string())
+      response_id code  present       source
+    0          r1    a        1    unanimous
+    1          r1    b        0    unanimous
+    2          r2    a        1  adjudicated
+    3          r2    b        1  adjudicated
+    4          r3    a        0  adjudicated
+    5          r3    b        0  adjudicated
     """
     if unresolved not in ("fail", "majority"):
         raise ValueError(f"unresolved must be 'fail' or 'majority', not {unresolved!r}")
     responses = responses.reset_index(drop=True)
     _check_known(responses, ("codings", codings), ("adjudication", adjudication))
     by_response = _coder_sets(codings)
-    adjudicated = _adjudicated(adjudication)
+    finals, sources = _consensus_sets(responses, by_response, _adjudicated(adjudication),
+                                      unresolved)
+    question_ids = responses["question"].astype(str).tolist()
+    codebook = _checked_codebook(responses, question_ids, finals, questions)
+    return _final_frame(responses, question_ids, finals, sources, codebook)
 
+
+def _consensus_sets(responses: pd.DataFrame, by_response: Mapping[str, Mapping[str, frozenset[str]]],
+                    adjudicated: Mapping[str, frozenset[str]], unresolved: str
+                    ) -> tuple[list[frozenset[str]], list[str]]:
+    """Each response's final code set and source; raises :class:`UnresolvedDisagreements`."""
     finals: list[frozenset[str]] = []
     sources: list[str] = []
     open_ids: list[str] = []
@@ -256,7 +306,7 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
             finals.append(next(iter(sets.values())))
             sources.append("unanimous")
         else:
-            chosen = _majority_set(sets) if unresolved == "majority" else None
+            chosen = majority_set(sets) if unresolved == "majority" else None
             if chosen is None:
                 open_ids.append(response_id)
                 finals.append(frozenset())
@@ -268,8 +318,13 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
         reasons = ([no_majority_reason(by_response.get(r, {})) for r in open_ids]
                    if unresolved == "majority" else None)
         raise UnresolvedDisagreements(open_ids, mode=unresolved, reasons=reasons)
+    return finals, sources
 
-    question_ids = responses["question"].astype(str).tolist()
+
+def _checked_codebook(responses: pd.DataFrame, question_ids: list[str],
+                      finals: list[frozenset[str]], questions: Mapping[str, Mapping]
+                      ) -> dict[str, list[str]]:
+    """Question -> its codes; raises ``ValueError`` for a final set the codebook forbids."""
     unknown_q = sorted(set(question_ids) - set(questions))
     if unknown_q:
         raise ValueError("responses to question(s) not in the codebook: " + ", ".join(unknown_q))
@@ -282,7 +337,12 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
         if not questions[question].get("multi_label", True) and len(final) > 1:
             raise ValueError(f"response {response_id!r}: single-label question {question!r} "
                              f"has {len(final)} final codes ({_join(final, codebook[question])})")
+    return codebook
 
+
+def _final_frame(responses: pd.DataFrame, question_ids: list[str], finals: list[frozenset[str]],
+                 sources: list[str], codebook: Mapping[str, list[str]]) -> pd.DataFrame:
+    """One row per response and code of its question (``FINAL_COLUMNS``)."""
     n_codes = np.array([len(codebook[q]) for q in question_ids], dtype=np.int64)
     repeat = np.repeat(np.arange(len(responses)), n_codes)
     codes = [code for q in question_ids for code in codebook[q]]
@@ -307,8 +367,28 @@ def final_codes(responses: pd.DataFrame, codings: pd.DataFrame,
 def source_counts(final_codes: pd.DataFrame) -> pd.DataFrame:
     """Responses per question and consensus source: ``question, source, n_responses``.
 
-    Every question gets the three sources (unanimous, adjudicated, majority), zero included,
-    questions in order of first appearance.
+    Parameters
+    ----------
+    final_codes : pandas.DataFrame
+        :func:`final_codes` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every question (in order of first appearance) with the three sources (unanimous,
+        adjudicated, majority), zero included.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_pipeline.coding.consensus import source_counts
+    >>> final = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r3"], "question": "q1",
+    ...                       "source": ["unanimous", "unanimous", "adjudicated", "unanimous"]})
+    >>> print(source_counts(final).to_string())
+      question       source  n_responses
+    0       q1    unanimous            2
+    1       q1  adjudicated            1
+    2       q1     majority            0
     """
     per_response = final_codes.drop_duplicates("response_id")[["question", "source"]]
     questions = list(dict.fromkeys(per_response["question"].astype(str)))

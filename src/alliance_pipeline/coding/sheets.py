@@ -7,28 +7,29 @@ The layout (sheets, the hidden ``_pipeline`` sheet, columns) is
 Unprotect Sheet): ``unit_id``, ``text`` and the coders' columns are locked, the fill-in cells
 are not; data validation refuses values outside the choices. Bytes are deterministic: fixed
 creation and modification times in the document properties and in the zip entries
-(:data:`FIXED_TIME`), so a rerun writes the same file. Written with openpyxl's write-only mode.
+(:data:`.xlsx_cells.FIXED_TIME`), so a rerun writes the same file. Written with openpyxl's write-only mode.
 """
 from __future__ import annotations
 
-import datetime
 import io
-import weakref
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
-from openpyxl.packaging.core import DocumentProperties
-from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.xml.functions import tostring
 
+from alliance_pipeline.coding.xlsx_cells import (
+    BOLD,
+    UNLOCKED,
+    WRAP,
+    deterministic_xlsx,
+    protect_sheet,
+    write_cell,
+)
 from alliance_pipeline.common import blinding
 from alliance_pipeline.common.privacy import withhold_identifying
 from alliance_pipeline.common.workbook_layout import (
@@ -47,42 +48,7 @@ from alliance_pipeline.common.workbook_layout import (
     meta_values,
 )
 
-FIXED_TIME = datetime.datetime(2000, 1, 1)  # creation/modification time written (determinism)
 SHEET_NAME_MAX = 31      # Excel's limit
-
-_LOCKED = Protection(locked=True)
-_UNLOCKED = Protection(locked=False)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_BOLD = Font(bold=True)
-
-_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> {key: style}
-
-
-def _cell(ws, value, *, style=None, protection=_LOCKED, text=False):
-    """A write-only cell; text stays text (never a formula). Styles are looked up once and
-    their array shared (setting them cell by cell dominates the time of a large sheet)."""
-    cell = WriteOnlyCell(ws, value=value)
-    if text and isinstance(value, str):
-        cell.data_type = "s"  # a text starting with "=" stays text, never a formula
-    key = (protection.locked, style is not None)
-    if key == (True, False):
-        return cell  # the default style: locked
-    styles = _STYLES.setdefault(ws.parent, {})  # style arrays index this workbook's tables
-    if key not in styles:
-        model = WriteOnlyCell(ws)
-        model.protection = protection
-        if style is not None:
-            model.alignment = style
-        styles[key] = model._style
-    cell._style = styles[key]
-    return cell
-
-
-def _protect(ws) -> None:
-    """Sheet protection without a password; columns and rows may still be resized."""
-    ws.protection.sheet = True
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
 
 
 def _instructions(wb, *, kind: str, cohort: str, coder: str, questions: Mapping) -> None:
@@ -114,22 +80,22 @@ def _instructions(wb, *, kind: str, cohort: str, coder: str, questions: Mapping)
         lines[-1] = ("Save it as data/raw/<cohort>/adjudication.xlsx (Excel Workbook) and run "
                      "the workflow again.")
     for line in lines:
-        ws.append([_cell(ws, line, text=True)])
+        ws.append([write_cell(ws, line, text=True)])
     ws.append([])
-    ws.append([_cell(ws, "Codebook", text=True)])
+    ws.append([write_cell(ws, "Codebook", text=True)])
     for qid, spec in questions.items():
         kind_text = ("multi-label: tick every code that applies" if spec["multi_label"]
                      else "single-label: one code")
         ws.append([])
-        ws.append([_cell(ws, f"Question {qid} ({kind_text})", text=True)])
+        ws.append([write_cell(ws, f"Question {qid} ({kind_text})", text=True)])
         if spec.get("prompt"):
-            ws.append([_cell(ws, "Prompt", text=True), _cell(ws, spec["prompt"], text=True)])
-        ws.append([_cell(ws, h, text=True) for h in ("code", "label", "definition")])
+            ws.append([write_cell(ws, "Prompt", text=True), write_cell(ws, spec["prompt"], text=True)])
+        ws.append([write_cell(ws, h, text=True) for h in ("code", "label", "definition")])
         for code in code_ids(spec):
-            ws.append([_cell(ws, code, text=True),
-                       _cell(ws, spec["labels"].get(code, code), text=True),
-                       _cell(ws, spec["definitions"].get(code, ""), style=_WRAP, text=True)])
-    _protect(ws)
+            ws.append([write_cell(ws, code, text=True),
+                       write_cell(ws, spec["labels"].get(code, code), text=True),
+                       write_cell(ws, spec["definitions"].get(code, ""), style=WRAP, text=True)])
+    protect_sheet(ws)
 
 
 def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list[str]]],
@@ -145,8 +111,8 @@ def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list
     ws.freeze_panes = "C2"
     head = []
     for name in header:
-        cell = _cell(ws, name, text=True)
-        cell.font = _BOLD
+        cell = write_cell(ws, name, text=True)
+        cell.font = BOLD
         if spec["multi_label"] and name in spec["codes"]:
             label = spec["labels"].get(name, name)
             cell.comment = Comment(f"{label}: {spec['definitions'].get(name, '')}".strip(": "),
@@ -155,10 +121,10 @@ def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list
     ws.append(head)
     first_fill = 3 + len(coder_cols)
     for unit, text, coded in rows:
-        ws.append([_cell(ws, unit, text=True), _cell(ws, text, style=_WRAP, text=True),
-                   *[_cell(ws, c, text=True) for c in coded],
-                   *[_cell(ws, None, protection=_UNLOCKED) for _ in fills],
-                   *([_cell(ws, None, style=_WRAP, protection=_UNLOCKED)] if with_rationale else [])])
+        ws.append([write_cell(ws, unit, text=True), write_cell(ws, text, style=WRAP, text=True),
+                   *[write_cell(ws, c, text=True) for c in coded],
+                   *[write_cell(ws, None, protection=UNLOCKED) for _ in fills],
+                   *([write_cell(ws, None, style=WRAP, protection=UNLOCKED)] if with_rationale else [])])
     if rows:
         last = len(rows) + 1
         start, end = get_column_letter(first_fill), get_column_letter(first_fill + len(fills) - 1)
@@ -174,35 +140,19 @@ def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list
         dv.error = f"Enter {what}."
         dv.add(f"{start}2:{end}{last}")
         ws.data_validations.append(dv)
-    _protect(ws)
+    protect_sheet(ws)
 
 
 def _meta_sheet(wb, meta: list[tuple[str, str]], units: list[tuple[str, str, str]]) -> None:
     ws = wb.create_sheet(META_SHEET)
     for key, value in meta:
-        ws.append([_cell(ws, key, text=True), _cell(ws, value, text=True)])
+        ws.append([write_cell(ws, key, text=True), write_cell(ws, value, text=True)])
     ws.append([])
-    ws.append([_cell(ws, h, text=True) for h in META_UNIT_COLUMNS])
+    ws.append([write_cell(ws, h, text=True) for h in META_UNIT_COLUMNS])
     for unit in units:
-        ws.append([_cell(ws, v, text=True) for v in unit])
+        ws.append([write_cell(ws, v, text=True) for v in unit])
     ws.sheet_state = "hidden"
-    _protect(ws)
-
-
-def deterministic_xlsx(data: bytes, properties: DocumentProperties) -> bytes:
-    """Re-pack the zip with fixed entry times and fixed document times (same bytes on rerun)."""
-    properties.created = properties.modified = FIXED_TIME
-    core = tostring(properties.to_tree())
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = core if info.filename == "docProps/core.xml" else src.read(info.filename)
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            dst.writestr(entry, body)
-    return out.getvalue()
+    protect_sheet(ws)
 
 
 def _workbook_bytes(*, kind: str, cohort: str, coder: str, questions: Mapping,
@@ -231,9 +181,9 @@ def _workbook_bytes(*, kind: str, cohort: str, coder: str, questions: Mapping,
     ws = wb.create_sheet(CHOICES_SHEET)
     lists = [choices(questions[q]) for q in single]
     for r in range(max(map(len, lists), default=0)):
-        ws.append([_cell(ws, col[r] if r < len(col) else None, text=True) for col in lists])
+        ws.append([write_cell(ws, col[r] if r < len(col) else None, text=True) for col in lists])
     ws.sheet_state = "hidden"
-    _protect(ws)
+    protect_sheet(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return deterministic_xlsx(buffer.getvalue(), wb.properties)
@@ -243,9 +193,36 @@ def coding_workbook(responses: pd.DataFrame, *, cohort: str, coder: str, questio
                     coding_key: str) -> bytes:
     """The blinded coding workbook of one coder, as .xlsx bytes.
 
-    ``responses``: the normalised responses (``response_id``, ``question``, ``text``; other
-    columns such as participant and time point are not used and never written). Rows are
-    ordered by :func:`blinding.order_key` for this coder.
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        ``response_id, question, text``; other columns (participant, time point) are never
+        written.
+    cohort, coder : str
+        Whom the workbook is for (the hidden ``_pipeline`` sheet records them).
+    questions : mapping
+        The codebook: question id -> ``multi_label``, ``codes``, ``labels``, ``definitions``.
+    coding_key : str
+        Key of the opaque unit ids and of the row order (:mod:`alliance_pipeline.common.blinding`).
+
+    Returns
+    -------
+    bytes
+        Deterministic .xlsx: instructions, one sheet per question (rows in this coder's
+        pseudo-random order), the hidden ``_pipeline`` and ``_choices`` sheets.
+
+    Examples
+    --------
+    >>> import io
+    >>> import pandas as pd
+    >>> from openpyxl import load_workbook
+    >>> from alliance_pipeline.coding.sheets import coding_workbook
+    >>> questions = {"q1": {"multi_label": True, "codes": ["a", "b"], "labels": {}, "definitions": {}}}
+    >>> responses = pd.DataFrame({"response_id": ["r1", "r2"], "question": "q1", "text": ["t1", "t2"]})
+    >>> data = coding_workbook(responses, cohort="demo", coder="c1", questions=questions, coding_key="k")
+    >>> wb = load_workbook(io.BytesIO(data))
+    >>> wb.sheetnames, [cell.value for cell in wb["q1"][1]]
+    (['instructions', 'q1', '_pipeline', '_choices'], ['unit_id', 'text', 'a', 'b'])
     """
     units = blinded_units(responses, coding_key)
     units = units[units["question"].isin(list(questions))]
@@ -263,13 +240,40 @@ def coding_workbook(responses: pd.DataFrame, *, cohort: str, coder: str, questio
 def adjudication_workbook(responses: pd.DataFrame, worksheet: pd.DataFrame, *, cohort: str,
                           questions: Mapping, coding_key: str,
                           allow_identifying_text: bool = False) -> bytes:
-    """The blinded adjudication workbook: one row per row of ``worksheet`` (disagreements.csv,
-    with its ``coder_<id>`` columns), in pseudo-random order, as .xlsx bytes.
+    """The blinded adjudication workbook, one row per row of ``worksheet``, as .xlsx bytes.
 
-    ``responses`` (responses.csv, with ``identifying``) gives each response's text; a text
-    with an e-mail address or phone number is withheld as in disagreements.csv unless
-    ``allow_identifying_text``. The worksheet's participant, time point and item are not
-    written.
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        responses.csv (with ``identifying``): each response's question and text.
+    worksheet : pandas.DataFrame
+        disagreements.csv, with its ``coder_<id>`` columns.
+    cohort : str
+        The cohort (recorded in the ``_pipeline`` sheet).
+    questions : mapping
+        The codebook, as for :func:`coding_workbook`.
+    coding_key : str
+        Key of the unit ids and the row order.
+    allow_identifying_text : bool, default False
+        Write texts with an e-mail address or phone number instead of withholding them.
+
+    Returns
+    -------
+    bytes
+        Deterministic .xlsx; participant, time point and item are not written.
+
+    Examples
+    --------
+    >>> import io
+    >>> import pandas as pd
+    >>> from openpyxl import load_workbook
+    >>> from alliance_pipeline.coding.sheets import adjudication_workbook
+    >>> questions = {"q1": {"multi_label": True, "codes": ["a", "b"], "labels": {}, "definitions": {}}}
+    >>> responses = pd.DataFrame({"response_id": ["r1", "r2"], "question": "q1", "text": ["t1", "t2"]})
+    >>> sheet = pd.DataFrame({"response_id": ["r2"], "coder_c1": ["a"], "coder_c2": ["a;b"]})
+    >>> data = adjudication_workbook(responses, sheet, cohort="demo", questions=questions, coding_key="k")
+    >>> [[cell.value for cell in row][1:] for row in load_workbook(io.BytesIO(data))["q1"].iter_rows()]
+    [['text', 'coder_c1', 'coder_c2', 'a', 'b', 'rationale'], ['t2', 'a', 'a;b', None, None, None]]
     """
     coders = [c[len("coder_"):] for c in worksheet.columns if c.startswith("coder_")]
     units = blinded_units(responses, coding_key)
@@ -293,13 +297,41 @@ def adjudication_workbook(responses: pd.DataFrame, worksheet: pd.DataFrame, *, c
 
 def fill_workbook(path_in: str | Path | BinaryIO, codes: pd.DataFrame, *, questions: Mapping,
                   coding_key: str, rationale: Mapping[str, str] | None = None) -> bytes:
-    """A generated workbook filled as a coder (or the meeting) would, for the seeded generator.
+    """A generated workbook filled in as a coder (or the meeting) would: for the synthetic pilot.
 
-    ``codes`` holds ``response_id`` and ``codes`` (``;``-joined code ids, ``""`` = no code
-    applies): a multi-label row gets ``1`` under each of its codes (``0`` in the first code
-    column when none applies), a single-label row its drop-down entry (``0`` when none
-    applies). Responses not in ``codes`` stay empty (not coded); ``rationale`` (response id ->
-    text) fills the adjudication workbook's ``rationale``. Returns deterministic .xlsx bytes.
+    Parameters
+    ----------
+    path_in : str, pathlib.Path or binary file
+        A workbook of :func:`coding_workbook` or :func:`adjudication_workbook`.
+    codes : pandas.DataFrame
+        ``response_id, codes`` (``;``-joined; ``""``: no code applies). A multi-label row gets
+        1 under each code (0 in the first code column when none applies), a single-label row
+        its drop-down entry; responses not listed stay empty (not coded).
+    questions : mapping
+        The codebook.
+    coding_key : str
+        The key the workbook was made with.
+    rationale : mapping of str to str, optional
+        Response id -> text of the adjudication workbook's ``rationale``.
+
+    Returns
+    -------
+    bytes
+        Deterministic .xlsx.
+
+    Examples
+    --------
+    >>> import io
+    >>> import pandas as pd
+    >>> from openpyxl import load_workbook
+    >>> from alliance_pipeline.coding.sheets import coding_workbook, fill_workbook
+    >>> questions = {"q1": {"multi_label": True, "codes": ["a", "b"], "labels": {}, "definitions": {}}}
+    >>> responses = pd.DataFrame({"response_id": ["r1"], "question": "q1", "text": ["t1"]})
+    >>> data = coding_workbook(responses, cohort="demo", coder="c1", questions=questions, coding_key="k")
+    >>> filled = fill_workbook(io.BytesIO(data), pd.DataFrame({"response_id": ["r1"], "codes": ["b"]}),
+    ...                        questions=questions, coding_key="k")
+    >>> [cell.value for cell in load_workbook(io.BytesIO(filled))["q1"][2]][1:]
+    ['t1', None, 1]
     """
     wb = load_workbook(path_in)
     meta = meta_values(wb[META_SHEET].iter_rows(values_only=True))
