@@ -32,8 +32,9 @@ import pandas as pd
 
 from alliance_pipeline.change.models import models_table
 from alliance_pipeline.change.paired_tests import tests_table
+from alliance_pipeline.change.participant_level import participant_codes
 from alliance_pipeline.change.power import power_table
-from alliance_pipeline.change.proportions import participant_codes, proportions_table
+from alliance_pipeline.change.proportions import proportions_table
 
 TIME_TARGET_S = 30.0
 MEMORY_TARGET_MB = 2048.0

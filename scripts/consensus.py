@@ -1,5 +1,6 @@
 """Snakemake adapter: rule consensus -> alliance_pipeline.coding.consensus.final_codes."""
-from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes
+from alliance_pipeline.coding.consensus import final_codes
+from alliance_pipeline.coding.majority import UnresolvedDisagreements
 from alliance_pipeline.common.runner import run
 from alliance_pipeline.common.tables import read_table, write_table
 

@@ -6,12 +6,12 @@ import pytest
 
 from alliance_pipeline.coding.consensus import (
     FINAL_COLUMNS,
-    UnresolvedDisagreements,
     disagreements,
     final_codes,
     parse_codes,
     source_counts,
 )
+from alliance_pipeline.coding.majority import UnresolvedDisagreements
 
 QUESTIONS = {
     "exp": {"multi_label": True, "codes": ["hooked", "engaged_well", "other"],

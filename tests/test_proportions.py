@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alliance_pipeline.change.participant_level import participant_codes
 from alliance_pipeline.change.proportions import (
     FLOW_COLUMNS,
     PROPORTIONS_COLUMNS,
-    participant_codes,
     participant_flow,
     proportions_table,
     wilson_interval,

@@ -25,7 +25,11 @@ import pytest
 
 from alliance_pipeline.change.gee import saturated_gee
 from alliance_pipeline.change.models import model_terms, models_table
-from alliance_pipeline.change.proportions import participant_codes, question_plans, response_arrays
+from alliance_pipeline.change.participant_level import (
+    participant_codes,
+    question_plans,
+    response_arrays,
+)
 from conftest import make_final_codes, require_r_package
 
 pytestmark = pytest.mark.r_differential

@@ -50,7 +50,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 # imported once here, so that each forked case starts with the package loaded
-from alliance_pipeline.coding.consensus import UnresolvedDisagreements, final_codes  # noqa: E402
+from alliance_pipeline.coding.consensus import final_codes  # noqa: E402
+from alliance_pipeline.coding.majority import UnresolvedDisagreements  # noqa: E402
 from alliance_pipeline.common.tables import write_table  # noqa: E402
 from alliance_pipeline.config import load as study_config  # noqa: E402
 from alliance_pipeline.config.load import ConfigError  # noqa: E402

@@ -323,7 +323,7 @@ def xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
     (:func:`alliance_pipeline.coding.sheets.deterministic_xlsx`)."""
     from openpyxl import Workbook
 
-    from alliance_pipeline.coding.sheets import deterministic_xlsx
+    from alliance_pipeline.coding.xlsx_cells import deterministic_xlsx
 
     book = Workbook()
     book.remove(book.active)

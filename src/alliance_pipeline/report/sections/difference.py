@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from alliance_pipeline.change.proportions import participant_codes
+from alliance_pipeline.change.participant_level import participant_codes
 from alliance_pipeline.common.outputs import repeated_questions
 from alliance_pipeline.report.format import (
     DASH,
