@@ -117,6 +117,30 @@ def test_no_private_name_is_imported_across_modules():
     assert private == []
 
 
+def defined_names(path) -> set[str]:
+    """The names a module defines at its top level (functions, classes, assignments), not
+    those it imports."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_a_name_is_imported_from_the_module_that_defines_it():
+    known = package_graph.modules()
+    defined = {name: defined_names(path) for name, path in known.items()}
+    defined["__init__"] = {"__version__"}
+    through = [f"{name}: {target}.{taken}" for name, path in known.items()
+               for target, names, _ in package_graph.imports_of(path, set(known))
+               for taken in names if target in defined and taken not in defined[target]]
+    assert through == []
+
+
 def slow_at_import(path) -> set[str]:
     """The slow libraries a module imports at module level."""
     found = set()
