@@ -4,10 +4,10 @@ DERIVED = "data/derived/{cohort}"
 LOGS = "logs/{cohort}"
 ENV = "../environment.yml"  # relative to the rule files
 
-# Package modules a rule runs, declared as its inputs so editing one reruns that rule: the
-# rule's list in alliance_pipeline.rule_modules (package(*RULE_MODULES["intake"])). Each is a
-# dotted name under alliance_pipeline ("change.paired_tests") and brings the __init__.py of
-# every package on its way ("change/__init__"), which Python runs too.
+# Package modules a rule runs, declared as its inputs so editing one reruns that rule; its
+# list in alliance_pipeline.rule_modules (package(*RULE_MODULES["intake"])). Each is a dotted
+# name under alliance_pipeline ("change.paired_tests") and brings the __init__.py of every
+# package on its way ("change/__init__"), which Python runs too.
 package = lambda *modules: [str(path) for path in dict.fromkeys(
     [SRC / "alliance_pipeline" / "__init__.py"]
     + [SRC.joinpath("alliance_pipeline", *m.split(".")[:depth], "__init__.py") if depth <= m.count(".")
