@@ -5,6 +5,10 @@ runs ``snakemake -s <repo>/Snakefile -d tmp`` in a subprocess (the way a user ru
 another data folder); ``raw_hashes`` and ``derived_problems`` check what every run must
 leave behind: raw files untouched, no half-written derived file. ``make_final_codes`` builds
 a small final_codes frame by hand for the unit tests of the statistics modules.
+
+``pilot_run`` is one full run of the pilot per test session, shared read-only by the tests
+that only read a finished run's outputs (a test that writes takes ``copy_run`` of it);
+``once_per_session`` shares other runs the same way.
 """
 from __future__ import annotations
 
@@ -221,6 +225,65 @@ def make_final_codes(records, codes_of):
     return pd.DataFrame(rows, columns=DERIVED_HEADERS["final_codes.csv"])
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """``--dist loadgroup`` on a worker: the ``@<group>`` suffix of ``xdist_group`` tests.
+
+    pytest-xdist groups tests by that suffix of their node id, which it sets as
+    ``item._nodeid``; pytest 9.2 keeps the id in ``item._id`` (a NodeId), so the suffix is
+    silently lost and a group's tests are spread over the workers, each running the group's
+    module-scoped workflow runs again (pytest-dev/pytest-xdist#1386). Set here the same way
+    where it is missing (nothing to do where xdist's own suffix took effect)."""
+    if not (os.environ.get("PYTEST_XDIST_WORKER") and config.getvalue("loadgroup")):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: xdist's own suffix works
+        return
+    for item in items:
+        names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                 for mark in item.iter_markers("xdist_group")}
+        if names and "@" not in item.nodeid and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")
+
+
+def run_state(folder: Path) -> dict[str, list]:
+    """relative path -> [sha256, mtime in ns] of every file under ``folder`` (what a test
+    could change in a shared run, Snakemake's metadata under .snakemake included)."""
+    return {str(p.relative_to(folder)): [hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns]
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def build_pilot_run(folder: Path) -> dict:
+    study = pilot_copy(folder / "study")
+    result = run_workflow(study, cores=2, timeout=900)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert derived_problems(study) == []
+    return {"study": str(study), "state": run_state(study)}
+
+
+@pytest.fixture(scope="session")
+def pilot_run(tmp_path_factory) -> Path:
+    """The pilot after one full run (``snakemake --cores 2``, the default target: every table,
+    figure and report), built once per test session and shared by the xdist workers.
+
+    Read only: a test that writes in it or runs Snakemake in it takes a copy
+    (:func:`copy_run`). At the end of the session each worker checks that no file of it
+    changed, appeared or went (content and mtime), so a write cannot pass unnoticed."""
+    built = once_per_session(tmp_path_factory, "pilot_run", build_pilot_run)
+    study = Path(built["study"])
+    yield study
+    now = run_state(study)
+    changed = sorted(k for k in built["state"].keys() | now.keys() if built["state"].get(k) != now.get(k))
+    assert not changed, f"a test changed the shared pilot run {study}: {changed[:20]}"
+
+
+def copy_run(run: Path, dest: Path) -> Path:
+    """A copy of a finished run (files copied with copy2: content and mtimes kept, so
+    Snakemake finds nothing newer than it was and a rerun is a no-op)."""
+    return Path(shutil.copytree(run, dest, symlinks=True))
+
+
 @pytest.fixture
 def pilot_dir(tmp_path) -> Path:
     """A fresh copy of config/ and the raw pilot, ready for ``run_workflow``."""
@@ -230,11 +293,11 @@ def pilot_dir(tmp_path) -> Path:
 def once_per_session(tmp_path_factory, name: str, build) -> dict:
     """``build(folder)`` (a JSON-able dict) computed once per test session and shared.
 
-    ``xdist_group`` should keep a module on one worker, but with pytest 9.2 and pytest-xdist
-    3.8 the group is silently dropped (pytest-dev/pytest-xdist#1386), so each worker that
-    gets a test of this module would run the workflow again. The workers of a session share
-    the parent of their base temp folder: the first to take the lock builds, the others wait
-    and reuse the result (or its failure).
+    ``xdist_group`` keeps a module on one worker (``pytest_collection_modifyitems`` above
+    restores it on pytest 9.2), but a run that tests of several groups read would still be
+    built by each worker that gets one of them. The workers of a session share the parent of
+    their base temp folder: the first to take the lock builds, the others wait and reuse the
+    result (or its failure).
     """
     base = tmp_path_factory.getbasetemp()
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import once_per_session, pilot_copy, require_component, run_workflow
+from conftest import copy_run, once_per_session, require_component
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -152,12 +152,11 @@ def with_probe(page: str) -> str:
     return page[:at] + PROBE + page[at:]
 
 
-def open_report(exe: str, root: Path) -> dict:
-    """Run the workflow on a copy of the pilot, then open its report in Chromium: with the
-    probe (its findings and Chromium's log) and as it is (screenshots and Chromium's log)."""
-    study = pilot_copy(root / "study")
-    result = run_workflow(study, REPORT, cores=2)
-    assert result.returncode == 0, f"workflow failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+def open_report(exe: str, run: Path, root: Path) -> dict:
+    """Copy the workflow's run on the pilot (``run``, conftest's shared ``pilot_run``), then
+    open its report in Chromium: with the probe (its findings and Chromium's log) and as it is
+    (screenshots and Chromium's log)."""
+    study = copy_run(run, root / "study")  # the probe page is written beside the report
     page = study / REPORT
 
     probed = page.with_name("report.probe.html")  # beside the original: same relative links
@@ -185,9 +184,10 @@ def open_report(exe: str, root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def opened(tmp_path_factory):
+def opened(tmp_path_factory, request):
     exe = chromium()  # skips (or fails in CI) before any work
-    return once_per_session(tmp_path_factory, "browser", lambda root: open_report(exe, root))
+    run = request.getfixturevalue("pilot_run")
+    return once_per_session(tmp_path_factory, "browser", lambda root: open_report(exe, run, root))
 
 
 def test_every_figure_is_decoded_and_laid_out(opened):

@@ -20,7 +20,8 @@ from scipy import stats
 from conftest import REPO, pilot_copy, require_component, run_workflow
 from models_reference import reference_models
 
-pytestmark = pytest.mark.workflow
+# one worker runs the module's workflow (the run fixture) for all its tests
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("difference_workflow")]
 
 
 @pytest.fixture(scope="module")

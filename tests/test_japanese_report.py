@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import once_per_session, pilot_copy, require_component, run_workflow
+from conftest import copy_run, require_component
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
 
@@ -45,14 +45,10 @@ ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’\-]+(?:[\s,.:;()]+[A-Za-z][A-Za-z'
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    def build(root: Path) -> dict:
-        study = pilot_copy(root / "study")
-        result = run_workflow(study, ENGLISH, JAPANESE, cores=2)
-        assert result.returncode == 0, f"workflow failed:\n{result.stderr[-5000:]}"
-        return {"root": str(study)}
-
-    return Path(once_per_session(tmp_path_factory, "japanese_report", build)["root"])
+def run(pilot_run, tmp_path_factory):
+    """A copy of the shared pilot run (its default target makes both reports): the browser
+    checks write their probe pages next to the report."""
+    return copy_run(pilot_run, tmp_path_factory.mktemp("japanese_report") / "study")
 
 
 def body_text(path: Path) -> str:

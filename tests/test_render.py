@@ -11,8 +11,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -31,9 +29,12 @@ from alliance_pipeline.report.render import renderer as render  # noqa: E402
 from alliance_pipeline.report.render.fallback import column_widths  # noqa: E402
 from alliance_pipeline.report.render.markdown import preprocess  # noqa: E402
 from alliance_pipeline.report.render.metadata import RenderError  # noqa: E402
+from conftest import copy_run  # noqa: E402
 from pdf_layout import fragment_rows, html_rows, layout_problems  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# one worker renders the module's reports (the rendered and pilot fixtures) for all its tests
+pytestmark = pytest.mark.xdist_group("render")
 QMD = REPO / "reports" / "report.qmd"
 JAPANESE = "「クライアントに巻き込まれた」"
 NAN = float("nan")
@@ -342,30 +343,19 @@ def test_fallback_can_be_forced_and_quarto_demanded(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ end to end (pilot)
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-CHECKOUT_PARTS = ["Snakefile", "rules", "scripts", "src", "schemas", "config", "reports",
-                  "environment.yml", "requirements.lock", "data/raw/pilot"]
-
-
 @pytest.fixture(scope="module")
-def pilot(tmp_path_factory):
-    """A copy of the checkout after the workflow ran, with the pilot report rendered from it."""
+def pilot(tmp_path_factory, pilot_run):
+    """A copy of the pilot after the workflow ran (the shared full run of conftest's
+    ``pilot_run``, the workflow's own reports included) with the checkout's report templates
+    and lock, and the pilot report rendered from it."""
     from alliance_pipeline.common import provenance
     from alliance_pipeline.config import load as study_config
     from alliance_pipeline.config import settings
 
-    root = tmp_path_factory.mktemp("pilot")
-    for part in CHECKOUT_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, root / part, ignore=shutil.ignore_patterns("__pycache__", "*.html", "*.pdf")
-                            if part != "reports" else shutil.ignore_patterns("__pycache__", "*.html", "*.pdf", "pilot", "study"))
-        elif src.exists():
-            (root / part).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, root / part)
-    result = subprocess.run([SNAKEMAKE, "-s", str(root / "Snakefile"), "-d", str(root), "--cores", "2"],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
+    root = copy_run(pilot_run, tmp_path_factory.mktemp("pilot") / "study")
+    shutil.copytree(REPO / "reports", root / "reports", dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.html", "*.pdf", "pilot", "study"))
+    shutil.copy2(REPO / "requirements.lock", root / "requirements.lock")
     derived = root / "data" / "derived" / "pilot"
     cwd = os.getcwd()
     os.chdir(root)

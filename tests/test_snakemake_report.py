@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import once_per_session, pilot_copy, run_workflow
+from conftest import copy_run, once_per_session, run_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTIONS = REPO / "rules" / "captions"
@@ -30,10 +30,9 @@ FIGURES = f"data/derived/{COHORT}/figures"
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
 
 
-def run_and_report(root: Path) -> dict:
-    study = pilot_copy(root / "study")
-    run = run_workflow(study, cores=2)
-    assert run.returncode == 0, f"workflow failed:\n{run.stdout[-3000:]}\n{run.stderr[-5000:]}"
+def report_of(run: Path, root: Path) -> dict:
+    """``snakemake --report`` on a copy of the finished run ``run`` (its outputs and metadata)."""
+    study = copy_run(run, root / "study")
     archive = root / "report.zip"
     made = run_workflow(study, extra=("--report", str(archive)))
     return {"study": str(study), "archive": str(archive), "returncode": made.returncode,
@@ -41,9 +40,10 @@ def run_and_report(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def snakemake_report(tmp_path_factory) -> dict:
-    """The run's folder, and ``snakemake --report report.zip``'s exit status, log and archive."""
-    return once_per_session(tmp_path_factory, "snakemake_report", run_and_report)
+def snakemake_report(pilot_run, tmp_path_factory) -> dict:
+    """The run's folder (the shared full pilot run), and ``snakemake --report report.zip``'s
+    exit status, log and archive."""
+    return once_per_session(tmp_path_factory, "snakemake_report", lambda root: report_of(pilot_run, root))
 
 
 @pytest.fixture(scope="module")
