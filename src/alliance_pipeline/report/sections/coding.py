@@ -37,13 +37,12 @@ from alliance_pipeline.report.notes import note_text
 
 LOWER_BOUND = {  # Krippendorff (2004) on the lower bound of α's interval
     "reliable": N_("The lower bound of α's {conf} reached {good} for every code (lowest {bound}, "
-                   "{code}), so every code is reliable by Krippendorff's (2004) criterion."),
-    "tentative": N_("The lower bound of α's {conf} fell below {good} for {codes}; the lowest, "
-                    "{bound} for {code}, still reaches {acceptable}, so by Krippendorff's (2004) "
-                    "criteria these codes support tentative conclusions only."),
-    "insufficient": N_("The lower bound of α's {conf} fell below {good} for {codes}; the lowest, "
-                       "{bound} for {code}, is below {acceptable}, too low by Krippendorff's "
-                       "(2004) criteria even for tentative conclusions."),
+                   "{code}): reliable (Krippendorff 2004)."),
+    "tentative": N_("The lower bound of α's {conf} fell below {good} for {codes} (lowest {bound}, "
+                    "{code}): tentative conclusions only (Krippendorff 2004)."),
+    "insufficient": N_("The lower bound of α's {conf} fell below {good} for {codes} (lowest "
+                       "{bound}, {code}, below {acceptable}): not enough even for tentative "
+                       "conclusions (Krippendorff 2004)."),
     "no_interval": N_("α has no interval here (no bootstrap), so reliability cannot be judged by "
                       "its lower bound as Krippendorff (2004) asks; by the point estimate, {codes} "
                       "fell below {good}."),
