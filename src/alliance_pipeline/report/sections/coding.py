@@ -76,7 +76,7 @@ def lower_bound_sentence(agreement: pd.DataFrame | None, questions: Mapping, coh
             codes=format_list([name(r["question"], r["code"]) for _i, r in below.iterrows()]),
             **numbers)
     rows = rows[rows["low"].notna()]
-    lowest = rows.loc[rows["low"].idxmin()]
+    lowest = rows.sort_values("low", kind="stable").iloc[0]
     below = rows[rows["low"] < good]
     case = ("reliable" if below.empty else "tentative" if lowest["low"] >= acceptable
             else "insufficient")
@@ -140,10 +140,10 @@ def _below_good_text(agreement: pd.DataFrame, questions: Mapping, shown: bool) -
     below = agreement[(agreement["code"].astype(str) != "*")
                       & agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
     if below.empty:
-        return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; every code "
-                  "reached at least the good threshold.") if shown else
-                _("@tbl-agreement lists agreement per code; every code reached at least the "
-                  "good threshold."))
+        return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; every "
+                  "code's point estimate reached at least the good threshold.") if shown else
+                _("@tbl-agreement lists agreement per code; every code's point estimate reached "
+                  "at least the good threshold."))
     items = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({verdict_word(r['verdict'])}, "
              f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _i, r in below.iterrows()]
     return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; below "
