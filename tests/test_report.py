@@ -654,8 +654,13 @@ def test_a_cohort_without_a_reference_renders_as_before():
     assert fragments["source.md"] == fragments["references.md"] == ""
     assert yaml.safe_load(fragments["meta.yml"])["has_reference"] is False
     assert "doi" not in fragments["published.md"] and "Kawamura" not in fragments["published.md"]
-    real = published_md(tables(), study=study_settings(), cohort=cohort_settings(synthetic=False))
-    assert "built from these published shares" not in real and "doi" not in real
+    # the published section as before: its verdict paragraph straight followed by the table
+    published = fragments["published.md"]
+    assert "nearest reachable" not in published and "built from these published shares" not in published
+    assert published.split("\n")[0].endswith("published shares differ.") and published.split("\n")[2].startswith("|")
+    cited = published_md(tables(), study={**study_settings(), "reference": REFERENCE},
+                         cohort=cohort_settings())
+    assert "nearest reachable" in cited  # n = 17: 0.65, 0.50 and 0.17 are out of reach
 
 
 def test_nearest_fractions_of_an_unreachable_share():
