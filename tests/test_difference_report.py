@@ -65,8 +65,13 @@ def models(gee_difference=(-0.48, -1.0, 0.04, 0.07)):
                          "overall": (-0.6, -0.95, -0.25, 0.001),
                          "training - baseline": gee_difference}.items():
         rows.append(model_row("hooked", term, *values, "gee_bias_reduced"))
-        rows.append(model_row("engaged_well", term, NAN, NAN, NAN, NAN, "gee_bias_reduced",
-                              note="share 0 at every time point: identity link undefined"))
+        # the t row: the same estimate, an interval 1.3 times as wide (t(2)/z would be 2.2)
+        est, low, high, p = values
+        rows.append(model_row("hooked", term, est, est - 1.3 * (est - low), est + 1.3 * (high - est),
+                              min(1.0, p * 2), "gee_bias_reduced_t"))
+        for method in ("gee_bias_reduced", "gee_bias_reduced_t"):
+            rows.append(model_row("engaged_well", term, NAN, NAN, NAN, NAN, method,
+                                  note="share 0 at every time point: identity link undefined"))
     return pd.DataFrame(rows, columns=MODELS_COLUMNS)
 
 
@@ -120,10 +125,19 @@ def test_section_shows_both_changes_their_difference_and_the_model_beside_it():
     assert "| Engaged well | 4 | 0.00 | 0.00 | 0.00 | — |" in text
     assert "*Engaged well*: the difference of changes could not be tested (every d is 0: nothing to test)." in text
     # all available data: every contrast and the difference, participants and answers used
-    assert "| Hooked | training | -0.50 [-0.90, -0.10] | 0.014 | 5 | 14 |" in text
-    assert "| Hooked | training − baseline | -0.48 [-1.00, 0.04] | 0.070 | 5 | 14 |" in text
-    assert "| Engaged well | training − baseline | — | — | 5 | 14 |" in text
-    assert "share 0 at every time point: identity link undefined" in text
+    assert "| Hooked | training | z | -0.50 [-0.90, -0.10] | 0.014 | 5 | 14 |" in text
+    assert "| Hooked | training − baseline | z | -0.48 [-1.00, 0.04] | 0.070 | 5 | 14 |" in text
+    # each normal-reference row is followed by its t row (K − p = 5 − 3 = 2 df), and why
+    assert "| Hooked | training | t (2 df) | -0.50 [-1.02, 0.02] | 0.028 | 5 | 14 |" in text
+    assert "| Hooked | training − baseline | t (2 df) | -0.48 [-1.16, 0.20] | 0.140 | 5 | 14 |" in text
+    assert "| Engaged well | training − baseline | z | — | — | 5 | 14 |" in text
+    assert "| Engaged well | training − baseline | t (2 df) | — | — | 5 | 14 |" in text
+    assert ("Each is shown again on a t reference with K − p degrees of freedom (K participants, p "
+            "time points), because with so few participants as clusters the normal reference is "
+            "too liberal (Li & Redden 2015).") in text
+    # the note is listed once per term although both rows carry it
+    assert text.count("share 0 at every time point: identity link undefined") == 1
+    assert "baseline, training, overall and training − baseline*: share 0" in text
     assert "Mancl–DeRouen bias-reduced" in text and "Gelman & Stern 2006" in text
     assert "not adjusted for multiplicity" in text
 
@@ -178,7 +192,11 @@ def test_summary_reports_the_difference_of_changes():
 
 def test_limitations_name_the_model_assumptions_and_the_multiplicity_family():
     items = dict(limitations(tables(), study=study(), cohort=cohort_settings()))
-    assert "missing at random given the time point" in items["model_assumptions"]
+    # an unweighted GEE needs MCAR (possibly by time point), not merely MAR
+    assert ("is unweighted, so it assumes that answers are missing completely at random, the chance "
+            "of missing allowed to depend on the time point only") in items["model_assumptions"]
+    assert "missing at random given" not in items["model_assumptions"]
+    assert "also shown on a t reference" in items["model_assumptions"]
     assert "at most 5 participants" in items["model_assumptions"]
     assert "Mancl–DeRouen bias-reduced covariance" in items["model_assumptions"]
     assert "Holm-adjusted across the contrasts of one code" in items["multiplicity"]

@@ -74,10 +74,18 @@ def test_cohort_report_has_the_section_with_the_reference_numbers(run):
     soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
     table = soup.find("table", id="tbl-model-session-experience-training-baseline")
     rows = [[c.get_text(" ", strip=True) for c in tr.find_all("td")] for tr in table.find_all("tr")]
-    assert ["Hooked", "training − baseline", f"{num(gee.estimate)} [{num(gee.ci_low)}, {num(gee.ci_high)}]",
+    assert ["Hooked", "training − baseline", "z",
+            f"{num(gee.estimate)} [{num(gee.ci_low)}, {num(gee.ci_high)}]",
             f"{gee.p_value:.3f}", str(gee.n_participants), str(gee.n_observations)] in rows
+    # the t row from the reference's SE: t(K − p), K participants, p = 3 time points
+    se, df = (gee.ci_high - gee.ci_low) / (2 * stats.norm.ppf(0.975)), gee.n_participants - 3
+    half = stats.t.ppf(0.975, df) * se
+    assert ["Hooked", "training − baseline", f"t ({df} df)",
+            f"{num(gee.estimate)} [{num(gee.estimate - half)}, {num(gee.estimate + half)}]",
+            f"{2 * stats.t.sf(abs(gee.estimate) / se, df):.3f}", str(gee.n_participants),
+            str(gee.n_observations)] in rows
     assert "The change across training minus the change over baseline (" in text   # summary
-    assert "missing at random given the time point" in text                           # limitations
+    assert "assumes that answers are missing completely at random" in text          # limitations
 
 
 def test_cohort_manifest_lists_models_like_the_other_tables(run):

@@ -122,8 +122,35 @@ def test_no_english_sentence_in_the_japanese_report(run, source):
         for quote in quoted_texts(run):  # quoted responses: in the PDF, not set apart by a tag
             assert quote in text, quote
             text = text.replace(quote, " ")
+    # the cited paper is printed in its own words, as a Japanese journal prints an English source
+    for words in reference_words(run):
+        text = text.replace(words, " ")
     runs = english_runs(text)
     assert not runs, f"English in the Japanese report ({source}): {runs[:10]}"
+
+
+def reference_words(run: Path) -> list[str]:
+    """The config's study.reference as the report prints it: title, journal, 'X et al.'."""
+    import yaml
+
+    reference = yaml.safe_load((run / "config/config.yaml").read_text(encoding="utf-8"))["study"]["reference"]
+    return [squeeze(reference["title"]), reference["journal"],
+            f"{reference['authors'][0].split()[0]} et al."]
+
+
+def test_the_source_is_cited_with_its_doi_in_both_reports(run):
+    """study.reference: under the title, in the published section and in the reference list."""
+    doi = "10.1186/s40359-025-02882-y"
+    for page, heading in ((ENGLISH, "References"), (JAPANESE, "引用文献")):
+        html = (run / page).read_text(encoding="utf-8")
+        assert html.count(f'href="https://doi.org/{doi}"') >= 3, page
+        text = body_text(run / page)
+        assert heading in text and "Kawamura et al. (2025)" in text, page
+        assert "BMC Psychology . 2025;13:627" in text or "BMC Psychology. 2025;13:627" in text, page
+    japanese = body_text(run / JAPANESE)
+    assert "出典：Kawamura et al. (2025)" in japanese
+    assert "合成コホートはこれらの公表値から構成したため" in japanese
+    assert "19/23 = 0.826" in japanese and "20/23 = 0.870" in japanese
 
 
 def test_the_english_run_check_finds_english():

@@ -216,8 +216,10 @@ def test_models_table_rows_and_signflip_by_hand():
     assert list(table.columns) == MODELS_COLUMNS == DERIVED_HEADERS["models.csv"]
     hooked = table[table["code"] == "hooked"]
     assert hooked[["term", "method"]].values.tolist() == [
-        ["baseline", "gee_bias_reduced"], ["training", "gee_bias_reduced"],
-        ["overall", "gee_bias_reduced"], ["training - baseline", "gee_bias_reduced"],
+        ["baseline", "gee_bias_reduced"], ["baseline", "gee_bias_reduced_t"],
+        ["training", "gee_bias_reduced"], ["training", "gee_bias_reduced_t"],
+        ["overall", "gee_bias_reduced"], ["overall", "gee_bias_reduced_t"],
+        ["training - baseline", "gee_bias_reduced"], ["training - baseline", "gee_bias_reduced_t"],
         ["training - baseline", "signflip"]]
     assert set(table["question"]) == {"session"}            # asked once: no model
     assert (table["scale"] == "risk_difference").all()
@@ -245,7 +247,68 @@ def test_models_table_rows_and_signflip_by_hand():
     # without compare pairs there are no sign-flip rows
     plain = models_table(hand_cohort(), cohort="c", questions=questions, timepoints=TIMEPOINTS,
                          contrasts=CONTRASTS)
-    assert set(plain["method"]) == {"gee_bias_reduced"}
+    assert set(plain["method"]) == {"gee_bias_reduced", "gee_bias_reduced_t"}
+
+
+def test_every_gee_interval_is_estimate_plus_minus_its_reference_quantile_times_se():
+    """z(0.975) on the normal rows, t(0.975, K − p) on the t rows (K participants, p time
+    points), the SE recovered from the normal row: a 1.645 in place of 1.96, or the wrong
+    degrees of freedom, fails here."""
+    from scipy import stats
+
+    responded, y = cohort_arrays(5, 14, missing=0.25)
+    records = [(f"P{i:02d}", tp, "session", "", {"hooked"} if y[i, t] else set())
+               for i in range(len(y)) for t, tp in enumerate(TIMEPOINTS) if responded[i, t]]
+    codes = make_final_codes(records, {"session": ["hooked"]})
+    table = models_table(codes, cohort="c", questions={"session": {"timepoints": TIMEPOINTS,
+                                                                   "codes": ["hooked"]}},
+                         timepoints=TIMEPOINTS, contrasts=CONTRASTS, compare=[["training", "baseline"]])
+    z = table[table["method"] == "gee_bias_reduced"].set_index("term")
+    t = table[table["method"] == "gee_bias_reduced_t"].set_index("term")
+    assert list(z.index) == list(t.index) == ["baseline", "training", "overall", "training - baseline"]
+    assert z["estimate"].notna().all()
+    np.testing.assert_array_equal(t["estimate"], z["estimate"])
+    k = int(responded.any(axis=1).sum())
+    assert (t["n_participants"] == k).all()
+    se = (z["ci_high"] - z["ci_low"]) / 2 / 1.959963984540054
+    q_t = stats.t.ppf(0.975, k - len(TIMEPOINTS))
+    for rows, q in ((z, 1.959963984540054), (t, q_t)):
+        np.testing.assert_allclose(rows["ci_low"], rows["estimate"] - q * se, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(rows["ci_high"], rows["estimate"] + q * se, rtol=0, atol=1e-12)
+    # SE itself, independent of the table's intervals: c'Σc of the bias-reduced covariance
+    arrays_fit = saturated_gee(responded[responded.any(axis=1)], y[responded.any(axis=1)], TIMEPOINTS)
+    c = np.array([-1.0, 1.0, 0.0])
+    assert se["baseline"] == pytest.approx(float(np.sqrt(c @ arrays_fit.cov_bias_reduced @ c)), rel=1e-10)
+    np.testing.assert_allclose(z["p_value"], 2 * stats.norm.sf((z["estimate"] / se).abs()), rtol=1e-10)
+    np.testing.assert_allclose(t["p_value"], 2 * stats.t.sf((t["estimate"] / se).abs(), k - 3),
+                               rtol=1e-10)
+    assert (t["p_value"] > z["p_value"]).all()
+
+
+@pytest.mark.parametrize("k", [4, 6, 10, 20, 40])
+def test_t_to_normal_width_ratio_matches_scipy(k):
+    from scipy import stats
+
+    from alliance_pipeline.change.models import wald_row
+
+    rng = np.random.default_rng(k)
+    y = rng.random((k, 3)) < 0.5
+    y[0], y[1] = [0, 1, 0], [1, 0, 1]  # every time point has both values
+    fit = saturated_gee(np.ones((k, 3), dtype=bool), y.astype(int), TIMEPOINTS)
+    weights = {"pre2": -1, "post": 1}
+    z = wald_row(fit, TIMEPOINTS, weights, 0.95)
+    t = wald_row(fit, TIMEPOINTS, weights, 0.95, t_reference=True)
+    ratio = (t["ci_high"] - t["ci_low"]) / (z["ci_high"] - z["ci_low"])
+    assert ratio == pytest.approx(stats.t.ppf(0.975, k - 3) / stats.norm.ppf(0.975), abs=1e-6)
+
+
+def test_t_reference_without_degrees_of_freedom_is_empty_with_a_note():
+    from alliance_pipeline.change.models import wald_row
+
+    fit = saturated_gee(np.ones((3, 3), dtype=bool), [[0, 1, 0], [1, 0, 1], [0, 0, 1]], TIMEPOINTS)
+    row = wald_row(fit, TIMEPOINTS, {"pre1": -1, "post": 1}, 0.95, t_reference=True)
+    assert np.isnan(row["ci_low"]) and np.isnan(row["p_value"]) and not np.isnan(row["estimate"])
+    assert row["note"] == "3 participants for 3 time points: no degrees of freedom for the t reference"
 
 
 @pytest.mark.parametrize("seed, n", [(11, 25), (12, 47)])

@@ -13,7 +13,9 @@ statsmodels (whose moment estimate the pipeline follows; tests/test_models.py ch
 1e-8). geepack has no bias-reduced covariance; that one is checked against statsmodels and
 a direct Mancl-DeRouen computation in tests/test_models.py. Where the identity link cannot be
 fitted (share 0 at a time point) geepack stops without starting values, and the pipeline's
-rows are empty with the reason. Without Rscript and geepack the tests skip; in CI they fail.
+rows are empty with the reason. The t rows (``gee_bias_reduced_t``) are checked against R's
+``qt(0.975, K − 3)``, K the participants R's fit clusters on. Without Rscript and geepack the
+tests skip; in CI they fail.
 """
 from __future__ import annotations
 
@@ -61,8 +63,10 @@ for (key in unique(paste(long$cohort, long$code))) {
     if (!is.null(fit)) {
       est <- sum(w * coef(fit)); se <- sqrt(drop(t(w) %*% fit$geese$vbeta %*% w))
     }
+    k <- length(unique(d$id))
     out[[length(out) + 1]] <- data.frame(cohort = d$cohort[1], code = d$code[1],
-                                         term = terms$term[i], estimate = est, se = se)
+                                         term = terms$term[i], estimate = est, se = se,
+                                         k = k, qt = qt(0.975, k - 3))
   }
 }
 write.csv(do.call(rbind, out), file.path(dir, "out.csv"), row.names = FALSE)
@@ -150,3 +154,22 @@ def test_gee_robust_standard_errors_match_geepack(geepack):
                 assert se == pytest.approx(float(row["se"].iloc[0]), rel=0.02), (cohort, code, term)
                 compared += 1
     assert compared == len(COHORTS) * 3 * len(terms)
+
+
+def test_t_rows_use_rs_qt_with_k_minus_p_degrees_of_freedom(geepack):
+    """Each t row's half-width over the normal row's, times z(0.975), is R's qt(0.975, K − 3)."""
+    from scipy import stats
+
+    cohorts, r = geepack
+    ours = pd.concat([models_table(fc, cohort=c, questions=QUESTIONS, timepoints=TIMEPOINTS,
+                                   contrasts=CONTRASTS, compare=COMPARE) for c, fc in cohorts.items()])
+    keys = ["cohort", "code", "term"]
+    z = ours[ours["method"] == "gee_bias_reduced"]
+    t = ours[ours["method"] == "gee_bias_reduced_t"]
+    merged = (t.merge(z, on=keys, suffixes=("", "_z"), validate="1:1")
+              .merge(r, on=keys, suffixes=("", "_r"), validate="1:1").dropna(subset=["ci_high"]))
+    assert len(merged) == len(COHORTS) * (len(CODES) - 1) * 5
+    assert (merged["n_participants"] == merged["k"]).all()
+    q = ((merged["ci_high"] - merged["estimate"]) / (merged["ci_high_z"] - merged["estimate_z"])
+         * stats.norm.ppf(0.975))
+    np.testing.assert_allclose(q, merged["qt"], rtol=0, atol=1e-6)

@@ -248,7 +248,8 @@ def test_summary_is_one_short_paragraph_with_the_training_contrast_of_each_code(
             "(every adjusted p ≥ 0.450).") in text
     assert "pre1 → post" not in text and "overall" not in text  # per-contrast text is in Results
     # agreement over the two codes (0.9 each, the '*' row left out)
-    assert "Krippendorff's α was 0.90 for all 2 codes (all good)." in text
+    assert ("Krippendorff's α was 0.90 for all 2 codes. The lower bound of α's 95% CI reached 0.800 "
+            "for every code (lowest 0.800, *Hooked*): reliable (Krippendorff 2004).") in text
 
 
 def test_summary_names_a_baseline_change_and_a_non_significant_training_contrast():
@@ -259,7 +260,9 @@ def test_summary_names_a_baseline_change_and_a_non_significant_training_contrast
     # baseline hooked: b = 4, c = 1 -> RD = -3/17 = -0.18, CI [-0.38, 0.02], Holm p 0.01
     assert ("Over the baseline without training (pre1 → pre2), *Hooked* changed (RD -0.18, 95% CI "
             "[-0.38, 0.02], Holm-adjusted p = 0.010).") in text
-    assert "Krippendorff's α ranged from 0.70 to 0.90 over 2 codes (1 below good)." in text
+    assert ("Krippendorff's α ranged from 0.70 to 0.90 over 2 codes. The lower bound of α's 95% CI "
+            "fell below 0.800 for *Engaged well* (lowest 0.600, *Engaged well*, below 0.667): not "
+            "enough even for tentative conclusions (Krippendorff 2004).") in text
     assert "synthetic" not in text
 
 
@@ -605,3 +608,121 @@ def test_formatting_helpers():
     assert fmt_num("") == "—"  # read_table keeps an all-empty column as text
     assert round_half_up(0.125) == 0.13 and round_half_up(0.645) == 0.65
     assert slug("session_experience") == "session-experience"
+
+
+# ------------------------------------------------------------------ #32: source, verdict, -0.00
+
+REFERENCE = {"authors": ["Kawamura A", "Fukuda M", "Aoki S", "Jinnai A"], "year": 2025,
+             "title": "Developing a method for training clinical psychologists to recognize and "
+                      "repair alliance ruptures: a pilot study focusing on trainee experiences",
+             "journal": "BMC Psychology", "volume": 13, "article": 627,
+             "doi": "10.1186/s40359-025-02882-y"}
+DOI_LINK = "doi:[10.1186/s40359-025-02882-y](https://doi.org/10.1186/s40359-025-02882-y)"
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_source_is_cited_in_title_block_published_section_and_reference_list(language):
+    from alliance_pipeline.report.language import use_language
+
+    study = {**study_settings(), "reference": REFERENCE}
+    cohort = cohort_settings(published={"session_experience": {"hooked": {"post": 0.85}}})
+    with use_language(language):
+        fragments = report.build_fragments(tables(), study=study, cohort=cohort,
+                                           provenance=provenance_dict())
+    assert yaml.safe_load(fragments["meta.yml"])["has_reference"] is True
+    for name in ("source.md", "published.md", "references.md"):
+        assert DOI_LINK in fragments[name], name
+    assert "Kawamura et al. (2025)" in fragments["source.md"]
+    assert fragments["references.md"] == (
+        "1. Kawamura A, Fukuda M, Aoki S, Jinnai A. Developing a method for training clinical "
+        "psychologists to recognize and repair alliance ruptures: a pilot study focusing on "
+        f"trainee experiences. *BMC Psychology*. 2025;13:627. {DOI_LINK}\n")
+    published = fragments["published.md"]
+    # hooked at post: 3/17 = 0.176; no k/17 rounds to 0.85: 14/17 = 0.824, 15/17 = 0.882
+    assert "14/17 = 0.824" in published and "15/17 = 0.882" in published
+    if language == "en":
+        assert ("The synthetic cohort was built from these published shares, so agreement here "
+                "checks the reconstruction, not the study.") in published
+        assert "Source: Kawamura et al. (2025)" in fragments["source.md"]
+    else:
+        assert "再構成を確認するもの" in published and "出典：Kawamura et al. (2025)" in fragments["source.md"]
+
+
+def test_a_cohort_without_a_reference_renders_as_before():
+    fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
+                                       provenance=provenance_dict())
+    assert fragments["source.md"] == fragments["references.md"] == ""
+    assert yaml.safe_load(fragments["meta.yml"])["has_reference"] is False
+    assert "doi" not in fragments["published.md"] and "Kawamura" not in fragments["published.md"]
+    # the published section as before: its verdict paragraph straight followed by the table
+    published = fragments["published.md"]
+    assert "nearest reachable" not in published and "built from these published shares" not in published
+    assert published.split("\n")[0].endswith("published shares differ.") and published.split("\n")[2].startswith("|")
+    cited = published_md(tables(), study={**study_settings(), "reference": REFERENCE},
+                         cohort=cohort_settings())
+    assert "nearest reachable" in cited  # n = 17: 0.65, 0.50 and 0.17 are out of reach
+
+
+def test_nearest_fractions_of_an_unreachable_share():
+    from alliance_pipeline.report.sections.published import nearest_fractions
+
+    assert nearest_fractions(0.84, 23) == (19, 20)          # 0.826 and 0.870
+    assert nearest_fractions(0.83, 23) is None              # 19/23 = 0.826 rounds to 0.83
+    assert nearest_fractions(0.65, 23) is None              # 15/23 = 0.652
+
+
+def lower_bounds(*bounds, alphas=None):
+    rows = []
+    for i, low in enumerate(bounds):
+        a = (alphas or [0.9] * len(bounds))[i]
+        rows.append(dict(cohort="pilot", question="session_experience",
+                         code=["hooked", "engaged_well"][i], n_units=51, n_coders=2,
+                         percent_agreement=0.95, cohen_kappa=0.9, fleiss_kappa=NAN,
+                         krippendorff_alpha=a, alpha_ci_low=low, alpha_ci_high=1.0,
+                         gwet_ac1=0.9, verdict="good", note=""))
+    return pd.DataFrame(rows)
+
+
+def test_the_reliability_verdict_reads_the_lower_bound_of_alpha():
+    """Point estimates all good (verdict column "good"), one lower bound below 0.800: the summary
+    and the Reliability section name it and the lowest bound; no blanket 'all good'."""
+    study, cohort = study_settings(), cohort_settings()
+    tentative = tables(agreement=lower_bounds(0.85, 0.72))
+    summary = summary_md(tentative, study=study, cohort=cohort)
+    sentence = ("The lower bound of α's 95% CI fell below 0.800 for *Engaged well* (lowest 0.720, "
+                "*Engaged well*): tentative conclusions only (Krippendorff 2004).")
+    assert sentence in summary and "all good" not in summary
+    assert words(summary) <= SUMMARY_WORDS
+    assert sentence in reliability_md(tentative, study=study, cohort=cohort)
+    low = summary_md(tables(agreement=lower_bounds(0.6, 0.5)), study=study, cohort=cohort)
+    assert ("fell below 0.800 for *Hooked* and *Engaged well* (lowest 0.500, *Engaged well*, "
+            "below 0.667): not enough even for tentative conclusions") in low
+    good = summary_md(tables(agreement=lower_bounds(0.85, 0.81)), study=study, cohort=cohort)
+    assert "reached 0.800 for every code (lowest 0.810, *Engaged well*): reliable" in good
+    no_ci = summary_md(tables(agreement=lower_bounds(NAN, NAN, alphas=[0.9, 0.75])),
+                       study=study, cohort=cohort)
+    assert "cannot be judged by its lower bound" in no_ci and "*Engaged well* fell below 0.800" in no_ci
+
+
+def test_the_reliability_verdict_in_japanese():
+    from alliance_pipeline.report.language import use_language
+
+    with use_language("ja"):
+        summary = summary_md(tables(agreement=lower_bounds(0.85, 0.72)), study=study_settings(),
+                             cohort=cohort_settings())
+    assert "αの95%信頼区間の下限は*Engaged well*で0.800を下回り" in summary
+    assert "最低は*Engaged well*の0.720" in summary and "暫定的な結論のみ" in summary
+
+
+def test_no_interval_prints_minus_zero():
+    from alliance_pipeline.report.format import fmt_ci
+
+    assert fmt_ci(-0.004, 0.3) == "[0.00, 0.30]"
+    assert fmt_ci(-0.3, -0.0001) == "[-0.30, 0.00]"
+    assert fmt_ci(-0.006, 0.3) == "[-0.01, 0.30]"
+    assert fmt_num(-0.0049) == "0.00"
+    tests = mcnemar_tests()
+    tests.loc[tests["contrast"] == "training", "rd_ci_low"] = -0.001
+    text = results_md(tables(tests=tests), study=study_settings(), cohort=cohort_settings(),
+                      figures=set())
+    assert "-0.00" not in text and "−0.00" not in text

@@ -289,6 +289,42 @@ def test_numbers_agree_exactly_or_within_1e12_relative():
     assert compare_numbers(report, {}) == ["a/b: in the report, not in the rerun"]
 
 
+def test_the_manifest_holds_the_gee_t_rows_and_a_changed_one_fails():
+    """models.csv's gee_bias_reduced_t rows are keyed apart from the gee_bias_reduced rows, so
+    a t interval made with another quantile (df off by one) is named, and only it."""
+    import numpy as np
+    import pandas as pd
+
+    from alliance_pipeline.change.gee import saturated_gee
+    from alliance_pipeline.change.models import models_table, wald_row
+
+    rng = np.random.default_rng(7)
+    records = [(f"P{i:02d}", tp, "q", "x", int(rng.random() < [0.3, 0.4, 0.7][t]))
+               for i in range(12) for t, tp in enumerate(["pre1", "pre2", "post"])]
+    records[0:2] = [("P00", "pre1", "q", "x", 1), ("P00", "pre2", "q", "x", 0)]
+    codes = pd.DataFrame(records, columns=["participant_id", "timepoint", "question", "code", "present"])
+    frame = models_table(codes, cohort="c", questions={"q": {"codes": ["x"]}},
+                         timepoints=["pre1", "pre2", "post"],
+                         contrasts={"training": ["pre2", "post"]})
+    numbers = manifests.table_numbers("models", frame)
+    assert set(numbers) == {"c/q/x/training/gee_bias_reduced", "c/q/x/training/gee_bias_reduced_t"}
+    t_row = numbers["c/q/x/training/gee_bias_reduced_t"]
+    assert t_row["ci_low"] < numbers["c/q/x/training/gee_bias_reduced"]["ci_low"]
+    # the same row with t(K − p − 1): a plausible off-by-one
+    y = codes.pivot(index="participant_id", columns="timepoint", values="present")[["pre1", "pre2", "post"]]
+    fit = saturated_gee(np.ones(y.shape, dtype=bool), y.to_numpy(), ["pre1", "pre2", "post"])
+    off = wald_row(fit, ["pre1", "pre2", "post"], {"pre2": -1, "post": 1}, 0.95,
+                   t_reference=True)
+    assert off["ci_low"] == pytest.approx(t_row["ci_low"], rel=1e-12)  # the same fit
+    shifted = fit.__class__(**{**fit.__dict__, "n_participants": fit.n_participants - 1})
+    wrong = wald_row(shifted, ["pre1", "pre2", "post"], {"pre2": -1, "post": 1}, 0.95, t_reference=True)
+    rerun = {**numbers, "c/q/x/training/gee_bias_reduced_t": {**t_row, "ci_low": wrong["ci_low"],
+                                                             "ci_high": wrong["ci_high"],
+                                                             "p_value": wrong["p_value"]}}
+    diffs = compare_numbers(numbers, rerun)
+    assert len(diffs) == 3 and all(d.startswith("c/q/x/training/gee_bias_reduced_t ") for d in diffs)
+
+
 def test_config_differences_name_dotted_keys():
     assert config_differences({"analysis": {"p_adjust": "holm", "confidence": 0.95}},
                               {"analysis": {"p_adjust": "none", "confidence": 0.95}, "extra": 1}) == [

@@ -13,6 +13,13 @@ the new ``tables/power.csv`` were written by ``change_tables`` from ``tables/fin
 (proportions, tests and flow came out byte-identical to the stored ones); the fragments were
 first written by main's code (4772dd4, the #22 sentences still outside the catalogue) and by
 the code with them wrapped in the catalogue, and compared equal, before being stored.
+
+Regenerated for #32: ``tables/models.csv`` by ``change_tables`` again (the new
+``gee_bias_reduced_t`` rows; the other rows equal to the stored ones up to the last bit of
+one float), the fragments by the #32 code after reading their diff against the stored ones:
+only the t rows and their sentence, the MCAR limitation, the lower-bound reliability verdict,
+the cited source (``source.md``, ``references.md``, ``has_reference``) and the published
+section's context changed.
 """
 from __future__ import annotations
 

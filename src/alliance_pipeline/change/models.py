@@ -11,6 +11,11 @@ row per term and method:
   interval c'μ ± z √(c'Σc) and two-sided Wald p on the normal reference, Σ the Mancl–DeRouen
   bias-reduced sandwich. ``n_participants`` / ``n_observations``: participants and answered
   time points the model used (the whole model's, the same on every term of the code).
+- ``method = "gee_bias_reduced_t"``, right after each ``gee_bias_reduced`` row: the same
+  estimate and standard error, with interval c'μ ± t_{K − p} √(c'Σc) and p on the t reference
+  with K − p degrees of freedom (K the participants with at least one answer to the question,
+  p the time points of the saturated model): with few clusters the normal reference is too
+  liberal (Li & Redden 2015). NaN interval and p with a note when K ≤ p.
 - ``method = "signflip"``, compare terms only, right after the pair's GEE row: mean d over the
   complete cases with the exact sign-flip p and the t interval
   (:mod:`.difference_of_changes`); ``n_participants`` = complete cases,
@@ -47,6 +52,7 @@ from alliance_pipeline.common.seeds import row_rng
 MODELS_COLUMNS = ["cohort", "question", "code", "term", "estimate", "ci_low", "ci_high",
                   "p_value", "scale", "n_participants", "n_observations", "method", "note"]
 NAN = float("nan")
+GEE, GEE_T, SIGNFLIP = "gee_bias_reduced", "gee_bias_reduced_t", "signflip"
 
 
 def model_terms(plan: QuestionPlan, contrasts: Mapping[str, Sequence[str]],
@@ -89,7 +95,7 @@ def model_terms(plan: QuestionPlan, contrasts: Mapping[str, Sequence[str]],
 
 
 def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
-             confidence: float) -> dict:
+             confidence: float, *, t_reference: bool = False) -> dict:
     """Estimate, Wald interval and p of a linear contrast c'μ of a GEE fit.
 
     Parameters
@@ -102,22 +108,32 @@ def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
         Time point -> contrast weight c_t (absent time points weigh 0).
     confidence : float
         Confidence level.
+    t_reference : bool, default False
+        Interval and p on the t reference with K − p degrees of freedom (K = the fit's
+        participants, p = its time points) instead of the normal one.
 
     Returns
     -------
     dict
         ``estimate, ci_low, ci_high, p_value, note``; NaN with the fit's note when it was not
-        fitted, interval and p NaN when the standard error is 0.
+        fitted, interval and p NaN when the standard error is 0 (or, on the t reference, when
+        K ≤ p).
 
     Notes
     -----
     With Σ the bias-reduced covariance, se = sqrt(c'Σc), the interval is
-    c'μ ± z_{(1 + confidence)/2} se and p = 2 (1 − Φ(|c'μ| / se)) (normal reference).
+    c'μ ± z_{(1 + confidence)/2} se and p = 2 (1 − Φ(|c'μ| / se)) (normal reference), or
+    c'μ ± t_{K − p, (1 + confidence)/2} se and p = 2 (1 − F_{t, K − p}(|c'μ| / se)) (t
+    reference; Li & Redden 2015 recommend it with the Mancl–DeRouen covariance when there are
+    few clusters, where the normal reference is too liberal).
 
     References
     ----------
     .. [1] Mancl, L. A. & DeRouen, T. A. (2001). Biometrics, 57(1), 126-134.
        doi:10.1111/j.0006-341X.2001.00126.x
+    .. [2] Li, P. & Redden, D. T. (2015). Small sample performance of bias-corrected sandwich
+       estimators for cluster-randomized trials with binary outcomes. Statistics in Medicine,
+       34(2), 281-296. doi:10.1002/sim.6344
 
     Examples
     --------
@@ -132,6 +148,12 @@ def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
     >>> row = wald_row(fit, ["pre", "post"], {"pre": -1, "post": 1}, 0.95)
     >>> print(", ".join(f"{row[k]:.4f}" for k in ("estimate", "ci_low", "ci_high", "p_value")))
     0.5000, -0.1533, 1.1533, 0.1336
+
+    On the t reference with 4 − 2 = 2 degrees of freedom, 0.5 ± 4.3027/3:
+
+    >>> row = wald_row(fit, ["pre", "post"], {"pre": -1, "post": 1}, 0.95, t_reference=True)
+    >>> print(", ".join(f"{row[k]:.4f}" for k in ("estimate", "ci_low", "ci_high", "p_value")))
+    0.5000, -0.9342, 1.9342, 0.2724
     """
     from scipy import stats
 
@@ -145,9 +167,17 @@ def wald_row(fit: GeeFit, timepoints: Sequence[str], weights: Mapping[str, int],
     if se == 0:
         row["note"] = "standard error 0: interval and p undefined"
         return row
-    z = float(stats.norm.ppf((1 + confidence) / 2))
-    row.update(ci_low=estimate - z * se, ci_high=estimate + z * se,
-               p_value=float(2 * stats.norm.sf(abs(estimate) / se)))
+    level, ratio = (1 + confidence) / 2, abs(estimate) / se
+    if t_reference:
+        df = fit.n_participants - len(timepoints)
+        if df <= 0:
+            row["note"] = (f"{fit.n_participants} participants for {len(timepoints)} time points: "
+                           "no degrees of freedom for the t reference")
+            return row
+        q, p = float(stats.t.ppf(level, df)), float(2 * stats.t.sf(ratio, df))
+    else:
+        q, p = float(stats.norm.ppf(level)), float(2 * stats.norm.sf(ratio))
+    row.update(ci_low=estimate - q * se, ci_high=estimate + q * se, p_value=p)
     return row
 
 
@@ -254,8 +284,9 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`MODELS_COLUMNS`: per question and code a ``gee_bias_reduced`` row per
-        term, each compare term followed by its ``signflip`` row.
+        Columns :data:`MODELS_COLUMNS`: per question and code a ``gee_bias_reduced`` and a
+        ``gee_bias_reduced_t`` row per term, each compare term's followed by its ``signflip``
+        row.
 
     Notes
     -----
@@ -280,10 +311,11 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
     ...                      columns=["participant_id", "timepoint", "question", "code", "present"])
     >>> table = models_table(codes, cohort="demo", questions={"q1": {"codes": ["x"]}},
     ...                      timepoints=["pre", "post"], contrasts={"change": ["pre", "post"]})
-    >>> print(table[["term", "estimate", "ci_low", "ci_high", "p_value", "n_observations"]]
+    >>> print(table[["term", "method", "estimate", "ci_low", "ci_high", "p_value"]]
     ...       .round(4).to_string())
-         term  estimate  ci_low  ci_high  p_value  n_observations
-    0  change       0.5 -0.1533   1.1533   0.1336               8
+         term              method  estimate  ci_low  ci_high  p_value
+    0  change    gee_bias_reduced       0.5 -0.1533   1.1533   0.1336
+    1  change  gee_bias_reduced_t       0.5 -0.9342   1.9342   0.2724
     """
     pc = (participant_level if participant_level is not None
           else participant_codes(final_codes, aggregate=aggregate))
@@ -300,17 +332,19 @@ def models_table(final_codes: pd.DataFrame, *, cohort: str, questions: Mapping[s
             fit = saturated_gee(arrays.responded, y, plan.timepoints)
             base = {"cohort": cohort, "question": plan.question, "code": code,
                     "scale": "risk_difference"}
+            sizes = {"n_participants": fit.n_participants, "n_observations": fit.n_observations}
             for term, weights, is_compare in terms:
-                rows.append({**base, "term": term, **wald_row(fit, plan.timepoints, weights, confidence),
-                             "n_participants": fit.n_participants,
-                             "n_observations": fit.n_observations, "method": "gee_bias_reduced"})
+                for method, t_ref in ((GEE, False), (GEE_T, True)):
+                    rows.append({**base, "term": term, **sizes, "method": method,
+                                 **wald_row(fit, plan.timepoints, weights, confidence,
+                                            t_reference=t_ref)})
                 if not is_compare:
                     continue
                 d = complete_differences(arrays.responded, y, plan.timepoints, weights)
                 rng = row_rng(seed, plan.question, f"{code} {term}")
                 rows.append({**base, "term": term, **signflip_row(d, confidence, permutations, rng),
                              "n_participants": len(d), "n_observations": len(d) * len(weights),
-                             "method": "signflip"})
+                             "method": SIGNFLIP})
     frame = pd.DataFrame(rows, columns=MODELS_COLUMNS)
     for column in ("n_participants", "n_observations"):
         frame[column] = frame[column].astype("int64")

@@ -133,13 +133,15 @@ def report_languages(config: Mapping) -> list[str]:
 def study_settings(config: Mapping, codebook: Mapping) -> dict:
     """Study-wide plain values: title, time points, contrasts, the differences of changes to
     test (``compare``: ``[[A, B], ...]``, change A minus change B; ``[]`` when not configured),
-    questions, cohort names."""
+    the published source (``reference``, only when configured), questions, cohort names."""
     return {
         "title": config["study"]["title"],
         **{key: value for key, value in config["study"].items() if key.startswith("title_")},
         "timepoints": list(config["study"]["timepoints"]),
         "contrasts": {k: list(v) for k, v in config["study"]["contrasts"].items()},
         "compare": [[str(a), str(b)] for a, b in config["study"].get("compare") or []],
+        **({"reference": dict(config["study"]["reference"])} if config["study"].get("reference")
+           else {}),
         "questions": questions_settings(codebook),
         "codebook_version": str(codebook.get("version", "unversioned")),
         "cohorts": list(config["cohorts"]),

@@ -55,13 +55,14 @@ from alliance_pipeline.report.sections.design import design_md, flow_md
 from alliance_pipeline.report.sections.difference import difference_md
 from alliance_pipeline.report.sections.feedback import feedback_md, quotes_md, select_quotes
 from alliance_pipeline.report.sections.limitations import limitations_md, power_md
-from alliance_pipeline.report.sections.published import published_md
+from alliance_pipeline.report.sections.published import published_md, references_md, source_md
 from alliance_pipeline.report.sections.reproducibility import reproducibility_md, untranslated_md
 from alliance_pipeline.report.sections.results import results_md
 from alliance_pipeline.report.sections.summary import banner_md, meta_yaml, summary_md
 
 FRAGMENTS = ("summary", "banner", "design", "flow", "reliability", "results", "difference",
-             "feedback", "quotes", "published", "power", "limitations", "reproducibility")
+             "feedback", "quotes", "published", "power", "limitations", "reproducibility",
+             "source", "references")
 TABLE_FILES = {"agreement": "agreement.csv", "proportions": "proportions.csv",
                "tests": "tests.csv", "power": "power.csv", "final_codes": "final_codes.csv",
                "flow": "flow.csv", "models": "models.csv"}
@@ -93,6 +94,8 @@ def build_fragments(tables: Mapping[str, pd.DataFrame], *, study: Mapping, cohor
         "power.md": power_md(tables, **kw),
         "limitations.md": limitations_md(tables, **kw),
         "reproducibility.md": reproducibility_md(provenance) + untranslated_md(study, current().code),
+        "source.md": source_md(study=study),
+        "references.md": references_md(study=study),
     }
 
 

@@ -50,11 +50,21 @@ def is_missing(x) -> bool:
         return False
 
 
+def fixed(x: float, digits: int = 2) -> str:
+    """``x`` with ``digits`` decimals, a value that rounds to zero without a sign.
+
+    >>> fixed(-0.004), fixed(-0.0), fixed(-0.006)
+    ('0.00', '0.00', '-0.01')
+    """
+    text = f"{float(x):.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 def fmt_num(x, digits: int = 2) -> str:
-    """A number with ``digits`` decimals; ``—`` when undefined."""
+    """A number with ``digits`` decimals (never ``-0.00``); ``—`` when undefined."""
     if is_missing(x):
         return DASH
-    return localise_number(f"{float(x):.{digits}f}")
+    return localise_number(fixed(x, digits))
 
 
 def fmt_pct(x, digits: int = 1) -> str:
@@ -79,12 +89,17 @@ def fmt_p_eq(p) -> str:
 
 
 def fmt_ci(lo, hi, digits: int = 2, pct: bool = False) -> str:
-    """``[lo, hi]``; ``—`` when either bound is undefined."""
+    """``[lo, hi]`` (a bound that rounds to zero prints ``0.00``, never ``-0.00``); ``—`` when
+    either bound is undefined.
+
+    >>> fmt_ci(-0.001, 0.5)
+    '[0.00, 0.50]'
+    """
     if is_missing(lo) or is_missing(hi):
         return DASH
     if pct:
         lo, hi = float(lo) * 100, float(hi) * 100
-    return f"[{localise_number(f'{float(lo):.{digits}f}')}, {localise_number(f'{float(hi):.{digits}f}')}]"
+    return f"[{localise_number(fixed(lo, digits))}, {localise_number(fixed(hi, digits))}]"
 
 
 def fmt_int(x) -> str:

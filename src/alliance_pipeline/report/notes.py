@@ -56,6 +56,7 @@ NOTES = [  # the notes the steps write, with {placeholders} where they hold valu
     N_("every d is the same: interval undefined"),
     N_("t interval"),
     N_("standard error 0: interval and p undefined"),
+    N_("{k} participants for {p} time points: no degrees of freedom for the t reference"),
     # change/gee
     N_("too few participants ({n})"),
     N_("no responses at {timepoints}: model not fitted"),

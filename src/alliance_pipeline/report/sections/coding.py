@@ -1,4 +1,9 @@
-"""The Reliability section: how responses were coded, and coder agreement per code."""
+"""The Reliability section: how responses were coded, and coder agreement per code.
+
+:func:`lower_bound_sentence` judges reliability as Krippendorff (2004) asks, by the lower
+bound of α's interval (≥ good, 0.800: reliable; ≥ acceptable, 0.667: tentative conclusions
+only), naming the codes below good and the lowest bound; the summary uses it too.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -17,7 +22,7 @@ from alliance_pipeline.report.format import (
     md_table,
     row_value,
 )
-from alliance_pipeline.report.language import _, format_list
+from alliance_pipeline.report.language import N_, _, format_list
 from alliance_pipeline.report.lookup import (
     analysis_settings,
     code_label,
@@ -29,6 +34,55 @@ from alliance_pipeline.report.lookup import (
     verdict_word,
 )
 from alliance_pipeline.report.notes import note_text
+
+LOWER_BOUND = {  # Krippendorff (2004) on the lower bound of α's interval
+    "reliable": N_("The lower bound of α's {conf} reached {good} for every code (lowest {bound}, "
+                   "{code}): reliable (Krippendorff 2004)."),
+    "tentative": N_("The lower bound of α's {conf} fell below {good} for {codes} (lowest {bound}, "
+                    "{code}): tentative conclusions only (Krippendorff 2004)."),
+    "insufficient": N_("The lower bound of α's {conf} fell below {good} for {codes} (lowest "
+                       "{bound}, {code}, below {acceptable}): not enough even for tentative "
+                       "conclusions (Krippendorff 2004)."),
+    "no_interval": N_("α has no interval here (no bootstrap), so reliability cannot be judged by "
+                      "its lower bound as Krippendorff (2004) asks; by the point estimate, {codes} "
+                      "fell below {good}."),
+    "no_interval_all": N_("α has no interval here (no bootstrap), so reliability cannot be judged "
+                          "by its lower bound as Krippendorff (2004) asks; every point estimate "
+                          "reached {good}."),
+}
+
+
+def lower_bound_sentence(agreement: pd.DataFrame | None, questions: Mapping, cohort: Mapping,
+                         code_name=None) -> str | None:
+    """The reliability verdict on the lower bound of α's interval (see the module docstring),
+    or None without per-code α. ``code_name(question, code)`` writes a code's name."""
+    if agreement is None or agreement.empty or "krippendorff_alpha" not in agreement.columns:
+        return None
+    ag = analysis_settings(cohort).get("agreement", {}) or {}
+    good, acceptable = float(ag.get("good", 0.8)), float(ag.get("acceptable", 0.667))
+    name = code_name or (lambda q, c: f"*{esc(code_label(questions, q, c))}*")
+    rows = agreement[agreement["code"].astype(str) != "*"].copy()
+    rows["alpha"] = pd.to_numeric(rows["krippendorff_alpha"], errors="coerce")
+    rows["low"] = pd.to_numeric(rows.get("alpha_ci_low", pd.Series(dtype=float)), errors="coerce")
+    rows = rows[rows["alpha"].notna()]
+    if rows.empty:
+        return None
+    numbers = {"conf": conf_label(cohort), "good": fmt_num(good, 3),
+               "acceptable": fmt_num(acceptable, 3)}
+    if rows["low"].isna().all():
+        below = rows[rows["alpha"] < good]
+        case = "no_interval" if len(below) else "no_interval_all"
+        return _(LOWER_BOUND[case]).format(
+            codes=format_list([name(r["question"], r["code"]) for _i, r in below.iterrows()]),
+            **numbers)
+    rows = rows[rows["low"].notna()]
+    lowest = rows.sort_values("low", kind="stable").iloc[0]
+    below = rows[rows["low"] < good]
+    case = ("reliable" if below.empty else "tentative" if lowest["low"] >= acceptable
+            else "insufficient")
+    return _(LOWER_BOUND[case]).format(
+        codes=format_list([name(r["question"], r["code"]) for _i, r in below.iterrows()]),
+        bound=fmt_num(lowest["low"], 3), code=name(lowest["question"], lowest["code"]), **numbers)
 
 
 def response_sources(final_codes: pd.DataFrame | None) -> pd.DataFrame:
@@ -86,10 +140,10 @@ def _below_good_text(agreement: pd.DataFrame, questions: Mapping, shown: bool) -
     below = agreement[(agreement["code"].astype(str) != "*")
                       & agreement["verdict"].astype(str).isin(["tentative", "insufficient"])]
     if below.empty:
-        return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; every code "
-                  "reached at least the good threshold.") if shown else
-                _("@tbl-agreement lists agreement per code; every code reached at least the "
-                  "good threshold."))
+        return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; every "
+                  "code's point estimate reached at least the good threshold.") if shown else
+                _("@tbl-agreement lists agreement per code; every code's point estimate reached "
+                  "at least the good threshold."))
     items = [f"*{esc(code_label(questions, r['question'], r['code']))}* ({verdict_word(r['verdict'])}, "
              f"α = {fmt_num(r.get('krippendorff_alpha'))})" for _i, r in below.iterrows()]
     return (_("@tbl-agreement lists agreement per code and @fig-agreement shows it; below "
@@ -121,6 +175,9 @@ def _agreement_md(agreement: pd.DataFrame, questions: Mapping, *, cohort: Mappin
                                             "lines mark the tentative and good thresholds.").format(conf=conf),
                              "fig-agreement"))
     out.append(_below_good_text(agreement, questions, figures is None or "agreement" in figures) + "\n")
+    verdict = lower_bound_sentence(agreement, questions, cohort)
+    if verdict:
+        out.append(verdict + "\n")
     return out
 
 

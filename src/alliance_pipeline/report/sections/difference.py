@@ -3,7 +3,8 @@
 Per ``study.compare`` pair [A, B] and repeated question asked at A's and B's time points: per
 code, the change across A, the change across B and their difference A − B in the complete
 cases (the sign-flip rows of ``models.csv``), beside the all-available-data model's contrasts
-(its ``gee_bias_reduced`` rows), and one sentence saying whether the two agree. *Agree* is
+(its ``gee_bias_reduced`` rows, each with its ``gee_bias_reduced_t`` row: t reference, K − p
+df), and one sentence saying whether the two agree (on the normal-reference rows). *Agree* is
 defined here, and said so in the report: the two estimates of the difference have the same
 sign and their p-values lie on the same side of α.
 
@@ -53,7 +54,7 @@ from alliance_pipeline.report.lookup import (
 )
 from alliance_pipeline.report.notes import note_text
 
-SIGNFLIP, GEE = "signflip", "gee_bias_reduced"
+SIGNFLIP, GEE, GEE_T = "signflip", "gee_bias_reduced", "gee_bias_reduced_t"
 
 NO_COMPARE = N_("No difference of changes is configured (`study.compare` is empty), so this "
                 "report does not test whether one change exceeded another.\n")
@@ -76,6 +77,9 @@ MODEL_METHOD = N_("The all-available-data model uses every answer, also of parti
                   "participants as clusters) with the Mancl–DeRouen bias-reduced sandwich "
                   "covariance; each contrast and difference is a Wald estimate with its {conf} "
                   "and p on the normal reference.")
+T_REFERENCE = N_("Each is shown again on a t reference with K − p degrees of freedom (K "
+                 "participants, p time points), because with so few participants as clusters "
+                 "the normal reference is too liberal (Li & Redden 2015).")
 MULTIPLICITY = N_("The p-values of this section are not adjusted for multiplicity: each code's "
                   "difference of changes is the design's one pre-specified question for that "
                   "code, and the model repeats that question on all available data as a "
@@ -192,6 +196,14 @@ def interval_label(cohort: Mapping, *, wald: bool = False) -> str:
     return (_("{level}% Wald interval") if wald else _("{level}% interval")).format(level=level)
 
 
+def reference_label(row, n_timepoints: int) -> str:
+    """``z`` on a normal-reference row, ``t(df)`` on a t row (df = participants − time points)."""
+    k = row_value(row, "n_participants")
+    if row_value(row, "method") != GEE_T or is_missing(k):
+        return "z" if row_value(row, "method") != GEE_T else "t"
+    return _("t ({df} df)").format(df=fmt_int(int(k) - n_timepoints))
+
+
 def _alpha(alpha: float) -> str:
     return localise_number(f"{alpha:g}")
 
@@ -222,6 +234,26 @@ def agreement_sentence(labels: Mapping[str, str], verdicts: Mapping[str, str], a
     return join_sentences(out)
 
 
+def _model_rows(models, q: str, code: str, label: str, terms, n_timepoints: int,
+                notes: dict[tuple[str, str], list[str]]) -> list[list[str]]:
+    """The GEE table's rows of one code: per term its normal-reference and t-reference rows
+    (the notes collected in ``notes``)."""
+    rows = []
+    for name in terms:
+        for method in (GEE, GEE_T):
+            r = first_row(models, question=q, code=code, term=name, method=method)
+            if r is None:
+                continue
+            rows.append([label, term_label(name), reference_label(r, n_timepoints),
+                         _estimate_cell(r), fmt_p(row_value(r, "p_value")),
+                         fmt_int(row_value(r, "n_participants")),
+                         fmt_int(row_value(r, "n_observations"))])
+            where = notes.setdefault((label, _note(r)), []) if _note(r) else []
+            if _note(r) and term_label(name) not in where:
+                where.append(term_label(name))
+    return rows
+
+
 def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: str) -> list[str]:
     questions = questions_of(study)
     contrasts = study["contrasts"]
@@ -235,6 +267,8 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
     s = slug(q, a, b)
     codes = codes_in(table_of(tables, "proportions"), questions, q) or list(questions[q]["codes"])
     cc_rows, gee_rows, sentences, verdicts, labels = [], [], [], {}, {}
+    tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
+    n_timepoints = len(questions[q]["timepoints"])
     notes: dict[tuple[str, str], list[str]] = {}  # (code, note) -> where it applies
     for code in codes:
         label = esc(code_label(questions, q, code))
@@ -256,18 +290,9 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
                 p=fmt_p_eq(row_value(cc, "p_value"))))
         if _note(cc):
             notes.setdefault((label, _note(cc)), []).append(_("complete cases"))
-        for name in [*contrasts, term]:
-            r = first_row(models, question=q, code=code, term=name, method=GEE)
-            if r is None:
-                continue
-            gee_rows.append([label, term_label(name), _estimate_cell(r), fmt_p(row_value(r, "p_value")),
-                             fmt_int(row_value(r, "n_participants")),
-                             fmt_int(row_value(r, "n_observations"))])
-            if _note(r):
-                notes.setdefault((label, _note(r)), []).append(term_label(name))
+        gee_rows += _model_rows(models, q, code, label, [*contrasts, term], n_timepoints, notes)
         verdicts[code] = agreement_of(cc, first_row(models, question=q, code=code, term=term,
                                                     method=GEE), alpha)
-    tps = list(dict.fromkeys([*contrasts[b], *contrasts[a]]))
     out = [f"## {esc(q)}: {term_label(term)}\n",
            md_table([_("Code"), _("Complete cases"), esc(b), esc(a),
                      _("{term} {conf}").format(term=term_label(term), conf=conf), "p"],
@@ -282,13 +307,16 @@ def _question_md(tables: Mapping, *, study: Mapping, cohort: Mapping, pair, q: s
                         timepoints=_(", ").join(tps)),
                     label=f"tbl-difference-{s}")]
     if gee_rows:
-        out.append(md_table([_("Code"), _("Term"), _("Estimate {conf}").format(conf=conf), "p",
+        out.append(md_table([_("Code"), _("Term"), _("Reference"),
+                             _("Estimate {conf}").format(conf=conf), "p",
                              _("Participants"), _("Answers")],
-                            gee_rows, align="llrrrr",
+                            gee_rows, align="lllrrrr",
                             caption=_("All available data ({question}): each contrast and the "
                                       "difference of changes from the GEE (identity link, "
-                                      "exchangeable, bias-reduced covariance); Answers: "
-                                      "observations used.").format(question=esc(q)),
+                                      "exchangeable, bias-reduced covariance), its interval and "
+                                      "p on the normal reference (z) and on the t reference "
+                                      "with K − p degrees of freedom (t); Answers: observations "
+                                      "used.").format(question=esc(q)),
                             label=f"tbl-model-{s}"))
     out.append(join_sentences(sentences) + "\n")
     agreement = agreement_sentence(labels, verdicts, alpha)
@@ -324,6 +352,7 @@ def difference_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                                       a_second=contrasts[a][1], b_first=contrasts[b][0],
                                       b_second=contrasts[b][1], conf=interval_label(cohort)),
             _(MODEL_METHOD).format(conf=interval_label(cohort, wald=True)),
+            _(T_REFERENCE),
             _(MULTIPLICITY)]) + "\n")
         for q in questions:
             out += _question_md(tables, study=study, cohort=cohort, pair=(a, b), q=q)

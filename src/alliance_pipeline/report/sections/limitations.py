@@ -30,13 +30,15 @@ from alliance_pipeline.report.notes import note_text
 from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.sections.difference import GEE, compare_pairs, term_label
 
-MODEL_ASSUMPTIONS = N_("The all-available-data model (GEE) of the difference of changes assumes "
-                       "that answers are missing at random given the time point: whether a "
-                       "participant missed a time point may not depend on the code they would "
-                       "have given then. With few clusters (at most {clusters} participants) the "
-                       "usual sandwich covariance underestimates the variance, so the model uses "
-                       "the Mancl–DeRouen bias-reduced covariance; its Wald intervals and p-values "
-                       "are still approximate with so few participants.")
+MODEL_ASSUMPTIONS = N_("The all-available-data model (GEE) of the difference of changes is "
+                       "unweighted, so it assumes that answers are missing completely at random, "
+                       "the chance of missing allowed to depend on the time point only: whether "
+                       "a participant missed a time point may not depend on the codes they gave "
+                       "or would have given. With few clusters (at most {clusters} participants) "
+                       "the usual sandwich covariance underestimates the variance, so the model "
+                       "uses the Mancl–DeRouen bias-reduced covariance and is also shown on a t "
+                       "reference; its intervals and p-values are still approximate with so few "
+                       "participants.")
 MULTIPLICITY = N_("Multiplicity: the McNemar p-values are {adjust} across the contrasts of one "
                   "code; the differences of changes are not adjusted, because each is the "
                   "design's one pre-specified question for its code ({terms}) and the "

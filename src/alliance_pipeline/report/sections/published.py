@@ -1,4 +1,10 @@
-"""The comparison with the published shares (``published`` in the cohort's config)."""
+"""The comparison with the published shares (``published`` in the cohort's config), and the
+published source itself (``study.reference``): its citation in the title block, in this
+section and in the reference list at the end (:func:`source_md`, :func:`references_md`).
+
+Citations are printed the same in every language (an English-language paper is cited in its
+own words in a Japanese report too); the sentences around them go through the catalogue.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,10 +21,17 @@ from alliance_pipeline.report.format import (
     round_half_up,
     row_value,
 )
-from alliance_pipeline.report.language import N_, _, localise_number, ngettext
+from alliance_pipeline.report.language import N_, _, join_sentences, localise_number, ngettext
 from alliance_pipeline.report.lookup import code_label, first_row, questions_of, table_of
 
 PUBLISHED_TOLERANCE = 0.005
+
+SOURCE = N_("Source: {citation}, {doi}.")
+PUBLISHED_FROM = N_("The published shares are those of {citation}, {doi}.")
+RECONSTRUCTED = N_("The synthetic cohort was built from these published shares, so agreement "
+                   "here checks the reconstruction, not the study.")
+UNREACHABLE = N_("No k/n with n = {n} rounds to the published {share} (*{code}*, {timepoint}): "
+                 "the nearest reachable shares are {below} and {above}.")
 
 BASIS_WORDS = {"participants": N_("participants"), "codes": N_("codes")}  # the table's Basis column
 
@@ -49,6 +62,94 @@ def published_comparison(proportions: pd.DataFrame | None, published: Mapping | 
         diff = round(rounded - fig["share"], 10)
         out.append(head + [float(rep), rounded, diff, abs(diff) > tolerance + 1e-12])
     return pd.DataFrame(out, columns=columns)
+
+
+def reference_of(study: Mapping) -> Mapping | None:
+    """``study.reference`` when configured, else None."""
+    reference = study.get("reference")
+    return reference if reference else None
+
+
+def short_citation(reference: Mapping) -> str:
+    """``Kawamura et al. (2025)``; one author ``A (2025)``, two ``A & B (2025)``."""
+    surnames = [str(a).split()[0] for a in reference["authors"]]
+    who = (surnames[0] if len(surnames) == 1 else " & ".join(surnames) if len(surnames) == 2
+           else f"{surnames[0]} et al.")
+    return esc(f"{who} ({reference['year']})")
+
+
+def doi_link(reference: Mapping) -> str:
+    """``doi:[10.x/y](https://doi.org/10.x/y)``."""
+    doi = str(reference["doi"])
+    return f"doi:[{esc(doi)}](https://doi.org/{doi})"
+
+
+def full_citation(reference: Mapping) -> str:
+    """Vancouver style, as the journal prints it: authors. Title. *Journal*. Year;Vol:Art. doi."""
+    where = str(reference["year"])
+    if reference.get("volume") is not None:
+        where += f";{reference['volume']}"
+        if reference.get("article") is not None:
+            where += f":{reference['article']}"
+    return (f"{esc(', '.join(map(str, reference['authors'])))}. {esc(reference['title'])}. "
+            f"*{esc(reference['journal'])}*. {esc(where)}. {doi_link(reference)}")
+
+
+def source_md(*, study: Mapping) -> str:
+    """The title block's line citing the published source ('' without ``study.reference``)."""
+    reference = reference_of(study)
+    if reference is None:
+        return ""
+    return _(SOURCE).format(citation=short_citation(reference), doi=doi_link(reference)) + "\n"
+
+
+def references_md(*, study: Mapping) -> str:
+    """The reference list at the end of the report ('' without ``study.reference``)."""
+    reference = reference_of(study)
+    return "" if reference is None else f"1. {full_citation(reference)}\n"
+
+
+def nearest_fractions(share: float, n: int) -> tuple[int, int] | None:
+    """(k_below, k_above) when no k/n rounds half up to ``share`` (2 decimals), else None.
+
+    >>> nearest_fractions(0.84, 23)
+    (19, 20)
+    >>> nearest_fractions(0.83, 23) is None
+    True
+    """
+    if n <= 0 or any(round_half_up(k / n, 2) == round(share, 2) for k in range(n + 1)):
+        return None
+    below = max(k for k in range(n + 1) if k / n < share)
+    return below, below + 1
+
+
+def _unreachable_sentences(cmp: pd.DataFrame, proportions, questions: Mapping) -> list[str]:
+    out = []
+    for _i, r in cmp[cmp["basis"] == "participants"].iterrows():
+        n = row_value(first_row(proportions, question=r["question"], code=r["code"],
+                                timepoint=r["timepoint"]), "n")
+        found = None if is_missing(n) else nearest_fractions(float(r["published"]), int(n))
+        if found is None:
+            continue
+        n = int(n)
+        below, above = (f"{k}/{n} = {localise_number(f'{k / n:.3f}')}" for k in found)
+        out.append(_(UNREACHABLE).format(
+            n=n, share=fmt_num(r["published"]), timepoint=esc(r["timepoint"]),
+            code=esc(code_label(questions, r["question"], r["code"])), below=below, above=above))
+    return out
+
+
+def _context(cmp: pd.DataFrame, tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
+    """The source cited, the reconstruction said, the unreachable shares named; nothing
+    without ``study.reference`` (such a report reads as before it existed)."""
+    reference = reference_of(study)
+    if reference is None:
+        return ""
+    sentences = [_(PUBLISHED_FROM).format(citation=short_citation(reference), doi=doi_link(reference))]
+    if cohort.get("synthetic"):
+        sentences.append(_(RECONSTRUCTED))
+    sentences += _unreachable_sentences(cmp, table_of(tables, "proportions"), questions_of(study))
+    return join_sentences(sentences) + "\n" if sentences else ""
 
 
 def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
@@ -90,4 +191,7 @@ def published_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
                               "(participants or codes). Time: time point; Rounded: the "
                               "reproduced share rounded half up to two decimals; Diff.: rounded "
                               "minus published."), label="tbl-published")]
+    context = _context(cmp, tables, study=study, cohort=cohort)
+    if context:
+        out.insert(1, context)
     return "\n".join(out)

@@ -46,6 +46,7 @@ from alliance_pipeline.report.lookup import (
     table_of,
 )
 from alliance_pipeline.report.notes import note_text
+from alliance_pipeline.report.sections.coding import lower_bound_sentence
 from alliance_pipeline.report.sections.design import normalise_flow
 from alliance_pipeline.report.sections.difference import summary_sentences
 
@@ -59,6 +60,7 @@ def meta_yaml(*, study: Mapping, cohort: Mapping, quotes: Sequence | None = None
         "synthetic": bool(cohort.get("synthetic", False)),
         "has_quotes": bool(quotes),
         "has_published": bool(cohort.get("published")),
+        "has_reference": bool(study.get("reference")),
         "codebook_version": str(study.get("codebook_version", "")),
     }
     return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
@@ -239,21 +241,21 @@ def _feedback_sentences(props, questions: Mapping) -> list[str]:
     return sentences
 
 
-def _agreement_sentence(agreement) -> str | None:
-    """The range of Krippendorff's α over the codes and how many fall below good."""
+def _agreement_sentences(agreement, questions: Mapping, cohort: Mapping, several: bool) -> list[str]:
+    """The range of Krippendorff's α over the codes, and the verdict on its interval's lower
+    bound (:func:`~alliance_pipeline.report.sections.coding.lower_bound_sentence`)."""
     if agreement is None or agreement.empty or "krippendorff_alpha" not in agreement.columns:
-        return None
+        return []
     per_code = agreement[agreement["code"].astype(str) != "*"]
     alphas = pd.to_numeric(per_code["krippendorff_alpha"], errors="coerce").dropna()
     if not len(alphas):
-        return None
-    below = int((per_code.get("verdict", pd.Series(dtype=str)).fillna("").astype(str)
-                 .isin(["tentative", "insufficient"])).sum())
-    verdict = _("all good") if below == 0 else _("{n} below good").format(n=fmt_int(below))
+        return []
     low, high = fmt_num(alphas.min()), fmt_num(alphas.max())
-    template = (_("Krippendorff's α was {low} for all {n} codes ({verdict}).") if low == high
-                else _("Krippendorff's α ranged from {low} to {high} over {n} codes ({verdict})."))
-    return template.format(low=low, high=high, n=fmt_int(len(alphas)), verdict=verdict)
+    template = (_("Krippendorff's α was {low} for all {n} codes.") if low == high
+                else _("Krippendorff's α ranged from {low} to {high} over {n} codes."))
+    verdict = lower_bound_sentence(agreement, questions, cohort,
+                                   code_name=lambda q, code: _code_name(questions, q, code, several))
+    return [template.format(low=low, high=high, n=fmt_int(len(alphas))), *([verdict] if verdict else [])]
 
 
 def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
@@ -286,9 +288,7 @@ def summary_md(tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
             list(_contrast_rows(props, tests, questions, contrasts[baseline], baseline)),
             pair=contrasts[baseline], questions=questions, cohort=cohort, several=several)
     sentences += _feedback_sentences(props, questions)
-    agreement = _agreement_sentence(table_of(tables, "agreement"))
-    if agreement:
-        sentences.append(agreement)
+    sentences += _agreement_sentences(table_of(tables, "agreement"), questions, cohort, several)
     if cohort.get("synthetic"):
         sentences.append(_("The data are synthetic: no conclusion about the training can be drawn."))
     return join_sentences(sentences) + "\n"
