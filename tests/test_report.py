@@ -648,19 +648,18 @@ def test_the_source_is_cited_in_title_block_published_section_and_reference_list
         assert "再構成を確認するもの" in published and "出典：Kawamura et al. (2025)" in fragments["source.md"]
 
 
-def test_a_cohort_without_a_reference_renders_as_before():
-    fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort_settings(),
+def test_a_cohort_without_a_reference_cites_nothing_but_names_unreachable_shares():
+    cohort = cohort_settings()
+    fragments = report.build_fragments(tables(), study=study_settings(), cohort=cohort,
                                        provenance=provenance_dict())
     assert fragments["source.md"] == fragments["references.md"] == ""
     assert yaml.safe_load(fragments["meta.yml"])["has_reference"] is False
-    assert "doi" not in fragments["published.md"] and "Kawamura" not in fragments["published.md"]
-    # the published section as before: its verdict paragraph straight followed by the table
     published = fragments["published.md"]
-    assert "nearest reachable" not in published and "built from these published shares" not in published
-    assert published.split("\n")[0].endswith("published shares differ.") and published.split("\n")[2].startswith("|")
-    cited = published_md(tables(), study={**study_settings(), "reference": REFERENCE},
-                         cohort=cohort_settings())
-    assert "nearest reachable" in cited  # n = 17: 0.65, 0.50 and 0.17 are out of reach
+    assert "doi" not in published and "Kawamura" not in published
+    assert "nearest reachable" in published  # n = 17: 0.65, 0.50 and 0.17 are out of reach
+    assert ("built from these published shares" in published) == bool(cohort.get("synthetic"))
+    plain = published_md(tables(), study=study_settings(), cohort={**cohort, "synthetic": False})
+    assert "built from these published shares" not in plain and "nearest reachable" in plain
 
 
 def test_nearest_fractions_of_an_unreachable_share():

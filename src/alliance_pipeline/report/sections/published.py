@@ -140,12 +140,11 @@ def _unreachable_sentences(cmp: pd.DataFrame, proportions, questions: Mapping) -
 
 
 def _context(cmp: pd.DataFrame, tables: Mapping, *, study: Mapping, cohort: Mapping) -> str:
-    """The source cited, the reconstruction said, the unreachable shares named; nothing
-    without ``study.reference`` (such a report reads as before it existed)."""
+    """The source cited (with ``study.reference``), the reconstruction said (a synthetic
+    cohort), the shares no whole count reaches named with their nearest fractions."""
     reference = reference_of(study)
-    if reference is None:
-        return ""
-    sentences = [_(PUBLISHED_FROM).format(citation=short_citation(reference), doi=doi_link(reference))]
+    sentences = [] if reference is None else [
+        _(PUBLISHED_FROM).format(citation=short_citation(reference), doi=doi_link(reference))]
     if cohort.get("synthetic"):
         sentences.append(_(RECONSTRUCTED))
     sentences += _unreachable_sentences(cmp, table_of(tables, "proportions"), questions_of(study))
