@@ -27,7 +27,13 @@ from alliance_pipeline.intake.read.export_layout import (
     resolve,
     status_column,
 )
-from alliance_pipeline.intake.read.xlsx import DAMAGED, cell_text, damage
+from alliance_pipeline.intake.read.xlsx import (
+    DAMAGED,
+    cell_text,
+    damage,
+    open_workbook,
+    unified_lines,
+)
 
 
 class Export:
@@ -126,21 +132,20 @@ def _read_csv(export: Export, encoding: str, names: list[str], extra: list[str],
         return problems
     findings.warnings += unfinished_last_line(text, str(export.path), frame) if len(frame) else []
     kept = [c for c in keep if c in frame.columns]
-    rows = [(int(row), dict(zip(kept, values, strict=True)))
+    rows = [(int(row), dict(zip(kept, map(unified_lines, values), strict=True)))
             for row, *values in frame[["spreadsheet_row", *kept]].itertuples(index=False)]
     export._finish(rows)
     return problems
 
 
 def _read_xlsx(export: Export, names: list[str], extra: list[str]) -> list[Problem]:
-    from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     unreadable = ("is not a readable .xlsx workbook (an .xls or .ods file, or a "
                   "password-protected one, renamed?); open it and save it as 'Excel "
                   "Workbook (.xlsx)' without a password")
     try:
-        book = load_workbook(export.path, read_only=True, data_only=True)
+        book = open_workbook(export.path, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError):
         return [Problem(str(export.path), None, None, None, unreadable)]
     except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
