@@ -12,13 +12,16 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import jsonschema
 import openpyxl
 import pytest
 
+from alliance_pipeline.config.load import load_schema
+from alliance_pipeline.config.survey import survey_problems as survey_config_problems
 from alliance_pipeline.intake.cohort import read_cohort
 from alliance_pipeline.intake.problems import IntakeError
 from alliance_pipeline.intake.read.xlsx import cell_text
-from test_intake import CODER_A, CODER_B, write
+from test_intake import CODER_A, CODER_B, RESPONSES, write
 from test_survey import CODEBOOK, ID_PATTERN, SE, TIMEPOINTS
 from test_workbooks import KEY, fill, make_sheet
 
@@ -150,3 +153,100 @@ def test_a_coding_workbook_saved_by_excel_matches_its_crlf_texts(tmp_path):
                          questions=CODEBOOK, id_pattern=ID_PATTERN, coding_key=KEY)
     codes = tables.codings[tables.codings["coder"] == "coder_a"]
     assert dict(zip(codes["response_id"], codes["codes"], strict=True))["R1"] == "hooked"
+
+
+# ------------------------------------------------- (B) encodings as Japanese Windows writes them
+
+WINDOWS = "～－①髙"  # cp932 has them; shift_jis reads ～ － otherwise and refuses ① 髙
+TEXT = f"沈黙に耐えられず{WINDOWS}と言い続けた。"
+
+
+def japanese_export(raw: Path, name: str = "pre1.csv", encoding: str = "cp932") -> Path:
+    """A form export as Excel on Japanese Windows saves it ('CSV (Comma delimited)')."""
+    return write(raw / name, (f'Participant code,"{SE}"\r\nP01,{TEXT}\r\nP02,はい\r\n'
+                              ).encode(encoding))
+
+
+def shift_jis_warning(raw: Path, name: str, spelling: str) -> str:
+    return (f"{raw}/{name}: is read as cp932 (Windows' Shift_JIS, as Excel on Japanese Windows "
+            f"saves it) for `encoding: {spelling}`: cp932 reads ～, －, ① and 髙 as Windows wrote "
+            "them; write `encoding: cp932` to say so")
+
+
+@pytest.mark.parametrize("spelling", ["shift_jis", "sjis", "Shift-JIS", "ms932"])
+def test_any_spelling_of_shift_jis_reads_cp932_with_a_warning(tmp_path, spelling):
+    raw = tmp_path / "raw"
+    japanese_export(raw)
+    assert b"\x81`\x81|\x87@\xee\xe0" in (raw / "pre1.csv").read_bytes()  # ～－①髙 in cp932
+    tables = read_survey(raw, {**ONE_EXPORT, "files": {"pre1": "pre1.csv"}}, encoding=spelling)
+    assert texts(tables)["P01.pre1.session_experience"] == TEXT
+    assert [str(w) for w in tables.warnings] == [shift_jis_warning(raw, "pre1.csv", spelling)]
+
+
+def test_shift_jis_warns_once_per_file_of_a_cohort(tmp_path):
+    raw = tmp_path / "raw"
+    write(raw / "responses.csv", RESPONSES.replace("I stayed with her.", TEXT), encoding="cp932")
+    write(raw / "codes" / "coder_a.csv", CODER_A, encoding="cp932")
+    write(raw / "codes" / "coder_b.csv", CODER_B, encoding="cp932")
+    tables = read_cohort(raw, cohort="pilot", encoding="sjis", timepoints=TIMEPOINTS,
+                         questions=CODEBOOK, id_pattern=ID_PATTERN)
+    assert TEXT in tables.responses["text"].tolist()
+    assert sorted(str(w) for w in tables.warnings) == [
+        shift_jis_warning(raw, name, "sjis")
+        for name in ("codes/coder_a.csv", "codes/coder_b.csv", "responses.csv")]
+
+
+def test_a_file_with_a_utf8_mark_is_read_as_utf8_whatever_the_encoding(tmp_path):
+    raw = tmp_path / "raw"
+    japanese_export(raw, encoding="utf-8-sig")  # Excel's 'CSV UTF-8 (Comma delimited)'
+    tables = read_survey(raw, {**ONE_EXPORT, "files": {"pre1": "pre1.csv"}}, encoding="cp932")
+    assert texts(tables)["P01.pre1.session_experience"] == TEXT
+    assert [str(w) for w in tables.warnings] == [
+        f"{raw}/pre1.csv: begins with a UTF-8 byte-order mark (Excel's 'CSV UTF-8'), so it is "
+        "read as UTF-8, not as cp932"]
+
+
+def test_an_export_may_have_its_own_encoding(tmp_path):
+    raw = tmp_path / "raw"
+    japanese_export(raw, "pre1.csv", "cp932")
+    japanese_export(raw, "post.csv", "utf-8")
+    survey = {"participant_column": "Participant code",
+              "files": {"pre1": {"file": "pre1.csv", "encoding": "cp932"}, "post": "post.csv"},
+              "questions": {"session_experience": SE}}
+    tables = read_survey(raw, survey)
+    found = texts(tables)
+    assert found["P01.pre1.session_experience"] == found["P01.post.session_experience"] == TEXT
+    assert tables.warnings == []  # cp932 as such: no warning
+
+
+def test_an_exports_encoding_is_checked_with_the_config():
+    files = {"pre1": {"file": "pre1.csv", "encoding": "cp-932"},
+             "pre2": {"file": "pre2.xlsx", "encoding": "cp932"}}
+    survey = {"participant_column": "Participant code", "files": files,
+              "questions": {"session_experience": SE}}
+    assert survey_config_problems("spring", survey, TIMEPOINTS, CODEBOOK) == [
+        "cohorts.spring.survey.files.pre1.encoding: 'cp-932' is not an encoding Python knows; "
+        "write e.g. utf-8 or cp932 (Excel on Japanese Windows)",
+        "cohorts.spring.survey.files.pre2: an .xlsx workbook has no encoding to set; remove "
+        "`encoding:`"]
+    entry_schema = jsonschema.Draft202012Validator(
+        {"$defs": load_schema("config")["$defs"], "$ref": "#/$defs/survey_file"})
+    for entry in ({"file": "pre1.csv", "encoding": "cp932"}, {"file": "pre1.xlsx", "sheet": "Sheet1"}):
+        assert entry_schema.is_valid(entry), entry
+
+
+def test_an_undecodable_byte_names_offset_and_the_encodings_that_fit(tmp_path):
+    raw = tmp_path / "raw"
+    japanese_export(raw)
+    offset = (raw / "pre1.csv").read_bytes().index(b"\x92")  # 沈 (the long header: no column named)
+    assert survey_problems(raw, {**ONE_EXPORT, "files": {"pre1": "pre1.csv"}}) == [
+        f"{raw}/pre1.csv: contains bytes that are not valid utf-8 text (0x92 0xbe 0x96 at byte "
+        f"{offset}); the whole file decodes as cp932: if the file was saved by Excel on Japanese "
+        "Windows, set `encoding: cp932` for this cohort in config/config.yaml"]
+    # Excel on a Western Windows ('CSV (Comma delimited)'): cp1252, which none of them decodes
+    write(raw / "pre1.csv", f'Participant code,"{SE}"\r\nP01,caf\u00e9 \u201cok\u201d\r\n'.encode("cp1252"))
+    offset = (raw / "pre1.csv").read_bytes().index(0xE9)
+    assert survey_problems(raw, {**ONE_EXPORT, "files": {"pre1": "pre1.csv"}}) == [
+        f"{raw}/pre1.csv: contains bytes that are not valid utf-8 text (0xe9 0x20 0x93 at byte "
+        f"{offset}); none of utf-8, cp932 and utf-16 decodes the whole file: save it again as "
+        "'CSV UTF-8 (Comma delimited)'"]

@@ -113,7 +113,7 @@ def _read_csv(export: Export, encoding: str, names: list[str], extra: list[str],
               findings: Findings) -> list[Problem]:
     with open(export.path, "rb") as handle:  # read-only: raw files are never written
         data = handle.read()
-    text, problems = decode(data, str(export.path), encoding)
+    text, problems = decode(data, str(export.path), encoding, findings.warnings)
     if text is None:
         return problems
     first: list[tuple[int, list[str]]] = []  # the header and the first rows with a value
