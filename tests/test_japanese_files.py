@@ -231,8 +231,10 @@ def test_an_exports_encoding_is_checked_with_the_config():
         "`encoding:`"]
     entry_schema = jsonschema.Draft202012Validator(
         {"$defs": load_schema("config")["$defs"], "$ref": "#/$defs/survey_file"})
-    for entry in ({"file": "pre1.csv", "encoding": "cp932"}, {"file": "pre1.xlsx", "sheet": "Sheet1"}):
+    for entry in ({"file": "pre1.csv", "encoding": "cp932"}, {"file": "pre1.xlsx", "sheet": 1},
+                  {"file": "pre1.xlsx", "sheet": "Sheet1"}):
         assert entry_schema.is_valid(entry), entry
+    assert not entry_schema.is_valid({"file": "pre1.xlsx", "sheet": -1})
 
 
 def test_an_undecodable_byte_names_offset_and_the_encodings_that_fit(tmp_path):
@@ -250,3 +252,76 @@ def test_an_undecodable_byte_names_offset_and_the_encodings_that_fit(tmp_path):
         f"{raw}/pre1.csv: contains bytes that are not valid utf-8 text (0xe9 0x20 0x93 at byte "
         f"{offset}); none of utf-8, cp932 and utf-16 decodes the whole file: save it again as "
         "'CSV UTF-8 (Comma delimited)'"]
+
+
+# ------------------------------------------------------------------------ (C) hidden sheets
+
+def stale_copy_workbook(path: Path) -> Path:
+    """As a team saves it: 「Sheet1 (2)」, a copy made while cleaning the data, hidden and
+    left in front of the real 「Sheet1」."""
+    book = openpyxl.Workbook()
+    stale = book.active
+    stale.title = "Sheet1 (2)"
+    for row in [["Participant code", SE], ["P01", "an old draft"], ["P09", "a test entry"]]:
+        stale.append(row)
+    stale.sheet_state = "hidden"
+    real = book.create_sheet("Sheet1")
+    for row in [["Timestamp", "Participant code", SE],
+                ["2026/04/01 10:02:11", "P01", TEXT], ["2026/04/01 10:05:40", "P02", "はい"]]:
+        real.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def test_a_hidden_stale_copy_is_not_read_and_the_note_names_the_sheet(tmp_path):
+    raw = tmp_path / "raw"
+    stale_copy_workbook(raw / "pre1.xlsx")
+    assert openpyxl.load_workbook(raw / "pre1.xlsx").sheetnames == ["Sheet1 (2)", "Sheet1"]
+    tables = read_survey(raw, ONE_EXPORT)
+    assert texts(tables) == {"P01.pre1.session_experience": TEXT,
+                             "P02.pre1.session_experience": "はい"}
+    assert f"{raw}/pre1.xlsx: sheet 'Sheet1' read; hidden sheet(s) 'Sheet1 (2)' not read" in tables.notes
+
+
+@pytest.mark.parametrize("sheet, expected", [("Sheet1 (2)", "an old draft"), (0, "an old draft"),
+                                             (1, TEXT), ("Sheet1", TEXT)])
+def test_a_named_sheet_is_read_hidden_or_not(tmp_path, sheet, expected):
+    raw = tmp_path / "raw"
+    stale_copy_workbook(raw / "pre1.xlsx")
+    tables = read_survey(raw, {**ONE_EXPORT, "files": {"pre1": {"file": "pre1.xlsx", "sheet": sheet}}})
+    assert texts(tables)["P01.pre1.session_experience"] == expected
+    title = sheet if isinstance(sheet, str) else ["Sheet1 (2)", "Sheet1"][sheet]
+    assert any(n.startswith(f"{raw}/pre1.xlsx: sheet {title!r} read") for n in tables.notes)
+
+
+def test_a_sheet_index_past_the_last_is_refused(tmp_path):
+    raw = tmp_path / "raw"
+    stale_copy_workbook(raw / "pre1.xlsx")
+    survey = {**ONE_EXPORT, "files": {"pre1": {"file": "pre1.xlsx", "sheet": 2}}}
+    assert survey_problems(raw, survey) == [
+        f"{raw}/pre1.xlsx: has no sheet 2 (`sheet:` counts from 0, hidden sheets included; its "
+        "sheets: 'Sheet1 (2)', 'Sheet1'); correct the `sheet:` of this export in config/config.yaml"]
+
+
+def test_a_very_hidden_sheet_is_never_read_and_a_summary_sheet_is_passed_over(tmp_path):
+    raw = tmp_path / "raw"
+    path = stale_copy_workbook(raw / "pre1.xlsx")
+    book = openpyxl.load_workbook(path)
+    book["Sheet1 (2)"].sheet_state = "veryHidden"
+    book.create_sheet("集計", 1)["A1"] = "回答数"  # a visible summary sheet before the data
+    book.save(path)
+    tables = read_survey(raw, ONE_EXPORT)
+    assert texts(tables)["P01.pre1.session_experience"] == TEXT
+
+
+def test_two_visible_sheets_holding_the_columns_are_refused(tmp_path):
+    raw = tmp_path / "raw"
+    path = stale_copy_workbook(raw / "pre1.xlsx")
+    book = openpyxl.load_workbook(path)
+    book["Sheet1 (2)"].sheet_state = "visible"
+    book.save(path)
+    assert survey_problems(raw, ONE_EXPORT) == [
+        f"{raw}/pre1.xlsx: has several visible sheets whose header holds the configured columns "
+        "('Sheet1 (2)', 'Sheet1'); name the one to read with `sheet:` of this export in "
+        "config/config.yaml (e.g. {file: pre1.xlsx, sheet: 'Sheet1 (2)'})"]

@@ -18,10 +18,10 @@ from pathlib import Path
 SURVEY_SUFFIXES = (".csv", ".xlsx")
 
 
-def survey_file(value: str | dict) -> tuple[str, str | None, str | None]:
+def survey_file(value: str | dict) -> tuple[str, str | int | None, str | None]:
     """``(file, sheet, encoding)`` of a ``survey.files`` entry (or of a long export's
     ``survey.file``): ``name.csv`` or ``{file: ..., sheet: ..., encoding: ...}``; the sheet
-    None when none is given, as the encoding (then the cohort's)."""
+    by name or index, None when none is given, as the encoding (then the cohort's)."""
     if isinstance(value, dict):
         return value["file"], value.get("sheet"), value.get("encoding")
     return value, None, None
