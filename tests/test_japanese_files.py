@@ -155,6 +155,20 @@ def test_a_coding_workbook_saved_by_excel_matches_its_crlf_texts(tmp_path):
     assert dict(zip(codes["response_id"], codes["codes"], strict=True))["R1"] == "hooked"
 
 
+def test_a_text_holding_an_escape_pattern_round_trips_through_a_coding_workbook(tmp_path):
+    raw = tmp_path / "raw"
+    literal = CRLF_RESPONSES.replace("I stayed with her.", "I typed _x000D_ and _x0041_ by hand.")
+    write(raw / "responses.csv", literal)
+    workbook = make_sheet(raw / "codes" / "coder_a.xlsx", "coder_a", text=literal)
+    fill(workbook, CODER_A)
+    excel_strings(workbook)
+    write(raw / "codes" / "coder_b.csv", CODER_B)
+    tables = read_cohort(raw, cohort="pilot", encoding="utf-8", timepoints=TIMEPOINTS,
+                         questions=CODEBOOK, id_pattern=ID_PATTERN, coding_key=KEY)
+    assert "I typed _x000D_ and _x0041_ by hand." in tables.responses["text"].tolist()
+    assert len(tables.codings[tables.codings["coder"] == "coder_a"]) == 5
+
+
 # ------------------------------------------------- (B) encodings as Japanese Windows writes them
 
 WINDOWS = "～－①髙"  # cp932 has them; shift_jis reads ～ － otherwise and refuses ① 髙
