@@ -531,8 +531,8 @@ def test_cp932_bytes_with_the_default_encoding_say_to_set_cp932(raw):
     assert JAPANESE.encode("cp932")[:3] == b"\x83\x4e\x83"
     assert problems(raw) == [
         f"{raw}/responses.csv, row 5, column text: contains bytes that are not valid utf-8 text "
-        f"(0x83 0x4e 0x83 at byte {offset}); if the file was saved by Excel on Japanese Windows, set "
-        "`encoding: cp932` for this cohort in config/config.yaml"]
+        f"(0x83 0x4e 0x83 at byte {offset}); the whole file decodes as cp932: if the file was saved "
+        "by Excel on Japanese Windows, set `encoding: cp932` for this cohort in config/config.yaml"]
 
 
 def test_utf8_text_read_as_cp932_is_refused_rather_than_garbled(raw):

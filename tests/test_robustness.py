@@ -24,8 +24,8 @@ def test_a_cp1252_curly_quote_in_adjudication_is_refused_not_dropped(raw):
           ADJUDICATION.encode() + "R4,engaged_well,\u201cstayed\u201d is engaged_well\n".encode("cp1252"))
     assert problems(raw) == [
         f"{raw}/adjudication.csv, row 3, column rationale: contains bytes that are not valid "
-        "utf-8 text (0x93 0x73 0x74 at byte 106); if the file was saved by Excel on Japanese "
-        "Windows, set `encoding: cp932` for this cohort in config/config.yaml"]
+        "utf-8 text (0x93 0x73 0x74 at byte 106); none of utf-8, cp932 and utf-16 decodes the "
+        "whole file: save it again as 'CSV UTF-8 (Comma delimited)'"]
 
 
 @pytest.mark.parametrize("content, expected", [

@@ -27,6 +27,7 @@ from alliance_pipeline.coding.xlsx_cells import (
     UNLOCKED,
     WRAP,
     deterministic_xlsx,
+    excel_text,
     protect_sheet,
     write_cell,
 )
@@ -121,7 +122,8 @@ def _question_sheet(wb, qid: str, spec: Mapping, rows: list[tuple[str, str, list
     ws.append(head)
     first_fill = 3 + len(coder_cols)
     for unit, text, coded in rows:
-        ws.append([write_cell(ws, unit, text=True), write_cell(ws, text, style=WRAP, text=True),
+        ws.append([write_cell(ws, unit, text=True),
+                   write_cell(ws, excel_text(text), style=WRAP, text=True),
                    *[write_cell(ws, c, text=True) for c in coded],
                    *[write_cell(ws, None, protection=UNLOCKED) for _ in fills],
                    *([write_cell(ws, None, style=WRAP, protection=UNLOCKED)] if with_rationale else [])])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import weakref
 import zipfile
 
@@ -26,6 +27,22 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 BOLD = Font(bold=True)
 
 _STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workbook -> {key: style}
+
+
+# An underscore that would begin one of OOXML's ``_xHHHH_`` escapes (Excel's ``_x000D_`` for
+# a CR): Excel writes it as ``_x005F_`` so the text reads back as it is; openpyxl does not.
+_BEGINS_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def excel_text(text):
+    """``text`` as Excel stores it in a cell: an underscore that would begin an ``_xHHHH_``
+    escape written as ``_x005F_``, so Excel (and intake, which undoes the escapes as Excel
+    does) reads the text itself.
+
+    >>> excel_text("see _x000D_ here")
+    'see _x005F_x000D_ here'
+    """
+    return _BEGINS_ESCAPE.sub("_x005F_", text) if isinstance(text, str) and "_x" in text else text
 
 
 def write_cell(ws, value, *, style=None, protection=LOCKED, text=False):

@@ -18,11 +18,13 @@ from pathlib import Path
 SURVEY_SUFFIXES = (".csv", ".xlsx")
 
 
-def survey_file(value: str | dict) -> tuple[str, str | None]:
-    """``(file, sheet)`` of a ``survey.files`` entry: ``name.csv`` or ``{file: ..., sheet: ...}``."""
+def survey_file(value: str | dict) -> tuple[str, str | int | None, str | None]:
+    """``(file, sheet, encoding)`` of a ``survey.files`` entry (or of a long export's
+    ``survey.file``): ``name.csv`` or ``{file: ..., sheet: ..., encoding: ...}``; the sheet
+    by name or index, None when none is given, as the encoding (then the cohort's)."""
     if isinstance(value, dict):
-        return value["file"], value.get("sheet")
-    return value, None
+        return value["file"], value.get("sheet"), value.get("encoding")
+    return value, None, None
 
 
 def survey_exports(survey: dict) -> dict[str, str | dict]:

@@ -5,6 +5,7 @@ Called by :func:`alliance_pipeline.config.load.cross_reference_problems`.
 """
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from alliance_pipeline.common.cohort_files import SURVEY_SUFFIXES, survey_file
@@ -12,14 +13,23 @@ from alliance_pipeline.common.hints import did_you_mean
 
 
 def _export_problems(key: str, value: str | dict) -> list[str]:
-    """An export of a ``survey:`` block is a .csv or .xlsx file; a sheet only for .xlsx."""
-    name, sheet = survey_file(value)
+    """An export of a ``survey:`` block is a .csv or .xlsx file; a sheet only for .xlsx, an
+    encoding only for .csv and one Python knows."""
+    name, sheet, encoding = survey_file(value)
     suffix = Path(name).suffix.lower()
     if suffix not in SURVEY_SUFFIXES:
         return [f"{key}: {name!r} is not a .csv or .xlsx file; save the export as .xlsx (Excel "
                 "workbook) or as CSV"]
     if sheet is not None and suffix == ".csv":
         return [f"{key}: a CSV file has no sheets; remove `sheet:` or give the .xlsx export"]
+    if encoding is not None and suffix == ".xlsx":
+        return [f"{key}: an .xlsx workbook has no encoding to set; remove `encoding:`"]
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            return [f"{key}.encoding: {encoding!r} is not an encoding Python knows; write e.g. "
+                    "utf-8 or cp932 (Excel on Japanese Windows)"]
     return []
 
 

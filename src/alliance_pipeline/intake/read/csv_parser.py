@@ -147,7 +147,8 @@ def read_raw_csv(path: Path, encoding: str, required: list[str], optional=(), *,
     warning of :func:`unfinished_last_line`), ``only_kept`` (see :func:`parse_csv`)."""
     with open(path, "rb") as handle:  # read-only: raw files are never written
         data = handle.read()
-    text, problems = decode(data, str(path), encoding)
+    text, problems = decode(data, str(path), encoding,
+                            None if findings is None else findings.warnings)
     if text is None:
         return None, problems
     as_read = data if _utf8_without_mark(data, encoding) else None  # the text's UTF-8 bytes

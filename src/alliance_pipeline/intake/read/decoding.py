@@ -1,9 +1,14 @@
 """Decoding a raw file's bytes into text, with located problems.
 
-The cohort's configured encoding (``encoding:`` in config/config.yaml) is used; utf-8 is
-read as utf-8-sig so Excel's byte-order mark is tolerated. Refused with the fix named: an
-undecodable byte (its row and column), UTF-16 text (Excel's 'Unicode Text'), UTF-8 read
-with another configured encoding (e.g. cp932) and bytes that decode as mojibake; for those
+The configured encoding (the cohort's ``encoding:`` in config/config.yaml, or an export's own
+under ``survey.files``) is used; utf-8 is read as utf-8-sig so Excel's byte-order mark is
+tolerated. As Japanese Windows writes them: any spelling of Shift_JIS (``shift_jis``,
+``sjis``, ``ms932``) is read as cp932, Windows' Shift_JIS (～ U+FF5E, － U+FF0D, ①, 髙),
+with a warning per file (:func:`windows_codec`); a file that begins with a UTF-8 byte-order
+mark is read as UTF-8 whatever the encoding configured, with a warning. Refused with the fix
+named: an undecodable byte (its row and column, its byte offset, which of utf-8, cp932 and
+utf-16 decode the file whole), UTF-16 text (Excel's 'Unicode Text'), UTF-8 read with another
+configured encoding (e.g. cp932) and bytes that decode as mojibake; for those
 :func:`fitting_encoding` tries utf-8, utf-16 and cp932 and names the encoding that fits.
 """
 from __future__ import annotations
@@ -27,6 +32,20 @@ def _codec_name(encoding: str) -> str:
     """utf-8 is read as utf-8-sig so a byte-order mark (Excel's UTF-8 CSV) is tolerated."""
     name = codecs.lookup(encoding).name
     return "utf-8-sig" if name == "utf-8" else encoding
+
+
+def windows_codec(encoding: str) -> str:
+    """``cp932`` for any spelling Python accepts of Shift_JIS or cp932 (``shift_jis``,
+    ``sjis``, ``ms932``): Excel on Japanese Windows writes cp932, which shift_jis decodes
+    differently (～ －) or refuses (① 髙); any other encoding as given."""
+    return "cp932" if codecs.lookup(encoding).name in ("shift_jis", "cp932") else encoding
+
+
+def _warn(warnings: list[Problem] | None, warning: Problem) -> None:
+    """Add ``warning`` once (a file may be decoded twice: a coder file is first checked for
+    a coding sheet saved as CSV)."""
+    if warnings is not None and warning not in warnings:
+        warnings.append(warning)
 
 
 def where_in_text(prefix: str) -> tuple[int, int]:
@@ -129,21 +148,36 @@ def _misfit_encoding(data: bytes, path: str, encoding: str, codec: str) -> Probl
                    f"does not read as {encoding} text (read so, it begins {excerpt!r}); {how}")
 
 
-def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Problem]]:
-    """Decode a raw file; an undecodable byte is a problem naming its row, column and the fix.
+def decode(data: bytes, path: str, encoding: str, warnings: list[Problem] | None = None
+           ) -> tuple[str | None, list[Problem]]:
+    """Decode a raw file; an undecodable byte is a problem naming its row, column, byte
+    offset, the encodings that decode the whole file and the fix.
 
     Also refused, because they would otherwise be read as garbled text without any error:
     UTF-16 files (Excel's "Unicode Text") and UTF-8 files read with another configured
-    encoding (e.g. ``cp932``).
+    encoding (e.g. ``cp932``). A Shift_JIS spelling read as cp932 and a UTF-8 byte-order mark
+    read as UTF-8 against the configured encoding go to ``warnings``, once per file.
     """
     fix_encoding = "the cohort's `encoding:` in config/config.yaml"
     try:
-        codec = _codec_name(encoding)
+        name = codecs.lookup(encoding).name
     except LookupError:
         return None, [Problem(path, None, None, encoding,
                               f"is not an encoding Python knows; set {fix_encoding} to e.g. "
                               "utf-8 or cp932")]
-    name = codecs.lookup(encoding).name
+    if data.startswith(codecs.BOM_UTF8) and name != "utf-8":
+        _warn(warnings, Problem(path, None, None, None,
+                                "begins with a UTF-8 byte-order mark (Excel's 'CSV UTF-8'), so it "
+                                f"is read as UTF-8, not as {encoding}"))
+        encoding, name = "utf-8", "utf-8"
+    elif windows_codec(encoding) == "cp932" and encoding.strip().lower() != "cp932":
+        _warn(warnings, Problem(path, None, None, None,
+                                f"is read as cp932 (Windows' Shift_JIS, as Excel on Japanese "
+                                f"Windows saves it) for `encoding: {encoding}`: cp932 reads ～, "
+                                "－, ① and 髙 as Windows wrote them; write `encoding: cp932` to "
+                                "say so"))
+        encoding, name = "cp932", "cp932"
+    codec = _codec_name(encoding)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not name.startswith("utf-16"):
         return None, [Problem(path, None, None, None,
                               "is UTF-16 text (Excel's 'Unicode Text'); save it as "
@@ -159,18 +193,49 @@ def decode(data: bytes, path: str, encoding: str) -> tuple[str | None, list[Prob
     try:
         return data.decode(codec), []
     except UnicodeDecodeError as err:
-        prefix = data[: err.start].decode(codec, errors="replace")
-        at_row, cell = where_in_text(prefix)
-        header = next(csv.reader(io.StringIO(prefix, newline="")), []) if at_row > 1 else []
-        column = header[cell].strip() if cell < len(header) else None
-        row: int | None = at_row
-        if column is not None and len(column) > 40:  # not a header: garbled text
-            row, column = None, None
-        bad = " ".join(f"0x{b:02x}" for b in data[err.start: err.start + 3])
+        return None, [_undecodable(data, path, encoding, codec, err)]
+
+
+def whole_file_encodings(data: bytes, but: str = "") -> list[str]:
+    """Which of utf-8, cp932 and utf-16 (``but`` the one tried) decode ``data`` whole:
+    utf-8 and cp932 without an error, utf-16 without an error and as readable text."""
+    fits = []
+    for encoding in ("utf-8", "cp932", "utf-16"):
+        if codecs.lookup(encoding).name == codecs.lookup(but or "ascii").name:
+            continue
+        try:
+            text = data.decode(_codec_name(encoding))
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-16" or _reads_as_csv(text) or _tab_separated(text):
+            fits.append(encoding)
+    return fits
+
+
+def _undecodable(data: bytes, path: str, encoding: str, codec: str,
+                 err: UnicodeDecodeError) -> Problem:
+    """The problem of a byte ``encoding`` cannot decode: row and column where it is, its
+    byte offset, the encodings that decode the whole file, the fix."""
+    prefix = data[: err.start].decode(codec, errors="replace")
+    at_row, cell = where_in_text(prefix)
+    header = next(csv.reader(io.StringIO(prefix, newline="")), []) if at_row > 1 else []
+    column = header[cell].strip() if cell < len(header) else None
+    row: int | None = at_row
+    if column is not None and len(column) > 40:  # not a header: garbled text
+        row, column = None, None
+    bad = " ".join(f"0x{b:02x}" for b in data[err.start: err.start + 3])
+    fits = whole_file_encodings(data, but=encoding)
+    if "cp932" in fits:
         hint = ("if the file was saved by Excel on Japanese Windows, set `encoding: cp932` "
-                "for this cohort in config/config.yaml"
-                if name == "utf-8" else
-                f"check {fix_encoding} (utf-8 for files saved as 'CSV UTF-8')")
-        return None, [Problem(path, row, column, None,
-                              f"contains bytes that are not valid {encoding} text ({bad} at "
-                              f"byte {err.start}); {hint}")]
+                "for this cohort in config/config.yaml")
+    elif fits:
+        hint = f"set `encoding: {fits[0]}` for this cohort in config/config.yaml"
+    else:
+        hint = "save it again as 'CSV UTF-8 (Comma delimited)'" + (
+            "" if codecs.lookup(encoding).name == "utf-8" else
+            " and set `encoding: utf-8` for this cohort in config/config.yaml")
+    whole = (f"the whole file decodes as {' and as '.join(fits)}" if fits else
+             "none of utf-8, cp932 and utf-16 decodes the whole file")
+    return Problem(path, row, column, None,
+                   f"contains bytes that are not valid {encoding} text ({bad} at byte "
+                   f"{err.start}); {whole}: {hint}")

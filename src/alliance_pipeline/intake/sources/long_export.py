@@ -69,8 +69,8 @@ def long_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
 
 def _read(raw_dir: Path, survey: dict, encoding: str, holds: dict, findings: Findings) -> Export | None:
     """The export read with the columns it must hold, or None with its problems in ``findings``."""
-    name, sheet = survey_file(survey["file"])
-    export, found = read_export(raw_dir / name, sheet, encoding, list(holds),
+    name, sheet, own_encoding = survey_file(survey["file"])
+    export, found = read_export(raw_dir / name, sheet, own_encoding or encoding, list(holds),
                                 [*REPEAT_COLUMNS, *INSTANCE_COLUMNS], findings)
     if not found:
         found = header_problems(export, holds, "the export")

@@ -16,14 +16,13 @@ from alliance_pipeline.intake.checks.characters import fold
 from alliance_pipeline.intake.problems import Problem
 from alliance_pipeline.intake.read.csv_cells import first_record
 from alliance_pipeline.intake.read.decoding import decode
+from alliance_pipeline.intake.read.xlsx import cell_text
 
 
 def _text(value: object) -> str:
     if value is None or value is False or value is True:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return cell_text(value).strip()
 
 
 def inserted_column(rows: list[tuple[int, list]], index: int, name: str, *, file: str,

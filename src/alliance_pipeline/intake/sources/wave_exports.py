@@ -21,9 +21,10 @@ def file_waves(raw_dir: Path, survey: dict, *, cohort: str, encoding: str, timep
     participant = survey["participant_column"].strip()
     waves = []
     for timepoint in [tp for tp in timepoints if tp in survey["files"]]:
-        name, sheet = survey_file(survey["files"][timepoint])
+        name, sheet, own_encoding = survey_file(survey["files"][timepoint])
         asked = asked_at(survey, questions, timepoint)
-        export, found = read_export(raw_dir / name, sheet, encoding, [participant, *asked.values()],
+        export, found = read_export(raw_dir / name, sheet, own_encoding or encoding,
+                                    [participant, *asked.values()],
                                     findings=findings)
         if not found:
             where = f"cohorts.{cohort}.survey"

@@ -24,7 +24,7 @@ from alliance_pipeline.common.workbook_layout import (
 )
 from alliance_pipeline.intake.checks.characters import WidthFolding, character_note, fold
 from alliance_pipeline.intake.problems import Problem
-from alliance_pipeline.intake.read.xlsx import cell_text
+from alliance_pipeline.intake.read.xlsx import cell_text, unified_lines
 from alliance_pipeline.intake.sources.sheet_edits import inserted_column
 
 
@@ -224,8 +224,9 @@ class QuestionSheet:
 
 
 def _same_text(read: str, written: str) -> bool:
-    """A spreadsheet program may turn CRLF into LF: compared with line ends unified."""
-    return read.replace("\r\n", "\n") == written.replace("\r\n", "\n")
+    """A spreadsheet program may turn CRLF into LF (and the cell is read with LF line ends):
+    compared with line ends unified (CR LF and a lone CR as LF)."""
+    return unified_lines(read) == unified_lines(written)
 
 
 def _codes_of(filled: dict, spec: Mapping, file, qid, cell_of, folding: WidthFolding

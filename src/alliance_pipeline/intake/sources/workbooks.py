@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import load_workbook
 
 from alliance_pipeline.common.workbook_layout import (
     FORMAT,
@@ -26,7 +25,7 @@ from alliance_pipeline.common.workbook_layout import (
 )
 from alliance_pipeline.intake.checks.characters import WidthFolding
 from alliance_pipeline.intake.problems import Findings, Problem
-from alliance_pipeline.intake.read.xlsx import DAMAGED, SAVE_AS, damage, file_problem
+from alliance_pipeline.intake.read.xlsx import DAMAGED, SAVE_AS, damage, file_problem, open_workbook
 from alliance_pipeline.intake.sources.sheet_edits import missing_rows, units_on_sheet
 from alliance_pipeline.intake.sources.workbook_sheet import QuestionSheet, SheetValues, where
 
@@ -64,7 +63,7 @@ def read_workbook(path: str | Path, *, kind: str, cohort: str, coder: str,
         return None, [problem]
     file = str(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=False)
+        wb = open_workbook(path, data_only=False)
     except Exception as err:  # openpyxl raises many kinds for a damaged file
         return None, [Problem(file, None, None, None, f"cannot be opened as an .xlsx workbook "
                               f"({damage(err)}); {SAVE_AS}")]
@@ -182,7 +181,7 @@ def _read_sheets(wb, path: Path, meta: dict, questions, kind, by_unit, in_workbo
             continue
         sheet = SheetValues(wb[qid])
         if sheet.formulas:  # a formula's saved value stands for it (a second pass, rarely needed)
-            saved = saved or load_workbook(path, read_only=True, data_only=True)
+            saved = saved or open_workbook(path, data_only=True)
             sheet.use_saved_values(SheetValues(saved[qid]))
         frame, found = QuestionSheet(sheet, file, qid, questions[qid], kind, by_unit, in_workbook,
                                      folding).read()
