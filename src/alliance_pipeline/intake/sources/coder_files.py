@@ -94,21 +94,14 @@ def read_coder_file(path: Path, context: Context, findings: Findings) -> CodingR
     """One coder's file (CSV or filled workbook), or None with its problems in ``findings``
     (sorted by row)."""
     coder = path.stem
-    checked: CheckedCoding | None = None
-    if path.suffix == WORKBOOK_SUFFIX:
-        frame, found = _read_workbook(path, "coding", coder, context, findings)
-    elif sheet_csv := coding_sheet_as_csv(path, context.spec.encoding, f"{coder}{WORKBOOK_SUFFIX}"):
-        frame, found = None, [sheet_csv]
-    else:
-        frame, found = read_raw_csv(path, context.spec.encoding, CODING_COLUMNS,
-                                    allow_no_rows=False, findings=findings)
-        if frame is not None:
-            checked = _checked_codes(frame, str(path), context, findings)
-            found += checked.problems
+    if path.suffix != WORKBOOK_SUFFIX:
+        return _read_codes_csv(path, f"{coder}{WORKBOOK_SUFFIX}", (), allow_no_rows=False,
+                               context=context, findings=findings)
+    frame, found = _read_workbook(path, "coding", coder, context, findings)
     findings.problems += sorted(found, key=lambda p: p.row or 0)
     if found or frame is None:
         return None
-    return CodingRead(frame, _positions(frame, checked, context.lookup))
+    return CodingRead(frame, _positions(frame, None, context.lookup))
 
 
 def read_adjudication(raw_dir: Path, context: Context, findings: Findings
@@ -130,20 +123,30 @@ def read_adjudication(raw_dir: Path, context: Context, findings: Findings
         return CodingRead(frame, _positions(frame, None, context.lookup)), workbook_path
     if not csv_path.is_file():
         return None, csv_path
-    sheet_csv = coding_sheet_as_csv(csv_path, context.spec.encoding, f"adjudication{WORKBOOK_SUFFIX}")
+    read = _read_codes_csv(csv_path, f"adjudication{WORKBOOK_SUFFIX}", ["rationale"],
+                           allow_no_rows=True, context=context, findings=findings)
+    if read is not None and "rationale" not in read.frame.columns:
+        read.frame["rationale"] = ""
+    return read, csv_path
+
+
+def _read_codes_csv(path: Path, workbook: str, optional, *, allow_no_rows: bool,
+                    context: Context, findings: Findings) -> CodingRead | None:
+    """A coder CSV or adjudication.csv (``response_id, codes`` and ``optional`` columns) read
+    and checked, or None with its problems in ``findings`` (sorted by row); a sheet of the
+    coding workbook ``workbook`` saved as CSV is refused naming it."""
+    sheet_csv = coding_sheet_as_csv(path, context.spec.encoding, workbook)
     frame, found = (None, [sheet_csv]) if sheet_csv else read_raw_csv(
-        csv_path, context.spec.encoding, ["response_id", "codes"], ["rationale"],
-        allow_no_rows=True, findings=findings)
+        path, context.spec.encoding, CODING_COLUMNS, optional, allow_no_rows=allow_no_rows,
+        findings=findings)
     checked = None
     if frame is not None:
-        checked = _checked_codes(frame, str(csv_path), context, findings)
+        checked = _checked_codes(frame, str(path), context, findings)
         found += checked.problems
     findings.problems += sorted(found, key=lambda p: p.row or 0)
     if frame is None or found:
-        return None, csv_path
-    if "rationale" not in frame.columns:
-        frame["rationale"] = ""
-    return CodingRead(frame, _positions(frame, checked, context.lookup)), csv_path
+        return None
+    return CodingRead(frame, _positions(frame, checked, context.lookup))
 
 
 def _checked_codes(frame: pd.DataFrame, path: str, context: Context,
